@@ -1,0 +1,1 @@
+"""Deepnote Public API v2: typed models and an httpx client."""

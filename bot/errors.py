@@ -1,0 +1,131 @@
+"""The bot's one error tree.
+
+`UserError` messages are written for the person in Slack: safe to show as they are.
+`UpstreamError` wraps a failure of Slack or Deepnote; its `user_message` is safe to show,
+its `str()` is for logs. No error text ever contains a token or key.
+"""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+class UserError(BotError):
+    """Something the user asked for cannot be done; the message says what and what to do."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    @property
+    def user_message(self) -> str:
+        """The full reply for the user: the problem, then the hint when there is one."""
+        return f"{self.message}\n{self.hint}" if self.hint else self.message
+
+
+class ConfigError(BotError):
+    """One or more settings are missing or invalid; the message names every problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"The bot cannot start; fix these settings:\n{lines}")
+
+
+class UpstreamError(BotError):
+    """A call to Slack or Deepnote failed."""
+
+    service = "upstream"
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retryable = retryable
+
+    @property
+    def user_message(self) -> str:
+        """What to tell the user about this failure."""
+        return f"{self.service} said: {self.message}"
+
+
+class DeepnoteError(UpstreamError):
+    """Deepnote's API answered with an error or could not be reached."""
+
+    service = "Deepnote"
+
+
+class DeepnoteBadRequest(DeepnoteError):
+    """400: the request was invalid (bad inputs, notebook or project problem)."""
+
+
+class DeepnoteAuthError(DeepnoteError):
+    """401: the API key is missing, wrong or revoked."""
+
+    @property
+    def user_message(self) -> str:
+        return (
+            "Deepnote rejected the bot's API key (401). An admin needs to set a valid "
+            "DEEPNOTE_API_KEY and restart the bot."
+        )
+
+
+class DeepnoteForbidden(DeepnoteError):
+    """403: the key's owner may not do this."""
+
+
+class DeepnoteNotFound(DeepnoteError):
+    """404: the notebook or run does not exist (or the key cannot see it)."""
+
+
+class DeepnoteConflict(DeepnoteError):
+    """409: e.g. the project is suspended."""
+
+
+class DeepnoteRateLimited(DeepnoteError):
+    """429: too many requests."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message, status=429, retryable=True)
+        self.retry_after = retry_after
+
+
+class DeepnoteServerError(DeepnoteError):
+    """5xx: Deepnote failed (e.g. 'Hardware unable to start')."""
+
+
+class DeepnoteUnavailable(DeepnoteError):
+    """Deepnote could not be reached or its answer could not be read (timeout, reset, bad JSON)."""
+
+
+class DeepnoteCreateUncertain(DeepnoteError):
+    """A POST /v2/runs may have reached Deepnote but no answer came back; it is never retried."""
+
+    @property
+    def user_message(self) -> str:
+        return (
+            "Deepnote did not answer in time, so the run may or may not have started. "
+            "Check the notebook's runs in Deepnote before starting it again."
+        )
+
+
+class SlackError(UpstreamError):
+    """Slack's Web API answered with an error or could not be reached."""
+
+    service = "Slack"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, retryable=retryable)
+        self.code = code
+        self.retry_after = retry_after
