@@ -110,7 +110,9 @@ class RunRequest:
             if self.readonly:
                 body["detachedRunStorageMode"] = "readonly"
         if self.inputs:
-            body["inputs"] = {k: (list(v) if isinstance(v, list) else v) for k, v in self.inputs.items()}
+            body["inputs"] = {
+                k: (list(v) if isinstance(v, list) else v) for k, v in self.inputs.items()
+            }
         return body
 
 

@@ -1,0 +1,158 @@
+"""The composition root: builds every part of the bot from a Config and wires them up.
+
+Nothing is built at import time and nothing registers globally: tests build as many bots
+as they like, each with its own clients, database and clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.deepnote.client import DeepnoteClient
+from bot.runs import RunService
+from bot.services import Services
+from bot.slack import SlackGateway, make_web_client
+from handlers import commands
+from storage.db import Database
+from storage.runs import LeaseStore, RunStore
+
+log = logging.getLogger(__name__)
+
+POLLER_LEASE = "poller"
+
+
+@dataclass
+class BotApp:
+    """A built bot: the Bolt app, its services and its background work."""
+
+    bolt: App
+    services: Services
+    leases: LeaseStore
+    holder: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    )
+    scheduler: BackgroundScheduler | None = None
+    _warned_other_holder: bool = False
+
+    def tick(self) -> bool:
+        """One round of background work, when this process holds the poller lease."""
+        services = self.services
+        ttl = max(10.0, services.config.poll_interval_seconds * 5)
+        if not self.leases.acquire(
+            POLLER_LEASE, self.holder, now=services.clock.now(), ttl_seconds=ttl
+        ):
+            if not self._warned_other_holder:
+                current = self.leases.holder(POLLER_LEASE)
+                log.warning(
+                    "another bot process is following runs on this database; this one stays "
+                    "idle for background work until that one stops",
+                    extra={"event": "lease_busy", "holder": current[0] if current else None},
+                )
+                self._warned_other_holder = True
+            return False
+        self._warned_other_holder = False
+        services.runs.tick()
+        return True
+
+    def start_background(self) -> None:
+        """Start the APScheduler job that polls runs and posts updates."""
+        scheduler = BackgroundScheduler(timezone="UTC")
+        scheduler.add_job(
+            self._safe_tick,
+            "interval",
+            seconds=self.services.config.poll_interval_seconds,
+            id="tick",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        scheduler.start()
+        self.scheduler = scheduler
+
+    def _safe_tick(self) -> None:
+        try:
+            self.tick()
+        except Exception:
+            # One bad round must not stop the job; the next round tries again.
+            log.exception("background round failed", extra={"event": "tick_error"})
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Is the bot able to work? (database, scheduler, poller lag)."""
+        report: dict[str, Any] = {}
+        ok = True
+        try:
+            self.services.db.conn().conn.execute("SELECT 1").fetchone()
+            report["database"] = "ok"
+        except Exception as exc:
+            ok = False
+            report["database"] = f"error: {type(exc).__name__}"
+        running = bool(self.scheduler and self.scheduler.running)
+        report["scheduler"] = "running" if running else "stopped"
+        report["runs_in_flight"] = self.services.store.open_count()
+        return ok, report
+
+    def shutdown(self) -> None:
+        """Stop background work and release the lease so another process can take over."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
+        self.leases.release(POLLER_LEASE, self.holder)
+        self.services.deepnote.close()
+
+
+def build_app(
+    config: Config,
+    *,
+    slack: WebClient | None = None,
+    deepnote: DeepnoteClient | None = None,
+    db: Database | None = None,
+    clock: Clock | None = None,
+) -> BotApp:
+    """Build the bot from its settings; every dependency can be passed in instead."""
+    clock = clock or SystemClock()
+    db = db or Database(config.database_path)
+    db.migrate()
+    web = slack or make_web_client(config.slack_bot_token, config.slack_api_url)
+    deepnote = deepnote or DeepnoteClient(
+        base_url=config.deepnote_api_url, api_key=config.deepnote_api_key
+    )
+    store = RunStore(db)
+    gateway = SlackGateway(web)
+    runs = RunService(
+        store=store,
+        deepnote=deepnote,
+        slack=gateway,
+        clock=clock,
+        poll_seconds=config.poll_interval_seconds,
+        lost_after_seconds=config.lost_after_seconds,
+        app_url=config.deepnote_app_url,
+    )
+    services = Services(
+        config=config,
+        clock=clock,
+        db=db,
+        store=store,
+        deepnote=deepnote,
+        slack=gateway,
+        runs=runs,
+    )
+    bolt = App(
+        client=web,
+        signing_secret=config.slack_signing_secret or None,
+        request_verification_enabled=not config.socket_mode,
+        token_verification_enabled=False,
+        logger=logging.getLogger("slack_bolt"),
+    )
+    commands.register(bolt, services)
+    return BotApp(bolt=bolt, services=services, leases=LeaseStore(db))

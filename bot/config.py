@@ -1,0 +1,229 @@
+"""Settings: read from the environment once, into a frozen typed value.
+
+Every setting is declared once, as data, in `SETTINGS`; the README documents each one
+(a test keeps them in step). A missing or invalid setting stops start-up with one message
+that names every problem. Secret values are never part of any message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name, whether it is secret, its default and its meaning."""
+
+    name: str
+    doc: str
+    default: str | None = None
+    required: bool = False
+    secret: bool = False
+    aliases: tuple[str, ...] = ()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "SLACK_BOT_TOKEN",
+        "Bot User OAuth Token (`xoxb-...`), from the app's OAuth & Permissions page.",
+        required=True,
+        secret=True,
+    ),
+    Setting(
+        "SLACK_SIGNING_SECRET",
+        "Signing Secret from the app's Basic Information page. Required in HTTP mode; "
+        "in Socket Mode it is optional.",
+        secret=True,
+    ),
+    Setting(
+        "SLACK_APP_TOKEN",
+        "App-level token (`xapp-...`, scope `connections:write`). When set the bot uses "
+        "Socket Mode; when unset it serves HTTP on `PORT`.",
+        secret=True,
+    ),
+    Setting("PORT", "HTTP port in HTTP mode (request URL path `/slack/events`).", default="3000"),
+    Setting(
+        "SLACK_API_URL",
+        "Base URL of Slack's Web API (change it for GovSlack or a local stand-in).",
+        default="https://slack.com/api/",
+    ),
+    Setting(
+        "DEEPNOTE_API_KEY",
+        "Deepnote API key (Settings & members > Security > API keys). "
+        "`DEEPNOTE_TOKEN` is accepted too.",
+        required=True,
+        secret=True,
+        aliases=("DEEPNOTE_TOKEN",),
+    ),
+    Setting(
+        "DEEPNOTE_API_URL",
+        "Base URL of Deepnote's API.",
+        default="https://api.deepnote.com",
+    ),
+    Setting(
+        "DEEPNOTE_APP_URL",
+        "Base URL of the Deepnote web app, used for links to notebooks.",
+        default="https://deepnote.com",
+    ),
+    Setting(
+        "DATABASE_PATH",
+        "SQLite file holding runs and schedules. Put it on a persistent disk.",
+        default="./deepnote-bot.db",
+    ),
+    Setting(
+        "POLL_INTERVAL_SECONDS",
+        "How often unfinished runs are checked, in seconds (0.2 to 300).",
+        default="1",
+    ),
+    Setting(
+        "LOST_AFTER_SECONDS",
+        "A run whose status cannot be read for this long is reported as lost (60 to 604800).",
+        default="3600",
+    ),
+    Setting(
+        "LOG_LEVEL",
+        "Logging level: DEBUG, INFO, WARNING or ERROR.",
+        default="INFO",
+    ),
+)
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The bot's settings, validated. Build it with `load_config`."""
+
+    slack_bot_token: str
+    deepnote_api_key: str
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    port: int = 3000
+    slack_api_url: str = "https://slack.com/api/"
+    deepnote_api_url: str = "https://api.deepnote.com"
+    deepnote_app_url: str = "https://deepnote.com"
+    database_path: Path = Path("./deepnote-bot.db")
+    poll_interval_seconds: float = 1.0
+    lost_after_seconds: float = 3600.0
+    log_level: str = "INFO"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def socket_mode(self) -> bool:
+        """True when an app-level token is set: the bot connects out through Socket Mode."""
+        return bool(self.slack_app_token)
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value configured, so logs and messages can be checked for them."""
+        values = (
+            self.slack_bot_token,
+            self.deepnote_api_key,
+            self.slack_signing_secret,
+            self.slack_app_token,
+        )
+        return tuple(v for v in values if v)
+
+    def __repr__(self) -> str:
+        return (
+            f"Config(socket_mode={self.socket_mode}, port={self.port}, "
+            f"slack_api_url={self.slack_api_url!r}, deepnote_api_url={self.deepnote_api_url!r}, "
+            f"database_path={str(self.database_path)!r}, secrets=<hidden>)"
+        )
+
+
+def _get(env: Mapping[str, str], setting: Setting) -> str | None:
+    for name in (setting.name, *setting.aliases):
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return setting.default
+
+
+def _number(
+    raw: str | None,
+    name: str,
+    low: float,
+    high: float,
+    problems: list[str],
+    cast: Callable[[str], float],
+) -> float:
+    try:
+        value = cast(raw or "")
+    except ValueError:
+        problems.append(f"{name} must be a number from {low:g} to {high:g} (got {raw!r}).")
+        return low
+    if not low <= value <= high:
+        problems.append(f"{name} must be from {low:g} to {high:g} (got {raw}).")
+    return value
+
+
+def _url(raw: str | None, name: str, problems: list[str]) -> str:
+    value = raw or ""
+    if not re.match(r"^https?://[^\s/]+", value):
+        problems.append(f"{name} must be an http(s) URL (got {value!r}).")
+    return value
+
+
+def load_config(env: Mapping[str, str]) -> Config:
+    """Read and check every setting; raise ConfigError naming every problem at once."""
+    by_name = {s.name: s for s in SETTINGS}
+    values = {s.name: _get(env, s) for s in SETTINGS}
+    problems: list[str] = []
+
+    bot_token = values["SLACK_BOT_TOKEN"]
+    if not bot_token:
+        problems.append("SLACK_BOT_TOKEN is missing: " + by_name["SLACK_BOT_TOKEN"].doc)
+    elif not bot_token.startswith("xoxb-"):
+        problems.append("SLACK_BOT_TOKEN must be a bot token starting with `xoxb-`.")
+
+    app_token = values["SLACK_APP_TOKEN"]
+    if app_token and not app_token.startswith("xapp-"):
+        problems.append("SLACK_APP_TOKEN must be an app-level token starting with `xapp-`.")
+
+    signing_secret = values["SLACK_SIGNING_SECRET"]
+    if not app_token and not signing_secret:
+        problems.append(
+            "SLACK_SIGNING_SECRET is missing: HTTP mode (no SLACK_APP_TOKEN) needs it to "
+            "check that requests come from Slack."
+        )
+
+    api_key = values["DEEPNOTE_API_KEY"]
+    if not api_key:
+        problems.append(
+            "DEEPNOTE_API_KEY (or DEEPNOTE_TOKEN) is missing: " + by_name["DEEPNOTE_API_KEY"].doc
+        )
+
+    port = int(_number(values["PORT"], "PORT", 1, 65535, problems, int))
+    poll = _number(
+        values["POLL_INTERVAL_SECONDS"], "POLL_INTERVAL_SECONDS", 0.2, 300, problems, float
+    )
+    lost = _number(values["LOST_AFTER_SECONDS"], "LOST_AFTER_SECONDS", 60, 604800, problems, float)
+    slack_url = _url(values["SLACK_API_URL"], "SLACK_API_URL", problems)
+    deepnote_url = _url(values["DEEPNOTE_API_URL"], "DEEPNOTE_API_URL", problems)
+    app_url = _url(values["DEEPNOTE_APP_URL"], "DEEPNOTE_APP_URL", problems)
+    level = (values["LOG_LEVEL"] or "").upper()
+    if level not in _LOG_LEVELS:
+        problems.append(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)} (got {level!r}).")
+
+    if problems:
+        raise ConfigError(problems)
+    return Config(
+        slack_bot_token=bot_token or "",
+        deepnote_api_key=api_key or "",
+        slack_signing_secret=signing_secret,
+        slack_app_token=app_token,
+        port=port,
+        slack_api_url=slack_url if slack_url.endswith("/") else slack_url + "/",
+        deepnote_api_url=deepnote_url.rstrip("/"),
+        deepnote_app_url=app_url.rstrip("/"),
+        database_path=Path(values["DATABASE_PATH"] or "./deepnote-bot.db"),
+        poll_interval_seconds=poll,
+        lost_after_seconds=lost,
+        log_level=level,
+    )

@@ -1,0 +1,414 @@
+"""Starting runs and following them to their result.
+
+The flow for one run, each step stored before the next so a restart resumes it:
+validate → row `creating` → card posted → POST /v2/runs → row gets the run id →
+the poller reads the status → the outbox edits the card and posts the thread reply once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import Clock
+from bot.deepnote.client import DeepnoteClient
+from bot.deepnote.models import (
+    FAILED_STATUSES,
+    InputValue,
+    Notebook,
+    Run,
+    RunRequest,
+    RunSummary,
+)
+from bot.errors import (
+    DeepnoteAuthError,
+    DeepnoteCreateUncertain,
+    DeepnoteError,
+    DeepnoteNotFound,
+    SlackError,
+    UserError,
+)
+from bot.slack import SlackGateway, explain
+from bot.snapshot import failure_reason, parse_snapshot
+from handlers.notebook_ref import notebook_url
+from handlers.render import run_card, run_result_reply
+from storage.records import CREATING, RunRecord
+from storage.runs import RunStore
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_WAITS = 3
+SNAPSHOT_WAIT_SECONDS = 1.5
+MAX_POLL_INTERVAL = 30.0
+SLACK_RETRY_CAP = 300.0
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asked for a run and where its card goes."""
+
+    user_id: str
+    team_id: str
+    channel_id: str
+    thread_ts: str | None = None
+    trigger: str = "command"
+    schedule_id: str | None = None
+
+
+def poll_interval(age_seconds: float, base: float) -> float:
+    """Seconds until the next status read of a run this old: new runs often, old ones less.
+
+    >>> poll_interval(10, 1.0), poll_interval(600, 1.0), poll_interval(10**6, 1.0)
+    (1.0, 5.0, 30.0)
+    """
+    if age_seconds <= 60:
+        return base
+    return min(MAX_POLL_INTERVAL, max(base, base * age_seconds / 120))
+
+
+def failure_backoff(failures: int, base: float) -> float:
+    """Seconds until the next try after `failures` failed status reads in a row."""
+    return float(min(MAX_POLL_INTERVAL * 2, base * 2 ** min(failures, 10)))
+
+
+class RunService:
+    """Starts runs and keeps their Slack messages in step with Deepnote."""
+
+    def __init__(
+        self,
+        *,
+        store: RunStore,
+        deepnote: DeepnoteClient,
+        slack: SlackGateway,
+        clock: Clock,
+        poll_seconds: float,
+        lost_after_seconds: float,
+        app_url: str,
+    ) -> None:
+        self.store = store
+        self.deepnote = deepnote
+        self.slack = slack
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self.lost_after = timedelta(seconds=lost_after_seconds)
+        self.app_url = app_url
+        self._snapshot_waits: dict[str, int] = {}
+
+    # -- starting ---------------------------------------------------------------------
+
+    def start(
+        self,
+        who: Requester,
+        notebook: Notebook,
+        inputs: Mapping[str, InputValue],
+        *,
+        readonly: bool = False,
+        block_ids: tuple[str, ...] = (),
+        run_dependents: bool = False,
+        post_outputs: str | None = None,
+    ) -> RunRecord:
+        """Post the card, start the run in Deepnote, and store both; inputs are already valid."""
+        now = self.clock.now()
+        record = RunRecord(
+            id=uuid.uuid4().hex,
+            notebook_id=notebook.id,
+            notebook_name=notebook.name,
+            project_id=notebook.project_id,
+            notebook_url=notebook_url(notebook.id, notebook.project_id, app_url=self.app_url),
+            inputs=dict(inputs),
+            user_id=who.user_id,
+            team_id=who.team_id,
+            channel_id=who.channel_id,
+            thread_ts=who.thread_ts,
+            status=CREATING,
+            created_at=now,
+            readonly=readonly,
+            block_ids=block_ids,
+            run_dependents=run_dependents,
+            trigger=who.trigger,
+            schedule_id=who.schedule_id,
+        )
+        self.store.insert(record, post_outputs=post_outputs)
+        card = run_card(record, now=now)
+        try:
+            ts = self.slack.post(
+                who.channel_id,
+                card.text,
+                card.blocks,
+                thread_ts=who.thread_ts,
+                metadata=_metadata(record.id, "card"),
+            )
+        except SlackError as exc:
+            self.store.set_create_failed(record.id, error=f"Slack: {exc.message}", now=now)
+            raise UserError(
+                f"The run was not started: the bot cannot post in this channel ({exc.message}).",
+                hint="Invite the bot with `/invite @Deepnote`, or run the command in another "
+                "channel.",
+            ) from None
+        self.store.set_card(record.id, ts)
+        request = RunRequest(
+            notebook_id=notebook.id,
+            inputs=dict(inputs),
+            readonly=readonly,
+            block_ids=block_ids,
+            run_dependents=run_dependents,
+        )
+        try:
+            created = self.deepnote.create_run(request)
+        except DeepnoteError as exc:
+            self.store.set_create_failed(record.id, error=exc.user_message, now=self.clock.now())
+            self.deliver(record.id)
+            log.info(
+                "run create failed",
+                extra={"event": "create_failed", "run": record.id, "notebook": notebook.id},
+            )
+            raise UserError(
+                f"Deepnote did not start *{notebook.name}*: {exc.user_message}"
+            ) from None
+        now = self.clock.now()
+        self.store.set_created(
+            record.id,
+            run_id=created.run_id,
+            status=created.status or "pending",
+            now=now,
+            next_poll_at=now + timedelta(seconds=self.poll_seconds),
+        )
+        log.info(
+            "run started",
+            extra={
+                "event": "run_started",
+                "run": created.run_id,
+                "channel": who.channel_id,
+                "notebook": notebook.id,
+            },
+        )
+        self.deliver(record.id)
+        started = self.store.get(record.id)
+        assert started is not None
+        return started
+
+    # -- following ----------------------------------------------------------------------
+
+    def recover(self, *, older_than_seconds: float = 120.0) -> None:
+        """Settle runs that a stopped process left half-started (status `creating`)."""
+        now = self.clock.now()
+        for run in self.store.stuck_creating(now - timedelta(seconds=older_than_seconds)):
+            if run.card_ts is None:
+                # Stopped before the card was posted, so before the run was created.
+                self.store.set_create_failed(
+                    run.id,
+                    error="The bot stopped before starting this run; nothing was started.",
+                    now=now,
+                )
+                self._tell_user(
+                    run,
+                    f"The bot restarted before it could start *{run.notebook_name}* for you; "
+                    "nothing was started. Please run the command again.",
+                )
+                continue
+            adopted = self._find_started(run)
+            if adopted is not None:
+                self.store.set_created(
+                    run.id,
+                    run_id=adopted.run_id,
+                    status=adopted.status,
+                    now=now,
+                    next_poll_at=now,
+                )
+                log.info(
+                    "adopted run after restart",
+                    extra={"event": "run_adopted", "run": adopted.run_id},
+                )
+            else:
+                self.store.set_create_failed(
+                    run.id,
+                    error="The bot stopped while starting this run, so it cannot tell whether "
+                    "Deepnote started it. Check the notebook's runs in Deepnote before running "
+                    "it again.",
+                    now=now,
+                )
+            self.deliver(run.id)
+
+    def _find_started(self, run: RunRecord) -> RunSummary | None:
+        """The one Deepnote run that this half-started row most likely created, if any."""
+        try:
+            summaries = self.deepnote.list_notebook_runs(run.notebook_id, page_size=50)
+        except DeepnoteError:
+            return None
+        low = run.created_at - timedelta(seconds=5)
+        high = run.created_at + timedelta(seconds=120)
+        candidates = [
+            s
+            for s in summaries
+            if s.created_at is not None
+            and low <= s.created_at <= high
+            and self.store.get(s.run_id) is None
+        ]
+        return candidates[0] if len(candidates) == 1 else None
+
+    def _tell_user(self, run: RunRecord, text: str) -> None:
+        try:
+            self.slack.post(run.user_id, text)
+        except SlackError:
+            log.warning("could not message the user", extra={"event": "dm_failed", "run": run.id})
+
+    def tick(self) -> None:
+        """One round of background work: read due statuses, then post what changed."""
+        now = self.clock.now()
+        self.recover()
+        for run in self.store.due_for_poll(now):
+            self.poll(run, now)
+        self.deliver_all()
+
+    def poll(self, run: RunRecord, now: datetime) -> None:
+        """Read one run's status from Deepnote and store what changed."""
+        assert run.run_id is not None
+        try:
+            remote = self.deepnote.get_run(run.run_id, retries=0)
+        except DeepnoteError as exc:
+            self._poll_failed(run, exc, now)
+            return
+        age = (now - (run.started_at or run.created_at)).total_seconds()
+        next_at = now + timedelta(seconds=poll_interval(age, self.poll_seconds))
+        if not remote.finished:
+            self.store.record_status(run.id, status=remote.status, now=now, next_poll_at=next_at)
+            return
+        snapshot_text = self._snapshot(remote)
+        if snapshot_text is None and not remote.snapshot_url:
+            waited = self._snapshot_waits.get(run.id, 0)
+            if waited < SNAPSHOT_WAITS:
+                # The snapshot can attach a little after the terminal status.
+                self._snapshot_waits[run.id] = waited + 1
+                wait = now + timedelta(seconds=SNAPSHOT_WAIT_SECONDS)
+                self.store.record_status(run.id, status=run.status, now=now, next_poll_at=wait)
+                return
+        self._snapshot_waits.pop(run.id, None)
+        error: str | None = None
+        failing: str | None = None
+        if remote.status in FAILED_STATUSES:
+            snapshot = parse_snapshot(snapshot_text) if snapshot_text else None
+            error, block = failure_reason(remote.error, snapshot, remote.status)
+            failing = block.describe() if block is not None else None
+        self.store.record_status(
+            run.id,
+            status=remote.status,
+            now=now,
+            next_poll_at=None,
+            completed_at=remote.completed_at or now,
+            error=error,
+            failing_block=failing,
+            snapshot_url=remote.snapshot_url,
+            project_id=remote.project_id,
+            notebook_url=notebook_url(run.notebook_id, remote.project_id, app_url=self.app_url),
+        )
+        log.info(
+            "run finished",
+            extra={
+                "event": "run_finished",
+                "run": run.run_id,
+                "status": remote.status,
+                "channel": run.channel_id,
+                "notebook": run.notebook_id,
+            },
+        )
+
+    def _snapshot(self, remote: Run) -> str | None:
+        if remote.snapshot_content:
+            return remote.snapshot_content
+        if remote.status not in FAILED_STATUSES or remote.error:
+            return None
+        try:
+            return self.deepnote.fetch_snapshot(remote)
+        except DeepnoteError:
+            return None
+
+    def _poll_failed(self, run: RunRecord, exc: DeepnoteError, now: datetime) -> None:
+        failures = self.store.counter(run.id, "poll_failures") + 1
+        wait = failure_backoff(failures, self.poll_seconds)
+        if isinstance(exc, DeepnoteNotFound | DeepnoteAuthError):
+            wait = max(wait, 10.0)
+        self.store.record_poll_failure(
+            run.id, error=exc.user_message, next_poll_at=now + timedelta(seconds=wait)
+        )
+        last_ok = self.store.last_read_at(run.id) or run.created_at
+        log.warning(
+            "status read failed",
+            extra={"event": "poll_failed", "run": run.run_id, "failures": failures},
+        )
+        if now - last_ok >= self.lost_after:
+            minutes = int(self.lost_after.total_seconds() // 60)
+            self.store.mark_lost(
+                run.id,
+                reason=f"The bot could not read this run's status for {minutes} minutes. "
+                f"Last answer: {exc.user_message}",
+                now=now,
+            )
+
+    # -- posting ------------------------------------------------------------------------
+
+    def deliver_all(self) -> None:
+        """Post every pending card edit and thread reply."""
+        for run, card, reply in self.store.outbox(self.clock.now()):
+            self._deliver(run, card, reply)
+
+    def deliver(self, id_: str) -> None:
+        """Post what is pending for one run, now."""
+        run = self.store.get(id_)
+        if run is None or run.card_ts is None:
+            return
+        for item, card, reply in self.store.outbox(self.clock.now()):
+            if item.id == id_:
+                self._deliver(item, card, reply)
+
+    def _deliver(self, run: RunRecord, card: bool, reply: bool) -> None:
+        assert run.card_ts is not None
+        now = self.clock.now()
+        try:
+            if card:
+                msg = run_card(run, now=now)
+                self.slack.update(run.channel_id, run.card_ts, msg.text, msg.blocks)
+                self.store.card_done(run.id, run.status)
+            if reply:
+                msg = run_result_reply(run)
+                ts = self.slack.post(
+                    run.channel_id,
+                    msg.text,
+                    msg.blocks,
+                    thread_ts=run.thread_ts or run.card_ts,
+                    metadata=_metadata(run.id, "result"),
+                )
+                self.store.reply_done(run.id, ts)
+        except SlackError as exc:
+            self._slack_failed(run, exc, now)
+
+    def _slack_failed(self, run: RunRecord, exc: SlackError, now: datetime) -> None:
+        if exc.retryable:
+            attempts = self.store.counter(run.id, "slack_attempts") + 1
+            wait = exc.retry_after or min(SLACK_RETRY_CAP, 2.0 ** min(attempts, 8))
+            self.store.slack_failed(
+                run.id, error=exc.message, retry_at=now + timedelta(seconds=wait)
+            )
+            return
+        self.store.slack_failed(run.id, error=exc.code or exc.message, retry_at=None)
+        log.warning(
+            "giving up posting",
+            extra={"event": "slack_gave_up", "run": run.run_id, "code": exc.code},
+        )
+        if exc.code in ("invalid_auth", "token_revoked", "account_inactive"):
+            return  # nothing can be posted anywhere with this token
+        self._tell_user(
+            run,
+            f"I could not update the run of *{run.notebook_name}* in <#{run.channel_id}>: "
+            f"{explain(exc.code)}. Its status is `{run.status}`.",
+        )
+
+
+def _metadata(run_id: str, kind: str) -> dict[str, Any]:
+    return {"event_type": "deepnote_run", "event_payload": {"run": run_id, "kind": kind}}
+
+
+__all__ = ["DeepnoteCreateUncertain", "Requester", "RunService"]

@@ -1,0 +1,26 @@
+"""The services a handler may use, built once by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.deepnote.client import DeepnoteClient
+from bot.runs import RunService
+from bot.slack import SlackGateway
+from storage.db import Database
+from storage.runs import RunStore
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the handlers act through."""
+
+    config: Config
+    clock: Clock
+    db: Database
+    store: RunStore
+    deepnote: DeepnoteClient
+    slack: SlackGateway
+    runs: RunService

@@ -1,0 +1,28 @@
+"""An offline simulator of Deepnote's public API v2, with sample notebooks.
+
+>>> from bot.simulator import Simulator
+>>> with Simulator(api_key="dev-key") as sim:  # doctest: +SKIP
+...     print(sim.url)
+"""
+
+from bot.simulator.notebooks import (
+    HELLO_NOTEBOOK_ID,
+    QUALITY_NOTEBOOK_ID,
+    SALES_NOTEBOOK_ID,
+    SAMPLES_DIR,
+    SimNotebook,
+    load_notebooks,
+)
+from bot.simulator.server import RecordedRequest, SimRun, Simulator
+
+__all__ = [
+    "HELLO_NOTEBOOK_ID",
+    "QUALITY_NOTEBOOK_ID",
+    "SALES_NOTEBOOK_ID",
+    "SAMPLES_DIR",
+    "RecordedRequest",
+    "SimNotebook",
+    "SimRun",
+    "Simulator",
+    "load_notebooks",
+]

@@ -1,0 +1,168 @@
+"""Slack's Web API as the bot uses it: a few calls, one error type.
+
+Every failure becomes a `SlackError` that says whether trying again later can help, so
+callers decide between retrying and reporting without knowing Slack's error codes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+
+from bot.errors import SlackError
+
+log = logging.getLogger(__name__)
+
+# Errors that will not go away by trying again: record them and stop.
+PERMANENT = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_auth",
+        "token_revoked",
+        "account_inactive",
+        "not_authed",
+        "missing_scope",
+        "message_not_found",
+        "cant_update_message",
+        "msg_too_long",
+        "invalid_blocks",
+        "no_text",
+        "user_not_found",
+        "restricted_action",
+        "team_access_not_granted",
+        "channel_is_archived",
+        "ekm_access_denied",
+    }
+)
+
+EXPLAIN = {
+    "channel_not_found": "the channel no longer exists or the bot cannot see it",
+    "not_in_channel": "the bot is not a member of the channel; invite it with `/invite @Deepnote`",
+    "is_archived": "the channel is archived",
+    "invalid_auth": "Slack rejected the bot token; an admin must reinstall the app",
+    "token_revoked": "the bot token was revoked; an admin must reinstall the app",
+    "ratelimited": "Slack asked the bot to slow down",
+}
+
+
+def make_web_client(token: str, base_url: str) -> WebClient:
+    """A WebClient that retries connection errors and one short 429 by itself."""
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=15,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=1),
+            RateLimitErrorRetryHandler(max_retry_count=1),
+        ],
+    )
+
+
+def explain(code: str | None) -> str:
+    """A sentence-fragment for a Slack error code, for people."""
+    return EXPLAIN.get(code or "", f"Slack answered `{code}`")
+
+
+def to_slack_error(exc: Exception) -> SlackError:
+    """Classify a slack_sdk failure."""
+    if isinstance(exc, SlackApiError):
+        resp = exc.response
+        status = getattr(resp, "status_code", None)
+        code = None
+        try:
+            code = resp.get("error")
+        except Exception:  # a non-JSON body; the status says enough
+            code = None
+        retry_after: float | None = None
+        if status == 429:
+            code = code or "ratelimited"
+            headers = getattr(resp, "headers", {}) or {}
+            for key, value in headers.items():
+                if key.lower() == "retry-after":
+                    raw = value[0] if isinstance(value, list) else value
+                    try:
+                        retry_after = float(raw)
+                    except (TypeError, ValueError):
+                        retry_after = None
+        retryable = status == 429 or (status or 0) >= 500 or (code not in PERMANENT)
+        return SlackError(
+            explain(code), code=code, status=status, retryable=retryable, retry_after=retry_after
+        )
+    return SlackError(f"Slack could not be reached ({type(exc).__name__})", retryable=True)
+
+
+class SlackGateway:
+    """The few Web API calls the bot makes, with errors turned into `SlackError`."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        fn = getattr(self.client, method.replace(".", "_"))
+        try:
+            return fn(**kwargs)
+        except (SlackApiError, SlackClientError) as exc:
+            err = to_slack_error(exc)
+            log.warning(
+                "slack call failed",
+                extra={"event": "slack_error", "method": method, "code": err.code},
+            )
+            raise err from None
+        except OSError as exc:
+            raise to_slack_error(exc) from None
+
+    def post(
+        self,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        *,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> str:
+        """Post a message; return its ts."""
+        args: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False}
+        if blocks:
+            args["blocks"] = blocks
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        if metadata:
+            args["metadata"] = metadata
+        resp = self._call("chat.postMessage", **args)
+        return str(resp["ts"])
+
+    def update(
+        self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Edit a message in place."""
+        args: dict[str, Any] = {"channel": channel, "ts": ts, "text": text}
+        if blocks is not None:
+            args["blocks"] = blocks
+        self._call("chat.update", **args)
+
+    def ephemeral(
+        self, channel: str, user: str, text: str, blocks: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Show a message to one user in a channel."""
+        args: dict[str, Any] = {"channel": channel, "user": user, "text": text}
+        if blocks:
+            args["blocks"] = blocks
+        self._call("chat.postEphemeral", **args)
+
+    def user_timezone(self, user_id: str) -> str | None:
+        """The user's Slack time zone name, if Slack knows it."""
+        try:
+            resp = self._call("users.info", user=user_id)
+        except SlackError:
+            return None
+        tz = (resp.get("user") or {}).get("tz")
+        return str(tz) if tz else None

@@ -1,0 +1,47 @@
+"""A local stand-in for Slack: the Web API the bot calls, and Slack's signed requests to the bot.
+
+Used as the fake Slack of the test suite and the benchmarks, and by `deepnote-bot console` to
+show what a channel would show.
+"""
+
+from bot.slack_standin.server import (
+    RESPONSE_URL,
+    UPLOAD_URL,
+    Call,
+    Ephemeral,
+    Event,
+    EventKind,
+    FileShare,
+    Message,
+    MessageVersion,
+    ResponseUrlPost,
+    SlackStandIn,
+    View,
+    Violation,
+    validate_blocks,
+    validate_message,
+    validate_view,
+)
+from bot.slack_standin.signing import Delivery, SlackRequester, sign_request
+
+__all__ = [
+    "RESPONSE_URL",
+    "UPLOAD_URL",
+    "Call",
+    "Delivery",
+    "Ephemeral",
+    "Event",
+    "EventKind",
+    "FileShare",
+    "Message",
+    "MessageVersion",
+    "ResponseUrlPost",
+    "SlackRequester",
+    "SlackStandIn",
+    "View",
+    "Violation",
+    "sign_request",
+    "validate_blocks",
+    "validate_message",
+    "validate_view",
+]

@@ -1,0 +1,731 @@
+"""Read a run's snapshot (a `.snapshot.deepnote` YAML file): why it failed, what it produced.
+
+Pure: text in, frozen values out. Snapshots are parsed leniently; a missing piece is None or
+empty, never an exception.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from html.parser import HTMLParser
+from typing import Any
+
+import yaml
+
+DATAFRAME_MIME = "application/vnd.deepnote.dataframe.v3+json"
+CHART_MIMES = (
+    "application/vnd.vega.v5+json",
+    "application/vnd.vegalite.v5+json",
+    "application/vnd.vegalite.v4+json",
+)
+IMAGE_MIMES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
+INDEX_COLUMN = "_deepnote_index_column"
+
+MAX_TABLE_ROWS = 10
+MAX_TABLE_COLUMNS = 6
+MAX_CELL_CHARS = 100
+EXCERPT_LINES = 15
+TRACEBACK_LINES = 10
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]?")
+# IPython marks the failing line as "----> 12 x = 1 / 0".
+_ARROW_LINE = re.compile(r"^-+>\s*(\d+)\b", re.MULTILINE)
+_PLACEHOLDER = re.compile(r"^<[\w.]+ (?:object|at 0x[0-9a-f]+)>$")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_HEADING_TYPES = ("text-cell-h1", "text-cell-h2", "text-cell-h3")
+
+
+# --- the parsed snapshot ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SnapshotOutput:
+    """One nbformat output of a block."""
+
+    output_type: str
+    name: str | None = None
+    text: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    ename: str | None = None
+    evalue: str | None = None
+    traceback: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SnapshotBlock:
+    """A block with its outputs; `name` is its variable name, `label` its human title."""
+
+    id: str
+    type: str
+    content: str = ""
+    name: str | None = None
+    label: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    outputs: tuple[SnapshotOutput, ...] = ()
+    notebook_id: str | None = None
+    notebook_name: str | None = None
+
+    @property
+    def error_output(self) -> SnapshotOutput | None:
+        """The block's first `error` output, if any."""
+        return next((o for o in self.outputs if o.output_type == "error"), None)
+
+
+@dataclass(frozen=True)
+class ExecutionSummary:
+    """`execution.summary` of a snapshot."""
+
+    blocks_executed: int | None = None
+    blocks_failed: int | None = None
+    blocks_succeeded: int | None = None
+    total_duration_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class ExecutionError:
+    """`execution.error` of a snapshot."""
+
+    message: str | None = None
+    name: str | None = None
+    traceback: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Execution:
+    """`execution` of a snapshot: when it ran, how it went."""
+
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    triggered_by: str | None = None
+    summary: ExecutionSummary | None = None
+    error: ExecutionError | None = None
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A parsed snapshot: every block of every notebook in file order, and the execution."""
+
+    project_id: str | None = None
+    project_name: str | None = None
+    blocks: tuple[SnapshotBlock, ...] = ()
+    execution: Execution | None = None
+
+    def block(self, block_id: str) -> SnapshotBlock | None:
+        """The block with this id, if any."""
+        return next((b for b in self.blocks if b.id == block_id), None)
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextResult:
+    """Text a block printed or returned (stdout, text/plain, markdown, html as text)."""
+
+    block_id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class BigNumberResult:
+    """A big-number block's value and, when enabled, its comparison (already in words)."""
+
+    block_id: str
+    title: str
+    value: str
+    comparison: str | None = None
+
+
+@dataclass(frozen=True)
+class TableResult:
+    """The first rows and columns of a dataframe output, cells as strings."""
+
+    block_id: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    total_rows: int
+    total_columns: int = 0
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """An image output, decoded; the caller uploads it as a file."""
+
+    block_id: str
+    title: str
+    mime: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ChartResult:
+    """A Vega / Vega-Lite chart spec."""
+
+    block_id: str
+    title: str
+    spec: Mapping[str, Any]
+
+
+ResultItem = TextResult | BigNumberResult | TableResult | ImageResult | ChartResult
+
+
+@dataclass(frozen=True)
+class FailingBlock:
+    """The block that failed: where, what code, and the end of its traceback."""
+
+    block_id: str
+    block_type: str
+    excerpt: str
+    traceback: tuple[str, ...] = ()
+    ename: str | None = None
+    evalue: str | None = None
+    notebook_name: str | None = None
+
+    def describe(self) -> str:
+        """Plain multi-line text, fit to store in `RunRecord.failing_block` and show as code."""
+        head = f"{self.block_type} block {self.block_id}"
+        if self.notebook_name:
+            head += f" in {self.notebook_name}"
+        parts = [head]
+        if self.excerpt:
+            parts += ["", self.excerpt]
+        if self.traceback:
+            parts += ["", "Traceback (last lines):", *self.traceback]
+        return "\n".join(parts)
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+
+def _str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return "".join(str(v) for v in value)
+    return str(value)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(float(value))
+        except ValueError:
+            return None
+    return None
+
+
+def _when(value: Any) -> datetime | None:
+    """A YAML timestamp (already a datetime) or an ISO string, as an aware UTC datetime."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _output(raw: Any) -> SnapshotOutput | None:
+    if not isinstance(raw, Mapping):
+        return None
+    return SnapshotOutput(
+        output_type=str(raw.get("output_type") or ""),
+        name=_str(raw.get("name")),
+        text=_str(raw.get("text")),
+        data=_mapping(raw.get("data")),
+        ename=_str(raw.get("ename")),
+        evalue=_str(raw.get("evalue")),
+        traceback=tuple(str(t) for t in _items(raw.get("traceback"))),
+    )
+
+
+def _block(raw: Any, notebook_id: str | None, notebook_name: str | None) -> SnapshotBlock | None:
+    if not isinstance(raw, Mapping) or raw.get("id") is None:
+        return None
+    meta = _mapping(raw.get("metadata"))
+    name = _str(meta.get("deepnote_variable_name")) or None
+    label = _str(meta.get("deepnote_input_label") or meta.get("deepnote_big_number_title")) or None
+    outputs = tuple(o for o in map(_output, _items(raw.get("outputs"))) if o is not None)
+    return SnapshotBlock(
+        id=str(raw["id"]),
+        type=str(raw.get("type") or ""),
+        content=_str(raw.get("content")) or "",
+        name=name,
+        label=label,
+        metadata=meta,
+        outputs=outputs,
+        notebook_id=notebook_id,
+        notebook_name=notebook_name,
+    )
+
+
+def _execution(raw: Any) -> Execution | None:
+    if not isinstance(raw, Mapping):
+        return None
+    summary_raw = raw.get("summary")
+    summary = None
+    if isinstance(summary_raw, Mapping):
+        summary = ExecutionSummary(
+            blocks_executed=_int(summary_raw.get("blocksExecuted")),
+            blocks_failed=_int(summary_raw.get("blocksFailed")),
+            blocks_succeeded=_int(summary_raw.get("blocksSucceeded")),
+            total_duration_ms=_int(summary_raw.get("totalDurationMs")),
+        )
+    error_raw = raw.get("error")
+    error = None
+    if isinstance(error_raw, Mapping):
+        error = ExecutionError(
+            message=_str(error_raw.get("message")),
+            name=_str(error_raw.get("name")),
+            traceback=tuple(str(t) for t in _items(error_raw.get("traceback"))),
+        )
+    elif isinstance(error_raw, str) and error_raw:
+        error = ExecutionError(message=error_raw)
+    return Execution(
+        started_at=_when(raw.get("startedAt")),
+        finished_at=_when(raw.get("finishedAt")),
+        triggered_by=_str(raw.get("triggeredBy")),
+        summary=summary,
+        error=error,
+        inputs=_mapping(raw.get("inputs")),
+    )
+
+
+def parse_snapshot(yaml_text: str) -> Snapshot | None:
+    """Parse a snapshot's YAML; None when it is not YAML or not a mapping at all."""
+    try:
+        doc = yaml.safe_load(yaml_text)
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return None
+    if not isinstance(doc, Mapping):
+        return None
+    project = _mapping(doc.get("project"))
+    blocks: list[SnapshotBlock] = []
+    for notebook in _items(project.get("notebooks")):
+        if not isinstance(notebook, Mapping):
+            continue
+        nb_id, nb_name = _str(notebook.get("id")), _str(notebook.get("name"))
+        for raw in _items(notebook.get("blocks")):
+            block = _block(raw, nb_id, nb_name)
+            if block is not None:
+                blocks.append(block)
+    return Snapshot(
+        project_id=_str(project.get("id")),
+        project_name=_str(project.get("name")),
+        blocks=tuple(blocks),
+        execution=_execution(doc.get("execution")),
+    )
+
+
+# --- why a run failed ---------------------------------------------------------------------
+
+
+def strip_ansi(text: str) -> str:
+    """Text without ANSI colour and cursor codes.
+
+    >>> strip_ansi("\\x1b[0;31mZeroDivisionError\\x1b[0m")
+    'ZeroDivisionError'
+    """
+    return _ANSI.sub("", text)
+
+
+def _traceback_tail(traceback: tuple[str, ...], count: int = TRACEBACK_LINES) -> tuple[str, ...]:
+    lines = strip_ansi("\n".join(traceback)).splitlines()
+    lines = [line.rstrip() for line in lines]
+    while lines and not lines[-1]:
+        lines.pop()
+    return tuple(lines[-count:])
+
+
+def _excerpt(content: str, traceback: tuple[str, ...], count: int = EXCERPT_LINES) -> str:
+    """About `count` lines of the block's code, around the failing line when IPython marked it."""
+    lines = content.splitlines()
+    if len(lines) <= count:
+        return "\n".join(lines)
+    marked = _ARROW_LINE.findall(strip_ansi("\n".join(traceback)))
+    start = 0
+    if marked:
+        failing = int(marked[-1]) - 1
+        if 0 <= failing < len(lines):
+            start = max(0, min(failing - count // 2, len(lines) - count))
+    shown = lines[start : start + count]
+    if start > 0:
+        shown.insert(0, f"… ({start} lines above)")
+    below = len(lines) - (start + count)
+    if below > 0:
+        shown.append(f"… ({below} more lines)")
+    return "\n".join(shown)
+
+
+def _first_failing(snapshot: Snapshot | None) -> tuple[SnapshotBlock, SnapshotOutput] | None:
+    if snapshot is None:
+        return None
+    for block in snapshot.blocks:
+        error = block.error_output
+        if error is not None:
+            return block, error
+    return None
+
+
+def failure_reason(
+    run_error: str | None, snapshot: Snapshot | None, status: str
+) -> tuple[str, FailingBlock | None]:
+    """Why a run failed, as Deepnote's tools say it, and the block that failed when known.
+
+    The reason is the run's `error` if set; else the first block with an `error` output as
+    "{ename}: {evalue}"; else the status itself.
+
+    >>> failure_reason(None, None, "internal_error")
+    ('The run ended with status `internal_error`.', None)
+    """
+    found = _first_failing(snapshot)
+    failing = None
+    if found is not None:
+        block, error = found
+        failing = FailingBlock(
+            block_id=block.id,
+            block_type=block.type or "unknown",
+            excerpt=_excerpt(block.content, error.traceback),
+            traceback=_traceback_tail(error.traceback),
+            ename=error.ename,
+            evalue=error.evalue,
+            notebook_name=block.notebook_name,
+        )
+    if run_error and run_error.strip():
+        return run_error.strip(), failing
+    if found is not None:
+        _, error = found
+        ename = error.ename or "Error"
+        return (f"{ename}: {error.evalue}" if error.evalue else ename), failing
+    shown = status.replace("`", "'")
+    return f"The run ended with status `{shown}`.", failing
+
+
+# --- key results --------------------------------------------------------------------------
+
+
+class _TextOfHtml(HTMLParser):
+    _BREAKS = frozenset({"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "table", "ul"})
+    _SKIP = frozenset({"style", "script", "head"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+        elif tag in ("td", "th"):
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """The readable text of an HTML fragment, one line per block element.
+
+    >>> html_to_text("<div><b>Revenue</b></div><div>$6,572,100</div>")
+    'Revenue\\n$6,572,100'
+    """
+    parser = _TextOfHtml()
+    parser.feed(html)
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        text = str(int(value))
+    elif isinstance(value, (dict, list)):
+        text = json.dumps(value, default=str, ensure_ascii=False)
+    else:
+        text = str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
+
+
+def _table(block_id: str, title: str, frame: Mapping[str, Any]) -> TableResult | None:
+    raw_rows = [r for r in _items(frame.get("rows")) if isinstance(r, Mapping)]
+    names: list[str] = []
+    for column in _items(frame.get("columns")):
+        name = _str(column.get("name")) if isinstance(column, Mapping) else _str(column)
+        if name is not None and name not in names:
+            names.append(name)
+    if not names and raw_rows:
+        names = [str(k) for k in raw_rows[0]]
+    data_columns = [n for n in names if n != INDEX_COLUMN]
+    # A default RangeIndex (0, 1, 2 …) says nothing; a labelled one (regions, dates) is the
+    # row header, so it is kept as an unnamed first column.
+    index = [r.get(INDEX_COLUMN) for r in raw_rows]
+    labelled = INDEX_COLUMN in names and any(
+        str(v) != str(i) for i, v in enumerate(index) if v is not None
+    )
+    width = MAX_TABLE_COLUMNS - 1 if labelled else MAX_TABLE_COLUMNS
+    keys = ([INDEX_COLUMN] if labelled else []) + data_columns[:width]
+    columns = tuple("" if k == INDEX_COLUMN else k for k in keys)
+    rows = tuple(tuple(_cell(r.get(k)) for k in keys) for r in raw_rows[:MAX_TABLE_ROWS])
+    total_rows = _int(frame.get("row_count"))
+    total_columns = _int(frame.get("column_count"))
+    if not columns:
+        return None
+    return TableResult(
+        block_id=block_id,
+        title=title,
+        columns=columns,
+        rows=rows,
+        total_rows=total_rows if total_rows is not None else len(raw_rows),
+        total_columns=total_columns if total_columns is not None else len(data_columns),
+    )
+
+
+def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text.replace(",", "").strip().rstrip("%"))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _signed(value: float) -> str:
+    text = f"{value:+,.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("+0", "-0") else text
+
+
+def _comparison(meta: Mapping[str, Any], payload: Mapping[str, Any], value: str) -> str | None:
+    if meta.get("deepnote_big_number_comparison_enabled") is False:
+        return None
+    title = _str(payload.get("comparisonTitle") or meta.get("deepnote_big_number_comparison_title"))
+    other = _str(payload.get("comparisonValue"))
+    if not other:
+        return None
+    kind = meta.get("deepnote_big_number_comparison_type")
+    now, then = _number(value), _number(other)
+    label = f" {title}" if title else ""
+    if kind == "percentage-change" and now is not None and then:
+        return f"{_signed((now - then) / abs(then) * 100)}%{label}"
+    if kind == "absolute-change" and now is not None and then is not None:
+        return f"{_signed(now - then)}{label}"
+    return f"{title}: {other}" if title else other
+
+
+def _big_number(block: SnapshotBlock, title: str) -> BigNumberResult | None:
+    """Deepnote's big-number output is text/plain JSON: {title, value, comparisonTitle, …}."""
+    for output in block.outputs:
+        text = _str(output.data.get("text/plain"))
+        if text is None:
+            continue
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            payload = None
+        if not isinstance(payload, Mapping):
+            return BigNumberResult(block.id, title, text.strip())
+        value = _str(payload.get("value")) or ""
+        # The payload's title is rendered (Jinja filled in); the metadata's is the template.
+        shown_title = _str(payload.get("title")) or block.label or title
+        return BigNumberResult(
+            block.id, shown_title, value, _comparison(block.metadata, payload, value)
+        )
+    return None
+
+
+def _data_result(block_id: str, title: str, data: Mapping[str, Any]) -> ResultItem | None:
+    frame = data.get(DATAFRAME_MIME)
+    if isinstance(frame, str):
+        try:
+            frame = json.loads(frame)
+        except ValueError:
+            frame = None
+    if isinstance(frame, Mapping):
+        table = _table(block_id, title, frame)
+        if table is not None:
+            return table
+    for mime in CHART_MIMES:
+        spec = data.get(mime)
+        if isinstance(spec, str):
+            try:
+                spec = json.loads(spec)
+            except ValueError:
+                spec = None
+        if isinstance(spec, Mapping):
+            return ChartResult(block_id, title, spec)
+    for mime in IMAGE_MIMES:
+        raw = _str(data.get(mime))
+        if not raw:
+            continue
+        if mime == "image/svg+xml":
+            return ImageResult(block_id, title, mime, raw.encode())
+        try:
+            return ImageResult(
+                block_id, title, mime, base64.b64decode("".join(raw.split()), validate=True)
+            )
+        except (binascii.Error, ValueError):
+            continue
+    markdown = _str(data.get("text/markdown"))
+    if markdown and markdown.strip():
+        return TextResult(block_id, title, markdown.strip())
+    text = _str(data.get("text/plain"))
+    if text and text.strip() and not _PLACEHOLDER.match(text.strip()):
+        return TextResult(block_id, title, text.strip("\n"))
+    html = _str(data.get("text/html"))
+    if html:
+        readable = html_to_text(html)
+        if readable:
+            return TextResult(block_id, title, readable)
+    return None
+
+
+def _last_expression(content: str) -> str | None:
+    lines = [line.strip() for line in content.splitlines() if line.strip()]
+    if lines and _IDENTIFIER.fullmatch(lines[-1]):
+        return lines[-1]
+    return None
+
+
+def _heading(block: SnapshotBlock) -> str | None:
+    if block.type in _HEADING_TYPES:
+        return block.content.strip() or None
+    if block.type == "markdown":
+        for line in block.content.splitlines():
+            if line.startswith("#"):
+                return line.lstrip("#").strip() or None
+    return None
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    block: SnapshotBlock
+    names: frozenset[str]
+    item: ResultItem
+
+
+def _candidates(snapshot: Snapshot, notebook_id: str | None) -> Iterator[_Candidate]:
+    blocks = snapshot.blocks
+    if notebook_id is not None and any(b.notebook_id == notebook_id for b in blocks):
+        blocks = tuple(b for b in blocks if b.notebook_id == notebook_id)
+    heading: str | None = None
+    notebook: str | None = None
+    for block in blocks:
+        if block.notebook_id != notebook:
+            notebook, heading = block.notebook_id, None
+        heading = _heading(block) or heading
+        variable = block.name or _last_expression(block.content)
+        title = (
+            block.label
+            or variable
+            or heading
+            or block.notebook_name
+            or f"Output of block {block.id[:8]}"
+        )
+        names = frozenset(n.casefold() for n in (block.id, title, variable, block.label) if n)
+        if block.type == "big-number":
+            big = _big_number(block, title)
+            if big is not None:
+                yield _Candidate(block, names | {big.title.casefold()}, big)
+            continue
+        if block.type.startswith("input-"):
+            continue
+        for output in block.outputs:
+            item: ResultItem | None = None
+            if output.output_type == "stream" and output.name != "stderr":
+                text = (output.text or "").strip("\n")
+                item = TextResult(block.id, title, text) if text.strip() else None
+            elif output.output_type in ("execute_result", "display_data"):
+                item = _data_result(block.id, title, output.data)
+            if item is not None:
+                yield _Candidate(block, names, item)
+
+
+def key_results(
+    snapshot: Snapshot | None, *, select: str | None = None, notebook_id: str | None = None
+) -> list[ResultItem]:
+    """The outputs worth showing in Slack, in notebook order.
+
+    `select`: None for a report's usual picks (big numbers, tables, images, charts and the last
+    text output), "all", "none", or a comma-separated list of block ids, titles or variable
+    names (case-insensitive), returned in the order asked. `notebook_id` keeps one notebook's
+    blocks when the snapshot holds several.
+    """
+    if snapshot is None:
+        return []
+    mode = (select or "").strip().casefold()
+    if mode == "none":
+        return []
+    candidates = list(_candidates(snapshot, notebook_id))
+    if mode == "all":
+        return [c.item for c in candidates]
+    if not mode:
+        last_text = next((c for c in reversed(candidates) if isinstance(c.item, TextResult)), None)
+        return [c.item for c in candidates if not isinstance(c.item, TextResult) or c is last_text]
+    picked: list[ResultItem] = []
+    seen: set[int] = set()
+    for wanted in _selectors(select or ""):
+        for index, candidate in enumerate(candidates):
+            if wanted in candidate.names and index not in seen:
+                seen.add(index)
+                picked.append(candidate.item)
+    return picked
+
+
+def _selectors(select: str) -> list[str]:
+    return [s.strip().casefold() for s in select.split(",") if s.strip()]
+
+
+def unmatched_selectors(
+    snapshot: Snapshot | None, select: str, *, notebook_id: str | None = None
+) -> list[str]:
+    """The names in a comma-separated `select` that match no result (to tell the user)."""
+    if select.strip().casefold() in ("", "all", "none"):
+        return []
+    known: set[str] = set()
+    if snapshot is not None:
+        for candidate in _candidates(snapshot, notebook_id):
+            known |= candidate.names
+    return [s.strip() for s in select.split(",") if s.strip() and s.strip().casefold() not in known]

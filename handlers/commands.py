@@ -1,0 +1,176 @@
+"""The `/deepnote` slash command: acknowledge at once, then do the slow work lazily.
+
+The acknowledgement answers help and syntax errors straight away (parsing is pure and
+fast); anything that needs Deepnote runs after the acknowledgement, in Bolt's lazy
+listener, and replies through the command's `response_url`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.deepnote.models import Notebook
+from bot.errors import DeepnoteNotFound, UpstreamError, UserError
+from bot.runs import Requester
+from bot.services import Services
+from handlers.inputs import describe_input, validate_inputs
+from handlers.notebook_ref import parse_notebook_ref
+from handlers.parse import (
+    COMMANDS,
+    Command,
+    HelpCommand,
+    InputsCommand,
+    RunCommand,
+    StatusCommand,
+    parse_command,
+)
+from handlers.render import Message, error_reply, help_message, inputs_listing, status_reply
+
+log = logging.getLogger(__name__)
+
+# The subcommands this version serves; help lists exactly these.
+SUPPORTED = ("run", "inputs", "status", "help")
+
+INTERNAL_ERROR = (
+    "Something went wrong inside the bot and nothing was changed. The error was logged; "
+    "try again, and tell the admin who installed the bot if it keeps happening."
+)
+
+
+def supported_commands() -> list[Any]:
+    """The command docs of every subcommand this version serves."""
+    return [c for c in COMMANDS if c.name in SUPPORTED]
+
+
+def help_reply() -> Message:
+    """The `/deepnote help` message."""
+    return help_message(supported_commands())
+
+
+def requester(command: dict[str, Any]) -> Requester:
+    """Who typed the command, and where."""
+    return Requester(
+        user_id=str(command.get("user_id", "")),
+        team_id=str(command.get("team_id", "")),
+        channel_id=str(command.get("channel_id", "")),
+    )
+
+
+def load_notebook(services: Services, ref: str) -> Notebook:
+    """The notebook a user named, or a UserError that says what to check."""
+    notebook_id = parse_notebook_ref(ref)
+    try:
+        return services.deepnote.get_notebook(notebook_id)
+    except DeepnoteNotFound:
+        raise UserError(
+            f"Deepnote has no notebook `{notebook_id}` that the bot's API key can see.",
+            hint="Check the id, and that the key's owner has access to the project.",
+        ) from None
+
+
+def do_run(services: Services, who: Requester, cmd: RunCommand) -> Message | None:
+    """Validate and start a run; the card in the channel is the answer."""
+    notebook = load_notebook(services, cmd.notebook)
+    inputs = validate_inputs(notebook, cmd.inputs, today=services.clock.now().date())
+    if cmd.block_ids and notebook.blocks:
+        known = {b.id for b in notebook.blocks}
+        unknown = [b for b in cmd.block_ids if b not in known]
+        if unknown:
+            raise UserError(
+                f"*{notebook.name}* has no block {', '.join(f'`{b}`' for b in unknown)}.",
+                hint="Copy block ids from Deepnote (block menu > Copy link) or leave out "
+                "`--blocks` to run the whole notebook.",
+            )
+    services.runs.start(
+        who,
+        notebook,
+        inputs,
+        readonly=cmd.readonly,
+        block_ids=cmd.block_ids,
+        run_dependents=cmd.run_dependents,
+        post_outputs=cmd.post_outputs,
+    )
+    return None
+
+
+def do_inputs(services: Services, cmd: InputsCommand) -> Message:
+    """List a notebook's inputs."""
+    return inputs_listing(load_notebook(services, cmd.notebook), describe=describe_input)
+
+
+def do_status(services: Services, cmd: StatusCommand) -> Message:
+    """Show the state of a run the bot started."""
+    run = services.store.get(cmd.run_id.strip())
+    if run is None:
+        raise UserError(
+            f"The bot has no run `{cmd.run_id[:80]}`.",
+            hint="Use the run id shown on a run's card (only runs started from Slack are known).",
+        )
+    return status_reply(run, now=services.clock.now())
+
+
+def dispatch(services: Services, who: Requester, cmd: Command) -> Message | None:
+    """Carry out a parsed command; return the ephemeral reply, if any."""
+    handlers: dict[type[Any], Callable[[], Message | None]] = {
+        RunCommand: lambda: do_run(services, who, cmd),  # type: ignore[arg-type]
+        InputsCommand: lambda: do_inputs(services, cmd),  # type: ignore[arg-type]
+        StatusCommand: lambda: do_status(services, cmd),  # type: ignore[arg-type]
+        HelpCommand: help_reply,
+    }
+    handler = handlers.get(type(cmd))
+    if handler is None:
+        names = ", ".join(f"`{n}`" for n in SUPPORTED)
+        raise UserError(
+            "That command is not available in this version of the bot.",
+            hint=f"Available: {names}. See `/deepnote help`.",
+        )
+    return handler()
+
+
+def reply_for(exc: Exception) -> Message:
+    """The ephemeral reply for an error (never a stack trace)."""
+    if isinstance(exc, UserError | UpstreamError):
+        return error_reply(exc.user_message)
+    return error_reply(INTERNAL_ERROR)
+
+
+def register(app: App, services: Services) -> None:
+    """Attach the `/deepnote` listeners to the Bolt app."""
+
+    def acknowledge(ack: Ack, command: dict[str, Any]) -> None:
+        try:
+            cmd = parse_command(str(command.get("text", "")))
+        except UserError as exc:
+            msg = error_reply(exc.user_message)
+            ack(text=msg.text, blocks=msg.blocks)
+            return
+        if isinstance(cmd, HelpCommand):
+            msg = help_reply()
+            ack(text=msg.text, blocks=msg.blocks)
+            return
+        ack()
+
+    def work(command: dict[str, Any], respond: Respond) -> None:
+        try:
+            cmd = parse_command(str(command.get("text", "")))
+        except UserError:
+            return  # already answered in the acknowledgement
+        if isinstance(cmd, HelpCommand):
+            return
+        who = requester(command)
+        try:
+            msg = dispatch(services, who, cmd)
+        except Exception as exc:
+            if not isinstance(exc, UserError | UpstreamError):
+                log.exception(
+                    "command failed", extra={"event": "command_error", "channel": who.channel_id}
+                )
+            msg = reply_for(exc)
+        if msg is not None:
+            respond(text=msg.text, blocks=msg.blocks, response_type="ephemeral")
+
+    app.command("/deepnote")(ack=acknowledge, lazy=[work])

@@ -1,0 +1,134 @@
+"""The SQLite database: one connection per thread, WAL, busy timeout, explicit transactions.
+
+Every thread gets its own connection to the same file (sqlite connections must not be
+shared across threads). Read-modify-write goes through `write()`, which holds
+`BEGIN IMMEDIATE` so two threads or two processes never interleave a check and its update.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from storage.migrations import apply_migrations
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class StorageError(Exception):
+    """The database file cannot be used; the message says why and what to do."""
+
+
+class Database:
+    """A SQLite file shared by the bot's threads.
+
+    >>> db = Database(":memory:"); _ = db.migrate(); "runs" in db.conn().table_names()
+    True
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        if self.path == ":memory:":
+            # One shared in-memory database needs a URI with shared cache.
+            self.path = f"file:memdb{id(self)}?mode=memory&cache=shared"
+
+    def _connect(self) -> sqlite3.Connection:
+        uri = self.path.startswith("file:")
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=uri,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if not uri:
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(_explain(self.path, exc)) from None
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    def conn(self) -> sqlite_utils.Database:
+        """This thread's sqlite-utils handle on the database."""
+        db: sqlite_utils.Database | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite_utils.Database(self._connect())
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite_utils.Database]:
+        """A read-modify-write transaction under `BEGIN IMMEDIATE`; commits on success."""
+        db = self.conn()
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise
+        else:
+            db.conn.execute("COMMIT")
+
+    def migrate(self) -> int:
+        """Check the file and bring its schema up to date; return the schema version."""
+        db = self.conn()
+        try:
+            result = db.conn.execute("PRAGMA quick_check").fetchone()
+            if result is None or result[0] != "ok":
+                raise StorageError(
+                    f"The database file {self.path} is damaged ({result[0] if result else '?'}). "
+                    "Restore it from a backup (`deepnote-bot backup`) or move it away to start "
+                    "with an empty one."
+                )
+            with self.write() as tx:
+                return apply_migrations(tx)
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(_explain(self.path, exc)) from None
+
+    def backup(self, destination: Path | str) -> None:
+        """Write a consistent copy of the live database to `destination` (online backup)."""
+        dest = Path(destination)
+        if dest.exists():
+            raise StorageError(f"{dest} already exists; choose a new file name for the backup.")
+        target = sqlite3.connect(str(dest))
+        try:
+            self.conn().conn.backup(target)
+        finally:
+            target.close()
+
+    def close(self) -> None:
+        """Close every connection any thread opened."""
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
+
+
+def _explain(path: str, exc: sqlite3.DatabaseError) -> str:
+    text = str(exc)
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (
+            f"The database file {path} is not a usable SQLite database ({text}). "
+            "Restore it from a backup or move it away to start with an empty one."
+        )
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return (
+            f"The database file {path} cannot be opened for writing ({text}). "
+            "Check that its folder exists and that the bot's user may write to it."
+        )
+    return f"The database file {path} cannot be used: {text}."

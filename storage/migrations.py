@@ -1,0 +1,86 @@
+"""Versioned schema migrations, applied in order at start-up.
+
+Each migration is a function of the sqlite-utils handle; `PRAGMA user_version` records how
+many have been applied. Never edit a released migration: add a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _m001_runs(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            run_id TEXT UNIQUE,
+            notebook_id TEXT NOT NULL,
+            notebook_name TEXT NOT NULL,
+            project_id TEXT,
+            notebook_url TEXT,
+            inputs TEXT NOT NULL DEFAULT '{}',
+            readonly INTEGER NOT NULL DEFAULT 0,
+            block_ids TEXT NOT NULL DEFAULT '[]',
+            run_dependents INTEGER NOT NULL DEFAULT 0,
+            post_outputs TEXT,
+            user_id TEXT NOT NULL,
+            team_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            thread_ts TEXT,
+            card_ts TEXT,
+            trigger TEXT NOT NULL DEFAULT 'command',
+            schedule_id TEXT,
+            status TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            completed_at TEXT,
+            error TEXT,
+            failing_block TEXT,
+            snapshot_url TEXT,
+            card_status TEXT,
+            card_dirty INTEGER NOT NULL DEFAULT 1,
+            reply_posted INTEGER NOT NULL DEFAULT 0,
+            reply_ts TEXT,
+            next_poll_at TEXT,
+            poll_failures INTEGER NOT NULL DEFAULT 0,
+            last_read_at TEXT,
+            last_poll_error TEXT,
+            slack_error TEXT,
+            slack_retry_at TEXT,
+            slack_attempts INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute("CREATE INDEX runs_open ON runs (status, next_poll_at)")
+    db.execute("CREATE INDEX runs_outbox ON runs (card_dirty, reply_posted)")
+    db.execute("CREATE INDEX runs_user ON runs (user_id, created_at)")
+    db.execute(
+        """
+        CREATE TABLE leases (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )
+        """
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m001_runs,)
+
+
+def apply_migrations(db: sqlite_utils.Database) -> int:
+    """Apply every migration not yet applied (inside the caller's transaction)."""
+    row = db.conn.execute("PRAGMA user_version").fetchone()
+    version = int(row[0]) if row else 0
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"The database was written by a newer version of the bot (schema {version}, "
+            f"this version knows {len(MIGRATIONS)}). Upgrade the bot."
+        )
+    for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+        migration(db)
+        db.conn.execute(f"PRAGMA user_version = {number}")
+    return len(MIGRATIONS)

@@ -1,0 +1,343 @@
+"""The runs table: every run the bot started, and what has been posted about it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from bot.deepnote.models import TERMINAL_STATUSES
+from storage.db import Database
+from storage.records import CREATE_FAILED, CREATING, LOST, RunRecord
+
+FINAL_STATUSES = frozenset(TERMINAL_STATUSES | {CREATE_FAILED, LOST})
+_FINAL_SQL = ",".join(f"'{s}'" for s in sorted(FINAL_STATUSES))
+
+
+def iso(when: datetime | None) -> str | None:
+    """A datetime as the ISO text stored in the database (UTC, sortable)."""
+    return None if when is None else when.isoformat(timespec="microseconds")
+
+
+def from_iso(text: str | None) -> datetime | None:
+    """The inverse of `iso`."""
+    return None if not text else datetime.fromisoformat(text)
+
+
+def _record(row: dict[str, Any]) -> RunRecord:
+    created = from_iso(row["created_at"])
+    assert created is not None
+    return RunRecord(
+        id=row["id"],
+        run_id=row["run_id"],
+        notebook_id=row["notebook_id"],
+        notebook_name=row["notebook_name"],
+        project_id=row["project_id"],
+        notebook_url=row["notebook_url"],
+        inputs=json.loads(row["inputs"] or "{}"),
+        readonly=bool(row["readonly"]),
+        block_ids=tuple(json.loads(row["block_ids"] or "[]")),
+        run_dependents=bool(row["run_dependents"]),
+        user_id=row["user_id"],
+        team_id=row["team_id"],
+        channel_id=row["channel_id"],
+        thread_ts=row["thread_ts"],
+        card_ts=row["card_ts"],
+        trigger=row["trigger"],
+        schedule_id=row["schedule_id"],
+        status=row["status"],
+        created_at=created,
+        started_at=from_iso(row["started_at"]),
+        completed_at=from_iso(row["completed_at"]),
+        error=row["error"],
+        failing_block=row["failing_block"],
+        snapshot_url=row["snapshot_url"],
+    )
+
+
+class RunStore:
+    """Reads and writes run rows; every multi-step change is one IMMEDIATE transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _rows(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[RunRecord]:
+        return [_record(r) for r in self.db.conn().query(sql, params)]
+
+    def _one(self, sql: str, params: tuple[Any, ...]) -> RunRecord | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    def insert(self, run: RunRecord, *, post_outputs: str | None = None) -> None:
+        """Store a new run (normally with status `creating`)."""
+        row = asdict(run)
+        row.update(
+            inputs=json.dumps(run.inputs),
+            block_ids=json.dumps(list(run.block_ids)),
+            readonly=int(run.readonly),
+            run_dependents=int(run.run_dependents),
+            created_at=iso(run.created_at),
+            started_at=iso(run.started_at),
+            completed_at=iso(run.completed_at),
+            post_outputs=post_outputs,
+        )
+        with self.db.write() as tx:
+            tx.table("runs").insert(row)
+
+    def get(self, id_: str) -> RunRecord | None:
+        """A run by the bot's own id or by Deepnote's run id."""
+        return self._one("SELECT * FROM runs WHERE id = ? OR run_id = ?", (id_, id_))
+
+    def post_outputs(self, id_: str) -> str | None:
+        """The run's choice of which outputs to post (`None` for the default)."""
+        rows = list(self.db.conn().query("SELECT post_outputs FROM runs WHERE id = ?", (id_,)))
+        return rows[0]["post_outputs"] if rows else None
+
+    def set_card(self, id_: str, card_ts: str) -> None:
+        """Remember the ts of the run's card message."""
+        with self.db.write() as tx:
+            tx.execute("UPDATE runs SET card_ts = ? WHERE id = ?", (card_ts, id_))
+
+    def set_created(
+        self, id_: str, *, run_id: str, status: str, now: datetime, next_poll_at: datetime
+    ) -> None:
+        """Deepnote accepted the run: store its id; the card needs an edit."""
+        with self.db.write() as tx:
+            tx.execute(
+                "UPDATE runs SET run_id = ?, status = ?, started_at = ?, next_poll_at = ?,"
+                " card_dirty = 1 WHERE id = ?",
+                (run_id, status, iso(now), iso(next_poll_at), id_),
+            )
+
+    def set_create_failed(self, id_: str, *, error: str, now: datetime) -> None:
+        """Deepnote refused or could not be asked; the run never started."""
+        with self.db.write() as tx:
+            tx.execute(
+                "UPDATE runs SET status = ?, error = ?, completed_at = ?, card_dirty = 1,"
+                " reply_posted = 1 WHERE id = ?",
+                (CREATE_FAILED, error, iso(now), id_),
+            )
+
+    def due_for_poll(self, now: datetime, limit: int = 500) -> list[RunRecord]:
+        """Started, unfinished runs whose next check is due, most overdue first."""
+        return self._rows(
+            f"SELECT * FROM runs WHERE run_id IS NOT NULL AND status NOT IN ({_FINAL_SQL})"
+            " AND (next_poll_at IS NULL OR next_poll_at <= ?)"
+            " ORDER BY next_poll_at LIMIT ?",
+            (iso(now), limit),
+        )
+
+    def open_count(self) -> int:
+        """How many started runs are still being followed."""
+        row = (
+            self.db.conn()
+            .conn.execute(
+                f"SELECT count(*) FROM runs WHERE run_id IS NOT NULL"
+                f" AND status NOT IN ({_FINAL_SQL})"
+            )
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
+
+    def stuck_creating(self, before: datetime) -> list[RunRecord]:
+        """Runs left in `creating` by a process that stopped mid-create."""
+        return self._rows(
+            "SELECT * FROM runs WHERE status = ? AND created_at < ?", (CREATING, iso(before))
+        )
+
+    def record_status(
+        self,
+        id_: str,
+        *,
+        status: str,
+        now: datetime,
+        next_poll_at: datetime | None,
+        completed_at: datetime | None = None,
+        error: str | None = None,
+        failing_block: str | None = None,
+        snapshot_url: str | None = None,
+        project_id: str | None = None,
+        notebook_url: str | None = None,
+    ) -> bool:
+        """Store what a status read said; return True when the status changed."""
+        with self.db.write() as tx:
+            row = tx.conn.execute(
+                "SELECT status, project_id, notebook_url FROM runs WHERE id = ?", (id_,)
+            ).fetchone()
+            if row is None:
+                return False
+            changed = row[0] != status
+            tx.execute(
+                "UPDATE runs SET status = ?, last_read_at = ?, next_poll_at = ?,"
+                " poll_failures = 0, last_poll_error = NULL,"
+                " completed_at = coalesce(?, completed_at), error = coalesce(?, error),"
+                " failing_block = coalesce(?, failing_block),"
+                " snapshot_url = coalesce(?, snapshot_url),"
+                " project_id = coalesce(project_id, ?), notebook_url = coalesce(?, notebook_url),"
+                " card_dirty = card_dirty OR ? WHERE id = ?",
+                (
+                    status,
+                    iso(now),
+                    iso(next_poll_at),
+                    iso(completed_at),
+                    error,
+                    failing_block,
+                    snapshot_url,
+                    project_id,
+                    notebook_url if row[2] is None else None,
+                    int(changed),
+                    id_,
+                ),
+            )
+            return bool(changed)
+
+    def record_poll_failure(self, id_: str, *, error: str, next_poll_at: datetime) -> int:
+        """Note a failed status read; return how many in a row have failed."""
+        with self.db.write() as tx:
+            tx.execute(
+                "UPDATE runs SET poll_failures = poll_failures + 1, last_poll_error = ?,"
+                " next_poll_at = ? WHERE id = ?",
+                (error, iso(next_poll_at), id_),
+            )
+            row = tx.conn.execute("SELECT poll_failures FROM runs WHERE id = ?", (id_,)).fetchone()
+            return int(row[0]) if row else 0
+
+    def counter(self, id_: str, column: str) -> int:
+        """A run's failure counter: `poll_failures` or `slack_attempts`."""
+        if column not in ("poll_failures", "slack_attempts"):
+            raise ValueError(column)
+        row = (
+            self.db.conn()
+            .conn.execute(
+                f"SELECT {column} FROM runs WHERE id = ?",
+                (id_,),
+            )
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
+
+    def last_read_at(self, id_: str) -> datetime | None:
+        """When the run's status was last read successfully."""
+        row = (
+            self.db.conn()
+            .conn.execute(
+                "SELECT coalesce(last_read_at, started_at, created_at) FROM runs WHERE id = ?",
+                (id_,),
+            )
+            .fetchone()
+        )
+        return from_iso(row[0]) if row else None
+
+    def mark_lost(self, id_: str, *, reason: str, now: datetime) -> None:
+        """Stop following a run whose status cannot be read; the card and thread say so."""
+        with self.db.write() as tx:
+            tx.execute(
+                "UPDATE runs SET status = ?, error = ?, completed_at = ?, card_dirty = 1"
+                " WHERE id = ?",
+                (LOST, reason, iso(now), id_),
+            )
+
+    def outbox(self, now: datetime, limit: int = 200) -> list[tuple[RunRecord, bool, bool]]:
+        """Runs with something to post: (run, card needs an edit, thread reply is due)."""
+        sql = (
+            "SELECT *, card_dirty AS _card, "
+            f" (status IN ({_FINAL_SQL}) AND reply_posted = 0) AS _reply FROM runs"
+            " WHERE card_ts IS NOT NULL AND slack_error IS NULL"
+            " AND (slack_retry_at IS NULL OR slack_retry_at <= ?)"
+            f" AND (card_dirty = 1 OR (status IN ({_FINAL_SQL}) AND reply_posted = 0))"
+            " ORDER BY created_at LIMIT ?"
+        )
+        rows = self.db.conn().query(sql, (iso(now), limit))
+        return [(_record(r), bool(r["_card"]), bool(r["_reply"])) for r in rows]
+
+    def card_done(self, id_: str, status: str) -> None:
+        """The card now shows `status`; clear the flag unless the status moved meanwhile."""
+        with self.db.write() as tx:
+            tx.execute(
+                "UPDATE runs SET card_dirty = 0, card_status = ?, slack_attempts = 0"
+                " WHERE id = ? AND status = ?",
+                (status, id_, status),
+            )
+
+    def reply_done(self, id_: str, reply_ts: str | None) -> None:
+        """The run's thread reply was posted (or will never be)."""
+        with self.db.write() as tx:
+            tx.execute(
+                "UPDATE runs SET reply_posted = 1, reply_ts = ?, slack_attempts = 0 WHERE id = ?",
+                (reply_ts, id_),
+            )
+
+    def slack_failed(self, id_: str, *, error: str, retry_at: datetime | None) -> int:
+        """A post failed: retry at `retry_at`, or never when it is None; return attempts."""
+        with self.db.write() as tx:
+            if retry_at is None:
+                tx.execute("UPDATE runs SET slack_error = ? WHERE id = ?", (error, id_))
+            else:
+                tx.execute(
+                    "UPDATE runs SET slack_retry_at = ?, slack_attempts = slack_attempts + 1"
+                    " WHERE id = ?",
+                    (iso(retry_at), id_),
+                )
+            row = tx.conn.execute("SELECT slack_attempts FROM runs WHERE id = ?", (id_,)).fetchone()
+            return int(row[0]) if row else 0
+
+    def slack_error(self, id_: str) -> str | None:
+        """The unrecoverable Slack error recorded against a run, if any."""
+        row = (
+            self.db.conn()
+            .conn.execute("SELECT slack_error FROM runs WHERE id = ?", (id_,))
+            .fetchone()
+        )
+        return str(row[0]) if row and row[0] else None
+
+    def recent_for_user(self, user_id: str, limit: int = 10) -> list[RunRecord]:
+        """The user's latest runs, newest first."""
+        return self._rows(
+            "SELECT * FROM runs WHERE user_id = ? ORDER BY created_at DESC LIMIT ?",
+            (user_id, limit),
+        )
+
+
+class LeaseStore:
+    """Named leases so that only one bot process does background work at a time."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def acquire(self, name: str, holder: str, *, now: datetime, ttl_seconds: float) -> bool:
+        """Take or renew the lease; False when another holder has it and it has not expired."""
+        from datetime import timedelta
+
+        expires = now + timedelta(seconds=ttl_seconds)
+        with self.db.write() as tx:
+            row = tx.conn.execute(
+                "SELECT holder, expires_at FROM leases WHERE name = ?", (name,)
+            ).fetchone()
+            if row is not None and row[0] != holder and (from_iso(row[1]) or now) > now:
+                return False
+            tx.execute(
+                "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET holder = excluded.holder,"
+                " expires_at = excluded.expires_at",
+                (name, holder, iso(expires)),
+            )
+            return True
+
+    def holder(self, name: str) -> tuple[str, datetime] | None:
+        """Who holds the lease and until when."""
+        row = (
+            self.db.conn()
+            .conn.execute("SELECT holder, expires_at FROM leases WHERE name = ?", (name,))
+            .fetchone()
+        )
+        if row is None:
+            return None
+        expires = from_iso(row[1])
+        assert expires is not None
+        return str(row[0]), expires
+
+    def release(self, name: str, holder: str) -> None:
+        """Give the lease up (on clean shutdown)."""
+        with self.db.write() as tx:
+            tx.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))

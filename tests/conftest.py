@@ -1,0 +1,144 @@
+"""Shared fixtures: real local servers for Slack and Deepnote, a real SQLite file, a bot.
+
+Nothing of the project is mocked: the bot talks HTTP to the Slack stand-in and to the
+Deepnote simulator on 127.0.0.1, and Slack's side of the conversation is played by signed
+HTTP requests into the bot's own HTTP endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import BotApp, build_app
+from bot.clock import ManualClock
+from bot.config import Config, load_config
+from bot.deepnote.client import DeepnoteClient
+from bot.http_server import BotHTTPServer
+from bot.simulator import Simulator
+from bot.slack import make_web_client
+from bot.slack_standin import SlackRequester, SlackStandIn
+from storage.db import Database
+
+SIGNING_SECRET = "test-signing-secret-5f2b9c0d1e"
+BOT_TOKEN = "xoxb-test-bot-token-8d7c6b5a4f"
+DEEPNOTE_KEY = "dn-test-api-key-1a2b3c4d5e6f"
+START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+
+def bot_env(
+    slack: SlackStandIn, deepnote: Simulator, db_path: Path, **extra: str
+) -> dict[str, str]:
+    """The environment a bot under test is configured from."""
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "DEEPNOTE_API_KEY": DEEPNOTE_KEY,
+        "DEEPNOTE_API_URL": deepnote.url,
+        "DATABASE_PATH": str(db_path),
+        "POLL_INTERVAL_SECONDS": "1",
+    }
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Harness:
+    """A running bot wired to the fakes, plus handles to drive it."""
+
+    config: Config
+    bot: BotApp
+    server: BotHTTPServer
+    slack: SlackStandIn
+    deepnote: Simulator
+    clock: ManualClock
+    requester: SlackRequester
+    sleeps: list[float] = field(default_factory=list)
+
+    def command(self, text: str, **kwargs: Any) -> Any:
+        """Type `/deepnote <text>` in Slack."""
+        return self.requester.slash_command(text, **kwargs)
+
+    def advance(self, seconds: float) -> None:
+        """Let time pass and run one background round."""
+        self.clock.advance(seconds=seconds)
+        self.bot.tick()
+
+    def run_until_finished(self, limit: int = 30) -> None:
+        """Advance a second at a time until no run is being followed."""
+        for _ in range(limit):
+            self.advance(1)
+            if self.bot.services.store.open_count() == 0:
+                self.bot.tick()
+                return
+        raise AssertionError("runs did not finish")
+
+    def stop(self) -> None:
+        """Stop the bot (as a clean shutdown would)."""
+        self.server.stop()
+        self.bot.shutdown()
+        self.bot.services.db.close()
+
+
+def start_bot(
+    slack: SlackStandIn, deepnote: Simulator, clock: ManualClock, db_path: Path, **extra: str
+) -> Harness:
+    """Build and start a bot against the fakes (HTTP mode, port 0)."""
+    config = load_config(bot_env(slack, deepnote, db_path, **extra))
+    sleeps: list[float] = []
+    client = DeepnoteClient(
+        base_url=config.deepnote_api_url, api_key=config.deepnote_api_key, sleep=sleeps.append
+    )
+    bot = build_app(
+        config,
+        slack=make_web_client(config.slack_bot_token, config.slack_api_url),
+        deepnote=client,
+        db=Database(db_path),
+        clock=clock,
+    )
+    server = BotHTTPServer(bot.bolt, health=bot.health, host="127.0.0.1", port=0)
+    server.start()
+    requester = SlackRequester(
+        bot_url=f"http://127.0.0.1:{server.port}/slack/events",
+        signing_secret=SIGNING_SECRET,
+        standin=slack,
+    )
+    return Harness(config, bot, server, slack, deepnote, clock, requester, sleeps)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock that moves only when a test says so."""
+    return ManualClock(START)
+
+
+@pytest.fixture
+def slack(clock: ManualClock) -> Iterator[SlackStandIn]:
+    """The local stand-in for Slack's Web API."""
+    with SlackStandIn(bot_token=BOT_TOKEN, clock=clock) as standin:
+        yield standin
+
+
+@pytest.fixture
+def deepnote(clock: ManualClock) -> Iterator[Simulator]:
+    """The Deepnote API simulator, on the test's clock."""
+    with Simulator(api_key=DEEPNOTE_KEY, clock=clock) as sim:
+        yield sim
+
+
+@pytest.fixture
+def harness(
+    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
+) -> Iterator[Harness]:
+    """A running bot in HTTP mode against the fakes, with a real SQLite file."""
+    h = start_bot(slack, deepnote, clock, tmp_path / "bot.db")
+    yield h
+    h.stop()

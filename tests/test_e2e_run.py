@@ -1,0 +1,87 @@
+"""`/deepnote run` end to end: signed slash command → run created → polled → card and thread."""
+
+from __future__ import annotations
+
+import json
+
+from bot.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID
+from tests.conftest import Harness
+
+CHANNEL = "C0GENERAL"
+
+
+def shown(message: object) -> str:
+    """Everything a person sees in a message: its blocks' text, or the fallback."""
+    return json.dumps(getattr(message, "blocks", None) or getattr(message, "text", ""))
+
+
+def card_of(h: Harness) -> object:
+    """The one card the bot posted in the channel."""
+    cards = [m for m in h.slack.messages(CHANNEL) if m.thread_ts is None]
+    assert len(cards) == 1, f"expected one card, got {len(cards)}"
+    return cards[0]
+
+
+def test_run_success_card_edited_and_one_thread_reply(harness: Harness) -> None:
+    h = harness
+    resp = h.command(f'run {SALES_NOTEBOOK_ID} region=Europe top_n=7 report_title="Q3 report"')
+    assert resp.status_code == 200
+    h.slack.wait_for(lambda s: any(c.method == "chat.update" for c in s.calls()))
+
+    creates = [r for r in h.deepnote.requests if r.method == "POST" and r.path == "/v2/runs"]
+    assert len(creates) == 1
+    assert creates[0].body == {
+        "notebookId": SALES_NOTEBOOK_ID,
+        "detached": True,
+        "inputs": {"region": "Europe", "top_n": "7", "report_title": "Q3 report"},
+    }
+    card = card_of(h)
+    assert "Sales" in card.text
+    h.run_until_finished()
+    card = card_of(h)
+    assert "succeeded" in card.text.lower() or "success" in card.text.lower()
+    replies = h.slack.thread(CHANNEL, card.ts)
+    assert len(replies) == 1
+    assert "/_snapshots/" in shown(replies[0])
+    assert h.slack.violations == []
+    # Nothing more is posted once the run is done.
+    before = len(h.slack.calls())
+    h.advance(5)
+    assert len(h.slack.calls()) == before
+
+
+def test_run_failure_reports_reason_in_thread(harness: Harness) -> None:
+    h = harness
+    h.command(f"run {SALES_NOTEBOOK_ID} region=Mars")
+    h.slack.wait_for(lambda s: any(c.method == "chat.update" for c in s.calls()))
+    h.run_until_finished()
+    card = card_of(h)
+    replies = h.slack.thread(CHANNEL, card.ts)
+    assert len(replies) == 1
+    assert "ZeroDivisionError" in shown(replies[0])
+
+
+def test_unknown_input_rejected_before_anything_starts(harness: Harness) -> None:
+    h = harness
+    h.command(f"run {SALES_NOTEBOOK_ID} regoin=Europe")
+    h.slack.wait_for(lambda s: len(s.response_url_posts) == 1)
+    text = h.slack.response_url_posts[0].payload["text"]
+    assert "regoin" in text
+    assert "region" in text
+    assert not [r for r in h.deepnote.requests if r.method == "POST"]
+    assert h.slack.messages(CHANNEL) == []
+
+
+def test_help_is_answered_in_the_acknowledgement(harness: Harness) -> None:
+    resp = harness.command("help")
+    assert resp.status_code == 200
+    assert "run" in resp.text
+
+
+def test_hello_world_no_inputs(harness: Harness) -> None:
+    h = harness
+    h.command(f"run {HELLO_NOTEBOOK_ID}")
+    h.slack.wait_for(lambda s: any(c.method == "chat.update" for c in s.calls()))
+    h.run_until_finished()
+    card = card_of(h)
+    assert len(h.slack.thread(CHANNEL, card.ts)) == 1
