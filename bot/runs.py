@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -97,6 +97,8 @@ class RunService:
         self.lost_after = timedelta(seconds=lost_after_seconds)
         self.app_url = app_url
         self._snapshot_waits: dict[str, int] = {}
+        # Called once when a run reaches a final status; returns whether to announce a quiet run.
+        self.on_finish: Callable[[RunRecord], bool] | None = None
 
     # -- starting ---------------------------------------------------------------------
 
@@ -110,8 +112,12 @@ class RunService:
         block_ids: tuple[str, ...] = (),
         run_dependents: bool = False,
         post_outputs: str | None = None,
+        quiet: bool = False,
     ) -> RunRecord:
-        """Post the card, start the run in Deepnote, and store both; inputs are already valid."""
+        """Post the card, start the run in Deepnote, and store both; inputs are already valid.
+
+        A `quiet` run posts no card now: `on_finish` decides at the end whether to announce it.
+        """
         now = self.clock.now()
         record = RunRecord(
             id=uuid.uuid4().hex,
@@ -131,25 +137,11 @@ class RunService:
             run_dependents=run_dependents,
             trigger=who.trigger,
             schedule_id=who.schedule_id,
+            quiet=quiet,
         )
         self.store.insert(record, post_outputs=post_outputs)
-        card = run_card(record, now=now)
-        try:
-            ts = self.slack.post(
-                who.channel_id,
-                card.text,
-                card.blocks,
-                thread_ts=who.thread_ts,
-                metadata=_metadata(record.id, "card"),
-            )
-        except SlackError as exc:
-            self.store.set_create_failed(record.id, error=f"Slack: {exc.message}", now=now)
-            raise UserError(
-                f"The run was not started: the bot cannot post in this channel ({exc.message}).",
-                hint="Invite the bot with `/invite @Deepnote`, or run the command in another "
-                "channel.",
-            ) from None
-        self.store.set_card(record.id, ts)
+        if not quiet:
+            self._post_first_card(record, now)
         request = RunRequest(
             notebook_id=notebook.id,
             inputs=dict(inputs),
@@ -190,6 +182,26 @@ class RunService:
         started = self.store.get(record.id)
         assert started is not None
         return started
+
+    def _post_first_card(self, record: RunRecord, now: datetime) -> None:
+        """Post the run's card; if Slack refuses, nothing is started."""
+        card = run_card(record, now=now)
+        try:
+            ts = self.slack.post(
+                record.channel_id,
+                card.text,
+                card.blocks,
+                thread_ts=record.thread_ts,
+                metadata=_metadata(record.id, "card"),
+            )
+        except SlackError as exc:
+            self.store.set_create_failed(record.id, error=f"Slack: {exc.message}", now=now)
+            raise UserError(
+                f"The run was not started: the bot cannot post in this channel ({exc.message}).",
+                hint="Invite the bot with `/invite @Deepnote`, or run the command in another "
+                "channel.",
+            ) from None
+        self.store.set_card(record.id, ts)
 
     # -- following ----------------------------------------------------------------------
 
@@ -262,7 +274,21 @@ class RunService:
         self.recover()
         for run in self.store.due_for_poll(now):
             self.poll(run, now)
+        self.settle_finished()
         self.deliver_all()
+
+    def settle_finished(self) -> None:
+        """Run the follow-up of every run that just ended (e.g. schedule bookkeeping)."""
+        for run in self.store.finish_pending():
+            announce = True
+            if self.on_finish is not None:
+                try:
+                    announce = self.on_finish(run)
+                except Exception:
+                    # The run's own messages must still go out; the hook is retried next round.
+                    log.exception("finish hook failed", extra={"event": "finish_hook_error"})
+                    continue
+            self.store.finish_done(run.id, announce=announce)
 
     def poll(self, run: RunRecord, now: datetime) -> None:
         """Read one run's status from Deepnote and store what changed."""
@@ -358,17 +384,29 @@ class RunService:
     def deliver(self, id_: str) -> None:
         """Post what is pending for one run, now."""
         run = self.store.get(id_)
-        if run is None or run.card_ts is None:
+        if run is None:
             return
         for item, card, reply in self.store.outbox(self.clock.now()):
             if item.id == id_:
                 self._deliver(item, card, reply)
 
     def _deliver(self, run: RunRecord, card: bool, reply: bool) -> None:
-        assert run.card_ts is not None
         now = self.clock.now()
         try:
-            if card:
+            if run.card_ts is None:
+                # A quiet run that is announced: its first and only card shows the outcome.
+                msg = run_card(run, now=now)
+                ts = self.slack.post(
+                    run.channel_id,
+                    msg.text,
+                    msg.blocks,
+                    thread_ts=run.thread_ts,
+                    metadata=_metadata(run.id, "card"),
+                )
+                self.store.set_card(run.id, ts)
+                self.store.card_done(run.id, run.status)
+                run = replace(run, card_ts=ts)
+            elif card:
                 msg = run_card(run, now=now)
                 self.slack.update(run.channel_id, run.card_ts, msg.text, msg.blocks)
                 self.store.card_done(run.id, run.status)

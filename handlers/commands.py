@@ -32,23 +32,32 @@ from handlers.render import Message, error_reply, help_message, inputs_listing, 
 
 log = logging.getLogger(__name__)
 
-# The subcommands this version serves; help lists exactly these.
-SUPPORTED = ("run", "inputs", "status", "help")
-
 INTERNAL_ERROR = (
     "Something went wrong inside the bot and nothing was changed. The error was logged; "
     "try again, and tell the admin who installed the bot if it keeps happening."
 )
 
 
+def supported_names() -> list[str]:
+    """The subcommands this version serves, in the order help lists them."""
+    served = {NAMES[t] for t in HANDLERS if t in NAMES}
+    return [c.name for c in COMMANDS if c.name in served]
+
+
 def supported_commands() -> list[Any]:
     """The command docs of every subcommand this version serves."""
-    return [c for c in COMMANDS if c.name in SUPPORTED]
+    names = supported_names()
+    return [c for c in COMMANDS if c.name in names]
 
 
-def help_reply() -> Message:
-    """The `/deepnote help` message."""
-    return help_message(supported_commands())
+def help_reply(topic: str | None = None) -> Message:
+    """The `/deepnote help` message, or the help of one command."""
+    docs = supported_commands()
+    if topic:
+        chosen = [d for d in docs if d.name == topic.lower().strip()]
+        if chosen:
+            return help_message(chosen)
+    return help_message(docs)
 
 
 def requester(command: dict[str, Any]) -> Requester:
@@ -113,22 +122,35 @@ def do_status(services: Services, cmd: StatusCommand) -> Message:
     return status_reply(run, now=services.clock.now())
 
 
+Handler = Callable[[Services, Requester, Any], "Message | None"]
+
+# Every command this version serves, by its parsed type. Other modules add theirs here.
+HANDLERS: dict[type[Any], Handler] = {
+    RunCommand: do_run,
+    InputsCommand: lambda services, who, cmd: do_inputs(services, cmd),
+    StatusCommand: lambda services, who, cmd: do_status(services, cmd),
+    HelpCommand: lambda services, who, cmd: help_reply(cmd.topic),
+}
+
+# The subcommand name of each command type, as help and the README name them.
+NAMES: dict[type[Any], str] = {
+    RunCommand: "run",
+    InputsCommand: "inputs",
+    StatusCommand: "status",
+    HelpCommand: "help",
+}
+
+
 def dispatch(services: Services, who: Requester, cmd: Command) -> Message | None:
     """Carry out a parsed command; return the ephemeral reply, if any."""
-    handlers: dict[type[Any], Callable[[], Message | None]] = {
-        RunCommand: lambda: do_run(services, who, cmd),  # type: ignore[arg-type]
-        InputsCommand: lambda: do_inputs(services, cmd),  # type: ignore[arg-type]
-        StatusCommand: lambda: do_status(services, cmd),  # type: ignore[arg-type]
-        HelpCommand: help_reply,
-    }
-    handler = handlers.get(type(cmd))
+    handler = HANDLERS.get(type(cmd))
     if handler is None:
-        names = ", ".join(f"`{n}`" for n in SUPPORTED)
+        names = ", ".join(f"`{n}`" for n in supported_names())
         raise UserError(
             "That command is not available in this version of the bot.",
             hint=f"Available: {names}. See `/deepnote help`.",
         )
-    return handler()
+    return handler(services, who, cmd)
 
 
 def reply_for(exc: Exception) -> Message:
@@ -149,7 +171,7 @@ def register(app: App, services: Services) -> None:
             ack(text=msg.text, blocks=msg.blocks)
             return
         if isinstance(cmd, HelpCommand):
-            msg = help_reply()
+            msg = help_reply(cmd.topic)
             ack(text=msg.text, blocks=msg.blocks)
             return
         ack()

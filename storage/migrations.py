@@ -50,13 +50,17 @@ def _m001_runs(db: sqlite_utils.Database) -> None:
             last_poll_error TEXT,
             slack_error TEXT,
             slack_retry_at TEXT,
-            slack_attempts INTEGER NOT NULL DEFAULT 0
+            slack_attempts INTEGER NOT NULL DEFAULT 0,
+            quiet INTEGER NOT NULL DEFAULT 0,
+            announce INTEGER,
+            finish_pending INTEGER NOT NULL DEFAULT 0
         )
         """
     )
     db.execute("CREATE INDEX runs_open ON runs (status, next_poll_at)")
     db.execute("CREATE INDEX runs_outbox ON runs (card_dirty, reply_posted)")
     db.execute("CREATE INDEX runs_user ON runs (user_id, created_at)")
+    db.execute("CREATE INDEX runs_finish ON runs (finish_pending)")
     db.execute(
         """
         CREATE TABLE leases (

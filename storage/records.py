@@ -40,6 +40,7 @@ class RunRecord:
     block_ids: tuple[str, ...] = ()
     run_dependents: bool = False
     trigger: str = "command"
+    quiet: bool = False
     schedule_id: str | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None

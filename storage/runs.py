@@ -45,6 +45,7 @@ def _record(row: dict[str, Any]) -> RunRecord:
         thread_ts=row["thread_ts"],
         card_ts=row["card_ts"],
         trigger=row["trigger"],
+        quiet=bool(row["quiet"]),
         schedule_id=row["schedule_id"],
         status=row["status"],
         created_at=created,
@@ -77,6 +78,7 @@ class RunStore:
             block_ids=json.dumps(list(run.block_ids)),
             readonly=int(run.readonly),
             run_dependents=int(run.run_dependents),
+            quiet=int(run.quiet),
             created_at=iso(run.created_at),
             started_at=iso(run.started_at),
             completed_at=iso(run.completed_at),
@@ -115,7 +117,7 @@ class RunStore:
         with self.db.write() as tx:
             tx.execute(
                 "UPDATE runs SET status = ?, error = ?, completed_at = ?, card_dirty = 1,"
-                " reply_posted = 1 WHERE id = ?",
+                " reply_posted = 1, finish_pending = 1 WHERE id = ?",
                 (CREATE_FAILED, error, iso(now), id_),
             )
 
@@ -168,6 +170,7 @@ class RunStore:
             if row is None:
                 return False
             changed = row[0] != status
+            finishing = changed and status in FINAL_STATUSES
             tx.execute(
                 "UPDATE runs SET status = ?, last_read_at = ?, next_poll_at = ?,"
                 " poll_failures = 0, last_poll_error = NULL,"
@@ -175,7 +178,8 @@ class RunStore:
                 " failing_block = coalesce(?, failing_block),"
                 " snapshot_url = coalesce(?, snapshot_url),"
                 " project_id = coalesce(project_id, ?), notebook_url = coalesce(?, notebook_url),"
-                " card_dirty = card_dirty OR ? WHERE id = ?",
+                " card_dirty = card_dirty OR ?, finish_pending = finish_pending OR ?"
+                " WHERE id = ?",
                 (
                     status,
                     iso(now),
@@ -187,6 +191,7 @@ class RunStore:
                     project_id,
                     notebook_url if row[2] is None else None,
                     int(changed),
+                    int(finishing),
                     id_,
                 ),
             )
@@ -233,23 +238,45 @@ class RunStore:
         """Stop following a run whose status cannot be read; the card and thread say so."""
         with self.db.write() as tx:
             tx.execute(
-                "UPDATE runs SET status = ?, error = ?, completed_at = ?, card_dirty = 1"
-                " WHERE id = ?",
+                "UPDATE runs SET status = ?, error = ?, completed_at = ?, card_dirty = 1,"
+                " finish_pending = 1 WHERE id = ?",
                 (LOST, reason, iso(now), id_),
             )
 
     def outbox(self, now: datetime, limit: int = 200) -> list[tuple[RunRecord, bool, bool]]:
-        """Runs with something to post: (run, card needs an edit, thread reply is due)."""
+        """Runs with something to post: (run, card needs posting or an edit, reply is due).
+
+        A quiet run (a schedule that reports only some outcomes) has no card until it has
+        finished and its schedule decided to announce it.
+        """
+        reply_due = f"(status IN ({_FINAL_SQL}) AND reply_posted = 0)"
         sql = (
-            "SELECT *, card_dirty AS _card, "
-            f" (status IN ({_FINAL_SQL}) AND reply_posted = 0) AS _reply FROM runs"
-            " WHERE card_ts IS NOT NULL AND slack_error IS NULL"
+            f"SELECT *, (card_dirty = 1 OR card_ts IS NULL) AS _card, {reply_due} AS _reply"
+            " FROM runs WHERE slack_error IS NULL"
             " AND (slack_retry_at IS NULL OR slack_retry_at <= ?)"
-            f" AND (card_dirty = 1 OR (status IN ({_FINAL_SQL}) AND reply_posted = 0))"
+            f" AND ((card_ts IS NOT NULL AND (card_dirty = 1 OR {reply_due}))"
+            "   OR (card_ts IS NULL AND quiet = 1 AND announce = 1 AND finish_pending = 0))"
             " ORDER BY created_at LIMIT ?"
         )
         rows = self.db.conn().query(sql, (iso(now), limit))
         return [(_record(r), bool(r["_card"]), bool(r["_reply"])) for r in rows]
+
+    def finish_pending(self, limit: int = 200) -> list[RunRecord]:
+        """Runs that reached a final status whose follow-up (schedule bookkeeping) is due."""
+        return self._rows(
+            "SELECT * FROM runs WHERE finish_pending = 1 ORDER BY created_at LIMIT ?", (limit,)
+        )
+
+    def finish_done(self, id_: str, *, announce: bool) -> None:
+        """Record the follow-up; a quiet run that is not announced posts nothing at all."""
+        with self.db.write() as tx:
+            tx.execute(
+                "UPDATE runs SET finish_pending = 0, announce = ?,"
+                " reply_posted = CASE WHEN quiet = 1 AND ? = 0 THEN 1 ELSE reply_posted END,"
+                " card_dirty = CASE WHEN quiet = 1 AND ? = 0 THEN 0 ELSE card_dirty END"
+                " WHERE id = ?",
+                (int(announce), int(announce), int(announce), id_),
+            )
 
     def card_done(self, id_: str, status: str) -> None:
         """The card now shows `status`; clear the flag unless the status moved meanwhile."""

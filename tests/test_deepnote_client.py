@@ -159,14 +159,18 @@ def test_get_notebook_reads_every_input_type(client: DeepnoteClient) -> None:
         "price_list": "input-file",
     }
     region, channels, top_n = (notebook.input_named(n) for n in ("region", "channels", "top_n"))
-    assert region is not None and region.options == (
+    assert region is not None
+    assert region.options == (
         "Europe",
         "North America",
         "Asia Pacific",
         "Mars",
     )
-    assert channels is not None and channels.multiple and channels.value == ["Online", "Retail"]
-    assert top_n is not None and (top_n.value, top_n.min, top_n.max, top_n.step) == ("5", 1, 10, 1)
+    assert channels is not None
+    assert channels.multiple
+    assert channels.value == ["Online", "Retail"]
+    assert top_n is not None
+    assert (top_n.value, top_n.min, top_n.max, top_n.step) == ("5", 1, 10, 1)
     assert notebook.blocks[0].type == "text-cell-h1"
 
 
@@ -226,12 +230,16 @@ def test_real_refusals_carry_the_simulators_messages(
         client.create_run(RunRequest(SALES_NOTEBOOK_ID, {"region": "Venus"}))
     with pytest.raises(DeepnoteBadRequest, match="numeric string"):
         client.create_run(RunRequest(SALES_NOTEBOOK_ID, {"top_n": 7}))  # type: ignore[dict-item]
-    with _client(sim.url, sleeps, api_key=VIEWER_KEY) as viewer:
-        with pytest.raises(DeepnoteForbidden, match="does not allow running"):
-            viewer.create_run(RunRequest(HELLO_NOTEBOOK_ID))
-    with _client(sim.url, sleeps, api_key="not-the-key") as stranger:
-        with pytest.raises(DeepnoteAuthError, match="Invalid API key"):
-            stranger.me()
+    with (
+        _client(sim.url, sleeps, api_key=VIEWER_KEY) as viewer,
+        pytest.raises(DeepnoteForbidden, match="does not allow running"),
+    ):
+        viewer.create_run(RunRequest(HELLO_NOTEBOOK_ID))
+    with (
+        _client(sim.url, sleeps, api_key="not-the-key") as stranger,
+        pytest.raises(DeepnoteAuthError, match="Invalid API key"),
+    ):
+        stranger.me()
     run = client.create_run(RunRequest(HELLO_NOTEBOOK_ID))
     sim.suspend_project()
     with pytest.raises(DeepnoteConflict, match="Project is suspended"):
@@ -254,7 +262,7 @@ def test_a_success_that_is_not_json_is_unavailable(client: DeepnoteClient, sim: 
     sim.inject("GET", "/v2/notebooks/", status=200, malformed=True)
 
     with pytest.raises(
-        DeepnoteUnavailable, match="^Deepnote sent an answer the bot could not read"
+        DeepnoteUnavailable, match=r"^Deepnote sent an answer the bot could not read"
     ):
         client.get_notebook(SALES_NOTEBOOK_ID)
 
@@ -344,9 +352,11 @@ def test_create_that_times_out_is_uncertain_and_not_retried(
 ) -> None:
     sim.inject("POST", "/v2/runs", delay=0.4)
 
-    with _client(sim.url, sleeps, timeout=0.1) as deepnote:
-        with pytest.raises(DeepnoteCreateUncertain) as caught:
-            deepnote.create_run(RunRequest(HELLO_NOTEBOOK_ID))
+    with (
+        _client(sim.url, sleeps, timeout=0.1) as deepnote,
+        pytest.raises(DeepnoteCreateUncertain) as caught,
+    ):
+        deepnote.create_run(RunRequest(HELLO_NOTEBOOK_ID))
 
     assert (_posts(sim), sleeps) == (1, [])
     assert "may have started" in caught.value.message
@@ -386,14 +396,16 @@ def _closed_port() -> int:
 
 def test_create_is_retried_when_the_connection_was_never_made(sleeps: list[float]) -> None:
     calls: list[tuple[str, int | None, float]] = []
-    with _client(
-        f"http://127.0.0.1:{_closed_port()}",
-        sleeps,
-        retries=2,
-        on_call=lambda *call: calls.append(call),
-    ) as deepnote:
-        with pytest.raises(DeepnoteUnavailable, match="could not be reached"):
-            deepnote.create_run(RunRequest(HELLO_NOTEBOOK_ID))
+    with (
+        _client(
+            f"http://127.0.0.1:{_closed_port()}",
+            sleeps,
+            retries=2,
+            on_call=lambda *call: calls.append(call),
+        ) as deepnote,
+        pytest.raises(DeepnoteUnavailable, match="could not be reached"),
+    ):
+        deepnote.create_run(RunRequest(HELLO_NOTEBOOK_ID))
 
     assert sleeps == [0.5, 1.0]
     assert [(label, status) for label, status, _ in calls] == [("POST /v2/runs", None)] * 3
@@ -421,8 +433,10 @@ def test_snapshot_inline_and_downloaded_are_the_same(
     linked = client.get_run(created.run_id)
     inline = client.get_run(created.run_id, snapshot_delivery="inline")
 
-    assert linked.snapshot_url and linked.snapshot_content is None
-    assert inline.snapshot_content and inline.snapshot_url is None
+    assert linked.snapshot_url
+    assert linked.snapshot_content is None
+    assert inline.snapshot_content
+    assert inline.snapshot_url is None
     assert client.fetch_snapshot(linked) == client.fetch_snapshot(inline)
     assert "Q1 numbers" in inline.snapshot_content
     download = next(r for r in sim.requests if r.path.startswith("/_snapshots/"))
@@ -684,9 +698,12 @@ def test_parse_notebook_reads_inputs_with_and_without_extras() -> None:
     assert (notebook.id, notebook.name, notebook.project_id) == ("nb1", "N", "p")
     assert [b.id for b in notebook.blocks] == ["b1"]
     region, n, tags, old, f, unknown = notebook.inputs
-    assert region.options == ("EU", "US") and not region.multiple and region.min is None
+    assert region.options == ("EU", "US")
+    assert not region.multiple
+    assert region.min is None
     assert (n.value, n.min, n.max, n.step, n.block_id) == ("7", 1.0, 10.0, 0.5, "b2")
-    assert tags.multiple and tags.options == ("a", "b")
+    assert tags.multiple
+    assert tags.options == ("a", "b")
     assert (old.name, old.label, old.value, old.min, old.max) == ("old", "Old style", "3", 0, 5)
     assert f.allowed_extensions == ".csv,.tsv"
     assert (unknown.type, unknown.value) == ("input-colour", "red")

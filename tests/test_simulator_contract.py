@@ -106,7 +106,9 @@ def _message(response: httpx.Response) -> str:
     """Deepnote's error body: a JSON object whose `message` is a non-empty string."""
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
-    assert isinstance(body, dict) and isinstance(body.get("message"), str) and body["message"]
+    assert isinstance(body, dict)
+    assert isinstance(body.get("message"), str)
+    assert body["message"]
     message: str = body["message"]
     return message
 
@@ -188,7 +190,8 @@ def test_notebook_shape_covers_every_input_type(api: httpx.Client) -> None:
 
     assert response.status_code == 200
     notebook = response.json()["notebook"]
-    assert notebook["id"] == SALES_NOTEBOOK_ID and HEX32.fullmatch(notebook["id"])
+    assert notebook["id"] == SALES_NOTEBOOK_ID
+    assert HEX32.fullmatch(notebook["id"])
     assert DASHED_UUID.fullmatch(notebook["projectId"])
     assert notebook["name"] == "Sales report"
     assert all({"id", "type", "content"} <= b.keys() for b in notebook["blocks"])
@@ -209,7 +212,8 @@ def test_notebook_shape_covers_every_input_type(api: httpx.Client) -> None:
     assert inputs["as_of"]["value"] == "2026-01-31"
     assert inputs["period"]["value"] == ["2026-01-01", "2026-01-31"]
     assert inputs["price_list"]["allowedFileExtensions"] == ".csv,.xlsx"
-    assert "options" not in inputs["report_title"] and "min" not in inputs["report_title"]
+    assert "options" not in inputs["report_title"]
+    assert "min" not in inputs["report_title"]
 
 
 def test_a_notebook_with_no_inputs(api: httpx.Client) -> None:
@@ -238,12 +242,14 @@ def test_dashed_notebook_ids_are_accepted(api: httpx.Client) -> None:
 def test_projects_list_with_name_filter(api: httpx.Client, target: Target) -> None:
     target.local()  # a real workspace holds other projects
     projects = api.get("/v2/projects", params={"pageSize": 2}).json()
-    assert len(projects["projects"]) == 2 and projects["pagination"]["hasMore"] is True
+    assert len(projects["projects"]) == 2
+    assert projects["pagination"]["hasMore"] is True
     rest = api.get(
         "/v2/projects",
         params={"pageSize": 2, "pageToken": projects["pagination"]["nextPageToken"]},
     ).json()
-    assert len(rest["projects"]) == 1 and rest["pagination"]["nextPageToken"] is None
+    assert len(rest["projects"]) == 1
+    assert rest["pagination"]["nextPageToken"] is None
 
     found = api.get("/v2/projects", params={"nameContains": "sales"}).json()["projects"]
     assert [(p["name"], p["notebooks"]) for p in found] == [
@@ -442,7 +448,8 @@ def test_a_new_run_reads_as_pending(api: httpx.Client) -> None:
     assert ISO_Z.fullmatch(run["createdAt"])
     if run["status"] in ("pending", "running"):
         assert run["completedAt"] is None
-        assert "snapshotDownloadUrl" not in run and "snapshotContent" not in run
+        assert "snapshotDownloadUrl" not in run
+        assert "snapshotContent" not in run
 
 
 def test_unknown_run_and_bad_parameters(api: httpx.Client) -> None:
@@ -488,9 +495,11 @@ def test_snapshot_download_url_is_presigned_and_expires(api: httpx.Client, targe
         clock.advance(minutes=15, seconds=1)
         expired = no_auth.get(url)
 
-    assert fresh.status_code == 200 and "Hello world!" in fresh.text
+    assert fresh.status_code == 200
+    assert "Hello world!" in fresh.text
     assert tampered.status_code == 403
-    assert expired.status_code == 403 and "expired" in expired.text
+    assert expired.status_code == 403
+    assert "expired" in expired.text
 
 
 def test_snapshot_can_attach_after_the_terminal_status(target: Target) -> None:
@@ -508,7 +517,8 @@ def test_snapshot_can_attach_after_the_terminal_status(target: Target) -> None:
         clock.advance(seconds=2)
         late = api.get(f"/v2/runs/{run_id}").json()["run"]
 
-    assert early["status"] == "success" and "snapshotDownloadUrl" not in early
+    assert early["status"] == "success"
+    assert "snapshotDownloadUrl" not in early
     assert "snapshotDownloadUrl" in late
 
 
@@ -536,7 +546,8 @@ def test_sales_snapshot_reflects_the_inputs(api: httpx.Client, target: Target) -
         "totalDurationMs": 2000,
     }
     header = blocks[SALES_HEADER_BLOCK]["outputs"][0]
-    assert header["output_type"] == "stream" and header["text"].startswith("Board pack\n")
+    assert header["output_type"] == "stream"
+    assert header["text"].startswith("Board pack\n")
     assert "Region: North America" in header["text"]
     big_number = blocks[SALES_BIG_NUMBER_BLOCK]["outputs"][0]["data"]["text/plain"]
     assert "North America" in big_number.encode().decode("unicode_escape")
@@ -606,7 +617,8 @@ def test_quality_check_success_has_no_snapshot(
     run = _finished_run(api, target, {"notebookId": QUALITY_NOTEBOOK_ID}, delivery=delivery)
 
     assert (run["status"], run["error"]) == ("success", None)
-    assert "snapshotContent" not in run and "snapshotDownloadUrl" not in run
+    assert "snapshotContent" not in run
+    assert "snapshotDownloadUrl" not in run
 
 
 def test_a_block_run_executes_only_those_blocks(api: httpx.Client, target: Target) -> None:
@@ -632,14 +644,16 @@ def test_runs_list_is_newest_first_and_paginated(api: httpx.Client, target: Targ
         f"/v2/notebooks/{HELLO_NOTEBOOK_ID}/runs", params={"pageSize": 2, "pageToken": token}
     ).json()
 
-    assert first["pagination"]["hasMore"] is True and token
+    assert first["pagination"]["hasMore"] is True
+    assert token
     listed = [r["runId"] for r in first["runs"] + second["runs"]]
     assert [r for r in listed if r in created] == created[::-1][: len(listed)]
     assert all({"runId", "status", "createdAt", "completedAt"} <= r.keys() for r in first["runs"])
     if target.sim:
         assert second["pagination"] == {"nextPageToken": None, "hasMore": False}
     bad = api.get(f"/v2/notebooks/{HELLO_NOTEBOOK_ID}/runs", params={"pageSize": 0})
-    assert bad.status_code == 400 and _message(bad)
+    assert bad.status_code == 400
+    assert _message(bad)
 
 
 def test_suspended_project_refuses_run_reads(api: httpx.Client, target: Target) -> None:
@@ -762,7 +776,8 @@ def test_recorded_requests_never_hold_the_key(api: httpx.Client, target: Target)
         ("GET", "/v2/me", {"x": "1"}),
         ("POST", "/v2/runs", {}),
     ]
-    assert KEY not in repr(recorded) and "authorization" not in recorded[0].headers
+    assert KEY not in repr(recorded)
+    assert "authorization" not in recorded[0].headers
 
 
 def test_requests_are_recorded_from_many_threads(api: httpx.Client, target: Target) -> None:
@@ -897,13 +912,15 @@ def test_loader_reads_deepnotes_own_snapshot_files(reference_dir: Path) -> None:
     assert blocks["input_select"].block_id == "5bce645711428cddc48c17fdfc89e256"
 
     dashboard = notebooks["Dashboard"]
-    assert HEX32.fullmatch(dashboard.id) and DASHED_UUID.fullmatch(dashboard.project_id)
+    assert HEX32.fullmatch(dashboard.id)
+    assert DASHED_UUID.fullmatch(dashboard.project_id)
     inputs = {i.name: i for i in dashboard.inputs}
     assert inputs["as_of"].value == "2026-03-31"
     assert inputs["period"].value == ["2026-01-01", "2026-03-31"]
     assert (inputs["target_revenue_k"].min, inputs["target_revenue_k"].step) == (600, 50)
     assert inputs["show_forecast"].value is True
-    assert inputs["region"].options and inputs["region"].multiple is False
+    assert inputs["region"].options
+    assert inputs["region"].multiple is False
 
 
 def test_simulator_serves_deepnotes_own_files(reference_dir: Path, tmp_path: Path) -> None:
@@ -992,7 +1009,7 @@ def test_loader_rejects_files_that_are_not_deepnote(tmp_path: Path) -> None:
     (tmp_path / "a.deepnote").write_text("just: text\n")
     (tmp_path / "b.deepnote").write_text("{unclosed")
 
-    with pytest.raises(ValueError, match="not a .deepnote file"):
+    with pytest.raises(ValueError, match=r"not a \.deepnote file"):
         load_notebooks([tmp_path / "a.deepnote"])
     with pytest.raises(ValueError, match="not valid YAML"):
         load_notebooks([tmp_path / "b.deepnote"])

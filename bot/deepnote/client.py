@@ -303,7 +303,8 @@ class DeepnoteClient:
                 f"Deepnote did not answer {label} ({detail}); the run may have started"
             )
         return DeepnoteUnavailable(
-            f"Deepnote could not be reached for {label} ({detail})", retryable=True
+            f"Deepnote could not be reached for {label} ({detail})",
+            retryable=not isinstance(exc, _PERMANENT),
         )
 
     def _status_error(self, label: str, response: httpx.Response) -> DeepnoteError:

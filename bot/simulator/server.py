@@ -889,9 +889,14 @@ class _Handler(BaseHTTPRequestHandler):
         sim = self.server.simulator
         split = urlsplit(self.path)
         path, query = split.path, dict(parse_qsl(split.query, keep_blank_values=True))
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
-            self._send(_error(413, "Request body is too large"))
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= _MAX_BODY:
+            # The body is left unread, so this connection cannot carry another request.
+            self.close_connection = True
+            self._send(_error(413 if length > 0 else 400, "Request body has a bad length"))
             return
         raw = self.rfile.read(length) if length else b""
         if path.startswith("/_sim/"):
