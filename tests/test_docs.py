@@ -1,0 +1,81 @@
+"""The README, `/deepnote help`, the app manifest and the code agree."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from bot.config import SETTINGS
+from handlers.commands import help_reply, supported_commands, supported_names
+from tests.conftest import SHARED
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+MANIFEST = yaml.safe_load((ROOT / "app_manifest.yml").read_text(encoding="utf-8"))
+
+
+def test_manifest_validates_against_slacks_schema() -> None:
+    schema = json.loads((SHARED / "slack" / "manifest.schema.1.0.0.json").read_text())
+    assert MANIFEST["_metadata"]["major_version"] == 1
+    jsonschema.validate(MANIFEST, schema)
+
+
+def test_manifest_cross_field_rules() -> None:
+    settings = MANIFEST["settings"]
+    socket = settings.get("socket_mode_enabled", False)
+    interactivity = settings.get("interactivity", {})
+    if interactivity.get("is_enabled"):
+        assert socket or interactivity.get("request_url"), "interactivity needs a way in"
+    for command in MANIFEST["features"]["slash_commands"]:
+        assert socket or command.get("url"), "a slash command needs Socket Mode or a URL"
+    assert MANIFEST["features"]["bot_user"]["display_name"]
+
+
+def test_manifest_declares_the_command_and_needed_scopes() -> None:
+    commands = MANIFEST["features"]["slash_commands"]
+    assert [c["command"] for c in commands] == ["/deepnote"]
+    hint = commands[0]["usage_hint"]
+    for name in ("run", "inputs", "status", "help"):
+        assert name in hint
+    scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    assert {"commands", "chat:write"} <= scopes
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
+def test_readme_documents_every_setting(setting: object) -> None:
+    name = getattr(setting, "name")
+    assert re.search(rf"`{name}`", README), f"{name} is not documented in README.md"
+
+
+@pytest.mark.parametrize("name", supported_names())
+def test_readme_documents_every_command_with_its_usage(name: str) -> None:
+    doc = next(d for d in supported_commands() if d.name == name)
+    assert f"/deepnote {doc.usage}" in README, f"usage of `{name}` missing from README.md"
+
+
+def test_help_lists_exactly_the_served_commands() -> None:
+    text = json.dumps(help_reply().blocks)
+    for doc in supported_commands():
+        assert doc.usage.split(" ")[0] in text
+        assert doc.summary[:30] in text
+
+
+def test_readme_test_command_is_what_ci_runs() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    match = re.search(r"```sh\n# Run the tests\n(.*?)\n```", README, re.S)
+    assert match, "README must give the test command in a block starting '# Run the tests'"
+    for line in match.group(1).splitlines():
+        if line.strip() and not line.startswith("#"):
+            assert line.strip() in ci, f"CI does not run `{line}`"
+
+
+def test_entry_point_and_procfile() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["scripts"]["deepnote-bot"] == "bot.cli:main"
+    assert (ROOT / "Procfile").read_text().strip() == "web: deepnote-bot serve"
