@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.config import SETTINGS
+from bot.config import SETTINGS, Setting
 from handlers.commands import help_reply, supported_commands, supported_names
 from tests.conftest import SHARED
 
@@ -48,8 +48,8 @@ def test_manifest_declares_the_command_and_needed_scopes() -> None:
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
-def test_readme_documents_every_setting(setting: object) -> None:
-    name = getattr(setting, "name")
+def test_readme_documents_every_setting(setting: Setting) -> None:
+    name = setting.name
     assert re.search(rf"`{name}`", README), f"{name} is not documented in README.md"
 
 
