@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 from bot import __version__
@@ -55,6 +57,103 @@ def _serve(_: argparse.Namespace) -> int:
     return 0
 
 
+def _console(args: argparse.Namespace) -> int:
+    from bot.console import ConsoleOptions, SetupError, run_console
+
+    if args.timeout <= 0:
+        print("--timeout must be a positive number of seconds.", file=sys.stderr)
+        return 2
+    color = not args.no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+    options = ConsoleOptions(
+        command=args.command,
+        notebooks_dir=args.notebooks,
+        user=args.user,
+        channel=args.channel.lstrip("#") or "general",
+        color=color,
+        timeout=args.timeout,
+        pending_seconds=args.sim_pending_seconds,
+        running_seconds=args.sim_running_seconds,
+        log_file=args.log_file,
+    )
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # Emoji must never crash a terminal that cannot show them.
+        sys.stdout.reconfigure(errors="replace")
+
+    def _interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return run_console(os.environ, options, stdin=sys.stdin, stdout=sys.stdout)
+    except SetupError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+
+
+def _simulator(args: argparse.Namespace) -> int:
+    from bot.console import SetupError, check_notebooks_dir, notebook_lines
+    from bot.simulator import Simulator
+
+    if args.notebooks is not None:
+        try:
+            check_notebooks_dir(args.notebooks)
+        except SetupError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+    simulator = Simulator(
+        api_key=args.api_key,
+        notebooks_dir=args.notebooks,
+        host=args.host,
+        port=args.port,
+        pending_seconds=args.pending_seconds,
+        running_seconds=args.running_seconds,
+    )
+    try:
+        simulator.start()
+    except OSError as exc:
+        print(f"The simulator cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    notebooks = list(simulator.notebooks.values())
+    source = args.notebooks or "the bundled samples"
+    lines = [
+        f"Deepnote API simulator listening on {simulator.url}",
+        f"API key: {args.api_key}",
+        f"{len(notebooks)} notebooks from {source}:",
+        *notebook_lines(notebooks),
+        "",
+        "Point a bot at it with:",
+        f"  DEEPNOTE_API_URL={simulator.url}",
+        f"  DEEPNOTE_API_KEY={args.api_key}",
+        "",
+        f"Runs wait {args.pending_seconds:g} s, then run for {args.running_seconds:g} s. "
+        "Press Ctrl-C to stop.",
+    ]
+    print("\n".join(lines), flush=True)
+    try:
+        stop.wait()
+    finally:
+        simulator.stop()
+    print("Simulator stopped.", flush=True)
+    return 0
+
+
+def _seconds(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {raw!r}") from None
+    if not 0 <= value <= 86400:
+        raise argparse.ArgumentTypeError("must be from 0 to 86400 seconds")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(
@@ -64,6 +163,100 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the bot (settings come from the environment)")
     serve.set_defaults(func=_serve)
+    console = sub.add_parser(
+        "console",
+        help="chat with the bot in this terminal: Slack (and Deepnote) played locally",
+        description="Run the real bot with a local stand-in for Slack and type /deepnote "
+        "commands as you would in Slack; the terminal shows what the channel would show. "
+        "Without DEEPNOTE_API_KEY (or DEEPNOTE_TOKEN) in the environment, the built-in "
+        "Deepnote simulator plays Deepnote with sample notebooks; with one, runs are real. "
+        "Other settings (DATABASE_PATH, POLL_INTERVAL_SECONDS, LOG_LEVEL...) are read from the "
+        "environment as for `serve`; the database is temporary unless DATABASE_PATH is set.",
+        epilog="With -c the exit status is 0 when the run succeeded (or the command started no "
+        "run and was answered), 1 when the run failed, 2 when the bot refused the command, "
+        "3 when --timeout passed first.",
+    )
+    console.add_argument(
+        "-c",
+        dest="command",
+        metavar="COMMAND",
+        help='run one command, e.g. -c "/deepnote run <id> key=value", wait for its outcome '
+        "and exit",
+    )
+    console.add_argument(
+        "--notebooks",
+        type=Path,
+        metavar="DIR",
+        help="simulate your own .deepnote / .snapshot.deepnote exports from DIR instead of "
+        "the sample notebooks (simulator only)",
+    )
+    console.add_argument("--user", default="you", help="your name in the chat (default: you)")
+    console.add_argument(
+        "--channel", default="general", help="the channel's name (default: general)"
+    )
+    console.add_argument(
+        "--no-color", action="store_true", help="plain text (also when NO_COLOR is set)"
+    )
+    console.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=120.0,
+        metavar="SECONDS",
+        help="with -c, how long to wait for the outcome (default: 120)",
+    )
+    console.add_argument(
+        "--log-file",
+        type=Path,
+        metavar="FILE",
+        help="append the bot's JSON logs to FILE (default: a temporary file, removed at exit)",
+    )
+    console.add_argument(
+        "--sim-pending-seconds", type=_seconds, default=1.0, help=argparse.SUPPRESS
+    )
+    console.add_argument(
+        "--sim-running-seconds", type=_seconds, default=2.0, help=argparse.SUPPRESS
+    )
+    console.set_defaults(func=_console)
+    simulator = sub.add_parser(
+        "simulator",
+        help="serve the built-in Deepnote API simulator until Ctrl-C",
+        description="Serve an offline simulator of Deepnote's API v2 with sample notebooks. "
+        "Point a bot at it with DEEPNOTE_API_URL and DEEPNOTE_API_KEY (both printed on start).",
+    )
+    simulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    simulator.add_argument(
+        "--port",
+        type=int,
+        default=8765,
+        help="port to listen on, 0 for any free one (default: 8765)",
+    )
+    simulator.add_argument(
+        "--notebooks",
+        type=Path,
+        metavar="DIR",
+        help="serve your own .deepnote / .snapshot.deepnote exports from DIR instead of the "
+        "sample notebooks",
+    )
+    simulator.add_argument(
+        "--api-key",
+        default="sim-key",
+        help="the API key the simulator accepts (default: sim-key; it guards nothing real)",
+    )
+    simulator.add_argument(
+        "--pending-seconds",
+        type=_seconds,
+        default=2.0,
+        metavar="SECONDS",
+        help="how long a new run stays pending (default: 2)",
+    )
+    simulator.add_argument(
+        "--running-seconds",
+        type=_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long a run then runs before its outcome (default: 5)",
+    )
+    simulator.set_defaults(func=_simulator)
     return parser
 
 

@@ -8,12 +8,14 @@ the poller reads the status → the outbox edits the card and posts the thread r
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.charts import render_chart
 from bot.clock import Clock
 from bot.deepnote.client import DeepnoteClient
 from bot.deepnote.models import (
@@ -33,10 +35,11 @@ from bot.errors import (
     UserError,
 )
 from bot.slack import SlackGateway, explain
-from bot.snapshot import failure_reason, parse_snapshot
+from bot.snapshot import ChartResult, ImageResult, failure_reason, key_results, parse_snapshot
 from handlers.notebook_ref import notebook_url
 from handlers.render import run_card, run_result_reply
 from storage.records import CREATING, RunRecord
+from storage.results import ResultStore
 from storage.runs import RunStore
 
 log = logging.getLogger(__name__)
@@ -90,6 +93,7 @@ class RunService:
         app_url: str,
     ) -> None:
         self.store = store
+        self.results = ResultStore(store.db)
         self.deepnote = deepnote
         self.slack = slack
         self.clock = clock
@@ -303,7 +307,8 @@ class RunService:
         if not remote.finished:
             self.store.record_status(run.id, status=remote.status, now=now, next_poll_at=next_at)
             return
-        snapshot_text = self._snapshot(remote)
+        want_results = remote.status == "success" and self.store.post_outputs(run.id) != "none"
+        snapshot_text = self._snapshot(remote, want_results=want_results)
         if snapshot_text is None and not remote.snapshot_url:
             waited = self._snapshot_waits.get(run.id, 0)
             if waited < SNAPSHOT_WAITS:
@@ -315,10 +320,15 @@ class RunService:
         self._snapshot_waits.pop(run.id, None)
         error: str | None = None
         failing: str | None = None
+        snapshot = parse_snapshot(snapshot_text) if snapshot_text else None
         if remote.status in FAILED_STATUSES:
-            snapshot = parse_snapshot(snapshot_text) if snapshot_text else None
             error, block = failure_reason(remote.error, snapshot, remote.status)
             failing = block.describe() if block is not None else None
+        elif want_results and snapshot is not None:
+            select = self.store.post_outputs(run.id)
+            self.results.save(
+                run.id, key_results(snapshot, select=select, notebook_id=run.notebook_id)
+            )
         self.store.record_status(
             run.id,
             status=remote.status,
@@ -342,10 +352,10 @@ class RunService:
             },
         )
 
-    def _snapshot(self, remote: Run) -> str | None:
+    def _snapshot(self, remote: Run, *, want_results: bool) -> str | None:
         if remote.snapshot_content:
             return remote.snapshot_content
-        if remote.status not in FAILED_STATUSES or remote.error:
+        if not want_results and (remote.status not in FAILED_STATUSES or remote.error):
             return None
         try:
             return self.deepnote.fetch_snapshot(remote)
@@ -378,19 +388,19 @@ class RunService:
 
     def deliver_all(self) -> None:
         """Post every pending card edit and thread reply."""
-        for run, card, reply in self.store.outbox(self.clock.now()):
-            self._deliver(run, card, reply)
+        for run, card, reply, files in self.store.outbox(self.clock.now()):
+            self._deliver(run, card, reply, files)
 
     def deliver(self, id_: str) -> None:
         """Post what is pending for one run, now."""
         run = self.store.get(id_)
         if run is None:
             return
-        for item, card, reply in self.store.outbox(self.clock.now()):
+        for item, card, reply, files in self.store.outbox(self.clock.now()):
             if item.id == id_:
-                self._deliver(item, card, reply)
+                self._deliver(item, card, reply, files)
 
-    def _deliver(self, run: RunRecord, card: bool, reply: bool) -> None:
+    def _deliver(self, run: RunRecord, card: bool, reply: bool, files: bool) -> None:
         now = self.clock.now()
         try:
             if run.card_ts is None:
@@ -411,7 +421,7 @@ class RunService:
                 self.slack.update(run.channel_id, run.card_ts, msg.text, msg.blocks)
                 self.store.card_done(run.id, run.status)
             if reply:
-                msg = run_result_reply(run)
+                msg = run_result_reply(run, results=self.results.load(run.id))
                 ts = self.slack.post(
                     run.channel_id,
                     msg.text,
@@ -420,8 +430,26 @@ class RunService:
                     metadata=_metadata(run.id, "result"),
                 )
                 self.store.reply_done(run.id, ts)
+                files = True
+            if files:
+                self._post_files(run)
         except SlackError as exc:
             self._slack_failed(run, exc, now)
+
+    def _post_files(self, run: RunRecord) -> None:
+        """Upload the run's images and charts into its thread, each exactly once."""
+        thread = run.thread_ts or run.card_ts
+        for position, item in self.results.unposted_files(run.id):
+            content: bytes | None = None
+            if isinstance(item, ImageResult):
+                content = item.data
+            elif isinstance(item, ChartResult):
+                content = render_chart(item.spec)
+            if content is not None:
+                name = f"{_slug(item.title or item.block_id)}.png"
+                self.slack.upload(run.channel_id, thread, name, content, item.title or name)
+            self.results.mark_posted(run.id, position)
+        self.store.files_done(run.id)
 
     def _slack_failed(self, run: RunRecord, exc: SlackError, now: datetime) -> None:
         if exc.retryable:
@@ -443,6 +471,16 @@ class RunService:
             f"I could not update the run of *{run.notebook_name}* in <#{run.channel_id}>: "
             f"{explain(exc.code)}. Its status is `{run.status}`.",
         )
+
+
+def _slug(text: str) -> str:
+    """A file name made from a title.
+
+    >>> _slug("Revenue by region (Q3)!")
+    'revenue-by-region-q3'
+    """
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return "-".join(words)[:60] or "result"
 
 
 def _metadata(run_id: str, kind: str) -> dict[str, Any]:

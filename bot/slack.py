@@ -158,6 +158,19 @@ class SlackGateway:
             args["blocks"] = blocks
         self._call("chat.postEphemeral", **args)
 
+    def upload(
+        self, channel: str, thread_ts: str | None, filename: str, content: bytes, title: str
+    ) -> None:
+        """Share a file in a channel or thread."""
+        self._call(
+            "files.upload_v2",
+            channel=channel,
+            thread_ts=thread_ts,
+            filename=filename,
+            content=content,
+            title=title,
+        )
+
     def user_timezone(self, user_id: str) -> str | None:
         """The user's Slack time zone name, if Slack knows it."""
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ast
 import json
 import math
 import re
@@ -555,16 +556,33 @@ def _comparison(meta: Mapping[str, Any], payload: Mapping[str, Any], value: str)
     return f"{title}: {other}" if title else other
 
 
+def _json_payload(text: str) -> Any:
+    """JSON in a text/plain output, also when the kernel showed it as a quoted str repr.
+
+    >>> _json_payload("'{\\"value\\": \\"7\\"}'")
+    {'value': '7'}
+    """
+    candidate = text.strip()
+    if len(candidate) >= 2 and candidate[0] == candidate[-1] and candidate[0] in "'\"":
+        try:
+            inner = ast.literal_eval(candidate)
+        except (ValueError, SyntaxError):
+            inner = None
+        if isinstance(inner, str):
+            candidate = inner
+    try:
+        return json.loads(candidate)
+    except ValueError:
+        return None
+
+
 def _big_number(block: SnapshotBlock, title: str) -> BigNumberResult | None:
     """Deepnote's big-number output is text/plain JSON: {title, value, comparisonTitle, …}."""
     for output in block.outputs:
         text = _str(output.data.get("text/plain"))
         if text is None:
             continue
-        try:
-            payload = json.loads(text)
-        except ValueError:
-            payload = None
+        payload = _json_payload(text)
         if not isinstance(payload, Mapping):
             return BigNumberResult(block.id, title, text.strip())
         value = _str(payload.get("value")) or ""

@@ -53,7 +53,8 @@ def _m001_runs(db: sqlite_utils.Database) -> None:
             slack_attempts INTEGER NOT NULL DEFAULT 0,
             quiet INTEGER NOT NULL DEFAULT 0,
             announce INTEGER,
-            finish_pending INTEGER NOT NULL DEFAULT 0
+            finish_pending INTEGER NOT NULL DEFAULT 0,
+            files_posted INTEGER NOT NULL DEFAULT 0
         )
         """
     )
@@ -61,6 +62,17 @@ def _m001_runs(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX runs_outbox ON runs (card_dirty, reply_posted)")
     db.execute("CREATE INDEX runs_user ON runs (user_id, created_at)")
     db.execute("CREATE INDEX runs_finish ON runs (finish_pending)")
+    db.execute(
+        """
+        CREATE TABLE run_results (
+            run TEXT NOT NULL REFERENCES runs(id),
+            position INTEGER NOT NULL,
+            payload TEXT NOT NULL,
+            posted INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (run, position)
+        )
+        """
+    )
     db.execute(
         """
         CREATE TABLE leases (

@@ -117,7 +117,7 @@ class RunStore:
         with self.db.write() as tx:
             tx.execute(
                 "UPDATE runs SET status = ?, error = ?, completed_at = ?, card_dirty = 1,"
-                " reply_posted = 1, finish_pending = 1 WHERE id = ?",
+                " reply_posted = 1, files_posted = 1, finish_pending = 1 WHERE id = ?",
                 (CREATE_FAILED, error, iso(now), id_),
             )
 
@@ -243,23 +243,29 @@ class RunStore:
                 (LOST, reason, iso(now), id_),
             )
 
-    def outbox(self, now: datetime, limit: int = 200) -> list[tuple[RunRecord, bool, bool]]:
-        """Runs with something to post: (run, card needs posting or an edit, reply is due).
+    def outbox(self, now: datetime, limit: int = 200) -> list[tuple[RunRecord, bool, bool, bool]]:
+        """Runs with something to post: (run, card post/edit due, reply due, files due).
 
         A quiet run (a schedule that reports only some outcomes) has no card until it has
         finished and its schedule decided to announce it.
         """
         reply_due = f"(status IN ({_FINAL_SQL}) AND reply_posted = 0)"
+        files_due = "(reply_posted = 1 AND files_posted = 0)"
         sql = (
-            f"SELECT *, (card_dirty = 1 OR card_ts IS NULL) AS _card, {reply_due} AS _reply"
-            " FROM runs WHERE slack_error IS NULL"
+            f"SELECT *, (card_dirty = 1 OR card_ts IS NULL) AS _card, {reply_due} AS _reply,"
+            f" {files_due} AS _files FROM runs WHERE slack_error IS NULL"
             " AND (slack_retry_at IS NULL OR slack_retry_at <= ?)"
-            f" AND ((card_ts IS NOT NULL AND (card_dirty = 1 OR {reply_due}))"
+            f" AND ((card_ts IS NOT NULL AND (card_dirty = 1 OR {reply_due} OR {files_due}))"
             "   OR (card_ts IS NULL AND quiet = 1 AND announce = 1 AND finish_pending = 0))"
             " ORDER BY created_at LIMIT ?"
         )
         rows = self.db.conn().query(sql, (iso(now), limit))
-        return [(_record(r), bool(r["_card"]), bool(r["_reply"])) for r in rows]
+        return [(_record(r), bool(r["_card"]), bool(r["_reply"]), bool(r["_files"])) for r in rows]
+
+    def files_done(self, id_: str) -> None:
+        """Every file of the run's results is in its thread."""
+        with self.db.write() as tx:
+            tx.execute("UPDATE runs SET files_posted = 1 WHERE id = ?", (id_,))
 
     def finish_pending(self, limit: int = 200) -> list[RunRecord]:
         """Runs that reached a final status whose follow-up (schedule bookkeeping) is due."""
@@ -273,9 +279,10 @@ class RunStore:
             tx.execute(
                 "UPDATE runs SET finish_pending = 0, announce = ?,"
                 " reply_posted = CASE WHEN quiet = 1 AND ? = 0 THEN 1 ELSE reply_posted END,"
+                " files_posted = CASE WHEN quiet = 1 AND ? = 0 THEN 1 ELSE files_posted END,"
                 " card_dirty = CASE WHEN quiet = 1 AND ? = 0 THEN 0 ELSE card_dirty END"
                 " WHERE id = ?",
-                (int(announce), int(announce), int(announce), id_),
+                (int(announce), int(announce), int(announce), int(announce), id_),
             )
 
     def card_done(self, id_: str, status: str) -> None:

@@ -85,3 +85,29 @@ def test_hello_world_no_inputs(harness: Harness) -> None:
     h.run_until_finished()
     card = card_of(h)
     assert len(h.slack.thread(CHANNEL, card.ts)) == 1
+
+
+def test_key_results_in_the_thread_with_the_chart_as_a_file(harness: Harness) -> None:
+    h = harness
+    h.command(f"run {SALES_NOTEBOOK_ID} region=Europe")
+    h.slack.wait_for(lambda s: any(c.method == "chat.update" for c in s.calls()))
+    h.run_until_finished()
+    card = card_of(h)
+    reply = shown(h.slack.thread(CHANNEL, card.ts)[0])
+    assert "Europe" in reply  # the dataframe preview and big number reflect the inputs
+    files = h.slack.files(CHANNEL)
+    assert len(files) == 1
+    assert files[0].thread_ts == card.ts
+    assert files[0].content.startswith(b"\x89PNG")
+    # Later rounds post nothing more.
+    h.advance(5)
+    assert len(h.slack.files(CHANNEL)) == 1
+
+
+def test_post_outputs_none_posts_only_the_link(harness: Harness) -> None:
+    h = harness
+    h.command(f"run {SALES_NOTEBOOK_ID} --post-outputs none")
+    h.slack.wait_for(lambda s: any(c.method == "chat.update" for c in s.calls()))
+    h.run_until_finished()
+    assert h.slack.files(CHANNEL) == []
+    assert "/_snapshots/" in shown(h.slack.thread(CHANNEL, card_of(h).ts)[0])
