@@ -6,9 +6,9 @@ empty, never an exception.
 
 from __future__ import annotations
 
+import ast
 import base64
 import binascii
-import ast
 import json
 import math
 import re

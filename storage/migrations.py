@@ -84,7 +84,56 @@ def _m001_runs(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m001_runs,)
+def _m002_schedules(db: sqlite_utils.Database) -> None:
+    # AUTOINCREMENT: a deleted schedule's id is never handed out again, so a stale
+    # `/deepnote pause 3` can never hit someone else's newer schedule.
+    db.execute(
+        """
+        CREATE TABLE schedules (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            team_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            owner_id TEXT NOT NULL,
+            notebook_id TEXT NOT NULL,
+            notebook_name TEXT NOT NULL,
+            inputs TEXT NOT NULL DEFAULT '{}',
+            expression TEXT NOT NULL,
+            tz TEXT NOT NULL,
+            notify TEXT NOT NULL DEFAULT 'always',
+            post_outputs TEXT,
+            paused INTEGER NOT NULL DEFAULT 0,
+            paused_reason TEXT,
+            next_fire_at TEXT,
+            last_run_id TEXT,
+            last_status TEXT,
+            last_finished_at TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX schedules_due ON schedules (paused, next_fire_at)")
+    db.execute("CREATE INDEX schedules_channel ON schedules (team_id, channel_id)")
+    # Messages about schedules waiting to be posted; one that follows a run waits for its card.
+    db.execute(
+        """
+        CREATE TABLE schedule_notes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            schedule_id INTEGER NOT NULL,
+            channel_id TEXT NOT NULL,
+            after_run_id TEXT,
+            in_thread INTEGER NOT NULL DEFAULT 0,
+            text TEXT NOT NULL,
+            blocks TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            retry_at TEXT
+        )
+        """
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m001_runs, _m002_schedules)
 
 
 def apply_migrations(db: sqlite_utils.Database) -> int:
