@@ -10,7 +10,7 @@ import logging
 import os
 import socket
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -39,9 +39,7 @@ class BotApp:
     bolt: App
     services: Services
     leases: LeaseStore
-    holder: str = field(
-        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    )
+    holder: str
     scheduler: BackgroundScheduler | None = None
     _warned_other_holder: bool = False
 
@@ -49,6 +47,10 @@ class BotApp:
         """One round of background work, when this process holds the poller lease."""
         services = self.services
         ttl = max(10.0, services.config.poll_interval_seconds * 5)
+        # A heartbeat, so other processes can tell this one is alive.
+        self.leases.acquire(
+            f"process:{self.holder}", self.holder, now=services.clock.now(), ttl_seconds=ttl
+        )
         if not self.leases.acquire(
             POLLER_LEASE, self.holder, now=services.clock.now(), ttl_seconds=ttl
         ):
@@ -108,6 +110,7 @@ class BotApp:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
         self.leases.release(POLLER_LEASE, self.holder)
+        self.leases.release(f"process:{self.holder}", self.holder)
         self.services.deepnote.close()
 
 
@@ -128,6 +131,8 @@ def build_app(
         base_url=config.deepnote_api_url, api_key=config.deepnote_api_key
     )
     store = RunStore(db)
+    leases = LeaseStore(db)
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     gateway = SlackGateway(web)
     runs = RunService(
         store=store,
@@ -137,6 +142,8 @@ def build_app(
         poll_seconds=config.poll_interval_seconds,
         lost_after_seconds=config.lost_after_seconds,
         app_url=config.deepnote_app_url,
+        holder=holder,
+        leases=leases,
     )
     services = Services(
         config=config,
@@ -155,4 +162,4 @@ def build_app(
         logger=logging.getLogger("slack_bolt"),
     )
     commands.register(bolt, services)
-    return BotApp(bolt=bolt, services=services, leases=LeaseStore(db))
+    return BotApp(bolt=bolt, services=services, leases=leases, holder=holder)

@@ -87,6 +87,19 @@ SETTINGS: tuple[Setting, ...] = (
         default="3600",
     ),
     Setting(
+        "ADMIN_USER_IDS",
+        "Comma-separated Slack user ids (`U...` or `W...`) of bot admins: they may pause, "
+        "resume, trigger and delete anyone's schedule. Empty: only each schedule's owner may.",
+        default="",
+    ),
+    Setting(
+        "SCHEDULE_GRACE_SECONDS",
+        "A scheduled run missed while the bot was down still runs, once, when the bot comes "
+        "back less than this many seconds late; older misses are skipped and noted in the "
+        "channel (0 to 86400).",
+        default="600",
+    ),
+    Setting(
         "LOG_LEVEL",
         "Logging level: DEBUG, INFO, WARNING or ERROR.",
         default="INFO",
@@ -112,6 +125,8 @@ class Config:
     poll_interval_seconds: float = 1.0
     lost_after_seconds: float = 3600.0
     log_level: str = "INFO"
+    admin_user_ids: tuple[str, ...] = ()
+    schedule_grace_seconds: float = 600.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -170,6 +185,20 @@ def _url(raw: str | None, name: str, problems: list[str]) -> str:
     return value
 
 
+_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+
+
+def _user_ids(raw: str | None, name: str, problems: list[str]) -> tuple[str, ...]:
+    ids = tuple(dict.fromkeys(p.strip() for p in (raw or "").split(",") if p.strip()))
+    bad = [i for i in ids if not _SLACK_USER_ID.fullmatch(i)]
+    if bad:
+        problems.append(
+            f"{name} must be Slack user ids such as U012AB3CD, separated by commas "
+            f"(not {', '.join(repr(b) for b in bad[:5])})."
+        )
+    return ids
+
+
 def load_config(env: Mapping[str, str]) -> Config:
     """Read and check every setting; raise ConfigError naming every problem at once."""
     by_name = {s.name: s for s in SETTINGS}
@@ -207,6 +236,10 @@ def load_config(env: Mapping[str, str]) -> Config:
     slack_url = _url(values["SLACK_API_URL"], "SLACK_API_URL", problems)
     deepnote_url = _url(values["DEEPNOTE_API_URL"], "DEEPNOTE_API_URL", problems)
     app_url = _url(values["DEEPNOTE_APP_URL"], "DEEPNOTE_APP_URL", problems)
+    admins = _user_ids(values["ADMIN_USER_IDS"], "ADMIN_USER_IDS", problems)
+    grace = _number(
+        values["SCHEDULE_GRACE_SECONDS"], "SCHEDULE_GRACE_SECONDS", 0, 86400, problems, float
+    )
     level = (values["LOG_LEVEL"] or "").upper()
     if level not in _LOG_LEVELS:
         problems.append(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)} (got {level!r}).")
@@ -226,4 +259,6 @@ def load_config(env: Mapping[str, str]) -> Config:
         poll_interval_seconds=poll,
         lost_after_seconds=lost,
         log_level=level,
+        admin_user_ids=admins,
+        schedule_grace_seconds=grace,
     )

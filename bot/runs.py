@@ -40,7 +40,7 @@ from handlers.notebook_ref import notebook_url
 from handlers.render import run_card, run_result_reply
 from storage.records import CREATING, RunRecord
 from storage.results import ResultStore
-from storage.runs import RunStore
+from storage.runs import LeaseStore, RunStore
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,11 @@ class RunService:
         poll_seconds: float,
         lost_after_seconds: float,
         app_url: str,
+        holder: str,
+        leases: LeaseStore,
     ) -> None:
+        self.holder = holder
+        self.leases = leases
         self.store = store
         self.results = ResultStore(store.db)
         self.deepnote = deepnote
@@ -190,6 +194,7 @@ class RunService:
     def _post_first_card(self, record: RunRecord, now: datetime) -> None:
         """Post the run's card; if Slack refuses, nothing is started."""
         card = run_card(record, now=now)
+        self.store.set_intent(record.id, "card", self.holder)
         try:
             ts = self.slack.post(
                 record.channel_id,
@@ -199,6 +204,7 @@ class RunService:
                 metadata=_metadata(record.id, "card"),
             )
         except SlackError as exc:
+            self.store.set_intent(record.id, "card", None)
             self.store.set_create_failed(record.id, error=f"Slack: {exc.message}", now=now)
             raise UserError(
                 f"The run was not started: the bot cannot post in this channel ({exc.message}).",
@@ -209,8 +215,39 @@ class RunService:
 
     # -- following ----------------------------------------------------------------------
 
+    def settle_in_doubt(self) -> None:
+        """Posts a dead process started: look in Slack, adopt what is there, else post again."""
+        now = self.clock.now()
+        for run, kind, other in self.store.in_doubt(self.holder):
+            if self.leases.alive(other, now=now):
+                continue  # that process is still working on it
+            try:
+                ts = self.slack.find_posted(
+                    run.channel_id,
+                    run_key=run.id,
+                    kind=kind,
+                    thread_ts=run.thread_ts if kind == "card" else (run.thread_ts or run.card_ts),
+                    oldest=run.created_at.timestamp() - 60,
+                )
+            except SlackError:
+                continue  # cannot tell yet; posting now could post twice
+            if kind == "card":
+                if ts is not None:
+                    self.store.set_card(run.id, ts)
+                else:
+                    self.store.set_intent(run.id, "card", None)
+            elif ts is not None:
+                self.store.reply_done(run.id, ts)
+            else:
+                self.store.set_intent(run.id, "reply", None)
+            log.info(
+                "settled an interrupted post",
+                extra={"event": "post_settled", "run": run.id, "kind": kind, "found": bool(ts)},
+            )
+
     def recover(self, *, older_than_seconds: float = 120.0) -> None:
         """Settle runs that a stopped process left half-started (status `creating`)."""
+        self.settle_in_doubt()
         now = self.clock.now()
         for run in self.store.stuck_creating(now - timedelta(seconds=older_than_seconds)):
             if run.card_ts is None:
@@ -406,6 +443,7 @@ class RunService:
             if run.card_ts is None:
                 # A quiet run that is announced: its first and only card shows the outcome.
                 msg = run_card(run, now=now)
+                self.store.set_intent(run.id, "card", self.holder)
                 ts = self.slack.post(
                     run.channel_id,
                     msg.text,
@@ -422,6 +460,7 @@ class RunService:
                 self.store.card_done(run.id, run.status)
             if reply:
                 msg = run_result_reply(run, results=self.results.load(run.id))
+                self.store.set_intent(run.id, "reply", self.holder)
                 ts = self.slack.post(
                     run.channel_id,
                     msg.text,
@@ -434,6 +473,10 @@ class RunService:
             if files:
                 self._post_files(run)
         except SlackError as exc:
+            # A refused post was not posted: no doubt to settle later.
+            if run.card_ts is None:
+                self.store.set_intent(run.id, "card", None)
+            self.store.set_intent(run.id, "reply", None)
             self._slack_failed(run, exc, now)
 
     def _post_files(self, run: RunRecord) -> None:

@@ -171,6 +171,28 @@ class SlackGateway:
             title=title,
         )
 
+    def find_posted(
+        self, channel: str, *, run_key: str, kind: str, thread_ts: str | None, oldest: float
+    ) -> str | None:
+        """The ts of a message the bot already posted for this run (found by its metadata)."""
+        if thread_ts:
+            resp = self._call(
+                "conversations.replies", channel=channel, ts=thread_ts, include_all_metadata=True
+            )
+        else:
+            resp = self._call(
+                "conversations.history",
+                channel=channel,
+                oldest=f"{oldest:.6f}",
+                limit=200,
+                include_all_metadata=True,
+            )
+        for message in resp.get("messages") or []:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("run") == run_key and payload.get("kind") == kind:
+                return str(message["ts"])
+        return None
+
     def user_timezone(self, user_id: str) -> str | None:
         """The user's Slack time zone name, if Slack knows it."""
         try:

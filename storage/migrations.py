@@ -54,7 +54,9 @@ def _m001_runs(db: sqlite_utils.Database) -> None:
             quiet INTEGER NOT NULL DEFAULT 0,
             announce INTEGER,
             finish_pending INTEGER NOT NULL DEFAULT 0,
-            files_posted INTEGER NOT NULL DEFAULT 0
+            files_posted INTEGER NOT NULL DEFAULT 0,
+            card_intent TEXT,
+            reply_intent TEXT
         )
         """
     )
@@ -133,7 +135,49 @@ def _m002_schedules(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m001_runs, _m002_schedules)
+def _m003_aliases_notebooks_events(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE aliases (
+            team_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            notebook_id TEXT NOT NULL,
+            notebook_name TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (team_id, name)
+        )
+        """
+    )
+    # The names of notebooks the bot has fetched, so people can name a notebook by its title.
+    db.execute(
+        """
+        CREATE TABLE notebooks (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            name_key TEXT NOT NULL,
+            seen_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX notebooks_name ON notebooks (name_key)")
+    # Events API deliveries already acted on: Slack retries must not act twice.
+    db.execute(
+        """
+        CREATE TABLE seen_events (
+            event_id TEXT PRIMARY KEY,
+            seen_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX seen_events_age ON seen_events (seen_at)")
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+    _m001_runs,
+    _m002_schedules,
+    _m003_aliases_notebooks_events,
+)
 
 
 def apply_migrations(db: sqlite_utils.Database) -> int:

@@ -99,7 +99,35 @@ class RunStore:
     def set_card(self, id_: str, card_ts: str) -> None:
         """Remember the ts of the run's card message."""
         with self.db.write() as tx:
-            tx.execute("UPDATE runs SET card_ts = ? WHERE id = ?", (card_ts, id_))
+            tx.execute(
+                "UPDATE runs SET card_ts = ?, card_intent = NULL WHERE id = ?", (card_ts, id_)
+            )
+
+    def set_intent(self, id_: str, kind: str, holder: str | None) -> None:
+        """Note that `holder` is about to post the run's `card` or `reply` (None clears it).
+
+        If the process dies between Slack's answer and storing the ts, the note tells the
+        next process to look in Slack before posting again.
+        """
+        column = {"card": "card_intent", "reply": "reply_intent"}[kind]
+        with self.db.write() as tx:
+            tx.execute(f"UPDATE runs SET {column} = ? WHERE id = ?", (holder, id_))
+
+    def in_doubt(self, holder: str) -> list[tuple[RunRecord, str, str]]:
+        """Posts another process started and may not have finished: (run, kind, holder)."""
+        rows = self.db.conn().query(
+            "SELECT * FROM runs WHERE (card_intent IS NOT NULL AND card_intent != ?"
+            " AND card_ts IS NULL) OR (reply_intent IS NOT NULL AND reply_intent != ?"
+            " AND reply_posted = 0)",
+            (holder, holder),
+        )
+        found: list[tuple[RunRecord, str, str]] = []
+        for row in rows:
+            if row["card_intent"] and row["card_intent"] != holder and not row["card_ts"]:
+                found.append((_record(row), "card", row["card_intent"]))
+            elif row["reply_intent"] and row["reply_intent"] != holder:
+                found.append((_record(row), "reply", row["reply_intent"]))
+        return found
 
     def set_created(
         self, id_: str, *, run_id: str, status: str, now: datetime, next_poll_at: datetime
@@ -145,7 +173,8 @@ class RunStore:
     def stuck_creating(self, before: datetime) -> list[RunRecord]:
         """Runs left in `creating` by a process that stopped mid-create."""
         return self._rows(
-            "SELECT * FROM runs WHERE status = ? AND created_at < ?", (CREATING, iso(before))
+            "SELECT * FROM runs WHERE status = ? AND created_at < ? AND card_intent IS NULL",
+            (CREATING, iso(before)),
         )
 
     def record_status(
@@ -249,14 +278,15 @@ class RunStore:
         A quiet run (a schedule that reports only some outcomes) has no card until it has
         finished and its schedule decided to announce it.
         """
-        reply_due = f"(status IN ({_FINAL_SQL}) AND reply_posted = 0)"
+        reply_due = f"(status IN ({_FINAL_SQL}) AND reply_posted = 0 AND reply_intent IS NULL)"
         files_due = "(reply_posted = 1 AND files_posted = 0)"
         sql = (
             f"SELECT *, (card_dirty = 1 OR card_ts IS NULL) AS _card, {reply_due} AS _reply,"
             f" {files_due} AS _files FROM runs WHERE slack_error IS NULL"
             " AND (slack_retry_at IS NULL OR slack_retry_at <= ?)"
             f" AND ((card_ts IS NOT NULL AND (card_dirty = 1 OR {reply_due} OR {files_due}))"
-            "   OR (card_ts IS NULL AND quiet = 1 AND announce = 1 AND finish_pending = 0))"
+            "   OR (card_ts IS NULL AND card_intent IS NULL AND quiet = 1 AND announce = 1"
+            "       AND finish_pending = 0))"
             " ORDER BY created_at LIMIT ?"
         )
         rows = self.db.conn().query(sql, (iso(now), limit))
@@ -298,7 +328,8 @@ class RunStore:
         """The run's thread reply was posted (or will never be)."""
         with self.db.write() as tx:
             tx.execute(
-                "UPDATE runs SET reply_posted = 1, reply_ts = ?, slack_attempts = 0 WHERE id = ?",
+                "UPDATE runs SET reply_posted = 1, reply_ts = ?, slack_attempts = 0,"
+                " reply_intent = NULL WHERE id = ?",
                 (reply_ts, id_),
             )
 
@@ -357,6 +388,11 @@ class LeaseStore:
                 (name, holder, iso(expires)),
             )
             return True
+
+    def alive(self, holder: str, *, now: datetime) -> bool:
+        """Whether a bot process has shown signs of life recently (its heartbeat lease)."""
+        current = self.holder(f"process:{holder}")
+        return current is not None and current[1] > now
 
     def holder(self, name: str) -> tuple[str, datetime] | None:
         """Who holds the lease and until when."""

@@ -680,6 +680,8 @@ class SlackStandIn:
             "chat.getPermalink": self._chat_get_permalink,
             "users.info": self._users_info,
             "conversations.info": self._conversations_info,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "views.open": self._views_open,
             "views.push": self._views_push,
             "views.update": self._views_update,
@@ -1312,6 +1314,47 @@ class SlackStandIn:
     ) -> dict[str, Any]:
         channel = self._existing_channel(args.get("channel"))
         return {"channel": self._channel_json(channel, self._channel(channel))}
+
+    def _conversations_history(
+        self, args: dict[str, Any], now: datetime, events: list[Event]
+    ) -> dict[str, Any]:
+        """Top-level messages newest first, after `oldest`; metadata only when asked for."""
+        channel = self._existing_channel(args.get("channel"))
+        oldest = float(_text_arg(args, "oldest") or 0)
+        limit = int(_text_arg(args, "limit") or 100)
+        with_meta = str(args.get("include_all_metadata", "")).lower() in ("true", "1")
+        top = [
+            m
+            for m in self._messages.get(channel, [])
+            if not m.is_reply and _ts_key(m.ts) >= _ts_key(f"{oldest:.6f}")
+        ]
+        top.sort(key=lambda m: _ts_key(m.ts), reverse=True)
+        return {
+            "messages": [self._history_json(m, with_meta) for m in top[:limit]],
+            "has_more": len(top) > limit,
+        }
+
+    def _conversations_replies(
+        self, args: dict[str, Any], now: datetime, events: list[Event]
+    ) -> dict[str, Any]:
+        """A thread: its parent first, then the replies oldest first."""
+        channel = self._existing_channel(args.get("channel"))
+        ts = _text_arg(args, "ts")
+        parent = self._find_message(channel, ts) if ts else None
+        if parent is None:
+            raise _ApiError("thread_not_found")
+        with_meta = str(args.get("include_all_metadata", "")).lower() in ("true", "1")
+        replies = [m for m in self._messages.get(channel, []) if m.is_reply and m.thread_ts == ts]
+        thread = [parent, *replies]
+        return {"messages": [self._history_json(m, with_meta) for m in thread], "has_more": False}
+
+    def _history_json(self, message: Message, with_metadata: bool) -> dict[str, Any]:
+        shape = self._message_json(message)
+        if not with_metadata:
+            shape.pop("metadata", None)
+        elif message.metadata:
+            shape["metadata"] = message.metadata
+        return shape
 
     def _views_open(
         self, args: dict[str, Any], now: datetime, events: list[Event]

@@ -1,0 +1,182 @@
+"""Notebook aliases per team, and the names of the notebooks the bot has seen.
+
+Aliases are short names a team gives notebooks (`sales` → `03fde7a7…`). The `notebooks`
+table is a small cache of id → name, refreshed whenever the bot fetches a notebook, so
+people can also name a notebook by its title when that title is unique.
+
+>>> from storage.db import Database
+>>> from datetime import UTC, datetime
+>>> db = Database(":memory:"); _ = db.migrate()
+>>> names = NotebookNames(db)
+>>> names.remember("ab" * 16, "Sales report", now=datetime(2026, 1, 1, tzinfo=UTC))
+>>> [n.id for n in names.named("  sales   REPORT ")]
+['abababababababababababababababab']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database
+from storage.runs import from_iso, iso
+
+MAX_NAME_KEY = 300
+
+
+def name_key(name: str) -> str:
+    """How names are compared: case-folded, runs of spaces made one.
+
+    >>> name_key("  Sales   Report ")
+    'sales report'
+    """
+    return " ".join(name.casefold().split())[:MAX_NAME_KEY]
+
+
+@dataclass(frozen=True)
+class Alias:
+    """A team's short name for a notebook."""
+
+    team_id: str
+    name: str
+    notebook_id: str
+    notebook_name: str
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class KnownNotebook:
+    """A notebook the bot has fetched, with the name it had then."""
+
+    id: str
+    name: str
+    seen_at: datetime
+
+
+def _alias(row: dict[str, Any]) -> Alias:
+    created = from_iso(row["created_at"])
+    assert created is not None
+    return Alias(
+        team_id=row["team_id"],
+        name=row["name"],
+        notebook_id=row["notebook_id"],
+        notebook_name=row["notebook_name"],
+        created_by=row["created_by"],
+        created_at=created,
+    )
+
+
+def _known(row: dict[str, Any]) -> KnownNotebook:
+    seen = from_iso(row["seen_at"])
+    assert seen is not None
+    return KnownNotebook(id=row["id"], name=row["name"], seen_at=seen)
+
+
+class AliasStore:
+    """Reads and writes the `aliases` table; names are unique per team."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def set(self, alias: Alias) -> Alias | None:
+        """Store an alias, replacing one of the same name; return the one it replaced."""
+        with self.db.write() as tx:
+            rows = list(
+                tx.query(
+                    "SELECT * FROM aliases WHERE team_id = ? AND name = ?",
+                    (alias.team_id, alias.name),
+                )
+            )
+            tx.execute(
+                "INSERT OR REPLACE INTO aliases"
+                " (team_id, name, notebook_id, notebook_name, created_by, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    alias.team_id,
+                    alias.name,
+                    alias.notebook_id,
+                    alias.notebook_name,
+                    alias.created_by,
+                    iso(alias.created_at),
+                ),
+            )
+        return _alias(rows[0]) if rows else None
+
+    def get(self, team_id: str, name: str) -> Alias | None:
+        """The team's alias of this name, if any."""
+        rows = list(
+            self.db.conn().query(
+                "SELECT * FROM aliases WHERE team_id = ? AND name = ?", (team_id, name)
+            )
+        )
+        return _alias(rows[0]) if rows else None
+
+    def named_in_any_team(self, name: str) -> list[Alias]:
+        """Every team's alias of this name (for callers that do not know the team)."""
+        return [
+            _alias(r)
+            for r in self.db.conn().query(
+                "SELECT * FROM aliases WHERE name = ? ORDER BY team_id", (name,)
+            )
+        ]
+
+    def for_team(self, team_id: str) -> list[Alias]:
+        """The team's aliases, by name."""
+        return [
+            _alias(r)
+            for r in self.db.conn().query(
+                "SELECT * FROM aliases WHERE team_id = ? ORDER BY name", (team_id,)
+            )
+        ]
+
+    def remove(self, team_id: str, name: str) -> Alias | None:
+        """Delete the team's alias of this name; return it, or None when there was none."""
+        with self.db.write() as tx:
+            rows = list(
+                tx.query("SELECT * FROM aliases WHERE team_id = ? AND name = ?", (team_id, name))
+            )
+            tx.execute("DELETE FROM aliases WHERE team_id = ? AND name = ?", (team_id, name))
+        return _alias(rows[0]) if rows else None
+
+
+class NotebookNames:
+    """The `notebooks` cache: id → name of every notebook the bot has fetched."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def remember(self, notebook_id: str, name: str, *, now: datetime) -> None:
+        """Record (or refresh) a notebook's name."""
+        with self.db.write() as tx:
+            tx.execute(
+                "INSERT INTO notebooks (id, name, name_key, seen_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+                " name_key = excluded.name_key, seen_at = excluded.seen_at",
+                (notebook_id, name, name_key(name), iso(now)),
+            )
+
+    def forget(self, notebook_id: str) -> None:
+        """Drop a notebook that no longer exists (or that the API key can no longer see)."""
+        with self.db.write() as tx:
+            tx.execute("DELETE FROM notebooks WHERE id = ?", (notebook_id,))
+
+    def named(self, name: str) -> list[KnownNotebook]:
+        """The known notebooks whose name is `name` (ignoring case and extra spaces)."""
+        return [
+            _known(r)
+            for r in self.db.conn().query(
+                "SELECT * FROM notebooks WHERE name_key = ? ORDER BY seen_at DESC, id",
+                (name_key(name),),
+            )
+        ]
+
+    def recent(self, limit: int = 200) -> list[KnownNotebook]:
+        """The notebooks seen most recently (for suggestions)."""
+        return [
+            _known(r)
+            for r in self.db.conn().query(
+                "SELECT * FROM notebooks ORDER BY seen_at DESC, id LIMIT ?", (limit,)
+            )
+        ]

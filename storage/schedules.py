@@ -1,0 +1,334 @@
+"""The schedules table, the source of truth for recurring runs, and the notes about them.
+
+Firing claims a slot with a compare-and-set on `next_fire_at` inside `BEGIN IMMEDIATE`, so
+a slot is started at most once even with two bot processes on one database file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from storage.db import Database
+from storage.runs import from_iso
+
+SUCCESS = "success"
+
+
+def utc_iso(when: datetime | None) -> str | None:
+    """An aware datetime as stored here: UTC, microseconds, so text order is time order."""
+    return None if when is None else when.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class ScheduleRecord:
+    """One recurring run: what to run, when (`expression` in zone `tz`), and how it went.
+
+    `inputs` holds the values as the owner typed them (`name -> text`); they are checked
+    against the notebook again at every firing. `next_fire_at` is None while paused.
+    """
+
+    id: int
+    team_id: str
+    channel_id: str
+    owner_id: str
+    notebook_id: str
+    notebook_name: str
+    expression: str
+    tz: str
+    notify: str
+    created_at: datetime
+    inputs: dict[str, str] = field(default_factory=dict)
+    post_outputs: str | None = None
+    paused: bool = False
+    paused_reason: str | None = None
+    next_fire_at: datetime | None = None
+    last_run_id: str | None = None
+    last_status: str | None = None
+    last_finished_at: datetime | None = None
+    consecutive_failures: int = 0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What recording one result did to a schedule (`schedule` is the row afterwards)."""
+
+    schedule: ScheduleRecord
+    previous_status: str | None
+    previous_failures: int
+    auto_paused: bool
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Note:
+    """A message about a schedule to post in its channel.
+
+    With `after_run_id` it waits until that run's card and reply are out (or will never
+    be), and with `in_thread` it goes under the run's card when there is one.
+    """
+
+    schedule_id: int
+    channel_id: str
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    after_run_id: str | None = None
+    in_thread: bool = False
+    id: int = 0
+    attempts: int = 0
+
+
+def _record(row: dict[str, Any]) -> ScheduleRecord:
+    created = from_iso(row["created_at"])
+    assert created is not None
+    return ScheduleRecord(
+        id=int(row["id"]),
+        team_id=row["team_id"],
+        channel_id=row["channel_id"],
+        owner_id=row["owner_id"],
+        notebook_id=row["notebook_id"],
+        notebook_name=row["notebook_name"],
+        inputs=json.loads(row["inputs"] or "{}"),
+        expression=row["expression"],
+        tz=row["tz"],
+        notify=row["notify"],
+        post_outputs=row["post_outputs"],
+        paused=bool(row["paused"]),
+        paused_reason=row["paused_reason"],
+        next_fire_at=from_iso(row["next_fire_at"]),
+        last_run_id=row["last_run_id"],
+        last_status=row["last_status"],
+        last_finished_at=from_iso(row["last_finished_at"]),
+        consecutive_failures=int(row["consecutive_failures"]),
+        created_at=created,
+    )
+
+
+def _note(row: dict[str, Any]) -> Note:
+    return Note(
+        id=int(row["id"]),
+        schedule_id=int(row["schedule_id"]),
+        channel_id=row["channel_id"],
+        text=row["text"],
+        blocks=json.loads(row["blocks"] or "[]"),
+        after_run_id=row["after_run_id"],
+        in_thread=bool(row["in_thread"]),
+        attempts=int(row["attempts"]),
+    )
+
+
+class ScheduleStore:
+    """Reads and writes schedules; every read-then-write is one IMMEDIATE transaction.
+
+    >>> db = Database(":memory:"); _ = db.migrate(); store = ScheduleStore(db)
+    >>> s = store.insert(ScheduleRecord(0, "T1", "C1", "U1", "nb", "Sales", "0 9 * * *",
+    ...     "UTC", "always", datetime(2026, 1, 1, tzinfo=UTC)))
+    >>> s.id, store.get(s.id) == s
+    (1, True)
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[ScheduleRecord]:
+        return [_record(r) for r in self.db.conn().query(sql, params)]
+
+    def insert(self, schedule: ScheduleRecord) -> ScheduleRecord:
+        """Store a new schedule; its `id` is assigned here (the one passed is ignored)."""
+        row = {
+            "team_id": schedule.team_id,
+            "channel_id": schedule.channel_id,
+            "owner_id": schedule.owner_id,
+            "notebook_id": schedule.notebook_id,
+            "notebook_name": schedule.notebook_name,
+            "inputs": json.dumps(schedule.inputs),
+            "expression": schedule.expression,
+            "tz": schedule.tz,
+            "notify": schedule.notify,
+            "post_outputs": schedule.post_outputs,
+            "paused": int(schedule.paused),
+            "paused_reason": schedule.paused_reason,
+            "next_fire_at": utc_iso(schedule.next_fire_at),
+            "consecutive_failures": 0,
+            "created_at": utc_iso(schedule.created_at),
+        }
+        with self.db.write() as tx:
+            cursor = tx.conn.execute(
+                f"INSERT INTO schedules ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                tuple(row.values()),
+            )
+            new_id = cursor.lastrowid
+        assert new_id is not None
+        return replace(schedule, id=int(new_id), consecutive_failures=0)
+
+    def get(self, id_: int) -> ScheduleRecord | None:
+        """A schedule by id."""
+        rows = self._rows("SELECT * FROM schedules WHERE id = ?", (id_,))
+        return rows[0] if rows else None
+
+    def in_channel(self, team_id: str, channel_id: str) -> list[ScheduleRecord]:
+        """The channel's schedules, oldest first."""
+        return self._rows(
+            "SELECT * FROM schedules WHERE team_id = ? AND channel_id = ? ORDER BY id",
+            (team_id, channel_id),
+        )
+
+    def due(self, now: datetime, limit: int = 200) -> list[ScheduleRecord]:
+        """Unpaused schedules whose next slot is at or before `now`, most overdue first."""
+        return self._rows(
+            "SELECT * FROM schedules WHERE paused = 0 AND next_fire_at IS NOT NULL"
+            " AND next_fire_at <= ? ORDER BY next_fire_at, id LIMIT ?",
+            (utc_iso(now), limit),
+        )
+
+    def claim(self, id_: int, *, expected: datetime, next_fire_at: datetime | None) -> bool:
+        """Take the slot `expected` by moving `next_fire_at` on; False when another got it.
+
+        Compare-and-set: it succeeds only while the row still says `expected` and is not
+        paused, so of any number of processes racing for one slot exactly one wins.
+        """
+        with self.db.write() as tx:
+            cursor = tx.conn.execute(
+                "UPDATE schedules SET next_fire_at = ?"
+                " WHERE id = ? AND paused = 0 AND next_fire_at = ?",
+                (utc_iso(next_fire_at), id_, utc_iso(expected)),
+            )
+            return cursor.rowcount == 1
+
+    def set_paused(
+        self, id_: int, *, paused: bool, reason: str | None, next_fire_at: datetime | None
+    ) -> ScheduleRecord | None:
+        """Pause (next_fire_at None) or resume (a fresh next slot, failure count reset)."""
+        with self.db.write() as tx:
+            tx.execute(
+                "UPDATE schedules SET paused = ?, paused_reason = ?, next_fire_at = ?,"
+                " consecutive_failures = CASE WHEN ? THEN consecutive_failures ELSE 0 END"
+                " WHERE id = ?",
+                (int(paused), reason, utc_iso(next_fire_at), int(paused), id_),
+            )
+        return self.get(id_)
+
+    def delete(self, id_: int) -> bool:
+        """Remove a schedule and its unsent notes; False when there was none."""
+        with self.db.write() as tx:
+            cursor = tx.conn.execute("DELETE FROM schedules WHERE id = ?", (id_,))
+            tx.execute("DELETE FROM schedule_notes WHERE schedule_id = ?", (id_,))
+            return cursor.rowcount == 1
+
+    def record_outcome(
+        self,
+        id_: int,
+        *,
+        run_id: str | None,
+        status: str,
+        finished_at: datetime,
+        pause_after: int,
+        pause_reason: str,
+        notes: Callable[[Outcome], Sequence[Note]] = lambda outcome: (),
+    ) -> Outcome | None:
+        """Store a run's result, count failures in a row and pause after `pause_after`.
+
+        The notes `notes(outcome)` returns are queued in the same transaction, so a result
+        is never counted without its messages or announced twice. A run already recorded
+        (`run_id` equal to `last_run_id`) changes nothing and comes back as `duplicate`.
+        """
+        with self.db.write() as tx:
+            rows = list(tx.query("SELECT * FROM schedules WHERE id = ?", (id_,)))
+            if not rows:
+                return None
+            before = _record(rows[0])
+            if run_id is not None and before.last_run_id == run_id:
+                return Outcome(before, before.last_status, before.consecutive_failures, False, True)
+            failures = 0 if status == SUCCESS else before.consecutive_failures + 1
+            auto_pause = failures >= pause_after and not before.paused
+            after = replace(
+                before,
+                last_run_id=run_id,
+                last_status=status,
+                last_finished_at=finished_at,
+                consecutive_failures=failures,
+                paused=before.paused or auto_pause,
+                paused_reason=pause_reason if auto_pause else before.paused_reason,
+                next_fire_at=None if auto_pause else before.next_fire_at,
+            )
+            tx.execute(
+                "UPDATE schedules SET last_run_id = ?, last_status = ?, last_finished_at = ?,"
+                " consecutive_failures = ?, paused = ?, paused_reason = ?, next_fire_at = ?"
+                " WHERE id = ?",
+                (
+                    run_id,
+                    status,
+                    utc_iso(finished_at),
+                    failures,
+                    int(after.paused),
+                    after.paused_reason,
+                    utc_iso(after.next_fire_at),
+                    id_,
+                ),
+            )
+            outcome = Outcome(after, before.last_status, before.consecutive_failures, auto_pause)
+            for note in notes(outcome):
+                _insert_note(tx.conn, note, finished_at)
+            return outcome
+
+    # -- notes ----------------------------------------------------------------------------
+
+    def add_note(self, note: Note, *, now: datetime) -> None:
+        """Queue a message about a schedule."""
+        with self.db.write() as tx:
+            _insert_note(tx.conn, note, now)
+
+    def ready_notes(self, now: datetime, limit: int = 100) -> list[tuple[Note, str | None]]:
+        """Notes to post now, each with the thread to post it in (None: top level).
+
+        A note that follows a run waits while the run's card or reply is still to be
+        posted; it goes top level when the run was never announced.
+        """
+        run_settled = (
+            "r.id IS NULL OR r.slack_error IS NOT NULL OR (r.finish_pending = 0 AND"
+            " ((r.quiet = 1 AND r.announce = 0) OR (r.card_ts IS NOT NULL AND r.reply_posted = 1)))"
+        )
+        sql = (
+            "SELECT n.*, r.card_ts AS _card_ts FROM schedule_notes n"
+            " LEFT JOIN runs r ON r.id = n.after_run_id"
+            " WHERE (n.retry_at IS NULL OR n.retry_at <= ?)"
+            f" AND (n.after_run_id IS NULL OR {run_settled})"
+            " ORDER BY n.id LIMIT ?"
+        )
+        ready = []
+        for row in self.db.conn().query(sql, (utc_iso(now), limit)):
+            note = _note(row)
+            ready.append((note, row["_card_ts"] if note.in_thread else None))
+        return ready
+
+    def note_done(self, id_: int) -> None:
+        """The note was posted (or never will be)."""
+        with self.db.write() as tx:
+            tx.execute("DELETE FROM schedule_notes WHERE id = ?", (id_,))
+
+    def note_retry(self, id_: int, *, retry_at: datetime) -> None:
+        """Posting failed for a reason that may pass: try again at `retry_at`."""
+        with self.db.write() as tx:
+            tx.execute(
+                "UPDATE schedule_notes SET attempts = attempts + 1, retry_at = ? WHERE id = ?",
+                (utc_iso(retry_at), id_),
+            )
+
+
+def _insert_note(conn: Any, note: Note, now: datetime) -> None:
+    conn.execute(
+        "INSERT INTO schedule_notes (schedule_id, channel_id, after_run_id, in_thread, text,"
+        " blocks, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            note.schedule_id,
+            note.channel_id,
+            note.after_run_id,
+            int(note.in_thread),
+            note.text,
+            json.dumps(note.blocks),
+            utc_iso(now),
+        ),
+    )
