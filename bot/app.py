@@ -21,11 +21,13 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.deepnote.client import DeepnoteClient
 from bot.runs import RunService
+from bot.scheduling import ScheduleService
 from bot.services import Services
 from bot.slack import SlackGateway, make_web_client
 from handlers import commands
 from storage.db import Database
 from storage.runs import LeaseStore, RunStore
+from storage.schedules import ScheduleStore
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ class BotApp:
     def tick(self) -> bool:
         """One round of background work, when this process holds the poller lease."""
         services = self.services
-        ttl = max(10.0, services.config.poll_interval_seconds * 5)
+        ttl = max(3.0, services.config.poll_interval_seconds * 5)
         # A heartbeat, so other processes can tell this one is alive.
         self.leases.acquire(
             f"process:{self.holder}", self.holder, now=services.clock.now(), ttl_seconds=ttl
@@ -64,6 +66,7 @@ class BotApp:
                 self._warned_other_holder = True
             return False
         self._warned_other_holder = False
+        services.schedules.tick()
         services.runs.tick()
         return True
 
@@ -145,6 +148,16 @@ def build_app(
         holder=holder,
         leases=leases,
     )
+    schedules = ScheduleService(
+        store=ScheduleStore(db),
+        runs=runs,
+        deepnote=deepnote,
+        slack=gateway,
+        clock=clock,
+        grace_seconds=config.schedule_grace_seconds,
+        admins=config.admin_user_ids,
+    )
+    runs.on_finish = schedules.on_finish
     services = Services(
         config=config,
         clock=clock,
@@ -153,6 +166,7 @@ def build_app(
         deepnote=deepnote,
         slack=gateway,
         runs=runs,
+        schedules=schedules,
     )
     bolt = App(
         client=web,

@@ -88,6 +88,10 @@ def _console(args: argparse.Namespace) -> int:
     except SetupError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`| head`): say nothing more, and let exit not flush into it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _simulator(args: argparse.Namespace) -> int:
@@ -125,7 +129,7 @@ def _simulator(args: argparse.Namespace) -> int:
     lines = [
         f"Deepnote API simulator listening on {simulator.url}",
         f"API key: {args.api_key}",
-        f"{len(notebooks)} notebooks from {source}:",
+        f"{len(notebooks)} {'notebook' if len(notebooks) == 1 else 'notebooks'} from {source}:",
         *notebook_lines(notebooks),
         "",
         "Point a bot at it with:",
@@ -142,6 +146,12 @@ def _simulator(args: argparse.Namespace) -> int:
         simulator.stop()
     print("Simulator stopped.", flush=True)
     return 0
+
+
+def _port(raw: str) -> int:
+    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number (0 to 65535): {raw!r}")
+    return int(raw)
 
 
 def _seconds(raw: str) -> float:
@@ -223,10 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve an offline simulator of Deepnote's API v2 with sample notebooks. "
         "Point a bot at it with DEEPNOTE_API_URL and DEEPNOTE_API_KEY (both printed on start).",
     )
-    simulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    simulator.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1; the /_sim control endpoints have no auth)",
+    )
     simulator.add_argument(
         "--port",
-        type=int,
+        type=_port,
         default=8765,
         help="port to listen on, 0 for any free one (default: 8765)",
     )

@@ -47,7 +47,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Socket Mode; when unset it serves HTTP on `PORT`.",
         secret=True,
     ),
-    Setting("PORT", "HTTP port in HTTP mode (request URL path `/slack/events`).", default="3000"),
+    Setting(
+        "PORT",
+        "HTTP port in HTTP mode (request URL path `/slack/events`); 0 picks a free port.",
+        default="3000",
+    ),
     Setting(
         "SLACK_API_URL",
         "Base URL of Slack's Web API (change it for GovSlack or a local stand-in).",
@@ -228,7 +232,7 @@ def load_config(env: Mapping[str, str]) -> Config:
             "DEEPNOTE_API_KEY (or DEEPNOTE_TOKEN) is missing: " + by_name["DEEPNOTE_API_KEY"].doc
         )
 
-    port = int(_number(values["PORT"], "PORT", 1, 65535, problems, int))
+    port = int(_number(values["PORT"], "PORT", 0, 65535, problems, int))
     poll = _number(
         values["POLL_INTERVAL_SECONDS"], "POLL_INTERVAL_SECONDS", 0.2, 300, problems, float
     )

@@ -162,6 +162,7 @@ class Transcript:
     shown: dict[str, str] = field(default_factory=dict)
     last_event_at: float = 0.0
     prompt: str | None = None
+    broken: bool = False
     line_buffer: Callable[[], str] | None = None
     changed: threading.Condition = field(default_factory=threading.Condition)
     _write: threading.Lock = field(default_factory=threading.Lock)
@@ -171,13 +172,22 @@ class Transcript:
     def write(self, text: str) -> None:
         """Print lines, keeping an interactive prompt at the bottom."""
         with self._write:
-            if self.prompt is not None:
-                self.out.write("\r\033[K")
-            self.out.write(text.rstrip("\n") + "\n")
-            if self.prompt is not None:
-                typed = self.line_buffer() if self.line_buffer else ""
-                self.out.write(self.prompt + typed)
-            self.out.flush()
+            if self.broken:
+                return
+            try:
+                if self.prompt is not None:
+                    self.out.write("\r\033[K")
+                self.out.write(text.rstrip("\n") + "\n")
+                if self.prompt is not None:
+                    typed = self.line_buffer() if self.line_buffer else ""
+                    self.out.write(self.prompt + typed)
+                self.out.flush()
+            except BrokenPipeError:
+                # Whoever read the output has gone (e.g. `| head`); stop writing and waiting.
+                self.broken = True
+        if self.broken:
+            with self.changed:
+                self.changed.notify_all()
 
     def header(self, text: str, indent: str = "") -> str:
         """An event's first line, with the local time."""
@@ -304,7 +314,7 @@ class Transcript:
         """Block until `predicate()` holds, re-checking on every event; False on timeout."""
         deadline = time.monotonic() + timeout
         with self.changed:
-            while not predicate():
+            while not predicate() and not self.broken:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -440,10 +450,12 @@ class Console:
         lines: list[str] = []
         wrap = self.transcript.style.wrap
         if self.simulator is not None:
+            count = len(self.notebooks)
+            plural = "notebook" if count == 1 else "notebooks"
             source = (
-                f"{len(self.notebooks)} notebooks from {self.options.notebooks_dir}"
+                f"{count} {plural} from {self.options.notebooks_dir}"
                 if self.options.notebooks_dir
-                else f"{len(self.notebooks)} sample notebooks"
+                else f"{count} sample {plural}"
             )
             lines.append(
                 f"No DEEPNOTE_API_KEY set: using the built-in Deepnote simulator with {source}:"
@@ -557,6 +569,8 @@ class Console:
             remaining = deadline - time.monotonic()
             if not self.transcript.wait(lambda: self.verdict(turn).done, remaining):
                 return self._timed_out(turn, timeout)
+            if self.transcript.broken:
+                raise BrokenPipeError("the output was closed")
             # Let trailing replies arrive: they may show more, or start a run after all.
             self.transcript.settle()
             verdict = self.verdict(turn)

@@ -60,6 +60,8 @@ class Requester:
     thread_ts: str | None = None
     trigger: str = "command"
     schedule_id: str | None = None
+    # A slash command's or click's trigger_id: lets the bot open a modal (for about 3 s).
+    trigger_id: str | None = None
 
 
 def poll_interval(age_seconds: float, base: float) -> float:

@@ -8,6 +8,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.deepnote.client import DeepnoteClient
 from bot.runs import RunService
+from bot.scheduling import ScheduleService
 from bot.slack import SlackGateway
 from storage.db import Database
 from storage.runs import RunStore
@@ -24,3 +25,4 @@ class Services:
     deepnote: DeepnoteClient
     slack: SlackGateway
     runs: RunService
+    schedules: ScheduleService

@@ -150,13 +150,29 @@ class SlackGateway:
         self._call("chat.update", **args)
 
     def ephemeral(
-        self, channel: str, user: str, text: str, blocks: list[dict[str, Any]] | None = None
+        self,
+        channel: str,
+        user: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        *,
+        thread_ts: str | None = None,
     ) -> None:
-        """Show a message to one user in a channel."""
+        """Show a message to one user in a channel (in a thread, with `thread_ts`)."""
         args: dict[str, Any] = {"channel": channel, "user": user, "text": text}
         if blocks:
             args["blocks"] = blocks
+        if thread_ts:
+            args["thread_ts"] = thread_ts
         self._call("chat.postEphemeral", **args)
+
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
+        """Open a modal (the trigger_id of a click or command lasts about 3 s, and works once)."""
+        self._call("views.open", trigger_id=trigger_id, view=view)
+
+    def publish_view(self, user_id: str, view: dict[str, Any]) -> None:
+        """Publish a user's App Home tab."""
+        self._call("views.publish", user_id=user_id, view=view)
 
     def upload(
         self, channel: str, thread_ts: str | None, filename: str, content: bytes, title: str

@@ -196,3 +196,10 @@ def register(app: App, services: Services) -> None:
             respond(text=msg.text, blocks=msg.blocks, response_type="ephemeral")
 
     app.command("/deepnote")(ack=acknowledge, lazy=[work])
+
+
+# Registered last: the schedule handlers import `load_notebook` from this module.
+from handlers.schedule_commands import SCHEDULE_HANDLERS, SCHEDULE_NAMES  # noqa: E402
+
+HANDLERS.update(SCHEDULE_HANDLERS)
+NAMES.update(SCHEDULE_NAMES)

@@ -766,7 +766,9 @@ def _last_result(schedule: ScheduleRecord) -> str:
 def _schedule_line(schedule: ScheduleRecord, words: str) -> str:
     sid, name = _schedule_id(schedule), _schedule_name(schedule)
     if schedule.paused:
-        why = f" ({escape(truncate(schedule.paused_reason, 200))})" if schedule.paused_reason else ""
+        why = (
+            f" ({escape(truncate(schedule.paused_reason, 200))})" if schedule.paused_reason else ""
+        )
         state = f"⏸️ *Paused*{why}; resume with {_command('resume', schedule)}"
     elif schedule.next_fire_at is not None:
         state = f"*Next:* {format_slot(schedule.next_fire_at, schedule.tz)}"
@@ -781,9 +783,7 @@ def _schedule_line(schedule: ScheduleRecord, words: str) -> str:
     )
 
 
-def schedules_listing(
-    schedules: Sequence[tuple[ScheduleRecord, str]], *, example: str
-) -> Message:
+def schedules_listing(schedules: Sequence[tuple[ScheduleRecord, str]], *, example: str) -> Message:
     """`/deepnote schedules`: each schedule with its words (given), next run and last result.
 
     `example` is a ready mrkdwn example of the schedule command, for the empty case.
@@ -819,9 +819,7 @@ def schedule_paused(schedule: ScheduleRecord, *, actor: str, words: str) -> Mess
 
 def schedule_resumed(schedule: ScheduleRecord, *, actor: str, words: str) -> Message:
     """The channel's notice that a schedule runs again, from its next slot on."""
-    after = (
-        format_slot(schedule.next_fire_at, schedule.tz) if schedule.next_fire_at else "none"
-    )
+    after = format_slot(schedule.next_fire_at, schedule.tz) if schedule.next_fire_at else "none"
     text = (
         f"▶️ {user_mention(actor)} resumed schedule {_schedule_id(schedule)} "
         f"({_schedule_name(schedule)}, {words}, {escape(schedule.tz)}). "
@@ -880,7 +878,8 @@ def schedule_not_started(schedule: ScheduleRecord, *, reason: str) -> Message:
         f"this schedule with {_command('unschedule', schedule)} and create it again.",
     ]
     return _plain_message(
-        lines, f"❌ Schedule {schedule.id} could not start {escape(schedule.notebook_name)} ({owner})"
+        lines,
+        f"❌ Schedule {schedule.id} could not start {escape(schedule.notebook_name)} ({owner})",
     )
 
 

@@ -45,7 +45,7 @@ def test_socket_mode_needs_no_signing_secret() -> None:
         ({**GOOD, "SLACK_BOT_TOKEN": "xoxp-user"}, ["must be a bot token"]),
         ({**GOOD, "SLACK_APP_TOKEN": "xoxb-wrong"}, ["SLACK_APP_TOKEN must be an app-level"]),
         ({**GOOD, "PORT": "http"}, ["PORT must be a number"]),
-        ({**GOOD, "PORT": "70000"}, ["PORT must be from 1 to 65535"]),
+        ({**GOOD, "PORT": "70000"}, ["PORT must be from 0 to 65535"]),
         ({**GOOD, "POLL_INTERVAL_SECONDS": "0"}, ["POLL_INTERVAL_SECONDS must be from"]),
         ({**GOOD, "DEEPNOTE_API_URL": "api.deepnote.com"}, ["DEEPNOTE_API_URL must be an http"]),
         ({**GOOD, "LOG_LEVEL": "LOUD"}, ["LOG_LEVEL must be one of"]),

@@ -1,0 +1,576 @@
+"""Recurring runs: create and change schedules, fire them when due, follow up on their runs.
+
+The schedules table is the source of truth; APScheduler only drives `BotApp.tick`, which
+calls `ScheduleService.tick` under the poller lease. Firing a slot is:
+claim it (compare-and-set on `next_fire_at`) → check the stored inputs against the notebook
+→ `RunService.start` (quiet unless `--notify always`). When the run ends, `on_finish`
+records the result, decides whether a quiet run is announced and queues notes (back to
+normal, paused after failures) that are posted once the run's own messages are out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.deepnote.client import DeepnoteClient
+from bot.deepnote.models import InputValue, Notebook
+from bot.errors import DeepnoteError, DeepnoteNotFound, SlackError, UserError
+from bot.runs import Requester, RunService
+from bot.schedule_math import (
+    Recurrence,
+    describe,
+    next_time,
+    next_times,
+    parse_when,
+    previous_time,
+    resolve_timezone,
+)
+from bot.slack import SlackGateway
+from handlers.inputs import validate_inputs
+from handlers.mrkdwn import code, escape, user_mention
+from handlers.render import (
+    TRIGGER_NOW,
+    Message,
+    format_slot,
+    info_reply,
+    schedule_auto_paused,
+    schedule_back_to_normal,
+    schedule_created,
+    schedule_deleted,
+    schedule_not_started,
+    schedule_paused,
+    schedule_resumed,
+    schedule_skipped,
+)
+from storage.records import CREATE_FAILED, RunRecord
+from storage.schedules import SUCCESS, Note, Outcome, ScheduleRecord, ScheduleStore
+
+log = logging.getLogger(__name__)
+
+PAUSE_AFTER_FAILURES = 3
+"""A schedule pauses itself after this many failed runs in a row."""
+NOTE_ATTEMPTS = 5
+MISSED_CAP = 1000
+TRIGGER_SCHEDULE = "schedule"
+_TINY = timedelta(microseconds=1)
+
+
+# --- pure decisions -------------------------------------------------------------------------
+
+
+def should_announce(notify: str, *, success: bool, previous_status: str | None) -> bool:
+    """Whether a finished scheduled run is posted in the channel.
+
+    `changes` posts when the outcome (success or not) differs from the previous run's; a
+    first run has nothing to differ from, so it is posted only when it fails.
+
+    >>> [should_announce("changes", success=s, previous_status=p)
+    ...  for s, p in ((True, None), (False, None), (True, "error"), (True, "success"))]
+    [False, True, True, False]
+    """
+    if notify == "failures":
+        return not success
+    if notify == "changes":
+        if previous_status is None:
+            return not success
+        return success != (previous_status == SUCCESS)
+    return True
+
+
+@dataclass(frozen=True)
+class SlotPlan:
+    """What to do about a due schedule: the slot to run now (if any) and the slots skipped."""
+
+    run: datetime | None
+    next_fire_at: datetime | None
+    skipped: int = 0
+    skipped_first: datetime | None = None
+    skipped_last: datetime | None = None
+
+
+def plan_slots(
+    rec: Recurrence, tz: ZoneInfo, *, expected: datetime, now: datetime, grace_seconds: float
+) -> SlotPlan:
+    """Decide a due schedule's firing: only the latest slot runs, and only within the grace.
+
+    Slots before it (missed while the bot was down) are skipped, never caught up.
+
+    >>> from datetime import UTC
+    >>> rec, utc = parse_when("every hour"), ZoneInfo("UTC")
+    >>> at = datetime(2026, 1, 1, 9, tzinfo=UTC)
+    >>> plan = plan_slots(rec, utc, expected=at, now=at + timedelta(hours=2, minutes=5),
+    ...                   grace_seconds=600)
+    >>> plan.run.hour, plan.skipped, plan.next_fire_at.hour
+    (11, 2, 12)
+    """
+    latest = previous_time(rec, tz, now)
+    if latest is None or latest < expected:
+        latest = expected
+    run = latest if (now - latest).total_seconds() <= grace_seconds else None
+    following = next_time(rec, tz, now)
+    if run == expected:
+        return SlotPlan(run=run, next_fire_at=following)
+    bound = latest if run is None else latest - _TINY
+    missed = [
+        t for t in next_times(rec, tz, expected - _TINY, MISSED_CAP) if t <= bound and t >= expected
+    ]
+    if not missed:
+        return SlotPlan(run=run, next_fire_at=following)
+    return SlotPlan(
+        run=run,
+        next_fire_at=following,
+        skipped=len(missed),
+        skipped_first=missed[0],
+        skipped_last=missed[-1],
+    )
+
+
+def parse_schedule_id(text: str) -> int | None:
+    """The schedule id in what a user typed (`12`, `#12`), or None.
+
+    >>> parse_schedule_id("#12"), parse_schedule_id("abc")
+    (12, None)
+    """
+    digits = text.strip().removeprefix("#")
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 12:
+        return None
+    return int(digits)
+
+
+def zone_source(tz: str | None, user_tz: str | None, zone_name: str) -> str:
+    """Where a schedule's zone came from, in words for the confirmation.
+
+    >>> zone_source(None, "Europe/Prague", "Europe/Prague"), zone_source(None, None, "UTC")
+    ('your Slack time zone', 'UTC, because your Slack profile has no time zone')
+    """
+    if tz is not None:
+        return "set with --tz"
+    if user_tz and (zone_name != "UTC" or user_tz.strip().lower() in ("utc", "gmt")):
+        return "your Slack time zone"
+    if user_tz:
+        return f"UTC, because your Slack time zone {user_tz[:64]!r} is unknown here"
+    return "UTC, because your Slack profile has no time zone"
+
+
+def local_today(now: datetime, tz: str) -> date:
+    """The date in the schedule's zone (what `today` means for its inputs)."""
+    return now.astimezone(ZoneInfo(tz)).date()
+
+
+# --- the service ------------------------------------------------------------------------------
+
+
+class ScheduleService:
+    """Creates, changes and fires schedules; the one place that knows their rules."""
+
+    def __init__(
+        self,
+        *,
+        store: ScheduleStore,
+        runs: RunService,
+        deepnote: DeepnoteClient,
+        slack: SlackGateway,
+        clock: Clock,
+        grace_seconds: float,
+        admins: Iterable[str] = (),
+    ) -> None:
+        self.store = store
+        self.runs = runs
+        self.deepnote = deepnote
+        self.slack = slack
+        self.clock = clock
+        self.grace_seconds = grace_seconds
+        self.admins = tuple(admins)
+
+    # -- creating ---------------------------------------------------------------------------
+
+    def create(
+        self,
+        who: Requester,
+        notebook: Notebook,
+        *,
+        when: str,
+        inputs: Sequence[tuple[str, str]],
+        tz: str | None,
+        notify: str,
+        post_outputs: str | None,
+    ) -> ScheduleRecord:
+        """Check everything, store the schedule and announce it in the channel.
+
+        Nothing is stored when the schedule, the zone or an input is wrong, or when the
+        bot cannot post in the channel (its runs could not be posted either).
+        """
+        rec = parse_when(when)
+        user_tz = None if tz is not None else self.slack.user_timezone(who.user_id)
+        zone, zone_name = resolve_timezone(tz, user_tz=user_tz)
+        source = zone_source(tz, user_tz, zone_name)
+        now = self.clock.now()
+        validate_inputs(notebook, inputs, today=local_today(now, zone_name))
+        upcoming = next_times(rec, zone, now, 3)
+        schedule = self.store.insert(
+            ScheduleRecord(
+                id=0,
+                team_id=who.team_id,
+                channel_id=who.channel_id,
+                owner_id=who.user_id,
+                notebook_id=notebook.id,
+                notebook_name=notebook.name,
+                inputs=dict(inputs),
+                expression=rec.expression,
+                tz=zone_name,
+                notify=notify,
+                post_outputs=post_outputs,
+                next_fire_at=upcoming[0],
+                created_at=now,
+            )
+        )
+        msg = schedule_created(schedule, words=describe(rec), tz_source=source, next_runs=upcoming)
+        try:
+            self.slack.post(who.channel_id, msg.text, msg.blocks)
+        except SlackError as exc:
+            self.store.delete(schedule.id)
+            raise UserError(
+                f"Nothing was scheduled: the bot cannot post in this channel ({exc.message}), "
+                "so it could not post the runs either.",
+                hint="Invite the bot with `/invite @Deepnote`, or schedule from another channel.",
+            ) from None
+        log.info(
+            "schedule created",
+            extra={"event": "schedule_created", "schedule": schedule.id, "channel": who.channel_id},
+        )
+        return schedule
+
+    # -- looking up and changing ------------------------------------------------------------
+
+    def listing(self, who: Requester) -> list[tuple[ScheduleRecord, str]]:
+        """The channel's schedules, each with its timing in words."""
+        return [(s, words(s)) for s in self.store.in_channel(who.team_id, who.channel_id)]
+
+    def find(self, who: Requester, raw_id: str) -> ScheduleRecord:
+        """The schedule a user named, or a UserError saying there is none."""
+        id_ = parse_schedule_id(raw_id)
+        schedule = self.store.get(id_) if id_ is not None else None
+        if schedule is None or schedule.team_id != who.team_id:
+            raise UserError(
+                f"There is no schedule {code(raw_id, limit=40)}.",
+                hint="`/deepnote schedules` lists the schedules of a channel with their ids.",
+            )
+        return schedule
+
+    def editable(self, who: Requester, raw_id: str, action: str) -> ScheduleRecord:
+        """The schedule, when `who` is its owner or a bot admin; else a refusal naming who is."""
+        schedule = self.find(who, raw_id)
+        if who.user_id == schedule.owner_id or who.user_id in self.admins:
+            return schedule
+        owner = user_mention(schedule.owner_id)
+        sid = code(str(schedule.id))
+        if self.admins:
+            admins = ", ".join(user_mention(a) for a in self.admins[:5])
+            more = " and others" if len(self.admins) > 5 else ""
+            who_can = f"its owner {owner} or a bot admin ({admins}{more})"
+        else:
+            who_can = f"its owner {owner} (this bot has no admins set up)"
+        raise UserError(
+            f"You cannot {action} schedule {sid}: only {who_can} can.",
+            hint="Ask them, or create your own schedule with `/deepnote schedule`.",
+        )
+
+    def pause(self, who: Requester, raw_id: str) -> Message | None:
+        """Pause a schedule: it does not fire until resumed."""
+        schedule = self.editable(who, raw_id, "pause")
+        if schedule.paused:
+            return info_reply(
+                f"Schedule {code(str(schedule.id))} is already paused. "
+                f"Resume it with {code(f'/deepnote resume {schedule.id}')}."
+            )
+        reason = f"paused by {user_mention(who.user_id)}"
+        updated = self.store.set_paused(schedule.id, paused=True, reason=reason, next_fire_at=None)
+        assert updated is not None
+        return self._tell_channel(
+            updated, schedule_paused(updated, actor=who.user_id, words=words(updated))
+        )
+
+    def resume(self, who: Requester, raw_id: str) -> Message | None:
+        """Resume a schedule from its next slot after now (missed slots are not made up)."""
+        schedule = self.editable(who, raw_id, "resume")
+        if not schedule.paused:
+            after = schedule.next_fire_at
+            return info_reply(
+                f"Schedule {code(str(schedule.id))} is not paused"
+                + (f"; its next run is {format_slot(after, schedule.tz)}." if after else ".")
+            )
+        rec, zone = _timing(schedule)
+        following = next_time(rec, zone, self.clock.now())
+        updated = self.store.set_paused(
+            schedule.id, paused=False, reason=None, next_fire_at=following
+        )
+        assert updated is not None
+        return self._tell_channel(
+            updated, schedule_resumed(updated, actor=who.user_id, words=words(updated))
+        )
+
+    def delete(self, who: Requester, raw_id: str) -> Message | None:
+        """Delete a schedule; it stops at once (a run already started goes on)."""
+        schedule = self.editable(who, raw_id, "delete")
+        self.store.delete(schedule.id)
+        log.info("schedule deleted", extra={"event": "schedule_deleted", "schedule": schedule.id})
+        return self._tell_channel(
+            schedule, schedule_deleted(schedule, actor=who.user_id, words=words(schedule))
+        )
+
+    def trigger(self, who: Requester, raw_id: str) -> Message | None:
+        """Run the schedule's notebook once now, with its inputs, in its channel."""
+        schedule = self.editable(who, raw_id, "trigger")
+        notebook, inputs = self._prepare(schedule, self.clock.now())
+        self.runs.start(
+            Requester(
+                user_id=who.user_id,
+                team_id=schedule.team_id,
+                channel_id=schedule.channel_id,
+                trigger=TRIGGER_NOW,
+                schedule_id=str(schedule.id),
+            ),
+            notebook,
+            inputs,
+            post_outputs=schedule.post_outputs,
+        )
+        if who.channel_id != schedule.channel_id:
+            return info_reply(
+                f"Started schedule {code(str(schedule.id))} now; its card is in "
+                f"<#{schedule.channel_id}>."
+            )
+        return None
+
+    def _tell_channel(self, schedule: ScheduleRecord, msg: Message) -> Message | None:
+        """Post a change in the schedule's channel; show it to the user alone if that fails."""
+        try:
+            self.slack.post(schedule.channel_id, msg.text, msg.blocks)
+        except SlackError:
+            return msg
+        return None
+
+    def _prepare(
+        self, schedule: ScheduleRecord, now: datetime
+    ) -> tuple[Notebook, dict[str, InputValue]]:
+        """The notebook as it is now and the stored inputs checked against it."""
+        try:
+            notebook = self.deepnote.get_notebook(schedule.notebook_id)
+        except DeepnoteNotFound:
+            raise UserError(
+                f"Deepnote has no notebook `{schedule.notebook_id}` that the bot's API key "
+                "can see any more."
+            ) from None
+        raw = list(schedule.inputs.items())
+        return notebook, validate_inputs(notebook, raw, today=local_today(now, schedule.tz))
+
+    # -- background work --------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Fire every due schedule, then post the notes that are ready."""
+        now = self.clock.now()
+        for schedule in self.store.due(now):
+            try:
+                self.fire(schedule, now)
+            except Exception:
+                # One broken schedule must not keep the others from firing.
+                log.exception(
+                    "schedule firing failed",
+                    extra={"event": "schedule_error", "schedule": schedule.id},
+                )
+        self.deliver_notes()
+
+    def fire(self, schedule: ScheduleRecord, now: datetime) -> bool:
+        """Claim the schedule's due slot and start its run; False when nothing was started."""
+        expected = schedule.next_fire_at
+        if expected is None or schedule.paused or expected > now:
+            return False
+        rec, zone = _timing(schedule)
+        plan = plan_slots(rec, zone, expected=expected, now=now, grace_seconds=self.grace_seconds)
+        # The claim comes first: a crash after it loses the slot, never runs it twice.
+        if not self.store.claim(schedule.id, expected=expected, next_fire_at=plan.next_fire_at):
+            return False
+        claimed = replace(schedule, next_fire_at=plan.next_fire_at)
+        if plan.skipped:
+            assert plan.skipped_first is not None
+            assert plan.skipped_last is not None
+            msg = schedule_skipped(
+                claimed,
+                first=plan.skipped_first,
+                last=plan.skipped_last,
+                count=plan.skipped,
+                late_seconds=(now - plan.skipped_last).total_seconds(),
+                grace_seconds=self.grace_seconds,
+                running=plan.run,
+            )
+            self.store.add_note(_note(claimed, msg), now=now)
+            self.deliver_notes()
+            log.info(
+                "missed slots skipped",
+                extra={"event": "schedule_skipped", "schedule": schedule.id, "n": plan.skipped},
+            )
+        if plan.run is None:
+            return False
+        self._start(claimed, now)
+        return True
+
+    def _start(self, schedule: ScheduleRecord, now: datetime) -> None:
+        try:
+            notebook, inputs = self._prepare(schedule, now)
+        except (UserError, DeepnoteError) as exc:
+            self._not_started(schedule, exc.user_message, now)
+            return
+        who = Requester(
+            user_id=schedule.owner_id,
+            team_id=schedule.team_id,
+            channel_id=schedule.channel_id,
+            trigger=TRIGGER_SCHEDULE,
+            schedule_id=str(schedule.id),
+        )
+        try:
+            self.runs.start(
+                who,
+                notebook,
+                inputs,
+                post_outputs=schedule.post_outputs,
+                quiet=schedule.notify != "always",
+            )
+        except UserError as exc:
+            # The run is stored as create_failed; on_finish counts it and says so.
+            log.info(
+                "scheduled run not started",
+                extra={"event": "schedule_start_failed", "schedule": schedule.id},
+            )
+            log.debug("reason: %s", exc.message)
+            return
+        log.info("schedule fired", extra={"event": "schedule_fired", "schedule": schedule.id})
+
+    def _not_started(self, schedule: ScheduleRecord, reason: str, now: datetime) -> None:
+        """The notebook or its inputs refused the stored inputs: a failure, said in the channel."""
+        quiet = schedule.notify != "always"
+
+        def notes(outcome: Outcome) -> list[Note]:
+            found: list[Note] = []
+            announce = not quiet or should_announce(
+                schedule.notify, success=False, previous_status=outcome.previous_status
+            )
+            if announce:
+                found.append(_note(schedule, schedule_not_started(schedule, reason=reason)))
+            found += self._pause_notes(outcome, after_run_id=None)
+            return found
+
+        self.store.record_outcome(
+            schedule.id,
+            run_id=None,
+            status=CREATE_FAILED,
+            finished_at=now,
+            pause_after=PAUSE_AFTER_FAILURES,
+            pause_reason=_auto_pause_reason(),
+            notes=notes,
+        )
+        self.deliver_notes()
+
+    def _pause_notes(self, outcome: Outcome, *, after_run_id: str | None) -> list[Note]:
+        if not outcome.auto_paused:
+            return []
+        schedule = outcome.schedule
+        msg = schedule_auto_paused(schedule, failures=PAUSE_AFTER_FAILURES, words=words(schedule))
+        log.info(
+            "schedule paused itself",
+            extra={"event": "schedule_auto_paused", "schedule": schedule.id},
+        )
+        return [_note(schedule, msg, after_run_id=after_run_id)]
+
+    def on_finish(self, run: RunRecord) -> bool:
+        """Record a scheduled run's result; True when a quiet run should be announced."""
+        success = run.status == SUCCESS
+        id_ = parse_schedule_id(run.schedule_id or "")
+        if id_ is None or run.trigger not in (TRIGGER_SCHEDULE, TRIGGER_NOW):
+            return True
+        decision = {"announce": not success}  # for a deleted schedule: failures only
+
+        def notes(outcome: Outcome) -> list[Note]:
+            schedule = outcome.schedule
+            announce = not run.quiet or should_announce(
+                schedule.notify, success=success, previous_status=outcome.previous_status
+            )
+            decision["announce"] = announce
+            found: list[Note] = []
+            if run.status == CREATE_FAILED and announce:
+                reason = escape(run.error or "Deepnote did not start the run.")
+                msg = schedule_not_started(schedule, reason=reason)
+                found.append(_note(schedule, msg, after_run_id=run.id, in_thread=True))
+                decision["announce"] = not run.quiet  # the note says it; no card for a quiet run
+            previous = outcome.previous_status
+            if success and announce and previous is not None and previous != SUCCESS:
+                msg = schedule_back_to_normal(schedule, failures=max(1, outcome.previous_failures))
+                found.append(_note(schedule, msg, after_run_id=run.id, in_thread=True))
+            return found + self._pause_notes(outcome, after_run_id=run.id)
+
+        outcome = self.store.record_outcome(
+            id_,
+            run_id=run.id,
+            status=run.status,
+            finished_at=run.completed_at or self.clock.now(),
+            pause_after=PAUSE_AFTER_FAILURES,
+            pause_reason=_auto_pause_reason(),
+            notes=notes,
+        )
+        if outcome is not None and outcome.duplicate:
+            # Recorded in an earlier round that stopped before finishing: never hide a failure.
+            return not success
+        return decision["announce"]
+
+    def deliver_notes(self) -> None:
+        """Post every note that is ready; retry a few times when Slack may recover."""
+        now = self.clock.now()
+        for note, thread_ts in self.store.ready_notes(now):
+            try:
+                self.slack.post(note.channel_id, note.text, note.blocks, thread_ts=thread_ts)
+            except SlackError as exc:
+                if exc.retryable and note.attempts + 1 < NOTE_ATTEMPTS:
+                    wait = exc.retry_after or 2.0 ** (note.attempts + 1)
+                    self.store.note_retry(note.id, retry_at=now + timedelta(seconds=wait))
+                    continue
+                log.warning(
+                    "giving up a schedule note",
+                    extra={"event": "note_gave_up", "schedule": note.schedule_id, "code": exc.code},
+                )
+            self.store.note_done(note.id)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _timing(schedule: ScheduleRecord) -> tuple[Recurrence, ZoneInfo]:
+    return parse_when(schedule.expression), ZoneInfo(schedule.tz)
+
+
+def words(schedule: ScheduleRecord) -> str:
+    """The schedule's timing in words (bot-written mrkdwn)."""
+    return describe(parse_when(schedule.expression))
+
+
+def _auto_pause_reason() -> str:
+    return f"paused itself after {PAUSE_AFTER_FAILURES} failed runs in a row"
+
+
+def _note(
+    schedule: ScheduleRecord,
+    msg: Message,
+    *,
+    after_run_id: str | None = None,
+    in_thread: bool = False,
+) -> Note:
+    return Note(
+        schedule_id=schedule.id,
+        channel_id=schedule.channel_id,
+        text=msg.text,
+        blocks=msg.blocks,
+        after_run_id=after_run_id,
+        in_thread=in_thread,
+    )

@@ -1,0 +1,126 @@
+"""`@Deepnote <command>`: every `/deepnote` subcommand, also inside threads.
+
+A run started from a mention posts its card in the mention's thread (the mention itself
+starts the thread when it is not in one). Replies go to the person as an ephemeral, or as a
+thread reply when Slack will not show an ephemeral. The bot's own messages are ignored, and
+an event id is acted on once, so Slack's retries (`X-Slack-Retry-Num`) never run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from slack_bolt import App
+
+from bot.errors import SlackError, UpstreamError, UserError
+from bot.runs import Requester
+from bot.services import Services
+from handlers.commands import dispatch, reply_for
+from handlers.parse import parse_command
+from handlers.render import Message
+
+log = logging.getLogger(__name__)
+
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
+
+
+def command_text(text: str, bot_user_id: str | None) -> str:
+    """The command in a mention's text: what follows the bot's mention.
+
+    >>> command_text("<@U0BOT> run sales region=EU", "U0BOT")
+    'run sales region=EU'
+    >>> command_text("hey <@U0BOT|deepnote>  help", None)
+    'help'
+    """
+    for match in _MENTION.finditer(text):
+        if bot_user_id is None or match.group(1) == bot_user_id:
+            return text[match.end() :].strip()
+    return text.strip()
+
+
+def bot_user_of(body: Mapping[str, Any]) -> str | None:
+    """The bot's own user id, from the event's authorizations."""
+    for auth in body.get("authorizations") or []:
+        if isinstance(auth, Mapping) and auth.get("is_bot") and isinstance(auth.get("user_id"), str):
+            return str(auth["user_id"])
+    return None
+
+
+def is_from_a_bot(event: Mapping[str, Any], bot_user_id: str | None) -> bool:
+    """True for messages posted by a bot (this one included): never act on those."""
+    return (
+        bool(event.get("bot_id"))
+        or event.get("subtype") == "bot_message"
+        or (bot_user_id is not None and event.get("user") == bot_user_id)
+    )
+
+
+def mention_requester(body: Mapping[str, Any], event: Mapping[str, Any]) -> Requester:
+    """Who mentioned the bot, and the thread the answer goes in."""
+    ts = str(event.get("ts") or "")
+    thread = event.get("thread_ts")
+    return Requester(
+        user_id=str(event.get("user") or ""),
+        team_id=str(event.get("team") or body.get("team_id") or ""),
+        channel_id=str(event.get("channel") or ""),
+        thread_ts=str(thread) if thread else ts or None,
+        trigger="mention",
+    )
+
+
+def reply(services: Services, who: Requester, event: Mapping[str, Any], msg: Message) -> None:
+    """Show `msg` to the person who mentioned the bot; in the thread if that fails."""
+    in_thread = event.get("thread_ts")
+    try:
+        services.slack.ephemeral(
+            who.channel_id,
+            who.user_id,
+            msg.text,
+            msg.blocks,
+            thread_ts=str(in_thread) if in_thread else None,
+        )
+        return
+    except SlackError as exc:
+        log.info("ephemeral refused", extra={"event": "ephemeral_failed", "code": exc.code})
+    try:
+        services.slack.post(who.channel_id, msg.text, msg.blocks, thread_ts=who.thread_ts)
+    except SlackError:
+        log.warning("could not answer a mention", extra={"event": "mention_reply_failed"})
+
+
+def handle_mention(services: Services, body: Mapping[str, Any]) -> None:
+    """Act on one app_mention event, at most once per event id."""
+    event = body.get("event")
+    if not isinstance(event, Mapping):
+        return
+    bot_user = bot_user_of(body)
+    if is_from_a_bot(event, bot_user):
+        return
+    event_id = body.get("event_id")
+    if isinstance(event_id, str) and not services.events.first_time(
+        event_id, now=services.clock.now()
+    ):
+        log.info("event already handled", extra={"event": "event_duplicate", "id": event_id})
+        return
+    who = mention_requester(body, event)
+    try:
+        cmd = parse_command(command_text(str(event.get("text") or ""), bot_user))
+        msg = dispatch(services, who, cmd)
+    except Exception as exc:
+        if not isinstance(exc, UserError | UpstreamError):
+            log.exception("mention failed", extra={"event": "mention_error"})
+        msg = reply_for(exc)
+    if msg is not None:
+        reply(services, who, event, msg)
+
+
+def register(app: App, services: Services) -> None:
+    """Attach the app_mention listener (Bolt acknowledges events before it runs)."""
+
+    def on_mention(body: dict[str, Any]) -> None:
+        handle_mention(services, body)
+
+    app.event("app_mention")(on_mention)

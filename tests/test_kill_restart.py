@@ -1,0 +1,149 @@
+"""kill -9 the real bot, again and again, under load: nothing lost, nothing posted twice.
+
+The bot runs as a real subprocess (`python -m bot serve`, HTTP mode) against the Slack
+stand-in and the Deepnote simulator, both on the real clock. It is killed at random moments
+while commands arrive and runs move, then started again on the same database file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
+from bot.slack_standin import SlackRequester, SlackStandIn
+from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET
+
+CHANNEL = "C0GENERAL"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def live_fakes() -> Iterator[tuple[SlackStandIn, Simulator]]:
+    """The fakes on the real clock, with runs that finish within about a second."""
+    with (
+        SlackStandIn(bot_token=BOT_TOKEN) as slack,
+        Simulator(api_key=DEEPNOTE_KEY, pending_seconds=0.3, running_seconds=0.8) as sim,
+    ):
+        yield slack, sim
+
+
+class BotProcess:
+    """`deepnote-bot serve` in a subprocess, ready once it logs its port."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.port = 0
+        self.log: list[str] = []
+        deadline = time.monotonic() + 20
+        assert self.proc.stderr is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            self.log.append(line)
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("event") == "ready":
+                self.port = int(event["port"])
+                return
+        raise AssertionError("bot did not start:\n" + "".join(self.log))
+
+    def kill(self) -> None:
+        """kill -9: no chance to clean up."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+def cards(slack: SlackStandIn) -> list[object]:
+    return [m for m in slack.messages(CHANNEL) if m.thread_ts is None]
+
+
+def test_kill_9_repeatedly_under_load(
+    tmp_path: Path, live_fakes: tuple[SlackStandIn, Simulator]
+) -> None:
+    slack, sim = live_fakes
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "DEEPNOTE_API_KEY": DEEPNOTE_KEY,
+        "DEEPNOTE_API_URL": sim.url,
+        "DATABASE_PATH": str(tmp_path / "bot.db"),
+        "POLL_INTERVAL_SECONDS": "0.2",
+        "PORT": "0",
+        "LOG_LEVEL": "INFO",
+    }
+    rng = random.Random(20261125)
+    texts = [
+        f"run {SALES_NOTEBOOK_ID} region=Europe",
+        f"run {SALES_NOTEBOOK_ID} region=Mars",
+        f"run {HELLO_NOTEBOOK_ID}",
+    ]
+    for _ in range(6):
+        bot = BotProcess(env)
+        requester = SlackRequester(
+            bot_url=f"http://127.0.0.1:{bot.port}/slack/events",
+            signing_secret=SIGNING_SECRET,
+            standin=slack,
+        )
+        for _ in range(rng.randint(2, 4)):
+            try:
+                requester.slash_command(rng.choice(texts), channel_id=CHANNEL)
+            except Exception:  # the bot may already be gone: Slack would retry the user
+                break
+        time.sleep(rng.uniform(0.05, 1.5))
+        bot.kill()
+        requester.close()
+
+    final = BotProcess(env)
+    try:
+        deadline = time.monotonic() + 60
+
+        def settled() -> bool:
+            ran = set(sim.runs)
+            shown = [json.dumps(c.blocks) for c in cards(slack)]
+            followed = all(any(run in s for s in shown) for run in ran)
+            finished = all(sim.run_json(r)["status"] in ("success", "error") for r in ran)
+            replies_done = all(
+                len(slack.thread(CHANNEL, c.ts)) == 1
+                for c in cards(slack)
+                if any(r in json.dumps(c.blocks) for r in ran)
+            )
+            return bool(ran) and followed and finished and replies_done
+
+        while time.monotonic() < deadline and not settled():
+            time.sleep(0.2)
+        time.sleep(1.0)  # anything posted twice would show up now
+        assert settled(), "not every started run was followed to one reply"
+    finally:
+        final.kill()
+
+    # Exactly one card per bot run, one reply per card, one card per Deepnote run.
+    keys = Counter((m.metadata or {}).get("event_payload", {}).get("run") for m in cards(slack))
+    assert all(n == 1 for n in keys.values()), keys
+    for card in cards(slack):
+        assert len(slack.thread(CHANNEL, card.ts)) <= 1
+    for run in sim.runs:
+        holding = [c for c in cards(slack) if run in json.dumps(c.blocks)]
+        assert len(holding) == 1, run
+    assert slack.violations == []
