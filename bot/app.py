@@ -20,12 +20,15 @@ from slack_sdk import WebClient
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.deepnote.client import DeepnoteClient
+from bot.health import CallRecorder, read_health
 from bot.runs import RunService
 from bot.scheduling import ScheduleService
 from bot.services import Services
 from bot.slack import SlackGateway, make_web_client
-from handlers import commands
+from handlers import commands, home, interactions, mentions
+from storage.aliases import AliasStore, NotebookNames
 from storage.db import Database
+from storage.events import SeenEvents
 from storage.runs import LeaseStore, RunStore
 from storage.schedules import ScheduleStore
 
@@ -42,6 +45,7 @@ class BotApp:
     services: Services
     leases: LeaseStore
     holder: str
+    calls: CallRecorder
     scheduler: BackgroundScheduler | None = None
     _warned_other_holder: bool = False
 
@@ -68,6 +72,7 @@ class BotApp:
         self._warned_other_holder = False
         services.schedules.tick()
         services.runs.tick()
+        save_heartbeat(services.db, self.holder, services.clock.now(), self.calls)
         return True
 
     def start_background(self) -> None:
@@ -93,19 +98,20 @@ class BotApp:
             log.exception("background round failed", extra={"event": "tick_error"})
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """Is the bot able to work? (database, scheduler, poller lag)."""
-        report: dict[str, Any] = {}
-        ok = True
+        """Is the bot able to work? Database, background work, poller lag, last good calls."""
+        config = self.services.config
         try:
-            self.services.db.conn().conn.execute("SELECT 1").fetchone()
-            report["database"] = "ok"
+            report = read_health(
+                self.services.db,
+                self.services.clock.now(),
+                stale_after=max(30.0, config.poll_interval_seconds * 10),
+            )
         except Exception as exc:
-            ok = False
-            report["database"] = f"error: {type(exc).__name__}"
+            return False, {"database": f"error: {type(exc).__name__}", "status": "database error"}
+        details = dict(report.details)
         running = bool(self.scheduler and self.scheduler.running)
-        report["scheduler"] = "running" if running else "stopped"
-        report["runs_in_flight"] = self.services.store.open_count()
-        return ok, report
+        details["scheduler"] = "running" if running else "stopped"
+        return report.ok and running, details
 
     def shutdown(self) -> None:
         """Stop background work and release the lease so another process can take over."""
@@ -136,7 +142,13 @@ def build_app(
     store = RunStore(db)
     leases = LeaseStore(db)
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    gateway = SlackGateway(web)
+    calls = CallRecorder()
+    deepnote.add_observer(
+        lambda _label, status, _secs: (
+            calls.deepnote(clock.now()) if status is not None and status < 400 else None
+        )
+    )
+    gateway = SlackGateway(web, on_success=lambda: calls.slack(clock.now()))
     runs = RunService(
         store=store,
         deepnote=deepnote,
@@ -167,6 +179,9 @@ def build_app(
         slack=gateway,
         runs=runs,
         schedules=schedules,
+        aliases=AliasStore(db),
+        notebook_names=NotebookNames(db),
+        events=SeenEvents(db),
     )
     bolt = App(
         client=web,
@@ -176,4 +191,7 @@ def build_app(
         logger=logging.getLogger("slack_bolt"),
     )
     commands.register(bolt, services)
-    return BotApp(bolt=bolt, services=services, leases=leases, holder=holder)
+    interactions.register(bolt, services)
+    mentions.register(bolt, services)
+    home.register(bolt, services)
+    return BotApp(bolt=bolt, services=services, leases=leases, holder=holder, calls=calls)

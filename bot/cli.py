@@ -57,6 +57,48 @@ def _serve(_: argparse.Namespace) -> int:
     return 0
 
 
+def _database_path() -> str:
+    """DATABASE_PATH as the bot would use it (no other setting is needed here)."""
+    from bot.config import SETTINGS
+
+    default = next(s.default for s in SETTINGS if s.name == "DATABASE_PATH")
+    return os.environ.get("DATABASE_PATH", "").strip() or str(default)
+
+
+def _health(_: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from bot.clock import SystemClock
+    from bot.health import read_health
+    from storage.db import Database
+
+    path = _database_path()
+    if not Path(path).exists():
+        print(f"unhealthy: no database at {path} (is DATABASE_PATH right?)", file=sys.stderr)
+        return 1
+    db = Database(path)
+    db.migrate()
+    report = read_health(db, SystemClock().now(), stale_after=30.0)
+    print(json.dumps(report.details, indent=2, default=str))
+    return 0 if report.ok else 1
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from storage.db import Database
+
+    path = _database_path()
+    if not Path(path).exists():
+        print(f"No database at {path}: set DATABASE_PATH to the bot's database.", file=sys.stderr)
+        return 2
+    db = Database(path)
+    db.backup(args.path)
+    print(f"Backed up {path} to {args.path}")
+    return 0
+
+
 def _console(args: argparse.Namespace) -> int:
     from bot.console import ConsoleOptions, SetupError, run_console
 
@@ -173,6 +215,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the bot (settings come from the environment)")
     serve.set_defaults(func=_serve)
+    health = sub.add_parser(
+        "health",
+        help="report whether the bot is working (reads DATABASE_PATH; exit 0 healthy, 1 not)",
+    )
+    health.set_defaults(func=_health)
+    backup = sub.add_parser(
+        "backup", help="write a consistent copy of the live database (DATABASE_PATH) to PATH"
+    )
+    backup.add_argument("path", help="the new file to write (must not exist)")
+    backup.set_defaults(func=_backup)
     console = sub.add_parser(
         "console",
         help="chat with the bot in this terminal: Slack (and Deepnote) played locally",

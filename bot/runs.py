@@ -37,7 +37,7 @@ from bot.errors import (
 from bot.slack import SlackGateway, explain
 from bot.snapshot import ChartResult, ImageResult, failure_reason, key_results, parse_snapshot
 from handlers.notebook_ref import notebook_url
-from handlers.render import run_card, run_result_reply
+from handlers.render import format_duration, run_card, run_result_reply
 from storage.records import CREATING, RunRecord
 from storage.results import ResultStore
 from storage.runs import LeaseStore, RunStore
@@ -415,11 +415,11 @@ class RunService:
             extra={"event": "poll_failed", "run": run.run_id, "failures": failures},
         )
         if now - last_ok >= self.lost_after:
-            minutes = int(self.lost_after.total_seconds() // 60)
+            answer = exc.user_message.rstrip(". ")
             self.store.mark_lost(
                 run.id,
-                reason=f"The bot could not read this run's status for {minutes} minutes. "
-                f"Last answer: {exc.user_message}",
+                reason=f"its status could not be read for "
+                f"{format_duration(self.lost_after.total_seconds())} (last answer: {answer})",
                 now=now,
             )
 

@@ -10,7 +10,9 @@ from bot.deepnote.client import DeepnoteClient
 from bot.runs import RunService
 from bot.scheduling import ScheduleService
 from bot.slack import SlackGateway
+from storage.aliases import AliasStore, NotebookNames
 from storage.db import Database
+from storage.events import SeenEvents
 from storage.runs import RunStore
 
 
@@ -26,3 +28,6 @@ class Services:
     slack: SlackGateway
     runs: RunService
     schedules: ScheduleService
+    aliases: AliasStore
+    notebook_names: NotebookNames
+    events: SeenEvents

@@ -7,6 +7,7 @@ callers decide between retrying and reporting without knowing Slack's error code
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
@@ -103,13 +104,17 @@ def to_slack_error(exc: Exception) -> SlackError:
 class SlackGateway:
     """The few Web API calls the bot makes, with errors turned into `SlackError`."""
 
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, *, on_success: Callable[[], None] | None = None) -> None:
         self.client = client
+        self.on_success = on_success
 
     def _call(self, method: str, **kwargs: Any) -> Any:
         fn = getattr(self.client, method.replace(".", "_"))
         try:
-            return fn(**kwargs)
+            result = fn(**kwargs)
+            if self.on_success is not None:
+                self.on_success()
+            return result
         except (SlackApiError, SlackClientError) as exc:
             err = to_slack_error(exc)
             log.warning(

@@ -17,15 +17,25 @@ from bot.deepnote.models import Notebook
 from bot.errors import DeepnoteNotFound, UpstreamError, UserError
 from bot.runs import Requester
 from bot.services import Services
+from handlers.aliases import (
+    do_alias,
+    do_aliases,
+    do_unalias,
+    remember_notebook,
+    resolve_notebook_id,
+)
 from handlers.inputs import describe_input, validate_inputs
-from handlers.notebook_ref import parse_notebook_ref
+from handlers.interactions import open_run_form, request_for
 from handlers.parse import (
     COMMANDS,
+    AliasCommand,
+    AliasesCommand,
     Command,
     HelpCommand,
     InputsCommand,
     RunCommand,
     StatusCommand,
+    UnaliasCommand,
     parse_command,
 )
 from handlers.render import Message, error_reply, help_message, inputs_listing, status_reply
@@ -66,15 +76,20 @@ def requester(command: dict[str, Any]) -> Requester:
         user_id=str(command.get("user_id", "")),
         team_id=str(command.get("team_id", "")),
         channel_id=str(command.get("channel_id", "")),
+        trigger_id=str(command.get("trigger_id") or "") or None,
     )
 
 
-def load_notebook(services: Services, ref: str) -> Notebook:
-    """The notebook a user named, or a UserError that says what to check."""
-    notebook_id = parse_notebook_ref(ref)
+def load_notebook(services: Services, ref: str, *, team_id: str | None = None) -> Notebook:
+    """The notebook a user named (id, link, the team's alias or a unique notebook name),
+    or a UserError that says what to check."""
+    notebook_id = resolve_notebook_id(services, ref, team_id=team_id)
     try:
-        return services.deepnote.get_notebook(notebook_id)
+        notebook = services.deepnote.get_notebook(notebook_id)
+        remember_notebook(services, notebook)
+        return notebook
     except DeepnoteNotFound:
+        services.notebook_names.forget(notebook_id)
         raise UserError(
             f"Deepnote has no notebook `{notebook_id}` that the bot's API key can see.",
             hint="Check the id, and that the key's owner has access to the project.",
@@ -83,7 +98,7 @@ def load_notebook(services: Services, ref: str) -> Notebook:
 
 def do_run(services: Services, who: Requester, cmd: RunCommand) -> Message | None:
     """Validate and start a run; the card in the channel is the answer."""
-    notebook = load_notebook(services, cmd.notebook)
+    notebook = load_notebook(services, cmd.notebook, team_id=who.team_id)
     inputs = validate_inputs(notebook, cmd.inputs, today=services.clock.now().date())
     if cmd.block_ids and notebook.blocks:
         known = {b.id for b in notebook.blocks}
@@ -94,6 +109,18 @@ def do_run(services: Services, who: Requester, cmd: RunCommand) -> Message | Non
                 hint="Copy block ids from Deepnote (block menu > Copy link) or leave out "
                 "`--blocks` to run the whole notebook.",
             )
+    if cmd.form or (not cmd.inputs and notebook.inputs):
+        # The run form, prefilled with any inputs given; it starts the run when submitted.
+        request = request_for(
+            who,
+            notebook,
+            readonly=cmd.readonly,
+            block_ids=cmd.block_ids,
+            run_dependents=cmd.run_dependents,
+            post_outputs=cmd.post_outputs,
+            inputs=inputs,
+        )
+        return open_run_form(services, notebook, request, trigger_id=who.trigger_id, values=inputs)
     services.runs.start(
         who,
         notebook,
@@ -106,9 +133,10 @@ def do_run(services: Services, who: Requester, cmd: RunCommand) -> Message | Non
     return None
 
 
-def do_inputs(services: Services, cmd: InputsCommand) -> Message:
+def do_inputs(services: Services, cmd: InputsCommand, team_id: str | None = None) -> Message:
     """List a notebook's inputs."""
-    return inputs_listing(load_notebook(services, cmd.notebook), describe=describe_input)
+    notebook = load_notebook(services, cmd.notebook, team_id=team_id)
+    return inputs_listing(notebook, describe=describe_input)
 
 
 def do_status(services: Services, cmd: StatusCommand) -> Message:
@@ -127,9 +155,12 @@ Handler = Callable[[Services, Requester, Any], "Message | None"]
 # Every command this version serves, by its parsed type. Other modules add theirs here.
 HANDLERS: dict[type[Any], Handler] = {
     RunCommand: do_run,
-    InputsCommand: lambda services, who, cmd: do_inputs(services, cmd),
+    InputsCommand: lambda services, who, cmd: do_inputs(services, cmd, who.team_id),
     StatusCommand: lambda services, who, cmd: do_status(services, cmd),
     HelpCommand: lambda services, who, cmd: help_reply(cmd.topic),
+    AliasCommand: do_alias,
+    AliasesCommand: lambda services, who, cmd: do_aliases(services, who),
+    UnaliasCommand: do_unalias,
 }
 
 # The subcommand name of each command type, as help and the README name them.
@@ -138,6 +169,9 @@ NAMES: dict[type[Any], str] = {
     InputsCommand: "inputs",
     StatusCommand: "status",
     HelpCommand: "help",
+    AliasCommand: "alias",
+    AliasesCommand: "aliases",
+    UnaliasCommand: "unalias",
 }
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -115,9 +114,7 @@ def home_view(
     blocks.append({"type": "divider"})
     blocks.append(_section("*Your schedules*"))
     if not schedules:
-        blocks.append(
-            _context("No schedules. Create one in a channel with `/deepnote schedule`.")
-        )
+        blocks.append(_context("No schedules. Create one in a channel with `/deepnote schedule`."))
     room = (VIEW_BLOCKS - len(blocks) - 1) // 2
     for schedule, when in schedules[: min(MAX_SCHEDULES, room)]:
         sid = str(schedule.id)
@@ -170,8 +167,17 @@ def _viewer(body: Mapping[str, Any]) -> Requester:
     return Requester(user_id=user_id, team_id=str(team or ""), channel_id="", trigger="home")
 
 
-def _notice(text: str | None, fallback: str) -> str:
-    return f"✔️ {text}" if text else f"✔️ {fallback}"
+def warning(exc: Exception) -> str:
+    """The notice at the top of the Home tab when a button there failed."""
+    if isinstance(exc, UserError | UpstreamError):
+        return f":warning: {exc.user_message}"
+    return ":warning: Something went wrong inside the bot; nothing was changed."
+
+
+def is_home_click(body: Mapping[str, Any]) -> bool:
+    """True when a block action came from the Home tab."""
+    view = body.get("view")
+    return isinstance(view, Mapping) and view.get("type") == "home"
 
 
 def register(app: App, services: Services) -> None:
@@ -198,24 +204,23 @@ def register(app: App, services: Services) -> None:
             actions = body.get("actions")
             first = actions[0] if isinstance(actions, list) and actions else {}
             raw = str(first.get("value") or "") if isinstance(first, Mapping) else ""
+            done = {HOME_TRIGGER: "Started", HOME_PAUSE: "Paused", HOME_RESUME: "Resumed"}
+            act = {
+                HOME_TRIGGER: services.schedules.trigger,
+                HOME_PAUSE: services.schedules.pause,
+                HOME_RESUME: services.schedules.resume,
+            }[action_id]
             try:
-                if action_id == HOME_TRIGGER:
-                    msg = services.schedules.trigger(who, raw)
-                    notice = _notice(None, f"Started schedule {code(raw, limit=20)} now.")
-                elif action_id == HOME_PAUSE:
-                    msg = services.schedules.pause(who, raw)
-                    notice = _notice(None, f"Paused schedule {code(raw, limit=20)}.")
-                else:
-                    msg = services.schedules.resume(who, raw)
-                    notice = _notice(None, f"Resumed schedule {code(raw, limit=20)}.")
-                if msg is not None and action_id != HOME_TRIGGER:
-                    notice = msg.text
+                msg = act(who, raw)
+                notice = (
+                    f"✔️ {msg.text}"
+                    if msg is not None
+                    else (f"✔️ {done[action_id]} schedule {code(raw, limit=20)}.")
+                )
             except Exception as exc:
                 if not isinstance(exc, UserError | UpstreamError):
                     log.exception("home action failed", extra={"event": "home_action_error"})
-                    notice = ":warning: Something went wrong inside the bot; nothing was changed."
-                else:
-                    notice = f":warning: {exc.user_message}"
+                notice = warning(exc)
             try:
                 publish_home(services, who.user_id, who.team_id, notice=notice)
             except SlackError:

@@ -21,6 +21,7 @@ from bot.errors import DeepnoteError, DeepnoteNotFound, SlackError, UpstreamErro
 from bot.runs import Requester
 from bot.services import Services
 from handlers.aliases import remember_notebook
+from handlers.home import is_home_click, publish_home, warning
 from handlers.mrkdwn import code, code_block, escape, truncate
 from handlers.render import Message, error_reply, example_command
 from handlers.run_form import (
@@ -106,11 +107,13 @@ def known_run(services: Services, body: Mapping[str, Any], who: Requester) -> Ru
     value = action_value(body)
     run = services.store.get(value) if 0 < len(value) <= 100 else None
     # Only the bot's own id is on the card; Deepnote's run id is not accepted from a button.
+    # From a channel, the run must be of that channel; from the Home tab, the viewer's own.
     if (
         run is None
         or run.id != value
         or run.team_id != who.team_id
         or (who.channel_id and run.channel_id != who.channel_id)
+        or (not who.channel_id and run.user_id != who.user_id)
     ):
         log.warning(
             "button for an unknown run",
@@ -183,7 +186,14 @@ def _guarded(
         except Exception as exc:
             if not isinstance(exc, UserError | UpstreamError):
                 log.exception(f"{what} failed", extra={"event": "interaction_error"})
-            tell(services, clicker(body), reply_for(exc), respond)
+            who = clicker(body)
+            if is_home_click(body):
+                try:
+                    publish_home(services, who.user_id, who.team_id, notice=warning(exc))
+                    return
+                except SlackError:
+                    pass
+            tell(services, who, reply_for(exc), respond)
 
     listener.__name__ = f"lazy_{what}"
     return listener
@@ -324,9 +334,7 @@ def _rejected_view(message: str) -> dict[str, Any]:
         "type": "modal",
         "title": {"type": "plain_text", "text": "Run a notebook"},
         "close": {"type": "plain_text", "text": "Close"},
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": f":warning: {message}"}}
-        ],
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f":warning: {message}"}}],
     }
 
 
@@ -345,6 +353,8 @@ def register(app: App, services: Services) -> None:
     def rerun(body: Mapping[str, Any], respond: Respond | None) -> None:
         who = clicker(body)
         run = known_run(services, body, who)
+        if not who.channel_id:  # from the Home tab: the new card goes where the old one is
+            who = replace(who, channel_id=run.channel_id, thread_ts=run.thread_ts)
         notebook = fetch_notebook(services, run.notebook_id)
         missing = [name for name in run.inputs if notebook.input_named(name) is None]
         if missing:
@@ -363,6 +373,10 @@ def register(app: App, services: Services) -> None:
             run_dependents=run.run_dependents,
             post_outputs=services.store.post_outputs(run.id),
         )
+        if is_home_click(body):
+            name = escape(truncate(notebook.name, 150))
+            notice = f"✔️ Started *{name}* again in <#{who.channel_id}>."
+            publish_home(services, who.user_id, who.team_id, notice=notice)
 
     def rerun_form(body: Mapping[str, Any], respond: Respond | None) -> None:
         who = clicker(body)
@@ -388,9 +402,7 @@ def register(app: App, services: Services) -> None:
         request = replace(request, user_id=who.user_id)
         notebook = fetch_notebook(services, request.notebook_id, retries=0)
         trigger = _text(body.get("trigger_id"))
-        msg = open_run_form(
-            services, notebook, request, trigger_id=trigger, values=request.inputs
-        )
+        msg = open_run_form(services, notebook, request, trigger_id=trigger, values=request.inputs)
         if msg is not None:
             tell(services, who, msg, respond)
         elif respond is not None:

@@ -44,8 +44,9 @@ def command_text(text: str, bot_user_id: str | None) -> str:
 def bot_user_of(body: Mapping[str, Any]) -> str | None:
     """The bot's own user id, from the event's authorizations."""
     for auth in body.get("authorizations") or []:
-        if isinstance(auth, Mapping) and auth.get("is_bot") and isinstance(auth.get("user_id"), str):
-            return str(auth["user_id"])
+        user_id = auth.get("user_id") if isinstance(auth, Mapping) else None
+        if isinstance(user_id, str) and auth.get("is_bot"):
+            return user_id
     return None
 
 

@@ -28,7 +28,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from bot.deepnote.models import DATE_RANGE_PRESETS, InputValue, Notebook, NotebookInput
+from bot.deepnote.models import InputValue, Notebook, NotebookInput
 from bot.errors import UserError
 from handlers.inputs import SLIDER_DEFAULTS, convert_value, describe_input, validate_inputs
 from handlers.mrkdwn import code, escape, plain, truncate
@@ -464,7 +464,8 @@ def build_view(
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": f"*{name}* ({code(notebook.id, limit=40)})\nSet the inputs, then press *Run*.",
+                "text": f"*{name}* ({code(notebook.id, limit=40)})\n"
+                "Set the inputs, then press *Run*.",
             },
         }
     ]
@@ -474,7 +475,7 @@ def build_view(
     room = VIEW_BLOCKS - len(blocks) - 1
     left_out = 0
     for index, inp in enumerate(notebook.inputs):
-        value = given[inp.name] if inp.name in given else inp.value
+        value = given.get(inp.name, inp.value)
         more = input_blocks(inp, index, value)
         if left_out or len(more) > room:
             left_out += 1

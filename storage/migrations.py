@@ -77,6 +77,16 @@ def _m001_runs(db: sqlite_utils.Database) -> None:
     )
     db.execute(
         """
+        CREATE TABLE heartbeats (
+            holder TEXT PRIMARY KEY,
+            last_round_at TEXT NOT NULL,
+            deepnote_ok_at TEXT,
+            slack_ok_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
         CREATE TABLE leases (
             name TEXT PRIMARY KEY,
             holder TEXT NOT NULL,

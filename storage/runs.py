@@ -170,6 +170,20 @@ class RunStore:
         )
         return int(row[0]) if row else 0
 
+    def poll_lag(self, now: datetime) -> float:
+        """Seconds by which the most overdue status read is late (0 when none is due)."""
+        row = (
+            self.db.conn()
+            .conn.execute(
+                f"SELECT min(next_poll_at) FROM runs WHERE run_id IS NOT NULL"
+                f" AND status NOT IN ({_FINAL_SQL}) AND next_poll_at <= ?",
+                (iso(now),),
+            )
+            .fetchone()
+        )
+        oldest = from_iso(row[0]) if row and row[0] else None
+        return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
+
     def stuck_creating(self, before: datetime) -> list[RunRecord]:
         """Runs left in `creating` by a process that stopped mid-create."""
         return self._rows(

@@ -63,7 +63,7 @@ def test_create_errors_reach_the_user_and_the_card(
 def test_create_timeout_is_never_retried(harness: Harness) -> None:
     h = harness
     h.deepnote.inject("POST", "/v2/runs", reset=True)
-    h.command(f"run {SALES_NOTEBOOK_ID}")
+    h.command(f"run {SALES_NOTEBOOK_ID} region=Europe")
     text = ephemeral_reply(h)
     assert "may or may not have started" in text
     assert len(creates(h)) == 1
@@ -82,7 +82,7 @@ def test_not_a_notebook_reference(harness: Harness) -> None:
     h = harness
     resp = h.command("run sales")
     h.slack.wait_for(lambda s: len(s.response_url_posts) >= 1)
-    assert "not a notebook id" in ephemeral_reply(h)
+    assert "is not an alias" in ephemeral_reply(h)
     assert resp.status_code == 200
     assert creates(h) == []
 
@@ -106,26 +106,28 @@ def test_bad_slider_value_names_input_value_and_range(harness: Harness) -> None:
 def test_blocks_and_readonly_bodies(harness: Harness) -> None:
     h = harness
     block = h.deepnote.notebooks[SALES_NOTEBOOK_ID].blocks[-1]["id"]
-    h.command(f"run {SALES_NOTEBOOK_ID} --blocks {block} --with-dependents")
+    h.command(f"run {SALES_NOTEBOOK_ID} region=Europe --blocks {block} --with-dependents")
     h.slack.wait_for(lambda s: any(c.method == "chat.update" for c in s.calls()))
     assert creates(h)[-1].body == {
         "notebookId": SALES_NOTEBOOK_ID,
         "detached": False,
         "blockIds": [block],
         "runDependentBlocks": True,
+        "inputs": {"region": "Europe"},
     }
-    h.command(f"run {SALES_NOTEBOOK_ID} --readonly")
+    h.command(f"run {SALES_NOTEBOOK_ID} region=Europe --readonly")
     h.slack.wait_for(lambda s: len(creates(h)) == 2)
     assert creates(h)[-1].body == {
         "notebookId": SALES_NOTEBOOK_ID,
         "detached": True,
         "detachedRunStorageMode": "readonly",
+        "inputs": {"region": "Europe"},
     }
 
 
 def test_unknown_block_id_rejected(harness: Harness) -> None:
     h = harness
-    h.command(f"run {SALES_NOTEBOOK_ID} --blocks deadbeef")
+    h.command(f"run {SALES_NOTEBOOK_ID} region=Europe --blocks deadbeef")
     assert "deadbeef" in ephemeral_reply(h)
     assert creates(h) == []
 
@@ -140,7 +142,7 @@ def test_inputs_lists_every_input(harness: Harness) -> None:
 
 def test_status_of_a_run(harness: Harness) -> None:
     h = harness
-    h.command(f"run {SALES_NOTEBOOK_ID}")
+    h.command(f"run {SALES_NOTEBOOK_ID} region=Europe")
     h.slack.wait_for(lambda s: any(c.method == "chat.update" for c in s.calls()))
     run_id = next(iter(h.deepnote.runs))
     h.command(f"status {run_id}")
@@ -153,7 +155,7 @@ def test_status_of_a_run(harness: Harness) -> None:
 
 def test_poll_errors_are_retried_then_the_run_completes(harness: Harness) -> None:
     h = harness
-    h.command(f"run {SALES_NOTEBOOK_ID}")
+    h.command(f"run {SALES_NOTEBOOK_ID} region=Europe")
     h.slack.wait_for(lambda s: any(c.method == "chat.update" for c in s.calls()))
     h.deepnote.inject("GET", "/v2/runs/", status=503, message="Service unavailable", times=3)
     h.deepnote.inject("GET", "/v2/runs/", status=429, message="Slow down", times=1)

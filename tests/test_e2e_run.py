@@ -106,7 +106,7 @@ def test_key_results_in_the_thread_with_the_chart_as_a_file(harness: Harness) ->
 
 def test_post_outputs_none_posts_only_the_link(harness: Harness) -> None:
     h = harness
-    h.command(f"run {SALES_NOTEBOOK_ID} --post-outputs none")
+    h.command(f"run {SALES_NOTEBOOK_ID} region=Europe --post-outputs none")
     h.slack.wait_for(lambda s: any(c.method == "chat.update" for c in s.calls()))
     h.run_until_finished()
     assert h.slack.files(CHANNEL) == []

@@ -105,6 +105,7 @@ class DeepnoteClient:
         self._backoff_cap = backoff_cap
         self._sleep = sleep
         self._on_call = on_call
+        self._observers: list[OnCall] = []
         self._http = httpx.Client(
             base_url=self._base,
             transport=transport,
@@ -282,14 +283,18 @@ class DeepnoteClient:
         )
         self._sleep(delay)
 
+    def add_observer(self, hook: OnCall) -> None:
+        """Also call `hook(endpoint, status, seconds)` after every HTTP attempt."""
+        self._observers.append(hook)
+
     def _observe(self, label: str, status: int | None, seconds: float) -> None:
-        if self._on_call is None:
-            return
-        try:
-            self._on_call(label, status, seconds)
-        except Exception:
-            # A broken metrics hook must not turn a good Deepnote answer into a failure.
-            logger.exception("on_call hook failed for %s", label)
+        hooks = ([self._on_call] if self._on_call is not None else []) + self._observers
+        for hook in hooks:
+            try:
+                hook(label, status, seconds)
+            except Exception:
+                # A broken metrics hook must not turn a good Deepnote answer into a failure.
+                logger.exception("on_call hook failed for %s", label)
 
     def _redact(self, text: str) -> str:
         return text.replace(self._api_key, "[redacted]")

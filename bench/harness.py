@@ -1,0 +1,362 @@
+"""The pieces every scenario uses: the bot in its own process, the fakes, and the counters.
+
+Layout of one scenario (a `Session`): the bot runs in a child process (`python -m bench.botproc`,
+optionally under py-spy); the Deepnote simulator and the Slack stand-in run as threads of the
+benchmark process, which also plays Slack's side (signed slash commands) and drives run
+outcomes. So the bot's latency, CPU and memory are its own, while the fakes share the
+benchmark's interpreter with the load generator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bot.config import SETTINGS
+from bot.simulator import Simulator
+from bot.slack_standin import SlackRequester, SlackStandIn
+from bench.stats import max_in_window, mb, peak_rate
+
+REPO = Path(__file__).resolve().parents[1]
+SIGNING_SECRET = "bench-signing-secret-3c9e1a7f"
+BOT_TOKEN = "xoxb-bench-bot-token-5d2a8c"
+DEEPNOTE_KEY = "dn-bench-api-key-7b1f4e9a"
+FOREVER = 10.0**9  # simulator `pending_seconds`: a run stays pending until the bench finishes it
+READY_TIMEOUT = 60.0
+STOP_GRACE = 10.0
+SAMPLE_EVERY = 0.05
+
+_RUN_PATH = re.compile(r"^/v2/runs/[^/]+$")
+_NOTEBOOK_PATH = re.compile(r"^/v2/notebooks/[^/]+$")
+
+
+def endpoint(method: str, path: str) -> str:
+    """A request's endpoint label with ids folded, e.g. `GET /v2/runs/{id}`.
+
+    >>> endpoint("GET", "/v2/runs/0b9e"), endpoint("GET", "/_snapshots/0b9e")
+    ('GET /v2/runs/{id}', 'GET /_snapshots/{id}')
+    """
+    if _RUN_PATH.match(path):
+        return f"{method} /v2/runs/{{id}}"
+    if _NOTEBOOK_PATH.match(path):
+        return f"{method} /v2/notebooks/{{id}}"
+    if path.startswith("/_snapshots/"):
+        return f"{method} /_snapshots/{{id}}"
+    return f"{method} {path}"
+
+
+def bot_environment(slack: SlackStandIn, sim: Simulator, db_path: Path) -> dict[str, str]:
+    """The child's environment: ours minus every bot setting, plus the fakes' URLs and secrets.
+
+    Everything not set here (POLL_INTERVAL_SECONDS, LOST_AFTER_SECONDS, LOG_LEVEL...) keeps the
+    default a fresh deployment has, whatever the shell running the benchmark exports.
+    """
+    names = {n for s in SETTINGS for n in (s.name, *s.aliases)}
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    env.update(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url,
+        DEEPNOTE_API_KEY=DEEPNOTE_KEY,
+        DEEPNOTE_API_URL=sim.url,
+        DATABASE_PATH=str(db_path),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@dataclass
+class BotProcess:
+    """The bot running in a child process; `pid` is the bot's own (py-spy may be the parent)."""
+
+    proc: subprocess.Popen[bytes]
+    pid: int
+    port: int
+    startup_seconds: float
+    log_path: Path
+    _http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10.0))
+
+    @classmethod
+    def start(
+        cls, env: dict[str, str], log_path: Path, *, profile_to: Path | None, py_spy: str | None
+    ) -> BotProcess:
+        """Spawn the bot and wait until /healthz answers 200; time it from the spawn."""
+        command = [sys.executable, "-m", "bench.botproc"]
+        if profile_to is not None and py_spy:
+            command = [py_spy, "record", "--rate", "100", "--format", "raw"]
+            command += ["--output", str(profile_to), "--", sys.executable, "-m", "bench.botproc"]
+        log = log_path.open("wb")
+        spawned = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=log)
+        log.close()
+        try:
+            hello = _read_hello(proc, spawned + READY_TIMEOUT)
+            bot = cls(proc, int(hello["pid"]), int(hello["port"]), 0.0, log_path)
+            bot._wait_healthy(spawned + READY_TIMEOUT)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        bot.startup_seconds = time.perf_counter() - spawned
+        return bot
+
+    def _wait_healthy(self, deadline: float) -> None:
+        while True:
+            try:
+                if self._http.get(f"{self.url}/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"the bot did not answer /healthz; see {self.log_path}")
+            time.sleep(0.005)
+
+    @property
+    def url(self) -> str:
+        """Root URL of the bot's HTTP server."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def events_url(self) -> str:
+        """Where Slack sends slash commands."""
+        return f"{self.url}/slack/events"
+
+    def health(self) -> dict[str, Any]:
+        """The /healthz report (empty when it cannot be read)."""
+        try:
+            report = self._http.get(f"{self.url}/healthz").json()
+        except (httpx.HTTPError, ValueError):
+            return {}
+        return report if isinstance(report, dict) else {}
+
+    def memory(self) -> dict[str, int]:
+        """VmRSS and VmHWM (peak RSS) of the bot process, in bytes."""
+        found: dict[str, int] = {}
+        with open(f"/proc/{self.pid}/status") as status:
+            for line in status:
+                key, _, rest = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    found[key] = int(rest.split()[0]) * 1024
+        return found
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the bot process has used so far."""
+        with open(f"/proc/{self.pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+        ticks = int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        """SIGTERM the bot, then SIGKILL it if it has not exited within the grace period."""
+        self._http.close()
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(timeout=STOP_GRACE)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+    def log_levels(self) -> dict[str, int]:
+        """How many JSON log lines the bot wrote at each level."""
+        levels: Counter[str] = Counter()
+        with self.log_path.open(errors="replace") as log:
+            for line in log:
+                try:
+                    levels[str(json.loads(line).get("level", "?"))] += 1
+                except (ValueError, AttributeError):
+                    levels["unparsed"] += 1
+        return dict(levels)
+
+
+def _read_hello(proc: subprocess.Popen[bytes], deadline: float) -> dict[str, Any]:
+    """The `{"port", "pid"}` line the bot prints once it listens (py-spy may print first)."""
+    assert proc.stdout is not None
+    while True:
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0 or proc.poll() is not None:
+            raise RuntimeError("the bot process did not start (see its log)")
+        ready, _, _ = select.select([proc.stdout], [], [], remaining)
+        if not ready:
+            continue
+        line = proc.stdout.readline()
+        try:
+            hello = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(hello, dict) and "port" in hello:
+            return hello
+
+
+class RequestSampler:
+    """Counts the simulator's recorded requests every 50 ms, for requests-per-second peaks."""
+
+    def __init__(self, sim: Simulator, baseline: int) -> None:
+        self._sim = sim
+        self._baseline = baseline
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="bench-sampler", daemon=True)
+
+    def start(self) -> RequestSampler:
+        """Start sampling in a daemon thread."""
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.monotonic(), len(self._sim.requests) - self._baseline))
+            self._stop.wait(SAMPLE_EVERY)
+
+    def stop(self) -> None:
+        """Take a last sample and stop."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.samples.append((time.monotonic(), len(self._sim.requests) - self._baseline))
+
+    def peak(self) -> int:
+        """Most requests within any one second."""
+        return peak_rate(self.samples)
+
+    def rate_between(self, start: float, end: float) -> float:
+        """Mean requests per second between two monotonic instants."""
+        inside = [s for s in self.samples if start <= s[0] <= end]
+        if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+            return float("nan")
+        return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
+
+
+@dataclass
+class Options:
+    """What the whole benchmark run was asked for."""
+
+    workdir: Path
+    quick: bool = False
+    seed: int = 7
+    profile: set[str] = field(default_factory=set)
+    py_spy: str | None = None
+    results_dir: Path = REPO / "bench" / "results"
+
+
+class Session:
+    """One scenario's world: fresh fakes, a fresh database, one bot process, and counters."""
+
+    def __init__(self, name: str, options: Options, *, pending_seconds: float = FOREVER) -> None:
+        self.name = name
+        self.options = options
+        self.sim = Simulator(api_key=DEEPNOTE_KEY, pending_seconds=pending_seconds).start()
+        self.slack = SlackStandIn(bot_token=BOT_TOKEN).start()
+        self.db_path = options.workdir / f"{name}.db"
+        self.bot: BotProcess | None = None
+        self.sampler: RequestSampler | None = None
+        self._cpu_at_start = 0.0
+        self._sim_baseline = 0
+        self._slack_baseline = 0
+        self._started_mono = 0.0
+        self._requesters: list[SlackRequester] = []
+        self.log_levels: dict[str, int] = {}
+
+    def start_bot(self) -> BotProcess:
+        """Start the bot; requests and calls made before this are not counted as the bot's."""
+        profile = self.name in self.options.profile
+        profile_to = self.options.results_dir / f"profile-{self.name}.txt" if profile else None
+        self._sim_baseline = len(self.sim.requests)
+        self._slack_baseline = len(self.slack.calls())
+        self.sampler = RequestSampler(self.sim, self._sim_baseline).start()
+        self._started_mono = time.monotonic()
+        self.bot = BotProcess.start(
+            bot_environment(self.slack, self.sim, self.db_path),
+            self.options.workdir / f"{self.name}.log",
+            profile_to=profile_to,
+            py_spy=self.options.py_spy,
+        )
+        self._cpu_at_start = self.bot.cpu_seconds()
+        return self.bot
+
+    def requester(self) -> SlackRequester:
+        """A new Slack side (own HTTP connection pool) that signs requests to this bot."""
+        assert self.bot is not None
+        requester = SlackRequester(
+            bot_url=self.bot.events_url, signing_secret=SIGNING_SECRET, standin=self.slack
+        )
+        self._requesters.append(requester)
+        return requester
+
+    def metrics(self, runs_started: int) -> dict[str, Any]:
+        """Costs since the bot started: Deepnote requests, Slack calls, CPU and memory."""
+        assert self.bot is not None and self.sampler is not None
+        elapsed = time.monotonic() - self._started_mono
+        requests = self.sim.requests[self._sim_baseline :]
+        by_endpoint = Counter(endpoint(r.method, r.path) for r in requests)
+        calls = self.slack.calls()[self._slack_baseline :]
+        by_method = Counter(c.method for c in calls)
+        per_run = max(runs_started, 1)
+        memory = self.bot.memory()
+        return {
+            "runs_started": runs_started,
+            "seconds": round(elapsed, 1),
+            "deepnote": {
+                "requests": len(requests),
+                "per_run": round(len(requests) / per_run, 2),
+                "peak_per_second": self.sampler.peak(),
+                "mean_per_second": round(len(requests) / elapsed, 1) if elapsed else None,
+                "by_endpoint": dict(by_endpoint.most_common()),
+            },
+            "slack": {
+                "calls": len(calls),
+                "per_run": round(len(calls) / per_run, 2),
+                "by_method": dict(by_method.most_common()),
+                "peak_per_second": max_in_window(c.at for c in calls),
+                "max_messages_per_channel_per_second": self.slack.max_calls_per_channel_per_second(),
+            },
+            "bot": {
+                "startup_seconds": round(self.bot.startup_seconds, 3),
+                "cpu_seconds": round(self.bot.cpu_seconds() - self._cpu_at_start, 2),
+                "rss_mb": mb(memory.get("VmRSS", 0)),
+                "peak_rss_mb": mb(memory.get("VmHWM", 0)),
+            },
+        }
+
+    def close(self) -> None:
+        """Stop the bot, then the fakes; keep the bot's log level counts."""
+        for requester in self._requesters:
+            requester.close()
+        if self.sampler is not None:
+            self.sampler.stop()
+        if self.bot is not None:
+            self.bot.stop()
+            self.log_levels = self.bot.log_levels()
+        self.sim.stop()
+        self.slack.stop()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def utc_now() -> datetime:
+    """The real time, as the fakes' SystemClock tells it."""
+    return datetime.now(UTC)

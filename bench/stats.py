@@ -1,0 +1,83 @@
+"""Pure arithmetic over measurements: percentiles and per-second peaks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile: the smallest value with at least p% of values at or below it.
+
+    With fewer than 100 values p99 is the largest one.
+
+    >>> percentile([3, 1, 2, 4], 50), percentile([3, 1, 2, 4], 99), percentile([], 50)
+    (2, 4, nan)
+    """
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def summary(values: Sequence[float], *, missing: int = 0) -> dict[str, Any]:
+    """n, p50, p99, max and mean of `values`; `missing` samples count as infinitely late.
+
+    >>> summary([1.0, 2.0, 3.0])["p50"], summary([1.0], missing=1)["p99"]
+    (2.0, inf)
+    """
+    every = list(values) + [math.inf] * missing
+    finite = [v for v in every if math.isfinite(v)]
+    return {
+        "n": len(every),
+        "missing": missing,
+        "p50": percentile(every, 50),
+        "p99": percentile(every, 99),
+        "max": max(every) if every else math.nan,
+        "mean": sum(finite) / len(finite) if finite else math.nan,
+    }
+
+
+def peak_rate(samples: Sequence[tuple[float, int]], window: float = 1.0) -> int:
+    """The largest increase of a running count within any `window` seconds.
+
+    `samples` are (time, count so far) pairs in time order, e.g. taken every 50 ms.
+
+    >>> peak_rate([(0.0, 0), (0.5, 4), (1.0, 9), (1.5, 10), (2.0, 10)])
+    9
+    """
+    best, j = 0, 0
+    for i, (start, base) in enumerate(samples):
+        j = max(j, i)
+        while j + 1 < len(samples) and samples[j + 1][0] - start <= window + 1e-9:
+            j += 1
+        best = max(best, samples[j][1] - base)
+    return best
+
+
+def max_in_window(times: Iterable[datetime], window: timedelta = timedelta(seconds=1)) -> int:
+    """Most events within any half-open `window` (e.g. calls to one channel in one second).
+
+    >>> t = datetime(2026, 1, 1)
+    >>> max_in_window([t, t + timedelta(seconds=0.5), t + timedelta(seconds=1)])
+    2
+    """
+    ordered = sorted(times)
+    best, start = 0, 0
+    for end, when in enumerate(ordered):
+        while when - ordered[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def mb(num_bytes: float) -> float:
+    """Bytes in MiB, rounded to 0.1.
+
+    >>> mb(3 * 1024 * 1024)
+    3.0
+    """
+    return round(num_bytes / (1024 * 1024), 1)
