@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.deepnote.client import DeepnoteClient
-from bot.health import CallRecorder, read_health
+from bot.health import CallRecorder, read_health, save_heartbeat
 from bot.runs import RunService
 from bot.scheduling import ScheduleService
 from bot.services import Services

@@ -39,6 +39,7 @@ from handlers.parse import (
     parse_command,
 )
 from handlers.render import Message, error_reply, help_message, inputs_listing, status_reply
+from handlers.run_form import form_wanted
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def do_run(services: Services, who: Requester, cmd: RunCommand) -> Message | Non
                 hint="Copy block ids from Deepnote (block menu > Copy link) or leave out "
                 "`--blocks` to run the whole notebook.",
             )
-    if cmd.form or (not cmd.inputs and notebook.inputs):
+    if form_wanted(form_flag=cmd.form, inputs_given=bool(cmd.inputs), notebook=notebook):
         # The run form, prefilled with any inputs given; it starts the run when submitted.
         request = request_for(
             who,

@@ -1,0 +1,351 @@
+"""The measured scenarios: acknowledgements, notifications, and memory with many runs in flight.
+
+Each takes a fresh `Session` (fakes, database, bot process) and returns plain JSON-able data.
+Every loop is bounded by a count or a deadline, so a scenario ends even if the bot misbehaves.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bench.drive import RUN_COMMAND, CardTracker, CommandSender, channel_names
+from bench.harness import BOT_TOKEN, DEEPNOTE_KEY, Session, utc_now
+from bench.stats import max_in_window, mb, summary
+from bot.deepnote.client import DeepnoteClient
+from bot.deepnote.models import RunRequest
+from bot.simulator import HELLO_NOTEBOOK_ID, Simulator
+from bot.slack_standin import Delivery, SlackStandIn
+from storage.db import Database
+from storage.records import RunRecord
+from storage.runs import RunStore
+
+DEEPNOTE_DELAY = 2.0
+SETTLE_SECONDS = 3.0
+MESSAGE_METHODS = ("chat.postMessage", "chat.update")
+
+# --------------------------------------------------------------------------- acknowledgements
+
+
+def ack(session: Session, levels: list[tuple[int, int]]) -> dict[str, Any]:
+    """Ack latency of `/deepnote run` at each (concurrency, rounds) while Deepnote takes 2 s."""
+    session.sim.inject("*", "/", delay=DEEPNOTE_DELAY, times=10**9)
+    session.start_bot()
+    session.requester().slash_command("help")  # the first request pays one-off import costs
+    channels = channel_names(50, 1)
+    by_level: dict[str, Any] = {}
+    commands = 0
+    for concurrency, rounds in levels:
+        seconds: list[float] = []
+        refused = 0
+        for _ in range(rounds):
+            for delivery in _burst(session, concurrency, channels):
+                commands += 1
+                if delivery is None or delivery.status_code != 200:
+                    refused += 1
+                else:
+                    seconds.append(delivery.elapsed)
+            time.sleep(1.0 if concurrency > 1 else 0.2)
+        stats = summary([s * 1000 for s in seconds], missing=refused)
+        by_level[str(concurrency)] = {"rounds": rounds, "refused": refused, "ms": stats}
+    result = {"deepnote_delay_seconds": DEEPNOTE_DELAY, "levels": by_level}
+    result["costs"] = session.metrics(commands)
+    result["costs"]["deepnote"]["runs_created"] = len(session.sim.runs)
+    return result
+
+
+def _burst(session: Session, concurrency: int, channels: list[str]) -> list[Delivery | None]:
+    """`concurrency` commands released together, each on its own new connection."""
+    requesters = [session.requester() for _ in range(concurrency)]
+    barrier = threading.Barrier(concurrency)
+    out: list[Delivery | None] = [None] * concurrency
+
+    def one(i: int) -> None:
+        barrier.wait(timeout=30)
+        out[i] = requesters[i].slash_command(RUN_COMMAND, channel_id=channels[i % len(channels)])
+
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for requester in requesters:
+        requester.close()
+    return out
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+def notify(
+    session: Session,
+    *,
+    in_flight: int,
+    samples: int,
+    mean_gap: float,
+    command_rate: float,
+    per_channel: int = 10,
+    seed: int = 7,
+) -> dict[str, Any]:
+    """Finish→card-edit latency with `in_flight` runs being followed.
+
+    Start `in_flight` runs with slash commands, wait until every card shows its run, then
+    finish `samples` of them (chosen at random, at random instants `mean_gap` apart on average)
+    and start a new run in the same channel for each, so the number in flight stays put.
+    """
+    bot = session.start_bot()
+    tracker = CardTracker(session.slack, session.sim)
+    sender = CommandSender(session)
+    rng = random.Random(seed)
+    channels = channel_names(in_flight, per_channel)
+    ramp_started = time.monotonic()
+    for i in range(in_flight):
+        _sleep_until(ramp_started + i / command_rate)
+        sender.submit(RUN_COMMAND, channels[i % len(channels)])
+    _wait(lambda: len(tracker.cards) >= in_flight, tracker, 30.0 + in_flight * 0.05)
+    ramp_seconds = time.monotonic() - ramp_started
+    time.sleep(SETTLE_SECONDS)
+    in_flight_before = bot.health().get("runs_in_flight")
+    window_started, window_started_at = time.monotonic(), utc_now()
+    started = in_flight
+    next_at = window_started
+    for _ in range(samples):
+        next_at += rng.uniform(0.5, 1.5) * mean_gap
+        _sleep_until(next_at)
+        run_id = _pick(tracker, rng)
+        if run_id is None:
+            break
+        if mean_gap == 0:
+            time.sleep(rng.uniform(0.0, 1.0))  # a random phase against the poll interval
+        tracker.finish(run_id, _finish(session.sim, run_id))
+        if in_flight == 1:
+            _wait(lambda r=run_id: r in tracker.final, tracker, 30.0)
+        sender.submit(RUN_COMMAND, tracker.cards[run_id].channel)
+        started += 1
+        next_at = max(next_at, time.monotonic()) if mean_gap == 0 else next_at
+    window_seconds = time.monotonic() - window_started
+    drain_limit = max(15.0, 1.5 * in_flight / 10 + 10.0)
+    _wait(lambda: not tracker.waiting(), tracker, drain_limit)
+    sender.close()
+    tracker.update()
+    return _notify_result(
+        session,
+        tracker,
+        in_flight=in_flight,
+        started=started,
+        refused=len(sender.refused),
+        window=(window_started, window_started_at, window_seconds),
+        extra={
+            "channels": len(channels),
+            "ramp_seconds": round(ramp_seconds, 1),
+            "bot_in_flight_before": in_flight_before,
+            "bot_in_flight_after": bot.health().get("runs_in_flight"),
+            "drain_limit_seconds": drain_limit,
+        },
+    )
+
+
+def _notify_result(
+    session: Session,
+    tracker: CardTracker,
+    *,
+    in_flight: int,
+    started: int,
+    refused: int,
+    window: tuple[float, datetime, float],
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    window_mono, window_at, window_seconds = window
+    latencies = [
+        (tracker.final[r] - at).total_seconds()
+        for r, at in tracker.finished.items()
+        if r in tracker.final
+    ]
+    replies = [
+        (tracker.replies[r] - at).total_seconds()
+        for r, at in tracker.finished.items()
+        if r in tracker.replies
+    ]
+    missing = len(tracker.finished) - len(latencies)
+    costs = session.metrics(started)
+    assert session.sampler is not None
+    steady = session.sampler.rate_between(window_mono, window_mono + window_seconds)
+    costs["deepnote"]["window_per_second"] = round(steady, 1)
+    costs["deepnote"]["status_reads_per_run_second"] = _reads_per_run_second(
+        session, costs["deepnote"]["by_endpoint"].get("GET /v2/runs/{id}", 0)
+    )
+    costs["slack"]["max_messages_per_channel_per_second_in_window"] = _channel_peak(
+        session.slack, window_at
+    )
+    return {
+        "in_flight": in_flight,
+        "commands_refused": refused,
+        "notify_seconds": summary(latencies, missing=missing),
+        "reply_seconds": summary(replies, missing=len(tracker.finished) - len(replies)),
+        "window_seconds": round(window_seconds, 1),
+        **extra,
+        "costs": costs,
+    }
+
+
+def _finish(sim: Simulator, run_id: str) -> datetime:
+    """Finish the run in the simulator now; return the instant it recorded."""
+    sim.finish_run(run_id, "success")
+    forced = sim.runs[run_id].forced_at
+    assert forced is not None
+    return forced
+
+
+def _pick(tracker: CardTracker, rng: random.Random, min_age: float = 1.0) -> str | None:
+    """A random run whose card has shown it for at least `min_age` s and is not finished."""
+    deadline = time.monotonic() + 30.0
+    while time.monotonic() < deadline:
+        tracker.update()
+        cutoff = utc_now() - timedelta(seconds=min_age)
+        ready = [
+            r for r, card in tracker.cards.items() if r not in tracker.finished and card.seen_at <= cutoff
+        ]
+        if ready:
+            return rng.choice(sorted(ready))
+        time.sleep(0.05)
+    return None
+
+
+def _reads_per_run_second(session: Session, reads: int) -> float:
+    """Status reads per second of run time in flight (creation to finish, or now)."""
+    now = utc_now()
+    seconds = sum(
+        ((run.forced_at or now) - run.created_at).total_seconds()
+        for run in session.sim.runs.values()
+    )
+    return round(reads / seconds, 3) if seconds > 0 else float("nan")
+
+
+def _channel_peak(slack: SlackStandIn, since: datetime) -> int:
+    """Most messages posted or edited in one channel within one second, from `since` on."""
+    per_channel: dict[str, list[datetime]] = defaultdict(list)
+    for call in slack.calls():
+        if call.method in MESSAGE_METHODS and call.at >= since and call.channel:
+            per_channel[call.channel].append(call.at)
+    return max((max_in_window(times) for times in per_channel.values()), default=0)
+
+
+def _wait(done: Any, tracker: CardTracker, limit: float) -> bool:
+    """Re-read Slack until `done()` or `limit` seconds pass; True when done."""
+    deadline = time.monotonic() + limit
+    while True:
+        tracker.update()
+        if done():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
+def _sleep_until(instant: float) -> None:
+    delay = instant - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def memory(
+    session: Session, *, runs: int, seconds: float, per_channel: int = 100
+) -> dict[str, Any]:
+    """Peak RSS while the bot follows `runs` pending runs, seeded straight into its database.
+
+    The runs are created in the simulator over its API, their cards are posted to the Slack
+    stand-in over its Web API, and the rows go in through the bot's own RunStore (status
+    `pending`, card up to date), as if the bot had started them and then restarted.
+    """
+    prepared = time.monotonic()
+    run_ids = _create_runs(session.sim, runs)
+    channels = channel_names(runs, per_channel)
+    channel_of = [channels[i % len(channels)] for i in range(runs)]
+    cards = _post_cards(session.slack, channel_of)
+    _seed_database(session, run_ids, channel_of, cards)
+    prepare_seconds = time.monotonic() - prepared
+    bot = session.start_bot()
+    rss: list[int] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        rss.append(bot.memory().get("VmRSS", 0))
+        time.sleep(0.5)
+    health = bot.health()
+    costs = session.metrics(runs)
+    polled = {
+        r.path for r in session.sim.requests if r.method == "GET" and r.path.startswith("/v2/runs/")
+    }
+    return {
+        "runs": runs,
+        "seconds": seconds,
+        "prepare_seconds": round(prepare_seconds, 1),
+        "bot_in_flight": health.get("runs_in_flight"),
+        "distinct_runs_polled": len(polled),
+        "rss_mb_max_sampled": mb(max(rss, default=0)),
+        "costs": costs,
+    }
+
+
+def _create_runs(sim: Simulator, count: int, workers: int = 8) -> list[str]:
+    """Start `count` runs of the hello notebook in the simulator, over its HTTP API."""
+    local = threading.local()
+
+    def create(_: int) -> str:
+        client: DeepnoteClient | None = getattr(local, "client", None)
+        if client is None:
+            client = DeepnoteClient(base_url=sim.url, api_key=DEEPNOTE_KEY)
+            local.client = client
+        return client.create_run(RunRequest(HELLO_NOTEBOOK_ID)).run_id
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(create, range(count)))
+
+
+def _post_cards(slack: SlackStandIn, channels: list[str], workers: int = 8) -> list[str]:
+    """Post one placeholder card per run as the bot; return their ts, in order."""
+    web = WebClient(token=BOT_TOKEN, base_url=slack.api_url)
+
+    def post(channel: str) -> str:
+        return str(web.chat_postMessage(channel=channel, text="⏳ Hello world is starting…")["ts"])
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(post, channels))
+
+
+def _seed_database(
+    session: Session, run_ids: list[str], channels: list[str], cards: list[str]
+) -> None:
+    """Insert one pending, already-announced run row per run, through the bot's RunStore."""
+    name = session.sim.notebooks[HELLO_NOTEBOOK_ID].name
+    db = Database(session.db_path)
+    db.migrate()
+    store = RunStore(db)
+    now = utc_now()
+    for run_id, channel, ts in zip(run_ids, channels, cards, strict=True):
+        record = RunRecord(
+            id=uuid.uuid4().hex,
+            notebook_id=HELLO_NOTEBOOK_ID,
+            notebook_name=name,
+            user_id="U0ALICE",
+            team_id="T0TEST",
+            channel_id=channel,
+            status="pending",
+            created_at=now,
+            run_id=run_id,
+            card_ts=ts,
+            started_at=now,
+        )
+        store.insert(record)
+        store.card_done(record.id, "pending")
+    db.close()
