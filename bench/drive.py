@@ -9,9 +9,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
+from bench.harness import Session
 from bot.simulator import HELLO_NOTEBOOK_ID, Simulator
 from bot.slack_standin import Delivery, SlackRequester, SlackStandIn
-from bench.harness import Session
 
 RUN_COMMAND = f"run {HELLO_NOTEBOOK_ID}"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

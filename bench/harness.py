@@ -9,6 +9,7 @@ benchmark's interpreter with the load generator.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -26,10 +27,10 @@ from typing import Any
 
 import httpx
 
+from bench.stats import max_in_window, mb, peak_rate
 from bot.config import SETTINGS
 from bot.simulator import Simulator
 from bot.slack_standin import SlackRequester, SlackStandIn
-from bench.stats import max_in_window, mb, peak_rate
 
 REPO = Path(__file__).resolve().parents[1]
 SIGNING_SECRET = "bench-signing-secret-3c9e1a7f"
@@ -163,17 +164,13 @@ class BotProcess:
     def stop(self) -> None:
         """SIGTERM the bot, then SIGKILL it if it has not exited within the grace period."""
         self._http.close()
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             self.proc.wait(timeout=STOP_GRACE)
         except subprocess.TimeoutExpired:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.proc.wait(timeout=STOP_GRACE)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
@@ -305,7 +302,8 @@ class Session:
 
     def metrics(self, runs_started: int) -> dict[str, Any]:
         """Costs since the bot started: Deepnote requests, Slack calls, CPU and memory."""
-        assert self.bot is not None and self.sampler is not None
+        assert self.bot is not None
+        assert self.sampler is not None
         elapsed = time.monotonic() - self._started_mono
         requests = self.sim.requests[self._sim_baseline :]
         by_endpoint = Counter(endpoint(r.method, r.path) for r in requests)
@@ -313,6 +311,7 @@ class Session:
         by_method = Counter(c.method for c in calls)
         per_run = max(runs_started, 1)
         memory = self.bot.memory()
+        channel_peak = self.slack.max_calls_per_channel_per_second()
         return {
             "runs_started": runs_started,
             "seconds": round(elapsed, 1),
@@ -328,7 +327,7 @@ class Session:
                 "per_run": round(len(calls) / per_run, 2),
                 "by_method": dict(by_method.most_common()),
                 "peak_per_second": max_in_window(c.at for c in calls),
-                "max_messages_per_channel_per_second": self.slack.max_calls_per_channel_per_second(),
+                "max_messages_per_channel_per_second": channel_peak,
             },
             "bot": {
                 "startup_seconds": round(self.bot.startup_seconds, 3),

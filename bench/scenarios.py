@@ -211,7 +211,9 @@ def _pick(tracker: CardTracker, rng: random.Random, min_age: float = 1.0) -> str
         tracker.update()
         cutoff = utc_now() - timedelta(seconds=min_age)
         ready = [
-            r for r, card in tracker.cards.items() if r not in tracker.finished and card.seen_at <= cutoff
+            r
+            for r, card in tracker.cards.items()
+            if r not in tracker.finished and card.seen_at <= cutoff
         ]
         if ready:
             return rng.choice(sorted(ready))

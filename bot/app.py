@@ -27,6 +27,7 @@ from bot.services import Services
 from bot.slack import SlackGateway, make_web_client
 from handlers import commands, home, interactions, mentions
 from storage.aliases import AliasStore, NotebookNames
+from storage.audit import AuditStore
 from storage.db import Database
 from storage.events import SeenEvents
 from storage.runs import LeaseStore, RunStore
@@ -159,6 +160,8 @@ def build_app(
         app_url=config.deepnote_app_url,
         holder=holder,
         leases=leases,
+        access=config.access(),
+        audit=AuditStore(db),
     )
     schedules = ScheduleService(
         store=ScheduleStore(db),

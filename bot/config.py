@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.access import AccessPolicy, parse_channels, parse_notebook_access
 from bot.errors import ConfigError
 
 
@@ -93,7 +94,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ADMIN_USER_IDS",
         "Comma-separated Slack user ids (`U...` or `W...`) of bot admins: they may pause, "
-        "resume, trigger and delete anyone's schedule. Empty: only each schedule's owner may.",
+        "resume, trigger and delete anyone's schedule and read `/deepnote audit`. Empty: only "
+        "each schedule's owner may change it, and nobody reads the audit log from Slack.",
+        default="",
+    ),
+    Setting(
+        "ALLOWED_CHANNEL_IDS",
+        "Comma-separated channel ids where the bot answers commands. Empty: every channel.",
+        default="",
+    ),
+    Setting(
+        "NOTEBOOK_ACCESS",
+        "Which channels may run which notebooks: `NOTEBOOK_ID=CHANNEL,CHANNEL;*=CHANNEL` "
+        "(`*` is the rule for notebooks not listed), or the path of a YAML file with the same "
+        "mapping. Empty: any notebook from any allowed channel.",
         default="",
     ),
     Setting(
@@ -131,12 +145,22 @@ class Config:
     log_level: str = "INFO"
     admin_user_ids: tuple[str, ...] = ()
     schedule_grace_seconds: float = 600.0
+    allowed_channel_ids: tuple[str, ...] = ()
+    notebook_access: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def socket_mode(self) -> bool:
         """True when an app-level token is set: the bot connects out through Socket Mode."""
         return bool(self.slack_app_token)
+
+    def access(self) -> AccessPolicy:
+        """The access rules these settings describe."""
+        return AccessPolicy(
+            admins=self.admin_user_ids,
+            allowed_channels=self.allowed_channel_ids,
+            notebook_channels=dict(self.notebook_access),
+        )
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value configured, so logs and messages can be checked for them."""
@@ -244,6 +268,8 @@ def load_config(env: Mapping[str, str]) -> Config:
     grace = _number(
         values["SCHEDULE_GRACE_SECONDS"], "SCHEDULE_GRACE_SECONDS", 0, 86400, problems, float
     )
+    allowed_channels = parse_channels(values["ALLOWED_CHANNEL_IDS"], problems)
+    notebook_access = parse_notebook_access(values["NOTEBOOK_ACCESS"], problems)
     level = (values["LOG_LEVEL"] or "").upper()
     if level not in _LOG_LEVELS:
         problems.append(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)} (got {level!r}).")
@@ -265,4 +291,6 @@ def load_config(env: Mapping[str, str]) -> Config:
         log_level=level,
         admin_user_ids=admins,
         schedule_grace_seconds=grace,
+        allowed_channel_ids=allowed_channels,
+        notebook_access=notebook_access,
     )

@@ -13,6 +13,7 @@ them. Without a Deepnote API key the built-in Deepnote simulator plays Deepnote 
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 import shutil
 import tempfile
@@ -25,7 +26,9 @@ from typing import Any, TextIO
 
 import httpx
 
+from bot.app import BotApp, build_app
 from bot.config import SETTINGS, Config, load_config
+from bot.http_server import BotHTTPServer
 from bot.logs import setup_logging
 from bot.simulator import SimNotebook, Simulator, load_notebooks
 from bot.slack_standin import (
@@ -332,6 +335,13 @@ class Transcript:
             time.sleep(min(QUIET_SECONDS - quiet_for, 0.1) + 0.01)
 
 
+def _detach_logging() -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(logging.NullHandler())
+
+
 def _is_error(text: str) -> bool:
     return text.lstrip().startswith(ERROR_MARKER)
 
@@ -348,7 +358,6 @@ class Console:
     def __init__(self, env: Mapping[str, str], options: ConsoleOptions, out: TextIO) -> None:
         self.env = env
         self.options = options
-        self.out = out
         self._stack = contextlib.ExitStack()
         self.simulator: Simulator | None = None
         self.notebooks: list[SimNotebook] = []
@@ -356,7 +365,7 @@ class Console:
         users = {USER_ID: options.user}
         channels = {CHANNEL_ID: options.channel}
         self.transcript = Transcript(out, Style(options.color, users, channels), options.channel)
-        self._bot: Any = None
+        self._bot: BotApp | None = None
         self._requester: SlackRequester | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -410,11 +419,16 @@ class Console:
         self.config = config
 
         log_path = options.log_file or workdir / "bot.log"
-        log_stream = stack.enter_context(log_path.open("a", encoding="utf-8"))
+        try:
+            log_stream = stack.enter_context(log_path.open("a", encoding="utf-8"))
+        except OSError as exc:
+            raise SetupError(
+                f"--log-file {log_path}: cannot write to it ({exc.strerror})."
+            ) from None
         setup_logging(config.log_level, config.secrets(), stream=log_stream)
-
-        from bot.app import build_app
-        from bot.http_server import BotHTTPServer
+        # Before the file closes, so a late record from a worker thread goes nowhere, not to
+        # stderr as a "Logging error" traceback.
+        stack.callback(_detach_logging)
 
         bot = build_app(config)
         stack.callback(bot.services.db.close)
@@ -559,7 +573,7 @@ class Console:
         if run_id is not None and self._bot is not None:
             record = self._bot.services.store.get(run_id)
             if record is not None and record.status in FINAL_STATUSES:
-                return bool(record.status == "success")
+                return record.status == "success"
         return reply.text.lstrip().startswith(("✅", ":white_check_mark:"))
 
     def follow(self, turn: _Turn, timeout: float) -> int:
@@ -590,7 +604,7 @@ class Console:
 
     def open_runs(self) -> int:
         """How many runs the bot is still following."""
-        return int(self._bot.services.store.open_count()) if self._bot is not None else 0
+        return self._bot.services.store.open_count() if self._bot is not None else 0
 
 
 def _lines(stdin: TextIO, transcript: Transcript, prompt: str, tty: bool) -> Iterator[str]:

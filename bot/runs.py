@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.access import AccessPolicy
 from bot.charts import render_chart
 from bot.clock import Clock
 from bot.deepnote.client import DeepnoteClient
@@ -38,6 +39,7 @@ from bot.slack import SlackGateway, explain
 from bot.snapshot import ChartResult, ImageResult, failure_reason, key_results, parse_snapshot
 from handlers.notebook_ref import notebook_url
 from handlers.render import format_duration, run_card, run_result_reply
+from storage.audit import AuditStore
 from storage.records import CREATING, RunRecord
 from storage.results import ResultStore
 from storage.runs import LeaseStore, RunStore
@@ -95,7 +97,11 @@ class RunService:
         app_url: str,
         holder: str,
         leases: LeaseStore,
+        access: AccessPolicy | None = None,
+        audit: AuditStore | None = None,
     ) -> None:
+        self.access = access or AccessPolicy()
+        self.audit = audit or AuditStore(store.db)
         self.holder = holder
         self.leases = leases
         self.store = store
@@ -128,6 +134,7 @@ class RunService:
 
         A `quiet` run posts no card now: `on_finish` decides at the end whether to announce it.
         """
+        self.access.check_notebook(who.channel_id, notebook.id, notebook.name)
         now = self.clock.now()
         record = RunRecord(
             id=uuid.uuid4().hex,
@@ -150,6 +157,19 @@ class RunService:
             quiet=quiet,
         )
         self.store.insert(record, post_outputs=post_outputs)
+        self.audit.record(
+            at=now,
+            user_id=who.user_id,
+            action="run" if who.trigger != "schedule" else "scheduled run",
+            target=f"{notebook.name} ({notebook.id})",
+            channel_id=who.channel_id,
+            details={
+                "run": record.id,
+                "trigger": who.trigger,
+                "schedule": who.schedule_id,
+                "inputs": {k: v for k, v in inputs.items()},
+            },
+        )
         if not quiet:
             self._post_first_card(record, now)
         request = RunRequest(

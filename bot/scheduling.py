@@ -121,12 +121,14 @@ def plan_slots(
     ]
     if not missed:
         return SlotPlan(run=run, next_fire_at=following)
+    # Counting stops at MISSED_CAP; the last missed slot is still the real one.
+    last = previous_time(rec, tz, bound) if len(missed) == MISSED_CAP else missed[-1]
     return SlotPlan(
         run=run,
         next_fire_at=following,
         skipped=len(missed),
         skipped_first=missed[0],
-        skipped_last=missed[-1],
+        skipped_last=last or missed[-1],
     )
 
 

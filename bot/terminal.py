@@ -127,6 +127,10 @@ def _angle(token: str, style: Style) -> str:
     return f"{style.wrap(label, UNDERLINE)} {style.wrap(f'({url})', DIM)}"
 
 
+def _styler(style: Style, codes: tuple[str, str]) -> Callable[[re.Match[str]], str]:
+    return lambda match: style.wrap(match[1], codes)
+
+
 def _inline(text: str, style: Style) -> str:
     """mrkdwn outside code blocks: links, inline code, bold/italic/strike, entities, emoji."""
     held: list[str] = []
@@ -141,7 +145,7 @@ def _inline(text: str, style: Style) -> str:
     text = _ANGLE.sub(lambda m: hold(_angle(m[1], style)), text)
     text = _emoji(text)
     for pattern, codes in _FORMATS:
-        text = pattern.sub(lambda m, c=codes: style.wrap(m[1], c), text)  # type: ignore[misc]
+        text = pattern.sub(_styler(style, codes), text)
     text = INVISIBLE.sub("", unescape(text))
     # Links can hold inline code placeholders, so restore until none is left.
     while _PLACEHOLDER.search(text):

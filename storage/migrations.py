@@ -77,6 +77,19 @@ def _m001_runs(db: sqlite_utils.Database) -> None:
     )
     db.execute(
         """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            details TEXT NOT NULL DEFAULT '{}'
+        )
+        """
+    )
+    db.execute(
+        """
         CREATE TABLE heartbeats (
             holder TEXT PRIMARY KEY,
             last_round_at TEXT NOT NULL,

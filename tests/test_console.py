@@ -241,46 +241,56 @@ def console(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess
     )
 
 
+def shows(result: subprocess.CompletedProcess[str], *texts: str) -> None:
+    """Every text is in the console's output (which the failure message shows in full)."""
+    missing = [t for t in texts if t not in result.stdout]
+    assert not missing, f"missing {missing} in:\n{result.stdout}\n--- stderr:\n{result.stderr}"
+
+
 def test_run_succeeds_card_edited_and_thread_reply() -> None:
     result = console("-c", f"/deepnote run {HELLO_NOTEBOOK_ID}", *FAST)
-    out = result.stdout
-    assert result.returncode == 0, out + result.stderr
-    assert "No DEEPNOTE_API_KEY set: using the built-in Deepnote simulator" in out
-    assert f"{HELLO_NOTEBOOK_ID}  Hello world" in out
-    assert "Deepnote · message 1" in out
-    assert "Hello world (https://deepnote.com/project/" in out
-    assert "is starting" in out
-    assert "✎ card updated (message 1)" in out
-    assert "succeeded in" in out
-    assert "replied in the thread of message 1" in out
-    assert "Traceback" not in out + result.stderr
-    assert "\033[" not in out  # not a terminal: no colour
+    assert result.returncode == 0, result.stdout + result.stderr
+    shows(
+        result,
+        "No DEEPNOTE_API_KEY set: using the built-in Deepnote simulator",
+        f"{HELLO_NOTEBOOK_ID}  Hello world",
+        "Deepnote · message 1",
+        "Hello world (https://deepnote.com/project/",
+        "is starting",
+        "✎ card updated (message 1)",
+        "succeeded in",
+        "replied in the thread of message 1",
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "\033[" not in result.stdout  # not a terminal: no colour
 
 
 def test_failed_run_exits_1_and_shows_why() -> None:
     result = console("-c", f"/deepnote run {SALES_NOTEBOOK_ID} region=Mars", *FAST)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "ZeroDivisionError" in result.stdout
-    assert "replied in the thread of message 1" in result.stdout
+    shows(result, "ZeroDivisionError", "replied in the thread of message 1")
 
 
 def test_refused_command_exits_2_naming_the_input() -> None:
     result = console("-c", f"/deepnote run {SALES_NOTEBOOK_ID} regoin=x", *FAST)
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "only visible to you" in result.stdout
-    assert "regoin" in result.stdout
+    shows(result, "only visible to you", "regoin")
     assert "message 1" not in result.stdout  # nothing was posted in the channel
 
 
 def test_interactive_session_from_stdin() -> None:
     script = f"help\n/deepnote run {HELLO_NOTEBOOK_ID}\nexit\n"
     result = console(*FAST, stdin=script)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shows(
+        result,
+        "Type exit or press Ctrl-D to leave",
+        "Deepnote bot commands",
+        f"#general> /deepnote run {HELLO_NOTEBOOK_ID}",
+        "succeeded in",
+        "replied in the thread of message 1",
+    )
     out = result.stdout
-    assert result.returncode == 0, out + result.stderr
-    assert "Type exit or press Ctrl-D to leave" in out
-    assert "Deepnote bot commands" in out
-    assert f"#general> /deepnote run {HELLO_NOTEBOOK_ID}" in out
-    assert "replied in the thread of message 1" in out
     assert out.index("Deepnote bot commands") < out.index("succeeded in")
 
 

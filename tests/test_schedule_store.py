@@ -280,6 +280,7 @@ def test_plan_slots_caps_the_count_of_missed_slots() -> None:
     )
     assert plan.run == at(0, day=20)
     assert plan.skipped == 1000
+    assert plan.skipped_last == at(23, 59, day=19)
 
 
 @pytest.mark.parametrize(

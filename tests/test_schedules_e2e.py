@@ -31,7 +31,9 @@ ALICE, BOB, ADMIN = "U0ALICE", "U0BOB", "U0ADMIN"
 
 def shown(message: Any) -> str:
     """Everything a person sees in a message: its blocks' text and its fallback."""
-    return visible(json.dumps(getattr(message, "blocks", None) or [], ensure_ascii=False) + " " + message.text)
+    return visible(
+        json.dumps(getattr(message, "blocks", None) or [], ensure_ascii=False) + " " + message.text
+    )
 
 
 def visible(text: str) -> str:
@@ -65,7 +67,9 @@ def private(h: Harness, text: str, *, user: str = ALICE, channel: str = CHANNEL)
         return str(resp.text)
     h.slack.wait_for(lambda s: len(s.response_url_posts) > before)
     payload = h.slack.response_url_posts[-1].payload
-    return visible(json.dumps(payload.get("blocks") or [], ensure_ascii=False) + " " + str(payload.get("text")))
+    return visible(
+        json.dumps(payload.get("blocks") or [], ensure_ascii=False) + " " + str(payload.get("text"))
+    )
 
 
 def newest_run_id(h: Harness) -> str:

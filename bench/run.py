@@ -1,0 +1,218 @@
+"""`python -m bench.run [--quick] [--json PATH]`: measure the bot against the issue's targets.
+
+Runs each scenario with a fresh bot process and fresh fakes, prints a latency table, a cost
+table and the targets with PASS/FAIL, and writes everything as JSON (default
+bench/results/latest.json). Exit status: 0 when every target that ran passed, 1 otherwise.
+See bench/README.md for what each number means and how it is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from bench import report, scenarios
+from bench.harness import REPO, Options, Session
+from bench.profile import summarise_file
+from bench.stats import percentile
+
+Scenario = Callable[[Session], dict[str, Any]]
+DEFAULT_PROFILE = "notify-1000"
+
+
+def plan(quick: bool, seed: int) -> list[tuple[str, Scenario]]:
+    """The scenarios of a full run, or the smaller set of `--quick` (no 1,000 in flight)."""
+    notify = partial(scenarios.notify, seed=seed)
+    if quick:
+        return [
+            ("ack", partial(scenarios.ack, levels=[(1, 10), (10, 3), (50, 2)])),
+            ("notify-1", partial(notify, in_flight=1, samples=4, mean_gap=0, command_rate=5)),
+            ("notify-10", partial(notify, in_flight=10, samples=10, mean_gap=0.5, command_rate=20)),
+            (
+                "notify-100",
+                partial(notify, in_flight=100, samples=20, mean_gap=0.25, command_rate=50),
+            ),
+            ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=15)),
+        ]
+    return [
+        ("ack", partial(scenarios.ack, levels=[(1, 30), (10, 6), (50, 4)])),
+        ("notify-1", partial(notify, in_flight=1, samples=10, mean_gap=0, command_rate=5)),
+        ("notify-10", partial(notify, in_flight=10, samples=30, mean_gap=0.5, command_rate=20)),
+        ("notify-100", partial(notify, in_flight=100, samples=50, mean_gap=0.25, command_rate=50)),
+        (
+            "notify-1000",
+            partial(notify, in_flight=1000, samples=100, mean_gap=0.2, command_rate=50),
+        ),
+        ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=40)),
+    ]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The benchmark's command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description="Benchmark the bot (real process, real clock) against local fakes of "
+        "Slack and Deepnote; see bench/README.md.",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer samples and no 1,000-in-flight case (< 2 min)"
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        metavar="PATH",
+        help="where to write the results (default: bench/results/latest.json)",
+    )
+    parser.add_argument(
+        "--only", metavar="NAMES", help="comma-separated scenario names, e.g. ack,notify-10"
+    )
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const=DEFAULT_PROFILE,
+        metavar="SCENARIO",
+        help=f"run the bot of SCENARIO (default {DEFAULT_PROFILE}) under py-spy and summarise "
+        "its hot spots; the raw profile goes to bench/results/profile-SCENARIO.txt",
+    )
+    parser.add_argument(
+        "--py-spy", default=shutil.which("py-spy"), metavar="PATH", help="the py-spy executable"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="seed for run choice and timing")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; 0 when every target that ran passed, 1 otherwise, 2 on bad usage."""
+    args = build_parser().parse_args(argv)
+    steps = plan(args.quick, args.seed)
+    if args.only:
+        wanted = {n.strip() for n in args.only.split(",") if n.strip()}
+        unknown = wanted - {n for n, _ in steps}
+        if unknown:
+            print(f"unknown scenario(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+            return 2
+        steps = [(n, s) for n, s in steps if n in wanted]
+    if args.profile and not args.py_spy:
+        print("--profile needs py-spy (pip install py-spy) or --py-spy PATH", file=sys.stderr)
+        return 2
+    results_dir = REPO / "bench" / "results"
+    (results_dir / "logs").mkdir(parents=True, exist_ok=True)
+    json_path = args.json or results_dir / "latest.json"
+    results: dict[str, Any] = {"meta": _meta(args), "scenarios": {}}
+    with tempfile.TemporaryDirectory(prefix="deepnote-bench-") as tmp:
+        options = Options(
+            workdir=Path(tmp),
+            quick=args.quick,
+            seed=args.seed,
+            profile={args.profile} if args.profile else set(),
+            py_spy=args.py_spy,
+            results_dir=results_dir,
+        )
+        for name, scenario in steps:
+            results["scenarios"][name] = _run_one(name, scenario, options)
+            if name in options.profile:
+                path = results_dir / f"profile-{name}.txt"
+                if path.exists():
+                    results["profile"] = summarise_file(path)
+    results["startup_seconds"] = _startups(results["scenarios"])
+    found = report.checks(results)
+    results["targets"] = [c.as_dict() for c in found]
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(_jsonable(results), indent=2, ensure_ascii=False) + "\n")
+    print()
+    print(report.latency_table(results))
+    print()
+    print(report.cost_table(results))
+    print()
+    print(report.checks_table(found))
+    if "profile" in results:
+        print()
+        print(report.profile_text(results["profile"]))
+    print(f"\nresults: {json_path}")
+    return 1 if any(c.verdict == "FAIL" for c in found) else 0
+
+
+def _run_one(name: str, scenario: Scenario, options: Options) -> dict[str, Any]:
+    print(f"- {name} ...", end=" ", flush=True)
+    started = time.monotonic()
+    session = Session(name, options)
+    try:
+        data = scenario(session)
+    except Exception as exc:
+        traceback.print_exc()
+        data = {"error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        session.close()
+    data["bot_log_levels"] = session.log_levels
+    log = options.workdir / f"{name}.log"
+    if log.exists():
+        shutil.copy(log, options.results_dir / "logs" / f"{name}.log")
+    print(f"{time.monotonic() - started:.0f} s", flush=True)
+    return data
+
+
+def _startups(found: dict[str, Any]) -> dict[str, Any]:
+    each = {
+        name: s["costs"]["bot"]["startup_seconds"]
+        for name, s in found.items()
+        if isinstance(s.get("costs"), dict)
+    }
+    values = list(each.values())
+    return {
+        "each": each,
+        "p50": percentile(values, 50) if values else None,
+        "max": max(values) if values else None,
+    }
+
+
+def _meta(args: argparse.Namespace) -> dict[str, Any]:
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "seed": args.seed,
+        "commit": commit or None,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "layout": "bot in its own process (bench.botproc, HTTP on 127.0.0.1:0, default "
+        "settings, system clock); Deepnote simulator and Slack stand-in as threads of the "
+        "benchmark process, which also sends the signed slash commands",
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """Infinities and NaNs become strings, since JSON has neither."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())
