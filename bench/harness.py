@@ -87,8 +87,11 @@ class BotProcess:
     proc: subprocess.Popen[bytes]
     pid: int
     port: int
-    startup_seconds: float
     log_path: Path
+    listening_seconds: float = 0.0
+    """Spawn → the first answer of /healthz, whatever its status."""
+    startup_seconds: float = 0.0
+    """Spawn → the first 200 from /healthz (the bot says it is ready)."""
     _http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10.0))
 
     @classmethod
@@ -96,6 +99,7 @@ class BotProcess:
         cls, env: dict[str, str], log_path: Path, *, profile_to: Path | None, py_spy: str | None
     ) -> BotProcess:
         """Spawn the bot and wait until /healthz answers 200; time it from the spawn."""
+        http = httpx.Client(timeout=10.0)  # built first: its TLS set-up is not the bot's time
         command = [sys.executable, "-m", "bench.botproc"]
         if profile_to is not None and py_spy:
             command = [py_spy, "record", "--rate", "100", "--format", "raw"]
@@ -106,23 +110,27 @@ class BotProcess:
         log.close()
         try:
             hello = _read_hello(proc, spawned + READY_TIMEOUT)
-            bot = cls(proc, int(hello["pid"]), int(hello["port"]), 0.0, log_path)
-            bot._wait_healthy(spawned + READY_TIMEOUT)
+            bot = cls(proc, int(hello["pid"]), int(hello["port"]), log_path, _http=http)
+            bot._wait_ready(spawned, spawned + READY_TIMEOUT)
         except BaseException:
             proc.kill()
             proc.wait()
             raise
-        bot.startup_seconds = time.perf_counter() - spawned
         return bot
 
-    def _wait_healthy(self, deadline: float) -> None:
+    def _wait_ready(self, spawned: float, deadline: float) -> None:
         while True:
             try:
-                if self._http.get(f"{self.url}/healthz").status_code == 200:
-                    return
+                status = self._http.get(f"{self.url}/healthz").status_code
             except httpx.TransportError:
-                pass
-            if time.perf_counter() > deadline:
+                status = None
+            now = time.perf_counter()
+            if status is not None and not self.listening_seconds:
+                self.listening_seconds = now - spawned
+            if status == 200:
+                self.startup_seconds = now - spawned
+                return
+            if now > deadline:
                 raise RuntimeError(f"the bot did not answer /healthz; see {self.log_path}")
             time.sleep(0.005)
 
@@ -331,6 +339,7 @@ class Session:
             },
             "bot": {
                 "startup_seconds": round(self.bot.startup_seconds, 3),
+                "listening_seconds": round(self.bot.listening_seconds, 3),
                 "cpu_seconds": round(self.bot.cpu_seconds() - self._cpu_at_start, 2),
                 "rss_mb": mb(memory.get("VmRSS", 0)),
                 "peak_rss_mb": mb(memory.get("VmHWM", 0)),

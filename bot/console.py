@@ -163,7 +163,7 @@ class Transcript:
     events: list[Event] = field(default_factory=list)
     numbers: dict[str, int] = field(default_factory=dict)
     shown: dict[str, str] = field(default_factory=dict)
-    last_event_at: float = 0.0
+    last_activity: float = 0.0
     prompt: str | None = None
     broken: bool = False
     line_buffer: Callable[[], str] | None = None
@@ -221,7 +221,7 @@ class Transcript:
             self.write(text)
         with self.changed:
             self.events.append(event)
-            self.last_event_at = time.monotonic()
+            self.last_activity = time.monotonic()
             self.changed.notify_all()
 
     def where(self, channel: str | None) -> str:
@@ -308,6 +308,11 @@ class Transcript:
 
     # -- outcomes ---------------------------------------------------------------------------
 
+    def touch(self) -> None:
+        """Note activity now: settle() waits for a quiet moment after it."""
+        with self.changed:
+            self.last_activity = time.monotonic()
+
     def since(self, start: int) -> list[Event]:
         """Events recorded after the first `start` (call with `changed` held or not)."""
         with self.changed:
@@ -329,7 +334,7 @@ class Transcript:
         deadline = time.monotonic() + SETTLE_LIMIT
         while time.monotonic() < deadline:
             with self.changed:
-                quiet_for = time.monotonic() - self.last_event_at
+                quiet_for = time.monotonic() - self.last_activity
             if quiet_for >= QUIET_SECONDS:
                 return
             time.sleep(min(QUIET_SECONDS - quiet_for, 0.1) + 0.01)
@@ -501,6 +506,7 @@ class Console:
     def send(self, line: str, *, echo: bool) -> _Turn:
         """Send one typed line to the bot as a signed `/deepnote` slash command."""
         turn = _Turn(start=len(self.transcript.since(0)))
+        self.transcript.touch()
         text = slash_text(line)
         if echo:
             typed = f"{SLASH} {text}".strip() if text is not None else line.strip()
@@ -659,9 +665,12 @@ def _interact(console: Console, stdin: TextIO) -> int:
         if not tty:
             # A script of commands: let each one finish before the next, as a person would.
             console.follow(turn, console.options.timeout)
+    # Let replies to the last command arrive before counting what is still going.
+    console.transcript.settle()
     still = console.open_runs()
     if still:
         console.transcript.write(
-            f"{still} run(s) still going; the console stops following them and leaves."
+            f"{still} {'run is' if still == 1 else 'runs are'} still going; the console stops "
+            "following and leaves."
         )
     return EXIT_OK

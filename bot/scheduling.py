@@ -212,6 +212,7 @@ class ScheduleService:
         zone, zone_name = resolve_timezone(tz, user_tz=user_tz)
         source = zone_source(tz, user_tz, zone_name)
         now = self.clock.now()
+        self.runs.access.check_notebook(who.channel_id, notebook.id, notebook.name)
         validate_inputs(notebook, inputs, today=local_today(now, zone_name))
         upcoming = next_times(rec, zone, now, 3)
         schedule = self.store.insert(
@@ -367,6 +368,8 @@ class ScheduleService:
                 f"Deepnote has no notebook `{schedule.notebook_id}` that the bot's API key "
                 "can see any more."
             ) from None
+        # Checked here too, so a schedule refused by a newer rule counts as a failure.
+        self.runs.access.check_notebook(schedule.channel_id, notebook.id, notebook.name)
         raw = list(schedule.inputs.items())
         return notebook, validate_inputs(notebook, raw, today=local_today(now, schedule.tz))
 

@@ -766,9 +766,8 @@ def _last_result(schedule: ScheduleRecord) -> str:
 def _schedule_line(schedule: ScheduleRecord, words: str) -> str:
     sid, name = _schedule_id(schedule), _schedule_name(schedule)
     if schedule.paused:
-        why = (
-            f" ({escape(truncate(schedule.paused_reason, 200))})" if schedule.paused_reason else ""
-        )
+        # Bot-written ("paused by <@U…>"), so shown as it is.
+        why = f" ({truncate(schedule.paused_reason, 200)})" if schedule.paused_reason else ""
         state = f"⏸️ *Paused*{why}; resume with {_command('resume', schedule)}"
     elif schedule.next_fire_at is not None:
         state = f"*Next:* {format_slot(schedule.next_fire_at, schedule.tz)}"

@@ -208,7 +208,8 @@ def test_tampered_rerun_values_are_rejected_and_start_nothing(harness: Harness) 
     card = start_sales_run(h)
     run_id = button(card, "rerun")["value"]
     deepnote_run = h.bot.services.store.get(run_id)
-    assert deepnote_run is not None and deepnote_run.run_id
+    assert deepnote_run is not None
+    assert deepnote_run.run_id
     attempts = [
         {"value": "0" * 32},  # not a run the bot knows
         {"value": deepnote_run.run_id},  # Deepnote's id, not the card's

@@ -15,10 +15,11 @@ from bot.simulator.notebooks import SAMPLES_DIR
 from bot.slack_standin import Message, SlackStandIn
 from handlers.mentions import command_text
 from tests.conftest import DEEPNOTE_KEY, Harness, start_bot
-from tests.test_interactions_e2e import cards, creates, wait_cards
+from tests.test_interactions_e2e import cards, click, creates, wait_cards
 
 CHANNEL = "C0GENERAL"
 TEAM = "T0TEST"
+TWIN_ID = "11111111222233334444555555555555"
 
 
 def mention(
@@ -88,7 +89,7 @@ def test_mention_in_a_channel_runs_with_the_card_in_its_thread(harness: Harness)
     assert creates(h)[0].body["inputs"] == {"region": "Europe", "top_n": "3"}
     h.run_until_finished()
     replies = h.slack.thread(CHANNEL, message.ts)
-    assert [m.ts for m in replies][0] == card.ts
+    assert next(m.ts for m in replies) == card.ts
     assert len(replies) == 2  # the card and the result, both in the thread
     run = h.bot.services.store.recent_for_user("U0ALICE")[0]
     assert run.trigger == "mention"
@@ -157,19 +158,26 @@ def test_mention_replies_in_the_thread_when_no_ephemeral_can_be_shown(harness: H
     assert "is not an alias" in json.dumps(h.slack.thread(CHANNEL, message.ts)[0].blocks)
 
 
-def test_mention_without_inputs_offers_the_form(harness: Harness) -> None:
+def test_mention_without_inputs_offers_the_form_then_runs_in_the_thread(harness: Harness) -> None:
     h = harness
     message, _ = mention(h, f"run {SALES_NOTEBOOK_ID}")
-    text = last_reply(h)
-    assert "Fill in the form" in text
+    assert "Fill in the form" in last_reply(h)
     assert creates(h) == []
     offer = h.slack.ephemerals()[-1]
-    run_now = next(
-        e for b in offer.blocks if b["type"] == "actions" for e in b["elements"]
-    )  # the first button opens the form
-    assert run_now["action_id"] == "open_run_form"
+    as_message = Message(
+        channel=CHANNEL,
+        ts=offer.message_ts,
+        text=offer.text,
+        blocks=offer.blocks,
+        user="U0BOT",
+        posted_at=offer.at,
+    )
+    click(h, as_message, "open_run_form", ephemeral=True)
+    h.slack.wait_for(lambda s: len(s.views) == 1)
+    click(h, as_message, "run_now", ephemeral=True)
+    card = wait_cards(h, 1)[0]
+    assert card.thread_ts == message.ts
     assert h.slack.violations == []
-    del message
 
 
 # --- aliases and names ---------------------------------------------------------------------------
@@ -183,7 +191,8 @@ def test_alias_create_use_list_and_remove(harness: Harness) -> None:
     wait_cards(h, 1)
     assert creates(h)[0].body["notebookId"] == SALES_NOTEBOOK_ID
     reply = command_reply(h, "aliases", count=2)
-    assert "`sales`" in reply and SALES_NOTEBOOK_ID in reply
+    assert "`sales`" in reply
+    assert SALES_NOTEBOOK_ID in reply
     reply = command_reply(h, "unalias sales", count=3)
     assert "Removed the alias `sales`" in reply
     reply = command_reply(h, "run sales region=Europe", count=4)
@@ -191,12 +200,15 @@ def test_alias_create_use_list_and_remove(harness: Harness) -> None:
     assert "/deepnote aliases" in reply
     assert len(creates(h)) == 1
     reply = command_reply(h, "unalias sales", count=5)
-    assert "There is no alias" in reply and "/deepnote aliases" in reply
+    assert "There is no alias" in reply
+    assert "/deepnote aliases" in reply
 
 
 def test_alias_works_in_mentions_inputs_and_the_form(harness: Harness) -> None:
     h = harness
-    command_reply(h, f"alias sales https://deepnote.com/project/x/notebook/{SALES_NOTEBOOK_ID}", count=1)
+    command_reply(
+        h, f"alias sales https://deepnote.com/project/x/notebook/{SALES_NOTEBOOK_ID}", count=1
+    )
     assert "Sales report" in command_reply(h, "inputs sales", count=2)
     h.command("run SALES")  # alias names are not case-sensitive; no inputs opens the form
     h.slack.wait_for(lambda s: len(s.views) == 1)
@@ -233,16 +245,16 @@ def test_a_unique_notebook_name_works_once_the_bot_has_seen_it(harness: Harness)
 
 
 @pytest.fixture
-def twin_harness(
-    tmp_path: Path, slack: SlackStandIn, clock: ManualClock
-) -> Iterator[Harness]:
+def twin_harness(tmp_path: Path, slack: SlackStandIn, clock: ManualClock) -> Iterator[Harness]:
     """A bot whose Deepnote has two notebooks named "Hello world"."""
     folder = tmp_path / "notebooks"
     folder.mkdir()
     hello = (SAMPLES_DIR / "hello-world.deepnote").read_text()
     (folder / "hello-world.deepnote").write_text(hello)
-    twin = hello.replace("8696736f3f1943b98c6fe181a75d3f57", "11111111222233334444555555555555")
-    twin = twin.replace("e957570d-07e3-45d8-a700-5e0c65e78e5d", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee")
+    twin = hello.replace(HELLO_NOTEBOOK_ID, TWIN_ID)
+    twin = twin.replace(
+        "e957570d-07e3-45d8-a700-5e0c65e78e5d", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    )
     (folder / "hello-twin.deepnote").write_text(twin)
     with Simulator(api_key=DEEPNOTE_KEY, notebooks_dir=folder, clock=clock) as sim:
         h = start_bot(slack, sim, clock, tmp_path / "bot.db")
@@ -253,10 +265,11 @@ def twin_harness(
 def test_an_ambiguous_name_lists_the_candidates(twin_harness: Harness) -> None:
     h = twin_harness
     command_reply(h, f"inputs {HELLO_NOTEBOOK_ID}", count=1)
-    command_reply(h, "inputs 11111111222233334444555555555555", count=2)
+    command_reply(h, f"inputs {TWIN_ID}", count=2)
     reply = command_reply(h, 'run "hello world"', count=3)
     assert "2 notebooks are named" in reply
-    assert HELLO_NOTEBOOK_ID in reply and "11111111222233334444555555555555" in reply
+    assert HELLO_NOTEBOOK_ID in reply
+    assert TWIN_ID in reply
     assert creates(h) == []
     command_reply(h, f"alias hello {HELLO_NOTEBOOK_ID}", count=4)
     h.command("run hello")
@@ -274,6 +287,12 @@ def open_home(h: Harness, user: str = "U0ALICE") -> Any:
     h.requester.event({"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"})
     h.slack.wait_for(lambda s: s.home(user) is not None and s.home(user).hash != previous)
     return h.slack.home(user)
+
+
+def home_text(h: Harness, user: str = "U0ALICE") -> str:
+    """Everything on the person's Home tab, as JSON text ("" before it is published)."""
+    view = h.slack.home(user)
+    return json.dumps(view.blocks, ensure_ascii=False) if view else ""
 
 
 def home_click(h: Harness, action_id: str, value: str, user: str = "U0ALICE") -> Any:
@@ -305,22 +324,25 @@ def test_home_tab_shows_recent_runs_and_schedules_with_buttons(harness: Harness)
     h.slack.wait_for(lambda s: len(s.messages(CHANNEL)) >= 2)
     view = open_home(h)
     text = json.dumps(view.blocks, ensure_ascii=False)
-    assert "Sales report" in text and "✅" in text
-    assert "Hello world" in text and "every day" in text
-    assert "Pause" in text and "Run now" in text
+    assert "Sales report" in text
+    assert "✅" in text
+    assert "Hello world" in text
+    assert "every day" in text
+    assert "Pause" in text
+    assert "Run now" in text
     assert len(view.blocks) <= 100
     assert h.slack.violations == []
     schedule_id = str(h.bot.services.schedules.store.in_channel(TEAM, CHANNEL)[0].id)
     home_click(h, "home_schedule_pause", schedule_id)
-    h.slack.wait_for(lambda s: "Paused" in json.dumps(s.home("U0ALICE").blocks))  # type: ignore[union-attr]
-    assert h.bot.services.schedules.store.get(int(schedule_id)).paused  # type: ignore[union-attr]
-    assert "Resume" in json.dumps(h.slack.home("U0ALICE").blocks)  # type: ignore[union-attr]
+    h.slack.wait_for(lambda s: "Paused schedule" in home_text(h))
+    schedule = h.bot.services.schedules.store.get(int(schedule_id))
+    assert schedule is not None
+    assert schedule.paused
+    assert "Resume" in home_text(h)
     home_click(h, "home_schedule_trigger", schedule_id)
     h.slack.wait_for(lambda s: len(creates(h)) == 2)
     home_click(h, "home_schedule_pause", "999", user="U0ALICE")
-    h.slack.wait_for(
-        lambda s: "There is no schedule" in json.dumps(s.home("U0ALICE").blocks)  # type: ignore[union-attr]
-    )
+    h.slack.wait_for(lambda s: "There is no schedule" in home_text(h))
 
 
 def test_home_rerun_and_other_peoples_runs(harness: Harness) -> None:
@@ -331,10 +353,8 @@ def test_home_rerun_and_other_peoples_runs(harness: Harness) -> None:
     run_id = json.dumps(card.blocks).split('"action_id": "rerun", "value": "')[1].split('"')[0]
     home_click(h, "rerun", run_id)
     wait_cards(h, 2)
-    h.slack.wait_for(lambda s: "Started" in json.dumps(s.home("U0ALICE").blocks))  # type: ignore[union-attr]
+    h.slack.wait_for(lambda s: "Started *Sales report* again" in home_text(h))
     open_home(h, user="U0BOB")
     home_click(h, "rerun", run_id, user="U0BOB")  # not Bob's run
-    h.slack.wait_for(
-        lambda s: "does not belong" in json.dumps(s.home("U0BOB").blocks)  # type: ignore[union-attr]
-    )
+    h.slack.wait_for(lambda s: "does not belong" in home_text(h, "U0BOB"))
     assert len(creates(h)) == 2

@@ -137,9 +137,7 @@ def test_prefill_overrides_the_notebook_values() -> None:
     assert element(view, "input:top_n")["initial_value"] == "9"
     assert element(view, "input:period:preset")["initial_option"]["value"] == "past3months"
     assert "initial_date" not in element(view, "input:period:start")
-    assert [o["value"] for o in element(view, "input:channels")["initial_options"]] == [
-        "Partners"
-    ]
+    assert [o["value"] for o in element(view, "input:channels")["initial_options"]] == ["Partners"]
 
 
 def test_unchanged_form_reads_back_as_the_notebooks_values() -> None:

@@ -207,6 +207,16 @@ def test_bad_schedule_is_rejected_and_nothing_is_stored(
     assert not creates(h)
 
 
+def test_notebook_not_allowed_in_the_channel_stores_nothing(bots: Bots) -> None:
+    h = bots.start(NOTEBOOK_ACCESS=f"{HELLO_NOTEBOOK_ID}={OTHER}")
+    answer = private(h, f"schedule {HELLO_NOTEBOOK_ID} every hour")
+    assert "may not be run from this channel" in answer
+    assert stored(h) == []
+    assert "schedule `1`" in in_channel(
+        h, f"schedule {HELLO_NOTEBOOK_ID} every hour", channel=OTHER
+    )
+
+
 def test_bot_not_in_channel_stores_nothing(harness: Harness) -> None:
     h = harness
     h.slack.kick(OTHER)
@@ -412,6 +422,7 @@ def test_pause_resume_and_unschedule(harness: Harness) -> None:
     paused = in_channel(h, "pause 1")
     assert "paused schedule `1`" in paused
     assert "/deepnote resume 1" in paused
+    assert "Paused* (paused by <@U0ALICE>)" in private(h, "schedules")
     h.advance(3600 * 3)
     assert not creates(h), "a paused schedule fired"
     clock = h.clock
