@@ -38,7 +38,7 @@ BOT_TOKEN = "xoxb-bench-bot-token-5d2a8c"
 DEEPNOTE_KEY = "dn-bench-api-key-7b1f4e9a"
 FOREVER = 10.0**9  # simulator `pending_seconds`: a run stays pending until the bench finishes it
 READY_TIMEOUT = 60.0
-STOP_GRACE = 10.0
+STOP_GRACE = 5.0
 SAMPLE_EVERY = 0.05
 
 _RUN_PATH = re.compile(r"^/v2/runs/[^/]+$")

@@ -39,7 +39,9 @@ def plan(quick: bool, seed: int) -> list[tuple[str, Scenario]]:
     notify = partial(scenarios.notify, seed=seed)
     if quick:
         return [
-            ("ack", partial(scenarios.ack, levels=[(1, 10), (10, 3), (50, 2)], keepalive=10)),
+            ("ack-1", partial(scenarios.ack, concurrency=1, rounds=6, keepalive=6)),
+            ("ack-10", partial(scenarios.ack, concurrency=10, rounds=3)),
+            ("ack-50", partial(scenarios.ack, concurrency=50, rounds=2)),
             ("notify-1", partial(notify, in_flight=1, samples=4, mean_gap=0, command_rate=5)),
             ("notify-10", partial(notify, in_flight=10, samples=10, mean_gap=0.5, command_rate=20)),
             (
@@ -49,7 +51,9 @@ def plan(quick: bool, seed: int) -> list[tuple[str, Scenario]]:
             ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=15)),
         ]
     return [
-        ("ack", partial(scenarios.ack, levels=[(1, 30), (10, 6), (50, 4)], keepalive=30)),
+        ("ack-1", partial(scenarios.ack, concurrency=1, rounds=20, keepalive=20)),
+        ("ack-10", partial(scenarios.ack, concurrency=10, rounds=6)),
+        ("ack-50", partial(scenarios.ack, concurrency=50, rounds=4)),
         ("notify-1", partial(notify, in_flight=1, samples=10, mean_gap=0, command_rate=5)),
         ("notify-10", partial(notify, in_flight=10, samples=30, mean_gap=0.5, command_rate=20)),
         ("notify-100", partial(notify, in_flight=100, samples=50, mean_gap=0.25, command_rate=50)),

@@ -10,7 +10,8 @@ import random
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,44 +36,50 @@ MESSAGE_METHODS = ("chat.postMessage", "chat.update")
 # --------------------------------------------------------------------------- acknowledgements
 
 
-def ack(session: Session, levels: list[tuple[int, int]], keepalive: int) -> dict[str, Any]:
-    """Ack latency of `/deepnote run` at each (concurrency, rounds) while Deepnote takes 2 s.
+def ack(session: Session, *, concurrency: int, rounds: int, keepalive: int = 0) -> dict[str, Any]:
+    """Ack latency of `/deepnote run` while Deepnote answers every call after 2 s.
 
-    Each command of a burst comes on a new connection; then `keepalive` commands are sent one
-    at a time over one reused connection.
+    `rounds` bursts of `concurrency` commands, 1 s apart, each command on a new connection;
+    later bursts meet the lazy work of earlier ones, as in a busy workspace. Then `keepalive`
+    commands one at a time, 1 s apart, over one reused connection.
     """
     session.sim.inject("*", "/", delay=DEEPNOTE_DELAY, times=10**9)
     session.start_bot()
     session.requester().slash_command("help")  # the first request pays one-off import costs
     channels = channel_names(50, 1)
-    by_level: dict[str, Any] = {}
-    commands = 0
-    for concurrency, rounds in levels:
-        deliveries: list[Delivery | None] = []
-        for _ in range(rounds):
-            deliveries += _burst(session, concurrency, channels)
-            time.sleep(1.0 if concurrency > 1 else 0.2)
-        by_level[str(concurrency)] = {"rounds": rounds, **_ack_stats(deliveries)}
-        commands += len(deliveries)
-    reused = session.requester()
-    deliveries = []
-    for i in range(keepalive):
-        deliveries.append(reused.slash_command(RUN_COMMAND, channel_id=channels[i % 50]))
-        time.sleep(0.2)
-    by_level["1-keepalive"] = {"rounds": keepalive, **_ack_stats(deliveries)}
-    commands += len(deliveries)
-    result = {"deepnote_delay_seconds": DEEPNOTE_DELAY, "levels": by_level}
-    result["costs"] = session.metrics(commands)
+    bursts = []
+    for round_ in range(rounds):
+        turn = channels[round_ % len(channels) :] + channels[: round_ % len(channels)]
+        bursts.append(_burst(session, concurrency, turn))
+        time.sleep(1.0)
+    every = [d for burst in bursts for d in burst]
+    result: dict[str, Any] = {
+        "deepnote_delay_seconds": DEEPNOTE_DELAY,
+        "concurrency": concurrency,
+        "rounds": rounds,
+        **_ack_stats(every),
+        "first_burst": _ack_stats(bursts[0]) if bursts else None,
+    }
+    if keepalive:
+        reused = session.requester()
+        kept = []
+        for i in range(keepalive):
+            kept.append(reused.slash_command(RUN_COMMAND, channel_id=channels[i % len(channels)]))
+            time.sleep(1.0)
+        result["keepalive"] = _ack_stats(kept)
+        every += kept
+    result["costs"] = session.metrics(len(every))
     result["costs"]["deepnote"]["runs_created"] = len(session.sim.runs)
     return result
 
 
-def _ack_stats(deliveries: list[Delivery | None]) -> dict[str, Any]:
-    """Latency in ms of the answered commands; refused or unanswered ones count as missing."""
+def _ack_stats(deliveries: Sequence[Delivery | None]) -> dict[str, Any]:
+    """Latency in ms of commands answered 200; others count as missing, by HTTP status."""
     answered = [d for d in deliveries if d is not None and d.status_code == 200]
+    statuses = Counter(str(d.status_code) if d else "no answer" for d in deliveries)
     refused = len(deliveries) - len(answered)
     return {
-        "refused": refused,
+        "statuses": dict(statuses),
         "ms": summary([d.elapsed * 1000 for d in answered], missing=refused),
     }
 

@@ -141,6 +141,7 @@ def build_app(
         base_url=config.deepnote_api_url, api_key=config.deepnote_api_key
     )
     store = RunStore(db)
+    audit = AuditStore(db)
     leases = LeaseStore(db)
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     calls = CallRecorder()
@@ -161,7 +162,7 @@ def build_app(
         holder=holder,
         leases=leases,
         access=config.access(),
-        audit=AuditStore(db),
+        audit=audit,
     )
     schedules = ScheduleService(
         store=ScheduleStore(db),
@@ -185,6 +186,7 @@ def build_app(
         aliases=AliasStore(db),
         notebook_names=NotebookNames(db),
         events=SeenEvents(db),
+        audit=audit,
     )
     bolt = App(
         client=web,

@@ -11,6 +11,7 @@ from bot.runs import RunService
 from bot.scheduling import ScheduleService
 from bot.slack import SlackGateway
 from storage.aliases import AliasStore, NotebookNames
+from storage.audit import AuditStore
 from storage.db import Database
 from storage.events import SeenEvents
 from storage.runs import RunStore
@@ -31,3 +32,4 @@ class Services:
     aliases: AliasStore
     notebook_names: NotebookNames
     events: SeenEvents
+    audit: AuditStore

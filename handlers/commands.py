@@ -176,6 +176,11 @@ NAMES: dict[type[Any], str] = {
 }
 
 
+# Commands that change something: each one that succeeds is written to the audit log.
+# (Runs are logged where they start, whatever started them.)
+AUDITED = frozenset({"schedule", "unschedule", "pause", "resume", "trigger", "alias", "unalias"})
+
+
 def dispatch(services: Services, who: Requester, cmd: Command) -> Message | None:
     """Carry out a parsed command; return the ephemeral reply, if any."""
     handler = HANDLERS.get(type(cmd))
@@ -185,7 +190,26 @@ def dispatch(services: Services, who: Requester, cmd: Command) -> Message | None
             "That command is not available in this version of the bot.",
             hint=f"Available: {names}. See `/deepnote help`.",
         )
-    return handler(services, who, cmd)
+    if not isinstance(cmd, HelpCommand):
+        services.config.access().check_channel(who.channel_id)
+    reply = handler(services, who, cmd)
+    name = NAMES.get(type(cmd), "")
+    if name in AUDITED:
+        fields = {k: v for k, v in vars(cmd).items() if v not in (None, (), "")}
+        target = str(
+            fields.get("notebook") or fields.get("schedule_id") or fields.get("name") or ""
+        )
+        services.audit.record(
+            at=services.clock.now(),
+            user_id=who.user_id,
+            action=name,
+            target=target,
+            channel_id=who.channel_id,
+            details={
+                k: v if isinstance(v, str | int | bool) else repr(v) for k, v in fields.items()
+            },
+        )
+    return reply
 
 
 def reply_for(exc: Exception) -> Message:
@@ -234,7 +258,10 @@ def register(app: App, services: Services) -> None:
 
 
 # Registered last: the schedule handlers import `load_notebook` from this module.
+from handlers.audit_commands import AUDIT_HANDLERS, AUDIT_NAMES  # noqa: E402
 from handlers.schedule_commands import SCHEDULE_HANDLERS, SCHEDULE_NAMES  # noqa: E402
 
 HANDLERS.update(SCHEDULE_HANDLERS)
 NAMES.update(SCHEDULE_NAMES)
+HANDLERS.update(AUDIT_HANDLERS)
+NAMES.update(AUDIT_NAMES)

@@ -217,6 +217,8 @@ def form_offer(
             f"Slack did not let the bot open the form for *{name}* in time "
             "(a form must open within 3 seconds). Nothing was started."
         )
+    elif request.inputs:
+        lead = f"*{name}* has inputs. Fill them in, or run it with the values you gave."
     else:
         lead = f"*{name}* has inputs. Fill them in, or run it with its current values."
     example = code_block(example_command(notebook), limit=2000)

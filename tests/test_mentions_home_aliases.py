@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,11 @@ import pytest
 from bot.clock import ManualClock
 from bot.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
 from bot.simulator.notebooks import SAMPLES_DIR
-from bot.slack_standin import Message, SlackStandIn
+from bot.slack_standin import Message, SlackStandIn, validate_view
+from handlers.home import home_view
 from handlers.mentions import command_text
+from storage.records import RunRecord
+from storage.schedules import ScheduleRecord
 from tests.conftest import DEEPNOTE_KEY, Harness, start_bot
 from tests.test_interactions_e2e import cards, click, creates, wait_cards
 
@@ -358,3 +362,52 @@ def test_home_rerun_and_other_peoples_runs(harness: Harness) -> None:
     home_click(h, "rerun", run_id, user="U0BOB")  # not Bob's run
     h.slack.wait_for(lambda s: "does not belong" in home_text(h, "U0BOB"))
     assert len(creates(h)) == 2
+
+
+def test_home_view_stays_within_slacks_limits() -> None:
+    now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    runs = [
+        RunRecord(
+            id=f"r{i}",
+            notebook_id="ab" * 16,
+            notebook_name="N" * 300,
+            user_id="U0ALICE",
+            team_id=TEAM,
+            channel_id=CHANNEL,
+            status=status,
+            created_at=now,
+            notebook_url="https://deepnote.com/project/p/notebook/x",
+            snapshot_url="https://example.com/s?a=1&b=<2>",
+        )
+        for i, status in enumerate(["success", "error", "running", "create_failed"] * 10)
+    ]
+    schedules = [
+        (
+            ScheduleRecord(
+                id=i,
+                team_id=TEAM,
+                channel_id=CHANNEL,
+                owner_id="U0ALICE",
+                notebook_id="cd" * 16,
+                notebook_name="*bold* <!channel>",
+                expression="0 9 * * *",
+                tz="Europe/Prague",
+                notify="always",
+                created_at=now,
+                paused=i % 2 == 0,
+                paused_reason="paused by <@U0ALICE>",
+                next_fire_at=None if i % 2 == 0 else now,
+                last_status="error",
+            ),
+            "every day at 09:00",
+        )
+        for i in range(60)
+    ]
+    view = home_view(runs, schedules, notice="✔️ done")
+    assert len(view["blocks"]) <= 100
+    assert validate_view(view, kind="home") == []
+    text = json.dumps(view["blocks"])
+    assert "<!channel>" not in text
+    assert "more: see `/deepnote schedules`" in text
+    empty = home_view([], [])
+    assert validate_view(empty, kind="home") == []
