@@ -132,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 path = results_dir / f"profile-{name}.txt"
                 if path.exists():
                     results["profile"] = summarise_file(path)
+    results["meta"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["startup_seconds"] = _startups(results["scenarios"])
     found = report.checks(results)
     results["targets"] = [c.as_dict() for c in found]
@@ -146,6 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "profile" in results:
         print()
         print(report.profile_text(results["profile"]))
+    load = max(results["meta"]["load_average_at_start"][0], os.getloadavg()[0])
+    if load > (os.cpu_count() or 1):
+        print(f"\nnote: the machine was busy (1-min load {load:.1f} on {os.cpu_count()} CPUs)")
     print(f"\nresults: {json_path}")
     return 1 if any(c.verdict == "FAIL" for c in found) else 0
 
@@ -202,6 +206,7 @@ def _meta(args: argparse.Namespace) -> dict[str, Any]:
         "commit": commit or None,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "layout": "bot in its own process (bench.botproc, HTTP on 127.0.0.1:0, default "
         "settings, system clock); Deepnote simulator and Slack stand-in as threads of the "
         "benchmark process, which also sends the signed slash commands",

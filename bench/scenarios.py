@@ -10,28 +10,23 @@ import random
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk import WebClient
-
 from bench.drive import RUN_COMMAND, CardTracker, CommandSender, channel_names
-from bench.harness import BOT_TOKEN, DEEPNOTE_KEY, Session, utc_now
-from bench.stats import max_in_window, mb, summary
-from bot.deepnote.client import DeepnoteClient
-from bot.deepnote.models import RunRequest
+from bench.harness import DEEPNOTE_KEY, Session, channel_message_peak, utc_now
+from bench.seed import create_runs
+from bench.stats import mb, summary
 from bot.simulator import HELLO_NOTEBOOK_ID, Simulator
-from bot.slack_standin import Delivery, SlackStandIn
+from bot.slack_standin import Delivery
 from storage.db import Database
 from storage.records import RunRecord
 from storage.runs import RunStore
 
 DEEPNOTE_DELAY = 2.0
 SETTLE_SECONDS = 3.0
-MESSAGE_METHODS = ("chat.postMessage", "chat.update")
 
 # --------------------------------------------------------------------------- acknowledgements
 
@@ -206,8 +201,8 @@ def _notify_result(
     costs["deepnote"]["status_reads_per_run_second"] = _reads_per_run_second(
         session, costs["deepnote"]["by_endpoint"].get("GET /v2/runs/{id}", 0)
     )
-    costs["slack"]["max_messages_per_channel_per_second_in_window"] = _channel_peak(
-        session.slack, window_at
+    costs["slack"]["max_messages_per_channel_per_second_in_window"] = channel_message_peak(
+        session.slack.calls(), window_at
     )
     return {
         "in_flight": in_flight,
@@ -255,15 +250,6 @@ def _reads_per_run_second(session: Session, reads: int) -> float:
     return round(reads / seconds, 3) if seconds > 0 else float("nan")
 
 
-def _channel_peak(slack: SlackStandIn, since: datetime) -> int:
-    """Most messages posted or edited in one channel within one second, from `since` on."""
-    per_channel: dict[str, list[datetime]] = defaultdict(list)
-    for call in slack.calls():
-        if call.method in MESSAGE_METHODS and call.at >= since and call.channel:
-            per_channel[call.channel].append(call.at)
-    return max((max_in_window(times) for times in per_channel.values()), default=0)
-
-
 def _wait(done: Any, tracker: CardTracker, limit: float) -> bool:
     """Re-read Slack until `done()` or `limit` seconds pass; True when done."""
     deadline = time.monotonic() + limit
@@ -290,15 +276,15 @@ def memory(
 ) -> dict[str, Any]:
     """Peak RSS while the bot follows `runs` pending runs, seeded straight into its database.
 
-    The runs are created in the simulator over its API, their cards are posted to the Slack
-    stand-in over its Web API, and the rows go in through the bot's own RunStore (status
-    `pending`, card up to date), as if the bot had started them and then restarted.
+    The runs are created in the simulator over its API and their rows go in through the bot's
+    own RunStore (status `pending`, card already showing that), as if the bot had started them
+    and then restarted. The cards' ts are placeholders: nothing changes, so no card is edited.
     """
     prepared = time.monotonic()
-    run_ids = _create_runs(session.sim, runs)
+    run_ids = create_runs(session.sim.url, DEEPNOTE_KEY, HELLO_NOTEBOOK_ID, runs)
     channels = channel_names(runs, per_channel)
     channel_of = [channels[i % len(channels)] for i in range(runs)]
-    cards = _post_cards(session.slack, channel_of)
+    cards = [f"1700000000.{i:06d}" for i in range(runs)]
     _seed_database(session, run_ids, channel_of, cards)
     prepare_seconds = time.monotonic() - prepared
     bot = session.start_bot()
@@ -321,32 +307,6 @@ def memory(
         "rss_mb_max_sampled": mb(max(rss, default=0)),
         "costs": costs,
     }
-
-
-def _create_runs(sim: Simulator, count: int, workers: int = 8) -> list[str]:
-    """Start `count` runs of the hello notebook in the simulator, over its HTTP API."""
-    local = threading.local()
-
-    def create(_: int) -> str:
-        client: DeepnoteClient | None = getattr(local, "client", None)
-        if client is None:
-            client = DeepnoteClient(base_url=sim.url, api_key=DEEPNOTE_KEY)
-            local.client = client
-        return client.create_run(RunRequest(HELLO_NOTEBOOK_ID)).run_id
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(create, range(count)))
-
-
-def _post_cards(slack: SlackStandIn, channels: list[str], workers: int = 8) -> list[str]:
-    """Post one placeholder card per run as the bot; return their ts, in order."""
-    web = WebClient(token=BOT_TOKEN, base_url=slack.api_url)
-
-    def post(channel: str) -> str:
-        return str(web.chat_postMessage(channel=channel, text="⏳ Hello world is starting…")["ts"])
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(post, channels))
 
 
 def _seed_database(

@@ -157,12 +157,14 @@ def tell(
     channel, else in a direct message."""
     if respond is not None:
         try:
-            respond(
+            answer = respond(
                 text=msg.text, blocks=msg.blocks, response_type="ephemeral", replace_original=False
             )
-            return
-        except Exception:
-            log.warning("response_url failed", extra={"event": "respond_failed"})
+            if answer.status_code == 200:
+                return
+        except OSError:
+            pass
+        log.warning("response_url failed", extra={"event": "respond_failed"})
     if who.channel_id:
         try:
             services.slack.ephemeral(who.channel_id, who.user_id, msg.text, msg.blocks)
@@ -173,6 +175,16 @@ def tell(
         services.slack.post(who.user_id, msg.text, msg.blocks)
     except SlackError:
         log.warning("could not tell the user", extra={"event": "tell_failed"})
+
+
+def remove_offer(respond: Respond | None) -> None:
+    """Delete the ephemeral whose button was used, so it is not used twice (best effort)."""
+    if respond is None:
+        return
+    try:
+        respond(delete_original=True)
+    except OSError:
+        log.info("could not remove the offer", extra={"event": "offer_not_removed"})
 
 
 def _guarded(
@@ -246,7 +258,8 @@ def form_offer(
                 ],
             }
         )
-    return Message(text=f"{lead} Or: {example_command(notebook)[:1000]}", blocks=blocks)
+    command = escape(truncate(example_command(notebook), 1000))
+    return Message(text=f"{lead} Or: {command}", blocks=blocks)
 
 
 def open_run_form(
@@ -258,6 +271,8 @@ def open_run_form(
     values: Mapping[str, Any] | None = None,
 ) -> Message | None:
     """Open the run form; when Slack cannot (no or expired trigger), the message to show."""
+    # Refuse before anyone fills in a form that could never run here.
+    services.runs.access.check_notebook(request.channel_id, notebook.id, notebook.name)
     key = _key(services)
     metadata = modal_metadata(request, key)
     if not trigger_id:
@@ -407,15 +422,14 @@ def register(app: App, services: Services) -> None:
         msg = open_run_form(services, notebook, request, trigger_id=trigger, values=request.inputs)
         if msg is not None:
             tell(services, who, msg, respond)
-        elif respond is not None:
-            respond(delete_original=True)
+        else:
+            remove_offer(respond)
 
     def run_now(body: Mapping[str, Any], respond: Respond | None) -> None:
         who = clicker(body)
         request = _signed_request(services, action_value(body), who)
         start_from_request(services, request, who.user_id, request.inputs)
-        if respond is not None:
-            respond(delete_original=True)
+        remove_offer(respond)
 
     for action, work in (
         (RERUN, rerun),
@@ -442,6 +456,7 @@ def register(app: App, services: Services) -> None:
         today = services.clock.now().date()
         try:
             notebook = fetch_notebook(services, request.notebook_id, retries=0)
+            services.runs.access.check_notebook(request.channel_id, notebook.id, notebook.name)
             state = _get(view, "state", "values")
             values = parse_state(notebook, state if isinstance(state, Mapping) else {})
             inputs = validate_form(notebook, values, today=today)

@@ -29,7 +29,7 @@ def do_schedule(services: Services, who: Requester, cmd: ScheduleCommand) -> Mes
     # Imported here: handlers.commands registers this module's handlers when it loads.
     from handlers.commands import load_notebook
 
-    notebook = load_notebook(services, cmd.notebook)
+    notebook = load_notebook(services, cmd.notebook, team_id=who.team_id)
     services.schedules.create(
         who,
         notebook,
