@@ -38,7 +38,7 @@ BOT_TOKEN = "xoxb-bench-bot-token-5d2a8c"
 DEEPNOTE_KEY = "dn-bench-api-key-7b1f4e9a"
 FOREVER = 10.0**9  # simulator `pending_seconds`: a run stays pending until the bench finishes it
 READY_TIMEOUT = 60.0
-STOP_GRACE = 5.0
+STOP_GRACE = 3.0
 SAMPLE_EVERY = 0.05
 MESSAGE_METHODS = ("chat.postMessage", "chat.update")
 
@@ -103,7 +103,9 @@ class BotProcess:
         http = httpx.Client(timeout=10.0)  # built first: its TLS set-up is not the bot's time
         command = [sys.executable, "-m", "bench.botproc"]
         if profile_to is not None and py_spy:
-            command = [py_spy, "record", "--rate", "100", "--format", "raw"]
+            # --gil: only stacks holding the GIL, i.e. where the bot's Python CPU time goes.
+            command = [py_spy, "record", "--gil", "--nonblocking", "--rate", "100"]
+            command += ["--format", "raw"]
             command += ["--output", str(profile_to), "--", sys.executable, "-m", "bench.botproc"]
         log = log_path.open("wb")
         spawned = time.perf_counter()
@@ -260,7 +262,6 @@ class Options:
     workdir: Path
     quick: bool = False
     seed: int = 7
-    profile: set[str] = field(default_factory=set)
     py_spy: str | None = None
     results_dir: Path = REPO / "bench" / "results"
 
@@ -268,8 +269,16 @@ class Options:
 class Session:
     """One scenario's world: fresh fakes, a fresh database, one bot process, and counters."""
 
-    def __init__(self, name: str, options: Options, *, pending_seconds: float = FOREVER) -> None:
+    def __init__(
+        self,
+        name: str,
+        options: Options,
+        *,
+        pending_seconds: float = FOREVER,
+        profile_to: Path | None = None,
+    ) -> None:
         self.name = name
+        self.profile_to = profile_to
         self.options = options
         self.sim = Simulator(api_key=DEEPNOTE_KEY, pending_seconds=pending_seconds).start()
         self.slack = SlackStandIn(bot_token=BOT_TOKEN).start()
@@ -285,8 +294,6 @@ class Session:
 
     def start_bot(self) -> BotProcess:
         """Start the bot; requests and calls made before this are not counted as the bot's."""
-        profile = self.name in self.options.profile
-        profile_to = self.options.results_dir / f"profile-{self.name}.txt" if profile else None
         self._sim_baseline = len(self.sim.requests)
         self._slack_baseline = len(self.slack.calls())
         self.sampler = RequestSampler(self.sim, self._sim_baseline).start()
@@ -294,7 +301,7 @@ class Session:
         self.bot = BotProcess.start(
             bot_environment(self.slack, self.sim, self.db_path),
             self.options.workdir / f"{self.name}.log",
-            profile_to=profile_to,
+            profile_to=self.profile_to,
             py_spy=self.options.py_spy,
         )
         self._cpu_at_start = self.bot.cpu_seconds()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 _FRAME = re.compile(r"^(?P<name>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
-PROJECT_DIRS = ("/bot/", "/handlers/", "/storage/")
+PROJECT_DIRS = ("bot/", "handlers/", "storage/")
 
 
 def function_of(frame: str) -> str:
@@ -24,10 +24,27 @@ def function_of(frame: str) -> str:
     return f"{match['name']} ({'/'.join(parts[-2:])})"
 
 
+def package_of(frame: str) -> str:
+    """The top-level package (or stdlib module) a frame's code lives in.
+
+    >>> package_of("handle_request (httpcore/_sync/http11.py:65)"), package_of("f (threading.py:3)")
+    ('httpcore', 'threading')
+    """
+    match = _FRAME.match(frame.strip())
+    if not match:
+        return "?"
+    first = match["file"].replace("\\", "/").lstrip("/").split("/")[0]
+    return first.removesuffix(".py") or "?"
+
+
 def _is_project(frame: str) -> bool:
     match = _FRAME.match(frame.strip())
     path = match["file"] if match else frame
-    return any(d in path for d in PROJECT_DIRS) and "site-packages" not in path
+    # py-spy prints paths relative to sys.path entries: "bot/runs.py", "slack_bolt/app/app.py".
+    path = path.replace("\\", "/")
+    return "site-packages" not in path and any(
+        path.startswith(d) or f"/{d}" in path for d in PROJECT_DIRS
+    )
 
 
 def summarise(text: str, top: int = 15) -> dict[str, Any]:
@@ -40,6 +57,7 @@ def summarise(text: str, top: int = 15) -> dict[str, Any]:
     (4, ['b (x/n.py)', 3, 75.0], ['a (x/m.py)', 4, 100.0])
     """
     own: Counter[str] = Counter()
+    packages: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     project: Counter[str] = Counter()
     total = 0
@@ -51,6 +69,7 @@ def summarise(text: str, top: int = 15) -> dict[str, Any]:
         total += count
         frames = stack.split(";")
         own[function_of(frames[-1])] += count
+        packages[package_of(frames[-1])] += count
         seen = {function_of(f) for f in frames}
         for name in seen:
             inclusive[name] += count
@@ -63,6 +82,7 @@ def summarise(text: str, top: int = 15) -> dict[str, Any]:
     return {
         "samples": total,
         "self": rows(own),
+        "packages": rows(packages),
         "inclusive": rows(inclusive),
         "project_inclusive": rows(project),
     }

@@ -214,7 +214,7 @@ def cost_table(results: dict[str, Any]) -> str:
                 _fmt(dn.get("status_reads_per_run_second")),
                 _fmt(slack.get("calls")),
                 _fmt(slack.get("per_run")),
-                _fmt(slack.get("max_messages_per_channel_per_second")),
+                _channel_cell(slack),
                 _fmt(bot.get("cpu_seconds")),
                 _fmt(bot.get("peak_rss_mb"), 4),
                 _fmt(bot.get("startup_seconds")),
@@ -231,12 +231,19 @@ def cost_table(results: dict[str, Any]) -> str:
         "reads/run·s",
         "Slack calls",
         "Slack/run",
-        "msg/ch/s max",
+        "msg/ch/s all|meas.",
         "bot CPU s",
         "peak RSS MB",
         "start s",
     ]
     return table(headers, rows) if rows else "(no scenario ran)"
+
+
+def _channel_cell(slack: dict[str, Any]) -> str:
+    """Per-channel peak over the whole scenario, and over the measurement window if any."""
+    whole = _fmt(slack.get("max_messages_per_channel_per_second"))
+    window = slack.get("max_messages_per_channel_per_second_in_window")
+    return whole if window is None else f"{whole} | {window}"
 
 
 def checks_table(found: list[Check]) -> str:
@@ -247,9 +254,11 @@ def checks_table(found: list[Check]) -> str:
 
 def profile_text(profile: dict[str, Any], top: int = 12) -> str:
     """The hot spots of a py-spy profile, as two short lists."""
-    lines = [f"profile {profile['file']}: {profile['samples']} samples (100 Hz, busy threads)"]
+    lines = [f"profile {profile['file']}: {profile['samples']} samples holding the GIL (100 Hz)"]
     lines.append("  own time (self):")
     lines += [f"    {pct:5.1f}%  {name}" for name, _, pct in profile["self"][:top]]
+    lines.append("  own time by package:")
+    lines += [f"    {pct:5.1f}%  {name}" for name, _, pct in profile["packages"][:top]]
     lines.append("  project functions, including callees:")
     lines += [f"    {pct:5.1f}%  {name}" for name, _, pct in profile["project_inclusive"][:top]]
     return "\n".join(lines)

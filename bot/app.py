@@ -21,6 +21,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.deepnote.client import DeepnoteClient
 from bot.health import CallRecorder, read_health, save_heartbeat
+from bot.ratelimit import ChannelPacer, RequestBudget
 from bot.runs import RunService
 from bot.scheduling import ScheduleService
 from bot.services import Services
@@ -140,6 +141,8 @@ def build_app(
     deepnote = deepnote or DeepnoteClient(
         base_url=config.deepnote_api_url, api_key=config.deepnote_api_key
     )
+    if deepnote.budget is None:
+        deepnote.budget = RequestBudget(config.deepnote_requests_per_second)
     store = RunStore(db)
     audit = AuditStore(db)
     leases = LeaseStore(db)
@@ -163,6 +166,7 @@ def build_app(
         leases=leases,
         access=config.access(),
         audit=audit,
+        pacer=ChannelPacer(config.slack_channel_pace_seconds),
     )
     schedules = ScheduleService(
         store=ScheduleStore(db),

@@ -118,6 +118,19 @@ SETTINGS: tuple[Setting, ...] = (
         default="600",
     ),
     Setting(
+        "DEEPNOTE_REQUESTS_PER_SECOND",
+        "The bot's budget of Deepnote API requests per second, shared by commands and the "
+        "poller (0.5 to 1000). People's commands come first; run statuses are read with "
+        "what is left.",
+        default="10",
+    ),
+    Setting(
+        "SLACK_CHANNEL_PACE_SECONDS",
+        "At most one new message and one edit per channel per this many seconds (Slack "
+        "allows about one message per second per channel); 0 turns pacing off (0 to 10).",
+        default="1",
+    ),
+    Setting(
         "LOG_LEVEL",
         "Logging level: DEBUG, INFO, WARNING or ERROR.",
         default="INFO",
@@ -146,6 +159,8 @@ class Config:
     admin_user_ids: tuple[str, ...] = ()
     schedule_grace_seconds: float = 600.0
     allowed_channel_ids: tuple[str, ...] = ()
+    deepnote_requests_per_second: float = 10.0
+    slack_channel_pace_seconds: float = 1.0
     notebook_access: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -270,6 +285,17 @@ def load_config(env: Mapping[str, str]) -> Config:
     )
     allowed_channels = parse_channels(values["ALLOWED_CHANNEL_IDS"], problems)
     notebook_access = parse_notebook_access(values["NOTEBOOK_ACCESS"], problems)
+    budget = _number(
+        values["DEEPNOTE_REQUESTS_PER_SECOND"],
+        "DEEPNOTE_REQUESTS_PER_SECOND",
+        0.5,
+        1000,
+        problems,
+        float,
+    )
+    pace = _number(
+        values["SLACK_CHANNEL_PACE_SECONDS"], "SLACK_CHANNEL_PACE_SECONDS", 0, 10, problems, float
+    )
     level = (values["LOG_LEVEL"] or "").upper()
     if level not in _LOG_LEVELS:
         problems.append(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)} (got {level!r}).")
@@ -293,4 +319,6 @@ def load_config(env: Mapping[str, str]) -> Config:
         schedule_grace_seconds=grace,
         allowed_channel_ids=allowed_channels,
         notebook_access=notebook_access,
+        deepnote_requests_per_second=budget,
+        slack_channel_pace_seconds=pace,
     )

@@ -26,6 +26,7 @@ from bot.deepnote.models import (
     Run,
     RunRequest,
     RunSummary,
+    is_terminal,
 )
 from bot.errors import (
     DeepnoteAuthError,
@@ -35,6 +36,7 @@ from bot.errors import (
     SlackError,
     UserError,
 )
+from bot.ratelimit import BudgetExhausted, ChannelPacer
 from bot.slack import SlackGateway, explain
 from bot.snapshot import ChartResult, ImageResult, failure_reason, key_results, parse_snapshot
 from handlers.notebook_ref import notebook_url
@@ -49,6 +51,8 @@ log = logging.getLogger(__name__)
 SNAPSHOT_WAITS = 3
 SNAPSHOT_WAIT_SECONDS = 1.5
 MAX_POLL_INTERVAL = 30.0
+MAX_LIST_PAGES = 5
+LIST_EVERY = 1.0
 SLACK_RETRY_CAP = 300.0
 
 
@@ -99,7 +103,9 @@ class RunService:
         leases: LeaseStore,
         access: AccessPolicy | None = None,
         audit: AuditStore | None = None,
+        pacer: ChannelPacer | None = None,
     ) -> None:
+        self.pacer = pacer or ChannelPacer(0)
         self.access = access or AccessPolicy()
         self.audit = audit or AuditStore(store.db)
         self.holder = holder
@@ -113,6 +119,7 @@ class RunService:
         self.lost_after = timedelta(seconds=lost_after_seconds)
         self.app_url = app_url
         self._snapshot_waits: dict[str, int] = {}
+        self._listed_at: dict[str, datetime] = {}
         # Called once when a run reaches a final status; returns whether to announce a quiet run.
         self.on_finish: Callable[[RunRecord], bool] | None = None
 
@@ -216,6 +223,7 @@ class RunService:
     def _post_first_card(self, record: RunRecord, now: datetime) -> None:
         """Post the run's card; if Slack refuses, nothing is started."""
         card = run_card(record, now=now)
+        self.pacer.wait(record.channel_id, "post")
         self.store.set_intent(record.id, "card", self.holder)
         try:
             ts = self.slack.post(
@@ -335,10 +343,78 @@ class RunService:
         """One round of background work: read due statuses, then post what changed."""
         now = self.clock.now()
         self.recover()
-        for run in self.store.due_for_poll(now):
-            self.poll(run, now)
+        due = self.store.due_for_poll(now, limit=5000)
+        try:
+            with self.deepnote.background():
+                listed, batched = self._list_statuses(due, now)
+                # Finished runs first: their details are what people are waiting for.
+                finished = [
+                    r for r in due if r.run_id in listed and is_terminal(listed[r.run_id].status)
+                ]
+                for run in finished:
+                    self.poll(run, now)
+                for run in due:
+                    summary = listed.get(run.run_id or "")
+                    if summary is not None:
+                        if not is_terminal(summary.status):
+                            self._record_listed(run, summary.status, now)
+                    elif run.notebook_id not in batched:
+                        self.poll(run, now)
+        except BudgetExhausted:
+            # The rest stays due: the most overdue runs go first next round.
+            log.debug("request budget used up this round", extra={"event": "budget_round"})
         self.settle_finished()
         self.deliver_all()
+
+    def _list_statuses(
+        self, due: list[RunRecord], now: datetime
+    ) -> tuple[dict[str, RunSummary], set[str]]:
+        """Statuses of many runs at once: GET /v2/notebooks/{id}/runs per notebook.
+
+        Used for notebooks with several runs due, at most once per `LIST_EVERY` seconds per
+        notebook; returns the statuses found and the notebooks followed this way (their runs
+        are not read one by one, except those found finished).
+        """
+        by_notebook: dict[str, list[RunRecord]] = {}
+        for run in due:
+            by_notebook.setdefault(run.notebook_id, []).append(run)
+        found: dict[str, RunSummary] = {}
+        batched: set[str] = set()
+        for notebook_id, runs in by_notebook.items():
+            if len(runs) < 2:
+                continue
+            batched.add(notebook_id)
+            last = self._listed_at.get(notebook_id)
+            if last is not None and (now - last).total_seconds() < LIST_EVERY:
+                continue
+            self._listed_at[notebook_id] = now
+            wanted = {r.run_id for r in runs if r.run_id}
+            oldest = min(r.created_at for r in runs) - timedelta(minutes=5)
+            token: str | None = None
+            for _ in range(MAX_LIST_PAGES):
+                try:
+                    page, token = self.deepnote.list_notebook_runs_page(
+                        notebook_id, page_size=100, page_token=token, retries=0
+                    )
+                except DeepnoteError:
+                    batched.discard(notebook_id)  # read its runs one by one instead
+                    break
+                for summary in page:
+                    if summary.run_id in wanted:
+                        found[summary.run_id] = summary
+                done = wanted.issubset(found) or not page or not token
+                if done or (page[-1].created_at is not None and page[-1].created_at < oldest):
+                    break
+            missing = [r for r in runs if r.run_id not in found]
+            if missing and notebook_id in batched and len(missing) == len(runs):
+                batched.discard(notebook_id)
+        return found, batched
+
+    def _record_listed(self, run: RunRecord, status: str, now: datetime) -> None:
+        """Store an unfinished status read from a notebook's run list."""
+        age = (now - (run.started_at or run.created_at)).total_seconds()
+        next_at = now + timedelta(seconds=poll_interval(age, self.poll_seconds))
+        self.store.record_status(run.id, status=status, now=now, next_poll_at=next_at)
 
     def settle_finished(self) -> None:
         """Run the follow-up of every run that just ended (e.g. schedule bookkeeping)."""
@@ -462,8 +538,11 @@ class RunService:
     def _deliver(self, run: RunRecord, card: bool, reply: bool, files: bool) -> None:
         now = self.clock.now()
         try:
+            channel = run.channel_id
             if run.card_ts is None:
                 # A quiet run that is announced: its first and only card shows the outcome.
+                if not self.pacer.allow(channel, "post"):
+                    return
                 msg = run_card(run, now=now)
                 self.store.set_intent(run.id, "card", self.holder)
                 ts = self.slack.post(
@@ -476,10 +555,12 @@ class RunService:
                 self.store.set_card(run.id, ts)
                 self.store.card_done(run.id, run.status)
                 run = replace(run, card_ts=ts)
-            elif card:
+            elif card and self.pacer.allow(channel, "edit"):
                 msg = run_card(run, now=now)
                 self.slack.update(run.channel_id, run.card_ts, msg.text, msg.blocks)
                 self.store.card_done(run.id, run.status)
+            if reply and not self.pacer.allow(channel, "post"):
+                return
             if reply:
                 msg = run_result_reply(run, results=self.results.load(run.id))
                 self.store.set_intent(run.id, "reply", self.holder)
@@ -491,7 +572,7 @@ class RunService:
                     metadata=_metadata(run.id, "result"),
                 )
                 self.store.reply_done(run.id, ts)
-                files = True
+                return  # its files, if any, follow in later rounds at the channel's pace
             if files:
                 self._post_files(run)
         except SlackError as exc:
@@ -505,6 +586,8 @@ class RunService:
         """Upload the run's images and charts into its thread, each exactly once."""
         thread = run.thread_ts or run.card_ts
         for position, item in self.results.unposted_files(run.id):
+            if not self.pacer.allow(run.channel_id, "post"):
+                return
             content: bytes | None = None
             if isinstance(item, ImageResult):
                 content = item.data

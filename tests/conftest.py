@@ -45,6 +45,10 @@ def bot_env(
         "DEEPNOTE_API_URL": deepnote.url,
         "DATABASE_PATH": str(db_path),
         "POLL_INTERVAL_SECONDS": "1",
+        # Tests drive rounds faster than real time: pacing and the request budget are
+        # real-time limits, tested on their own (test_pacing.py) and measured in bench/.
+        "SLACK_CHANNEL_PACE_SECONDS": "0",
+        "DEEPNOTE_REQUESTS_PER_SECOND": "1000",
     }
     env.update(extra)
     return env

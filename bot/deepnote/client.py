@@ -19,14 +19,16 @@ from __future__ import annotations
 import functools
 import logging
 import ssl
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
 
-from bot import __version__
+from bot import __version__, errors
 from bot.deepnote import parse
 from bot.deepnote.models import Notebook, Run, RunCreated, RunRequest, RunSummary
 from bot.errors import (
@@ -41,6 +43,7 @@ from bot.errors import (
     DeepnoteServerError,
     DeepnoteUnavailable,
 )
+from bot.ratelimit import BudgetExhausted, RequestBudget
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +97,7 @@ class DeepnoteClient:
         backoff_cap: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         on_call: OnCall | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         if not api_key or not api_key.isascii() or not api_key.isprintable() or " " in api_key:
             # httpx would echo an unsendable header value in its error: refuse it here instead.
@@ -106,6 +110,8 @@ class DeepnoteClient:
         self._sleep = sleep
         self._on_call = on_call
         self._observers: list[OnCall] = []
+        self.budget = budget
+        self._local = threading.local()
         self._http = httpx.Client(
             base_url=self._base,
             transport=transport,
@@ -185,6 +191,27 @@ class DeepnoteClient:
         runs, _next = parse.parse_runs_page(parse.read_json(content))
         return runs
 
+    def list_notebook_runs_page(
+        self,
+        notebook_id: str,
+        *,
+        page_size: int = 100,
+        page_token: str | None = None,
+        retries: int | None = None,
+    ) -> tuple[list[RunSummary], str | None]:
+        """One page of a notebook's runs, newest first, and the token of the next page."""
+        params = {"pageSize": str(page_size)}
+        if page_token:
+            params["pageToken"] = page_token
+        content = self._call(
+            "GET",
+            f"v2/notebooks/{_segment(notebook_id)}/runs",
+            label="GET /v2/notebooks/{notebookId}/runs",
+            params=params,
+            retries=self._retries if retries is None else retries,
+        )
+        return parse.parse_runs_page(parse.read_json(content))
+
     def me(self) -> dict[str, Any]:
         """GET /v2/me: the key's user, workspace and access level (checks the key works)."""
         content = self._call("GET", "v2/me", label="GET /v2/me", retries=self._retries)
@@ -234,6 +261,8 @@ class DeepnoteClient:
         headers = {"Authorization": f"Bearer {self._api_key}"} if auth else {}
         attempt = 0
         while True:
+            if auth:
+                self._spend()
             started = time.monotonic()
             try:
                 response = self._http.request(
@@ -282,6 +311,33 @@ class DeepnoteClient:
             delay,
         )
         self._sleep(delay)
+
+    @contextmanager
+    def background(self) -> Iterator[None]:
+        """Within this block, calls from this thread never wait for the request budget:
+        they raise BudgetExhausted when no token is free (people's commands come first)."""
+        previous = getattr(self._local, "background", False)
+        self._local.background = True
+        try:
+            yield
+        finally:
+            self._local.background = previous
+
+    def _spend(self) -> None:
+        """Take one token of the request budget (see `background`)."""
+        if self.budget is None:
+            return
+        if getattr(self._local, "background", False):
+            if not self.budget.try_take(reserve=1.0):
+                raise BudgetExhausted("no Deepnote request budget left this round")
+            return
+        try:
+            self.budget.take(max_wait=10.0)
+        except BudgetExhausted:
+            raise errors.DeepnoteRateLimited(
+                "The bot is already sending Deepnote all the requests it may. "
+                "Try again in a minute."
+            ) from None
 
     def add_observer(self, hook: OnCall) -> None:
         """Also call `hook(endpoint, status, seconds)` after every HTTP attempt."""

@@ -1,0 +1,105 @@
+"""Real-time limits: the Deepnote request budget and one message per second per channel.
+
+These run the bot on the real clock with its own background job, because both limits are
+about real seconds; the other end-to-end tests turn them off and drive rounds by hand.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.clock import SystemClock
+from bot.simulator import HELLO_NOTEBOOK_ID, QUALITY_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
+from bot.slack_standin import SlackStandIn
+from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, Harness, start_bot
+
+
+def max_in_window(stamps: list[float], window: float = 1.0) -> int:
+    """The most events in any window of `window` seconds."""
+    stamps = sorted(stamps)
+    return max(
+        (bisect.bisect_left(stamps, s + window) - i for i, s in enumerate(stamps)), default=0
+    )
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[SlackStandIn, Simulator, Path]]:
+    with (
+        SlackStandIn(bot_token=BOT_TOKEN) as slack,
+        Simulator(api_key=DEEPNOTE_KEY, pending_seconds=0.3, running_seconds=0.6) as sim,
+    ):
+        yield slack, sim, tmp_path / "bot.db"
+
+
+def live_bot(live: tuple[SlackStandIn, Simulator, Path], **env: str) -> Harness:
+    slack, sim, db = live
+    h = start_bot(slack, sim, SystemClock(), db, POLL_INTERVAL_SECONDS="0.2", **env)  # type: ignore[arg-type]
+    h.bot.start_background()
+    return h
+
+
+def wait_until(predicate: object, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def test_deepnote_budget_is_never_exceeded(live: tuple[SlackStandIn, Simulator, Path]) -> None:
+    slack = live[0]
+    h = live_bot(live, DEEPNOTE_REQUESTS_PER_SECOND="4", SLACK_CHANNEL_PACE_SECONDS="0")
+    stamps: list[float] = []
+    # When each request left: the hook runs after the answer and says how long it took.
+    h.bot.services.deepnote.add_observer(
+        lambda _label, _status, took: stamps.append(time.monotonic() - took)
+    )
+    try:
+        texts = [
+            f"run {HELLO_NOTEBOOK_ID}",
+            f"run {SALES_NOTEBOOK_ID} region=Europe",
+            f"run {QUALITY_NOTEBOOK_ID} dataset=orders",
+        ]
+        for i in range(6):
+            h.command(texts[i % 3], channel_id=f"C0CHAN{i}")
+        wait_until(
+            lambda: (
+                len(h.bot.services.store.recent_for_user("U0ALICE", 50)) == 6
+                and h.bot.services.store.open_count() == 0
+            ),
+            timeout=40,
+        )
+        wait_until(lambda: len(slack.calls("chat.postMessage")) >= 12, timeout=20)
+    finally:
+        h.stop()
+    assert len(stamps) >= 12
+    assert max_in_window(stamps) <= 4
+
+
+def test_one_message_and_one_edit_per_channel_per_second(
+    live: tuple[SlackStandIn, Simulator, Path],
+) -> None:
+    slack = live[0]
+    h = live_bot(live, SLACK_CHANNEL_PACE_SECONDS="1")
+    try:
+        for _ in range(4):
+            h.command(f"run {HELLO_NOTEBOOK_ID}", channel_id="C0BUSY")
+        wait_until(
+            lambda: len([m for m in slack.all_messages("C0BUSY") if m.thread_ts]) == 4,
+            timeout=40,
+        )
+    finally:
+        h.stop()
+    posts = [c.at.timestamp() for c in slack.calls("chat.postMessage") if c.channel == "C0BUSY"]
+    edits = [c.at.timestamp() for c in slack.calls("chat.update") if c.channel == "C0BUSY"]
+    assert len(posts) == 8  # four cards and four thread replies, each once
+    assert max_in_window(posts) <= 1
+    assert max_in_window(edits) <= 1
+    cards = [m for m in slack.messages("C0BUSY") if m.thread_ts is None]
+    assert all("succeeded" in c.text for c in cards)
