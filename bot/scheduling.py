@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
@@ -246,7 +247,19 @@ class ScheduleService:
             "schedule created",
             extra={"event": "schedule_created", "schedule": schedule.id, "channel": who.channel_id},
         )
+        self._audit(who, "schedule", schedule, when=rec.expression, tz=zone_name, notify=notify)
         return schedule
+
+    def _audit(self, who: Requester, action: str, schedule: ScheduleRecord, **details: Any) -> None:
+        """Write a change of a schedule to the audit log (from a command or a Home button)."""
+        self.runs.audit.record(
+            at=self.clock.now(),
+            user_id=who.user_id,
+            action=action,
+            target=f"schedule {schedule.id}: {schedule.notebook_name} ({schedule.notebook_id})",
+            channel_id=who.channel_id,
+            details={"schedule": schedule.id, "schedule_channel": schedule.channel_id, **details},
+        )
 
     # -- looking up and changing ------------------------------------------------------------
 
@@ -294,6 +307,7 @@ class ScheduleService:
         reason = f"paused by {user_mention(who.user_id)}"
         updated = self.store.set_paused(schedule.id, paused=True, reason=reason, next_fire_at=None)
         assert updated is not None
+        self._audit(who, "pause", schedule)
         return self._tell_channel(
             updated, schedule_paused(updated, actor=who.user_id, words=words(updated))
         )
@@ -313,6 +327,7 @@ class ScheduleService:
             schedule.id, paused=False, reason=None, next_fire_at=following
         )
         assert updated is not None
+        self._audit(who, "resume", schedule)
         return self._tell_channel(
             updated, schedule_resumed(updated, actor=who.user_id, words=words(updated))
         )
@@ -322,6 +337,7 @@ class ScheduleService:
         schedule = self.editable(who, raw_id, "delete")
         self.store.delete(schedule.id)
         log.info("schedule deleted", extra={"event": "schedule_deleted", "schedule": schedule.id})
+        self._audit(who, "unschedule", schedule)
         return self._tell_channel(
             schedule, schedule_deleted(schedule, actor=who.user_id, words=words(schedule))
         )
