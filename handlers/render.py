@@ -608,8 +608,20 @@ def _command_value(value: Any) -> str:
 
 def example_command(notebook: Notebook) -> str:
     """`/deepnote run <id> name=value …` with the notebook's current values (raw text)."""
-    pairs = [f"{i.name}={_command_value(i.value)}" for i in notebook.inputs if i.value is not None]
+    pairs = [
+        f"{i.name}={_command_value(_typed_value(i))}"
+        for i in notebook.inputs
+        if i.value is not None
+    ]
     return " ".join([f"/deepnote run {notebook.id}", *pairs])
+
+
+def _typed_value(item: NotebookInput) -> Any:
+    """A current value written the way the command takes it (a date range as START..END)."""
+    value = item.value
+    if item.type == "input-date-range" and isinstance(value, list | tuple) and len(value) == 2:
+        return f"{value[0]}..{value[1]}"
+    return value
 
 
 def inputs_listing(notebook: Notebook, *, describe: Callable[[NotebookInput], str]) -> Message:
@@ -625,7 +637,8 @@ def inputs_listing(notebook: Notebook, *, describe: Callable[[NotebookInput], st
             if item.label and item.label != item.name
             else ""
         )
-        value = "not set" if item.value is None else code(_value_text(item.value), limit=200)
+        current = _typed_value(item)
+        value = "not set" if current is None else code(_value_text(current), limit=200)
         entries.append(
             f"{code(item.name, limit=60)}{label} · {escape(item.type)}\n"
             f"Current: {value}\n"

@@ -206,3 +206,18 @@ def test_restart_mid_run_loses_nothing_and_posts_nothing_twice(
         assert slack.violations == []
     finally:
         second.stop()
+
+
+def test_the_example_command_from_inputs_runs_as_is(harness: Harness) -> None:
+    from handlers.render import example_command
+
+    h = harness
+    notebook = h.bot.services.deepnote.get_notebook(SALES_NOTEBOOK_ID)
+    line = example_command(notebook)
+    assert "period=2026-01-01..2026-01-31" in line
+    h.command(line.removeprefix("/deepnote "))
+    h.slack.wait_for(lambda s: len(creates(h)) == 1)
+    sent = creates(h)[0].body["inputs"]
+    assert sent["period"] == ["2026-01-01", "2026-01-31"]
+    assert sent["channels"] == ["Online", "Retail"]
+    assert sent["include_returns"] is False

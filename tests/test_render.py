@@ -829,7 +829,7 @@ def test_inputs_listing() -> None:
     assert texts[-1] == (
         "*Run it with these values:*\n```/deepnote run 0123456789abcdef0123456789abcdef "
         """report_title="Q1 2026 Sales Review" region="All regions" trailing_months=6 """
-        'show_forecast=true period=2026-01-01,2026-03-31 notes="say \\"hi\\"\\\\now"```'
+        'show_forecast=true period=2026-01-01..2026-03-31 notes="say \\"hi\\"\\\\now"```'
     )
     assert msg.text.startswith("Inputs of Sales performance: report")
 
