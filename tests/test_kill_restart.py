@@ -99,6 +99,15 @@ def test_kill_9_repeatedly_under_load(
         f"run {SALES_NOTEBOOK_ID} region=Mars",
         f"run {HELLO_NOTEBOOK_ID}",
     ]
+    first = BotProcess(env)
+    SlackRequester(
+        bot_url=f"http://127.0.0.1:{first.port}/slack/events",
+        signing_secret=SIGNING_SECRET,
+        standin=slack,
+    ).slash_command(f'schedule {HELLO_NOTEBOOK_ID} "* * * * *" --tz UTC', channel_id=CHANNEL)
+    slack.wait_for(lambda s: any("scheduled" in m.text for m in s.messages(CHANNEL)), timeout=10)
+    first.kill()
+    began = time.time()
     for _ in range(6):
         bot = BotProcess(env)
         requester = SlackRequester(
@@ -137,6 +146,17 @@ def test_kill_9_repeatedly_under_load(
         assert settled(), "not every started run was followed to one reply"
     finally:
         final.kill()
+
+    # The every-minute schedule ran at most once per minute that began during the test.
+    import sqlite3
+
+    minutes = int(time.time() // 60) - int(began // 60) + 1
+    fired = (
+        sqlite3.connect(tmp_path / "bot.db")
+        .execute("SELECT count(*) FROM runs WHERE schedule_id IS NOT NULL")
+        .fetchone()[0]
+    )
+    assert fired <= minutes
 
     # Exactly one card per bot run, one reply per card, one card per Deepnote run.
     keys = Counter((m.metadata or {}).get("event_payload", {}).get("run") for m in cards(slack))

@@ -1,4 +1,5 @@
-"""A local stand-in for Slack: the Web API the bot calls, and Slack's signed requests to the bot.
+"""A local stand-in for Slack: the Web API the bot calls, Slack's signed requests to the bot,
+and Socket Mode (a WebSocket server the bot connects to, with `SlackStandIn(app_token=...)`).
 
 Used as the fake Slack of the test suite and the benchmarks, and by `deepnote-bot console` to
 show what a channel would show.
@@ -23,12 +24,20 @@ from bot.slack_standin.server import (
     validate_view,
 )
 from bot.slack_standin.signing import Delivery, SlackRequester, sign_request
+from bot.slack_standin.socket_mode import (
+    Envelope,
+    EnvelopeAck,
+    SocketConnection,
+    SocketModeServer,
+)
 
 __all__ = [
     "RESPONSE_URL",
     "UPLOAD_URL",
     "Call",
     "Delivery",
+    "Envelope",
+    "EnvelopeAck",
     "Ephemeral",
     "Event",
     "EventKind",
@@ -38,6 +47,8 @@ __all__ = [
     "ResponseUrlPost",
     "SlackRequester",
     "SlackStandIn",
+    "SocketConnection",
+    "SocketModeServer",
     "View",
     "Violation",
     "sign_request",

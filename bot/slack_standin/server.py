@@ -33,6 +33,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block, BlockElement
 
 from bot.clock import Clock, SystemClock
+from bot.slack_standin.socket_mode import SocketModeServer
 
 _log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ UPLOAD_URL = "upload_url"
 RESPONSE_URL = "response_url"
 
 _RATE_LIMITED_METHODS = frozenset({"chat.postMessage", "chat.update"})
+# Methods that take the app-level token (`xapp-`), not the bot token.
+_APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 _RATE_BURST = 1
 _JSON_FIELDS = ("blocks", "attachments", "view", "files", "metadata")
 
@@ -626,8 +629,10 @@ class SlackStandIn:
         bot_user_id: str = "U0BOT",
         bot_id: str = "B0BOT",
         app_id: str = "A0TEST",
+        app_token: str | None = None,
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
         self.team_id = team_id
         self.team_domain = team_domain
         self.bot_user_id = bot_user_id
@@ -638,6 +643,8 @@ class SlackStandIn:
         self._clock: Clock = clock or SystemClock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        # Socket Mode: served only when the stand-in has an app-level token.
+        self.socket_mode = SocketModeServer(self, clock=self._clock, host=host)
 
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -673,6 +680,7 @@ class SlackStandIn:
         self._methods: dict[str, Callable[[dict[str, Any], datetime, list[Event]], dict[str, Any]]]
         self._methods = {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
             "chat.delete": self._chat_delete,
@@ -705,10 +713,13 @@ class SlackStandIn:
                 daemon=True,
             )
             self._thread.start()
+        if self.app_token is not None:
+            self.socket_mode.start()
         return self
 
     def stop(self) -> None:
         """Stop serving and release the port (idempotent)."""
+        self.socket_mode.stop()
         server, thread = self._server, self._thread
         self._server = self._thread = None
         if server is not None:
@@ -1073,9 +1084,11 @@ class SlackStandIn:
         now: datetime,
         events: list[Event],
     ) -> _Reply:
-        if self._revoked:
+        app_level = method in _APP_TOKEN_METHODS
+        if self._revoked and not app_level:
             return _json_reply(200, {"ok": False, "error": "token_revoked"})
-        if token != self.bot_token:
+        expected = self.app_token if app_level else self.bot_token
+        if expected is None or token != expected:
             return _json_reply(200, {"ok": False, "error": "invalid_auth"})
         handler = self._methods.get(method)
         if handler is None:
@@ -1188,6 +1201,12 @@ class SlackStandIn:
             "bot_id": self.bot_id,
             "is_enterprise_install": False,
         }
+
+    def _apps_connections_open(
+        self, args: dict[str, Any], now: datetime, events: list[Event]
+    ) -> dict[str, Any]:
+        """A one-use Socket Mode URL on the stand-in's WebSocket server."""
+        return {"url": self.socket_mode.issue_url()}
 
     def _chat_post_message(
         self, args: dict[str, Any], now: datetime, events: list[Event]
