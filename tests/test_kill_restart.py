@@ -105,7 +105,7 @@ def test_kill_9_repeatedly_under_load(
         signing_secret=SIGNING_SECRET,
         standin=slack,
     ).slash_command(f'schedule {HELLO_NOTEBOOK_ID} "* * * * *" --tz UTC', channel_id=CHANNEL)
-    slack.wait_for(lambda s: any("scheduled" in m.text for m in s.messages(CHANNEL)), timeout=10)
+    slack.wait_for(lambda s: any("Schedule 1" in m.text for m in s.messages(CHANNEL)), timeout=10)
     first.kill()
     began = time.time()
     for _ in range(6):

@@ -194,7 +194,8 @@ class _Reader:
 class SocketConnection:
     """One WebSocket connection as the stand-in saw it.
 
-    `open` is True while envelopes may be delivered over it. `close_code` is that of the close
+    `open` is True while envelopes may be delivered over it: greeted, not told to reconnect,
+    not closing. `closed_at` is set once the socket is gone. `close_code` is that of the close
     frame that ended it (sent or received), None when the socket simply went away; `closed_by`
     says which side ended it. `pings` counts the client's pings, `pongs` its answers to ours.
     """
@@ -249,6 +250,7 @@ class _Link:
         self.pongs = 0
         self.close_deadline: float | None = None  # set once the server sent its close frame
         self.greeted = False  # envelopes may follow (the 101 answer and hello go first)
+        self.retiring = False  # told to reconnect: no more envelopes, open until the client goes
         self.send_lock = threading.Lock()
 
     def send(self, data: bytes) -> None:
@@ -257,7 +259,12 @@ class _Link:
 
     @property
     def deliverable(self) -> bool:
-        return self.greeted and self.closed_at is None and self.close_deadline is None
+        return (
+            self.greeted
+            and not self.retiring
+            and self.closed_at is None
+            and self.close_deadline is None
+        )
 
     def snapshot(self) -> SocketConnection:
         return SocketConnection(
@@ -583,9 +590,13 @@ class SocketModeServer:
 
     def request_refresh(self, reason: str = "refresh_requested") -> int:
         """Tell every open connection to reconnect (`{"type": "disconnect"}`), as Slack does
-        every few hours; returns how many were told. The connections stay open: the client
-        closes each once it has a new one."""
-        links = self._open_links()
+        every few hours; returns how many were told. Those connections get no more envelopes
+        but stay open (not `open` in `connections`) until the client closes them."""
+        with self._changed:
+            links = [link for link in self._links.values() if link.deliverable]
+            for link in links:
+                link.retiring = True
+            self._changed.notify_all()
         body = {"type": "disconnect", "reason": reason, "debug_info": {"host": _DEBUG_HOST}}
         for link in links:
             self._send_quietly(link, encode_frame(OP_TEXT, json.dumps(body).encode()))
