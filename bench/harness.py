@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ import httpx
 
 from bench.stats import max_in_window, mb, peak_rate
 from bot.config import SETTINGS
-from bot.simulator import Simulator
+from bot.simulator import HELLO_NOTEBOOK_ID, SAMPLES_DIR, Simulator
 from bot.slack_standin import Call, SlackRequester, SlackStandIn
 
 REPO = Path(__file__).resolve().parents[1]
@@ -267,22 +268,19 @@ class Options:
 
 
 class Session:
-    """One scenario's world: fresh fakes, a fresh database, one bot process, and counters."""
+    """One scenario's world: fresh fakes, a fresh database, one bot process, and counters.
 
-    def __init__(
-        self,
-        name: str,
-        options: Options,
-        *,
-        pending_seconds: float = FOREVER,
-        profile_to: Path | None = None,
-    ) -> None:
+    A scenario calls `start_fakes`, may prepare data, then calls `start_bot`.
+    """
+
+    def __init__(self, name: str, options: Options, *, profile_to: Path | None = None) -> None:
         self.name = name
         self.profile_to = profile_to
         self.options = options
-        self.sim = Simulator(api_key=DEEPNOTE_KEY, pending_seconds=pending_seconds).start()
-        self.slack = SlackStandIn(bot_token=BOT_TOKEN).start()
         self.db_path = options.workdir / f"{name}.db"
+        self._sim: Simulator | None = None
+        self._slack: SlackStandIn | None = None
+        self.notebook_ids: list[str] = []
         self.bot: BotProcess | None = None
         self.sampler: RequestSampler | None = None
         self._cpu_at_start = 0.0
@@ -291,6 +289,34 @@ class Session:
         self._started_mono = 0.0
         self._requesters: list[SlackRequester] = []
         self.log_levels: dict[str, int] = {}
+
+    def start_fakes(self, *, notebooks: int = 0, pending_seconds: float = FOREVER) -> None:
+        """Start the simulator and the stand-in.
+
+        With `notebooks`, the simulator serves that many copies of the hello-world sample,
+        each its own notebook in its own project; otherwise the bundled samples.
+        """
+        folder = None
+        if notebooks:
+            folder = self.options.workdir / f"{self.name}-notebooks"
+            write_notebooks(folder, notebooks)
+        self._sim = Simulator(
+            api_key=DEEPNOTE_KEY, pending_seconds=pending_seconds, notebooks_dir=folder
+        ).start()
+        self._slack = SlackStandIn(bot_token=BOT_TOKEN).start()
+        self.notebook_ids = sorted(self._sim.notebooks) if notebooks else [HELLO_NOTEBOOK_ID]
+
+    @property
+    def sim(self) -> Simulator:
+        """The Deepnote simulator (after `start_fakes`)."""
+        assert self._sim is not None, "call start_fakes() first"
+        return self._sim
+
+    @property
+    def slack(self) -> SlackStandIn:
+        """The Slack stand-in (after `start_fakes`)."""
+        assert self._slack is not None, "call start_fakes() first"
+        return self._slack
 
     def start_bot(self) -> BotProcess:
         """Start the bot; requests and calls made before this are not counted as the bot's."""
@@ -363,14 +389,29 @@ class Session:
         if self.bot is not None:
             self.bot.stop()
             self.log_levels = self.bot.log_levels()
-        self.sim.stop()
-        self.slack.stop()
+        if self._sim is not None:
+            self._sim.stop()
+        if self._slack is not None:
+            self._slack.stop()
 
     def __enter__(self) -> Session:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def write_notebooks(folder: Path, count: int) -> None:
+    """`count` copies of the hello-world sample, each with its own notebook and project id."""
+    source = (SAMPLES_DIR / "hello-world.deepnote").read_text(encoding="utf-8")
+    project = re.search(r"^  id: (\S+)$", source, re.MULTILINE)
+    assert project is not None, "the hello-world sample has no project id"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        text = source.replace(HELLO_NOTEBOOK_ID, uuid.uuid4().hex)
+        text = text.replace(project[1], str(uuid.uuid4()))
+        text = text.replace("name: Hello world", f"name: Hello world {i + 1}")
+        (folder / f"hello-{i:05d}.deepnote").write_text(text, encoding="utf-8")
 
 
 def channel_message_peak(calls: list[Call], since: datetime | None = None) -> int:

@@ -93,13 +93,22 @@ class Harness:
 
 
 def start_bot(
-    slack: SlackStandIn, deepnote: Simulator, clock: ManualClock, db_path: Path, **extra: str
+    slack: SlackStandIn,
+    deepnote: Simulator,
+    clock: ManualClock,
+    db_path: Path,
+    *,
+    deepnote_timeout: float = 10.0,
+    **extra: str,
 ) -> Harness:
     """Build and start a bot against the fakes (HTTP mode, port 0)."""
     config = load_config(bot_env(slack, deepnote, db_path, **extra))
     sleeps: list[float] = []
     client = DeepnoteClient(
-        base_url=config.deepnote_api_url, api_key=config.deepnote_api_key, sleep=sleeps.append
+        base_url=config.deepnote_api_url,
+        api_key=config.deepnote_api_key,
+        sleep=sleeps.append,
+        timeout=deepnote_timeout,
     )
     bot = build_app(
         config,

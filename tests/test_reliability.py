@@ -279,3 +279,21 @@ def test_health_endpoint_and_command(harness: Harness) -> None:
         check=False,
     )
     assert '"runs_in_flight": 1' in proc.stdout
+
+
+def test_status_read_timeouts_are_retried_later(
+    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
+) -> None:
+    h = start_bot(slack, deepnote, clock, tmp_path / "bot.db", deepnote_timeout=0.3)
+    try:
+        h.command(f"run {HELLO_NOTEBOOK_ID}")
+        started(h, 1)
+        run = next(iter(deepnote.runs))
+        deepnote.inject("GET", f"/v2/runs/{run}", delay=1.0, times=2)
+        for _ in range(20):
+            h.advance(2)
+        card = cards(h)[0]
+        assert "succeeded" in card.text
+        assert len(h.slack.thread(CHANNEL, card.ts)) == 1
+    finally:
+        h.stop()
