@@ -7,16 +7,20 @@ import re
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from bench.harness import Session
-from bot.simulator import HELLO_NOTEBOOK_ID, Simulator
+from bot.simulator import Simulator
 from bot.slack_standin import Delivery, SlackRequester, SlackStandIn
 
-RUN_COMMAND = f"run {HELLO_NOTEBOOK_ID}"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # The card of a run finished with status "success" says so in its fallback text.
 FINAL_WORD = "succeeded"
+
+
+def run_command(notebook_id: str) -> str:
+    """The text of `/deepnote run` for a notebook without inputs."""
+    return f"run {notebook_id}"
 
 
 def channel_names(runs: int, per_channel: int) -> list[str]:
@@ -89,6 +93,11 @@ class CardTracker:
         self.final: dict[str, datetime] = {}
         self.replies: dict[str, datetime] = {}
         self._by_ts: dict[tuple[str, str], str] = {}
+
+    def known(self, run_id: str, channel: str, ts: str) -> None:
+        """A card posted before the bot started (seeded runs): it shows the run from the start."""
+        self.cards[run_id] = Card(channel, ts, datetime.min.replace(tzinfo=UTC))
+        self._by_ts[(channel, ts)] = run_id
 
     def finish(self, run_id: str, at: datetime) -> None:
         """Note that the simulator was told to finish `run_id` at `at`."""

@@ -41,22 +41,25 @@ FOREVER = 10.0**9  # simulator `pending_seconds`: a run stays pending until the 
 READY_TIMEOUT = 60.0
 STOP_GRACE = 3.0
 SAMPLE_EVERY = 0.05
-MESSAGE_METHODS = ("chat.postMessage", "chat.update")
+WRITE_METHODS = ("chat.postMessage", "chat.update")
 
 _RUN_PATH = re.compile(r"^/v2/runs/[^/]+$")
 _NOTEBOOK_PATH = re.compile(r"^/v2/notebooks/[^/]+$")
+_NOTEBOOK_RUNS_PATH = re.compile(r"^/v2/notebooks/[^/]+/runs$")
 
 
 def endpoint(method: str, path: str) -> str:
     """A request's endpoint label with ids folded, e.g. `GET /v2/runs/{id}`.
 
-    >>> endpoint("GET", "/v2/runs/0b9e"), endpoint("GET", "/_snapshots/0b9e")
-    ('GET /v2/runs/{id}', 'GET /_snapshots/{id}')
+    >>> endpoint("GET", "/v2/runs/0b9e"), endpoint("GET", "/v2/notebooks/0b9e/runs")
+    ('GET /v2/runs/{id}', 'GET /v2/notebooks/{id}/runs')
     """
     if _RUN_PATH.match(path):
         return f"{method} /v2/runs/{{id}}"
     if _NOTEBOOK_PATH.match(path):
         return f"{method} /v2/notebooks/{{id}}"
+    if _NOTEBOOK_RUNS_PATH.match(path):
+        return f"{method} /v2/notebooks/{{id}}/runs"
     if path.startswith("/_snapshots/"):
         return f"{method} /_snapshots/{{id}}"
     return f"{method} {path}"
@@ -353,7 +356,6 @@ class Session:
         by_method = Counter(c.method for c in calls)
         per_run = max(runs_started, 1)
         memory = self.bot.memory()
-        channel_peak = channel_message_peak(calls)
         return {
             "runs_started": runs_started,
             "seconds": round(elapsed, 1),
@@ -369,7 +371,7 @@ class Session:
                 "per_run": round(len(calls) / per_run, 2),
                 "by_method": dict(by_method.most_common()),
                 "peak_per_second": max_in_window(c.at for c in calls),
-                "max_messages_per_channel_per_second": channel_peak,
+                "per_channel_per_second": channel_peaks(calls),
             },
             "bot": {
                 "startup_seconds": round(self.bot.startup_seconds, 3),
@@ -414,17 +416,26 @@ def write_notebooks(folder: Path, count: int) -> None:
         (folder / f"hello-{i:05d}.deepnote").write_text(text, encoding="utf-8")
 
 
-def channel_message_peak(calls: list[Call], since: datetime | None = None) -> int:
-    """Most chat.postMessage/chat.update calls to one channel within one second.
+def channel_peak(calls: list[Call], methods: tuple[str, ...], since: datetime | None = None) -> int:
+    """Most calls of `methods` naming one channel within one second (every attempt counts).
 
-    The same count as `SlackStandIn.max_calls_per_channel_per_second` (every attempt, answered
-    or not), over the given calls only, so set-up posts made by the benchmark are left out.
+    With both chat.postMessage and chat.update this is `SlackStandIn.max_calls_per_channel_per_
+    second`, over the given calls only, so set-up posts made by the benchmark are left out.
     """
     per_channel: dict[str, list[datetime]] = defaultdict(list)
     for call in calls:
-        if call.method in MESSAGE_METHODS and call.channel and (since is None or call.at >= since):
+        if call.method in methods and call.channel and (since is None or call.at >= since):
             per_channel[call.channel].append(call.at)
     return max((max_in_window(times) for times in per_channel.values()), default=0)
+
+
+def channel_peaks(calls: list[Call], since: datetime | None = None) -> dict[str, int]:
+    """Per-channel peaks of messages posted, edits, and both."""
+    return {
+        "messages": channel_peak(calls, ("chat.postMessage",), since),
+        "edits": channel_peak(calls, ("chat.update",), since),
+        "writes": channel_peak(calls, WRITE_METHODS, since),
+    }
 
 
 def utc_now() -> datetime:

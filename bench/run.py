@@ -44,10 +44,7 @@ def plan(quick: bool, seed: int) -> list[tuple[str, Scenario]]:
             ("ack-50", partial(scenarios.ack, concurrency=50, rounds=2)),
             ("notify-1", partial(notify, in_flight=1, samples=4, mean_gap=0, command_rate=5)),
             ("notify-10", partial(notify, in_flight=10, samples=10, mean_gap=0.5, command_rate=20)),
-            (
-                "notify-100",
-                partial(notify, in_flight=100, samples=20, mean_gap=0.25, command_rate=50),
-            ),
+            ("notify-100", partial(notify, in_flight=100, samples=15, mean_gap=1.0)),
             ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=8)),
         ]
     return [
@@ -56,11 +53,8 @@ def plan(quick: bool, seed: int) -> list[tuple[str, Scenario]]:
         ("ack-50", partial(scenarios.ack, concurrency=50, rounds=4)),
         ("notify-1", partial(notify, in_flight=1, samples=10, mean_gap=0, command_rate=5)),
         ("notify-10", partial(notify, in_flight=10, samples=30, mean_gap=0.5, command_rate=20)),
-        ("notify-100", partial(notify, in_flight=100, samples=50, mean_gap=0.25, command_rate=50)),
-        (
-            "notify-1000",
-            partial(notify, in_flight=1000, samples=100, mean_gap=0.2, command_rate=50),
-        ),
+        ("notify-100", partial(notify, in_flight=100, samples=50, mean_gap=1.0)),
+        ("notify-1000", partial(notify, in_flight=1000, samples=60, mean_gap=1.0)),
         ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=40)),
     ]
 

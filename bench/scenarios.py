@@ -12,21 +12,29 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bench.drive import RUN_COMMAND, CardTracker, CommandSender, channel_names
-from bench.harness import DEEPNOTE_KEY, Session, channel_message_peak, utc_now
+import httpx
+from slack_sdk import WebClient
+
+from bench.drive import CardTracker, CommandSender, channel_names, run_command
+from bench.harness import BOT_TOKEN, DEEPNOTE_KEY, Session, channel_peaks, utc_now
 from bench.seed import create_runs
 from bench.stats import mb, summary
 from bot.simulator import HELLO_NOTEBOOK_ID, Simulator
-from bot.slack_standin import Delivery
+from bot.slack_standin import Delivery, SlackRequester
+from handlers.render import run_card
 from storage.db import Database
 from storage.records import RunRecord
 from storage.runs import RunStore
 
 DEEPNOTE_DELAY = 2.0
 SETTLE_SECONDS = 3.0
+MAX_CHANNELS = 100
+RUNS_PER_NOTEBOOK = 10
 
 # --------------------------------------------------------------------------- acknowledgements
 
@@ -38,6 +46,7 @@ def ack(session: Session, *, concurrency: int, rounds: int, keepalive: int = 0) 
     later bursts meet the lazy work of earlier ones, as in a busy workspace. Then `keepalive`
     commands one at a time, 1 s apart, over one reused connection.
     """
+    session.start_fakes()
     session.sim.inject("*", "/", delay=DEEPNOTE_DELAY, times=10**9)
     session.start_bot()
     session.requester().slash_command("help")  # the first request pays one-off import costs
@@ -59,19 +68,31 @@ def ack(session: Session, *, concurrency: int, rounds: int, keepalive: int = 0) 
         reused = session.requester()
         kept = []
         for i in range(keepalive):
-            kept.append(reused.slash_command(RUN_COMMAND, channel_id=channels[i % len(channels)]))
+            kept.append(_command(reused, channels[i % len(channels)]))
             time.sleep(1.0)
         result["keepalive"] = _ack_stats(kept)
         every += kept
     result["costs"] = session.metrics(len(every))
     result["costs"]["deepnote"]["runs_created"] = len(session.sim.runs)
+    # Stopping Deepnote first cuts the 2 s answers short, so the bot can exit promptly.
+    session.sim.stop()
     return result
 
 
-def _ack_stats(deliveries: Sequence[Delivery | None]) -> dict[str, Any]:
-    """Latency in ms of commands answered 200; others count as missing, by HTTP status."""
-    answered = [d for d in deliveries if d is not None and d.status_code == 200]
-    statuses = Counter(str(d.status_code) if d else "no answer" for d in deliveries)
+def _command(requester: SlackRequester, channel: str) -> Delivery | str:
+    """Send `/deepnote run <hello>`; the exception's name if no HTTP answer came."""
+    try:
+        return requester.slash_command(run_command(HELLO_NOTEBOOK_ID), channel_id=channel)
+    except httpx.HTTPError as exc:
+        return type(exc).__name__
+
+
+def _ack_stats(deliveries: Sequence[Delivery | str | None]) -> dict[str, Any]:
+    """Latency in ms of commands answered 200; others count as missing, by status or error."""
+    answered = [d for d in deliveries if isinstance(d, Delivery) and d.status_code == 200]
+    statuses = Counter(
+        str(d.status_code) if isinstance(d, Delivery) else str(d or "no answer") for d in deliveries
+    )
     refused = len(deliveries) - len(answered)
     return {
         "statuses": dict(statuses),
@@ -79,15 +100,15 @@ def _ack_stats(deliveries: Sequence[Delivery | None]) -> dict[str, Any]:
     }
 
 
-def _burst(session: Session, concurrency: int, channels: list[str]) -> list[Delivery | None]:
+def _burst(session: Session, concurrency: int, channels: list[str]) -> list[Delivery | str | None]:
     """`concurrency` commands released together, each on its own new connection."""
     requesters = [session.requester() for _ in range(concurrency)]
     barrier = threading.Barrier(concurrency)
-    out: list[Delivery | None] = [None] * concurrency
+    out: list[Delivery | str | None] = [None] * concurrency
 
     def one(i: int) -> None:
         barrier.wait(timeout=30)
-        out[i] = requesters[i].slash_command(RUN_COMMAND, channel_id=channels[i % len(channels)])
+        out[i] = _command(requesters[i], channels[i % len(channels)])
 
     threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(concurrency)]
     for thread in threads:
@@ -108,26 +129,38 @@ def notify(
     in_flight: int,
     samples: int,
     mean_gap: float,
-    command_rate: float,
-    per_channel: int = 10,
+    command_rate: float = 0.0,
     seed: int = 7,
 ) -> dict[str, Any]:
     """Finish→card-edit latency with `in_flight` runs being followed.
 
-    Start `in_flight` runs with slash commands, wait until every card shows its run, then
-    finish `samples` of them (chosen at random, at random instants `mean_gap` apart on average)
-    and start a new run in the same channel for each, so the number in flight stays put.
+    Start `in_flight` runs, spread over up to 100 channels and one notebook per 10 runs: with
+    slash commands at `command_rate` per second, or (rate 0) seeded as if the bot had started
+    them before a restart. Then finish `samples` of them (chosen at random, at random instants
+    `mean_gap` apart on average) and start a new run of the same notebook in the same channel
+    with a slash command for each, so the number in flight stays put.
     """
-    bot = session.start_bot()
+    notebooks = max(1, in_flight // RUNS_PER_NOTEBOOK)
+    session.start_fakes(notebooks=notebooks if notebooks > 1 else 0)
     tracker = CardTracker(session.slack, session.sim)
-    sender = CommandSender(session)
     rng = random.Random(seed)
-    channels = channel_names(in_flight, per_channel)
+    channels = channel_names(in_flight, -(-in_flight // MAX_CHANNELS))
+    ids = session.notebook_ids
     ramp_started = time.monotonic()
-    for i in range(in_flight):
-        _sleep_until(ramp_started + i / command_rate)
-        sender.submit(RUN_COMMAND, channels[i % len(channels)])
-    _wait(lambda: len(tracker.cards) >= in_flight, tracker, 30.0 + in_flight * 0.05)
+    if command_rate <= 0:
+        for run in _seed(session, in_flight, channels, post_cards=True):
+            assert run.run_id is not None
+            assert run.card_ts is not None
+            tracker.known(run.run_id, run.channel_id, run.card_ts)
+        bot = session.start_bot()
+        sender = CommandSender(session)
+    else:
+        bot = session.start_bot()
+        sender = CommandSender(session)
+        for i in range(in_flight):
+            _sleep_until(ramp_started + i / command_rate)
+            sender.submit(run_command(ids[i % len(ids)]), channels[i % len(channels)])
+        _wait(lambda: len(tracker.cards) >= in_flight, tracker, 30.0 + in_flight * 0.2)
     ramp_seconds = time.monotonic() - ramp_started
     time.sleep(SETTLE_SECONDS)
     in_flight_before = bot.health().get("runs_in_flight")
@@ -142,12 +175,12 @@ def notify(
             break
         if mean_gap == 0:
             time.sleep(rng.uniform(0.0, 1.0))  # a random phase against the poll interval
-        tracker.finish(run_id, _finish(session.sim, run_id))
+        notebook = _finish(session.sim, run_id, tracker)
         if in_flight == 1:
             # One run at a time: the next starts once this one is reported, a moment later.
             _wait(lambda r=run_id: r in tracker.final, tracker, 30.0)
             time.sleep(1.0)
-        sender.submit(RUN_COMMAND, tracker.cards[run_id].channel)
+        sender.submit(run_command(notebook), tracker.cards[run_id].channel)
         started += 1
         next_at = max(next_at, time.monotonic()) if mean_gap == 0 else next_at
     window_seconds = time.monotonic() - window_started
@@ -163,7 +196,9 @@ def notify(
         refused=len(sender.refused),
         window=(window_started, window_started_at, window_seconds),
         extra={
+            "started_by": "slash commands" if command_rate > 0 else "seeded before start",
             "channels": len(channels),
+            "notebooks": len(ids),
             "ramp_seconds": round(ramp_seconds, 1),
             "bot_in_flight_before": in_flight_before,
             "bot_in_flight_after": bot.health().get("runs_in_flight"),
@@ -201,7 +236,7 @@ def _notify_result(
     costs["deepnote"]["status_reads_per_run_second"] = _reads_per_run_second(
         session, costs["deepnote"]["by_endpoint"].get("GET /v2/runs/{id}", 0)
     )
-    costs["slack"]["max_messages_per_channel_per_second_in_window"] = channel_message_peak(
+    costs["slack"]["per_channel_per_second_in_window"] = channel_peaks(
         session.slack.calls(), window_at
     )
     return {
@@ -215,12 +250,13 @@ def _notify_result(
     }
 
 
-def _finish(sim: Simulator, run_id: str) -> datetime:
-    """Finish the run in the simulator now; return the instant it recorded."""
+def _finish(sim: Simulator, run_id: str, tracker: CardTracker) -> str:
+    """Finish the run in the simulator now and note the instant; return its notebook id."""
     sim.finish_run(run_id, "success")
-    forced = sim.runs[run_id].forced_at
-    assert forced is not None
-    return forced
+    run = sim.runs[run_id]
+    assert run.forced_at is not None
+    tracker.finish(run_id, run.forced_at)
+    return run.notebook_id
 
 
 def _pick(tracker: CardTracker, rng: random.Random, min_age: float = 1.0) -> str | None:
@@ -271,21 +307,17 @@ def _sleep_until(instant: float) -> None:
 # --------------------------------------------------------------------------- memory
 
 
-def memory(
-    session: Session, *, runs: int, seconds: float, per_channel: int = 100
-) -> dict[str, Any]:
+def memory(session: Session, *, runs: int, seconds: float) -> dict[str, Any]:
     """Peak RSS while the bot follows `runs` pending runs, seeded straight into its database.
 
-    The runs are created in the simulator over its API and their rows go in through the bot's
-    own RunStore (status `pending`, card already showing that), as if the bot had started them
-    and then restarted. The cards' ts are placeholders: nothing changes, so no card is edited.
+    The runs (10 per notebook, 100 per channel) are created in the simulator over its API and
+    their rows go in through the bot's own RunStore (status `pending`, card already showing
+    that), as if the bot had started them and then restarted. The cards' ts are placeholders:
+    nothing changes, so no card is edited.
     """
+    session.start_fakes(notebooks=max(1, runs // RUNS_PER_NOTEBOOK))
     prepared = time.monotonic()
-    run_ids = create_runs(session.sim.url, DEEPNOTE_KEY, HELLO_NOTEBOOK_ID, runs)
-    channels = channel_names(runs, per_channel)
-    channel_of = [channels[i % len(channels)] for i in range(runs)]
-    cards = [f"1700000000.{i:06d}" for i in range(runs)]
-    _seed_database(session, run_ids, channel_of, cards)
+    _seed(session, runs, channel_names(runs, 100), post_cards=False)
     prepare_seconds = time.monotonic() - prepared
     bot = session.start_bot()
     rss: list[int] = []
@@ -300,38 +332,67 @@ def memory(
     }
     return {
         "runs": runs,
+        "notebooks": len(session.notebook_ids),
         "seconds": seconds,
         "prepare_seconds": round(prepare_seconds, 1),
         "bot_in_flight": health.get("runs_in_flight"),
-        "distinct_runs_polled": len(polled),
+        "distinct_runs_read_one_by_one": len(polled),
         "rss_mb_max_sampled": mb(max(rss, default=0)),
         "costs": costs,
     }
 
 
-def _seed_database(
-    session: Session, run_ids: list[str], channels: list[str], cards: list[str]
-) -> None:
-    """Insert one pending, already-announced run row per run, through the bot's RunStore."""
-    name = session.sim.notebooks[HELLO_NOTEBOOK_ID].name
-    db = Database(session.db_path)
-    db.migrate()
-    store = RunStore(db)
+def _seed(
+    session: Session, count: int, channels: list[str], *, post_cards: bool
+) -> list[RunRecord]:
+    """`count` pending runs, as if the bot had started them and then restarted.
+
+    The runs (one notebook after the other, one channel after the other) are created in the
+    simulator over its API; with `post_cards` their cards, as the bot renders them, are posted
+    to the Slack stand-in over its Web API, otherwise their ts are placeholders. The rows go in
+    through the bot's own RunStore, each with its card marked as up to date.
+    """
+    ids = session.notebook_ids
+    notebooks = [ids[i % len(ids)] for i in range(count)]
+    run_ids = create_runs(session.sim.url, DEEPNOTE_KEY, notebooks)
+    names = {k: v.name for k, v in session.sim.notebooks.items()}
     now = utc_now()
-    for run_id, channel, ts in zip(run_ids, channels, cards, strict=True):
-        record = RunRecord(
+    records = [
+        RunRecord(
             id=uuid.uuid4().hex,
-            notebook_id=HELLO_NOTEBOOK_ID,
-            notebook_name=name,
+            notebook_id=notebook,
+            notebook_name=names[notebook],
             user_id="U0ALICE",
             team_id="T0TEST",
-            channel_id=channel,
+            channel_id=channels[i % len(channels)],
             status="pending",
             created_at=now,
             run_id=run_id,
-            card_ts=ts,
+            card_ts=f"1700000000.{i:06d}",
             started_at=now,
         )
+        for i, (run_id, notebook) in enumerate(zip(run_ids, notebooks, strict=True))
+    ]
+    if post_cards:
+        records = _post_cards(session, records, now)
+    db = Database(session.db_path)
+    db.migrate()
+    store = RunStore(db)
+    for record in records:
         store.insert(record)
         store.card_done(record.id, "pending")
     db.close()
+    return records
+
+
+def _post_cards(session: Session, records: list[RunRecord], now: datetime) -> list[RunRecord]:
+    """Post each run's card as the bot would have; return the records with their card ts."""
+    web = WebClient(token=BOT_TOKEN, base_url=session.slack.api_url)
+
+    def post(record: RunRecord) -> RunRecord:
+        card = run_card(record, now=now)
+        answer = web.chat_postMessage(channel=record.channel_id, text=card.text, blocks=card.blocks)
+        return replace(record, card_ts=str(answer["ts"]))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(post, records))

@@ -14,15 +14,15 @@ from concurrent.futures import ProcessPoolExecutor
 from urllib.parse import urlsplit
 
 
-def _create(url: str, api_key: str, notebook_id: str, count: int) -> list[str]:
-    """Start `count` runs of one notebook over one connection; return their run ids."""
+def _create(url: str, api_key: str, notebooks: list[str]) -> list[str]:
+    """Start one run of each notebook listed, over one connection; return their run ids."""
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
-    body = json.dumps({"notebookId": notebook_id, "detached": True}).encode()
     headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
     ids = []
     try:
-        for _ in range(count):
+        for notebook_id in notebooks:
+            body = json.dumps({"notebookId": notebook_id, "detached": True}).encode()
             conn.request("POST", "/v2/runs", body, headers)
             response = conn.getresponse()
             payload = response.read()
@@ -34,12 +34,15 @@ def _create(url: str, api_key: str, notebook_id: str, count: int) -> list[str]:
     return ids
 
 
-def create_runs(
-    url: str, api_key: str, notebook_id: str, count: int, workers: int = 2
-) -> list[str]:
-    """Start `count` runs in the simulator at `url`, from `workers` processes."""
-    shares = [count // workers + (1 if i < count % workers else 0) for i in range(workers)]
+def create_runs(url: str, api_key: str, notebooks: list[str], *, workers: int = 2) -> list[str]:
+    """Start one run per entry of `notebooks` in the simulator at `url`, in that order."""
+    shares = [notebooks[i::workers] for i in range(workers)]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(_create, url, api_key, notebook_id, n) for n in shares if n]
-        return [run_id for future in futures for run_id in future.result()]
+        futures = [pool.submit(_create, url, api_key, share) for share in shares]
+        results = [future.result() for future in futures]
+    # Put the ids back in the order of `notebooks` (share i holds entries i, i+workers, ...).
+    ordered = [""] * len(notebooks)
+    for i, ids in enumerate(results):
+        ordered[i::workers] = ids
+    return ordered

@@ -11,6 +11,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -88,6 +89,7 @@ class BotApp:
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
+            next_run_time=datetime.now(UTC),  # the first round at once: ready sooner
         )
         scheduler.start()
         self.scheduler = scheduler

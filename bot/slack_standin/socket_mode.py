@@ -20,6 +20,7 @@ import hashlib
 import itertools
 import json
 import logging
+import select
 import socket
 import struct
 import threading
@@ -43,8 +44,9 @@ MAX_CONNECTIONS = 10
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 HANDSHAKE_LIMIT = 16 * 1024
 HANDSHAKE_TIMEOUT = 5.0
+SEND_TIMEOUT = 5.0  # a client that reads nothing for this long is taken for gone
 CLOSE_WAIT = 1.0  # how long a connection the server closed may take to answer with its close
-_POLL = 0.1  # reads wake this often to notice a close deadline
+_POLL = 0.05  # reads wake this often to notice stop() and close deadlines
 
 OP_CONTINUATION, OP_TEXT, OP_BINARY = 0x0, 0x1, 0x2
 OP_CLOSE, OP_PING, OP_PONG = 0x8, 0x9, 0xA
@@ -149,7 +151,7 @@ def read_frame(read: Callable[[int], bytes], *, limit: int = MAX_MESSAGE_BYTES) 
 
 
 class _Reader:
-    """Exact reads from a socket with a short timeout, so the caller can give up when asked."""
+    """Exact reads from a socket that wake every `_POLL` seconds to ask `give_up()`."""
 
     def __init__(self, sock: socket.socket, give_up: Callable[[], bool]) -> None:
         self._sock = sock
@@ -157,12 +159,12 @@ class _Reader:
         self._buffer = bytearray()
 
     def _fill(self) -> None:
-        try:
-            chunk = self._sock.recv(65536)
-        except TimeoutError:
+        readable, _, _ = select.select([self._sock], [], [], _POLL)
+        if not readable:
             if self.give_up():
-                raise EOFError("stopped") from None
+                raise EOFError("gave up waiting")
             return
+        chunk = self._sock.recv(65536)
         if not chunk:
             raise EOFError("the peer closed the connection")
         self._buffer += chunk
@@ -705,12 +707,12 @@ class SocketModeServer:
     def _serve_connection(self, sock: socket.socket) -> None:
         link: _Link | None = None
         try:
-            sock.settimeout(HANDSHAKE_TIMEOUT)
-            reader = _Reader(sock, lambda: True)
+            sock.settimeout(SEND_TIMEOUT)  # reads wait in select(), so this bounds sends only
+            deadline = time.monotonic() + HANDSHAKE_TIMEOUT
+            reader = _Reader(sock, lambda: self._stopping.is_set() or time.monotonic() > deadline)
             link = self._handshake(sock, reader)
             if link is None:
                 return
-            sock.settimeout(_POLL)
             reader.give_up = self._deadline_passed(link)
             if link.close_deadline is None:
                 self._read_messages(link, reader)
