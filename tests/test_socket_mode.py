@@ -59,7 +59,12 @@ class BotProcess:
         self._seen = threading.Condition()
         self._pump = threading.Thread(target=self._read, daemon=True)
         self._pump.start()
-        self.wait_for_log("ready", timeout=20)
+        try:
+            self.wait_for_log("ready", timeout=20)
+        except AssertionError:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+            raise
 
     def _read(self) -> None:
         assert self.proc.stderr is not None

@@ -615,7 +615,10 @@ def _json_reply(status: int, payload: Mapping[str, Any], **headers: str) -> _Rep
 
 
 class SlackStandIn:
-    """A fake Slack workspace and Web API on a local port; see the module docstring."""
+    """A fake Slack workspace and Web API on a local port; see the module docstring.
+
+    With an app-level `app_token` it also serves Socket Mode (`self.socket_mode`).
+    """
 
     def __init__(
         self,
