@@ -7,6 +7,7 @@ HTTP requests into the bot's own HTTP endpoint.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from bot.app import BotApp, build_app
 from bot.clock import ManualClock
@@ -24,6 +26,12 @@ from bot.simulator import Simulator
 from bot.slack import make_web_client
 from bot.slack_standin import SlackRequester, SlackStandIn
 from storage.db import Database
+
+# CI runs the property tests with a fixed seed, so a landing never depends on luck;
+# locally they explore new examples on every run.
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 SIGNING_SECRET = "test-signing-secret-5f2b9c0d1e"
 BOT_TOKEN = "xoxb-test-bot-token-8d7c6b5a4f"
