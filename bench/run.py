@@ -39,13 +39,13 @@ def plan(quick: bool, seed: int) -> list[tuple[str, Scenario]]:
     notify = partial(scenarios.notify, seed=seed)
     if quick:
         return [
-            ("ack-1", partial(scenarios.ack, concurrency=1, rounds=5, keepalive=4)),
-            ("ack-10", partial(scenarios.ack, concurrency=10, rounds=3)),
+            ("ack-1", partial(scenarios.ack, concurrency=1, rounds=4, keepalive=3)),
+            ("ack-10", partial(scenarios.ack, concurrency=10, rounds=2)),
             ("ack-50", partial(scenarios.ack, concurrency=50, rounds=2)),
             ("notify-1", partial(notify, in_flight=1, samples=4, mean_gap=0, command_rate=5)),
             ("notify-10", partial(notify, in_flight=10, samples=10, mean_gap=0.5, command_rate=20)),
-            ("notify-100", partial(notify, in_flight=100, samples=15, mean_gap=1.0)),
-            ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=8)),
+            ("notify-100", partial(notify, in_flight=100, samples=10, mean_gap=1.0)),
+            ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=5)),
         ]
     return [
         ("ack-1", partial(scenarios.ack, concurrency=1, rounds=20, keepalive=20)),

@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -29,8 +29,6 @@ def _serve(_: argparse.Namespace) -> int:
     config = load_config(os.environ)
     setup_logging(config.log_level, config.secrets())
     bot = build_app(config)
-    bot.services.runs.recover()
-    bot.start_background()
     stop = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -38,20 +36,43 @@ def _serve(_: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    close: Callable[[], None]
     if config.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         handler = SocketModeHandler(bot.bolt, config.slack_app_token)
-        handler.connect()  # type: ignore[no-untyped-call]
-        log.info("ready", extra={"event": "ready", "mode": "socket"})
-        stop.wait()
-        handler.close()  # type: ignore[no-untyped-call]
+        try:
+            handler.connect()  # type: ignore[no-untyped-call]
+        except Exception as exc:
+            bot.shutdown()
+            print(
+                "The bot cannot start: Slack refused the Socket Mode connection "
+                f"({type(exc).__name__}). Check SLACK_APP_TOKEN (an app-level token with the "
+                "connections:write scope) and that Socket Mode is on in the app's settings.",
+                file=sys.stderr,
+            )
+            return 2
+        close = handler.close
+        ready: dict[str, object] = {"event": "ready", "mode": "socket"}
     else:
-        server = BotHTTPServer(bot.bolt, health=bot.health, port=config.port)
+        try:
+            server = BotHTTPServer(bot.bolt, health=bot.health, port=config.port)
+        except OSError as exc:
+            bot.shutdown()
+            print(
+                f"The bot cannot start: it cannot listen on PORT {config.port} "
+                f"({exc.strerror}). Choose a free port.",
+                file=sys.stderr,
+            )
+            return 2
         server.start()
-        log.info("ready", extra={"event": "ready", "mode": "http", "port": server.port})
-        stop.wait()
-        server.stop()
+        close = server.stop
+        ready = {"event": "ready", "mode": "http", "port": server.port}
+    bot.services.runs.recover()
+    bot.start_background()
+    log.info("ready", extra=ready)
+    stop.wait()
+    close()
     bot.shutdown()
     log.info("stopped", extra={"event": "stopped"})
     return 0

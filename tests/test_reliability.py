@@ -297,3 +297,31 @@ def test_status_read_timeouts_are_retried_later(
         assert len(h.slack.thread(CHANNEL, card.ts)) == 1
     finally:
         h.stop()
+
+
+def test_refused_socket_mode_token_stops_start_up_with_a_clear_message(tmp_path: Path) -> None:
+    with SlackStandIn(bot_token=BOT_TOKEN, app_token="xapp-right-token") as slack:
+        proc = _serve(
+            {
+                "SLACK_APP_TOKEN": "xapp-wrong-token",
+                "SLACK_API_URL": slack.api_url,
+                "DATABASE_PATH": str(tmp_path / "bot.db"),
+            }
+        )
+    assert proc.returncode == 2
+    assert "Slack refused the Socket Mode connection" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "xapp-wrong-token" not in proc.stderr
+
+
+def test_port_in_use_stops_start_up_with_a_clear_message(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("0.0.0.0", 0))  # noqa: S104 - the bot binds all interfaces too
+        busy.listen()
+        proc = _serve(
+            {"PORT": str(busy.getsockname()[1]), "DATABASE_PATH": str(tmp_path / "bot.db")}
+        )
+    assert proc.returncode == 2
+    assert "cannot listen on PORT" in proc.stderr
