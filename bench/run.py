@@ -43,18 +43,18 @@ def plan(quick: bool, seed: int) -> list[tuple[str, Scenario]]:
             ("ack-10", partial(scenarios.ack, concurrency=10, rounds=2)),
             ("ack-50", partial(scenarios.ack, concurrency=50, rounds=2)),
             ("notify-1", partial(notify, in_flight=1, samples=4, mean_gap=0, command_rate=5)),
-            ("notify-10", partial(notify, in_flight=10, samples=10, mean_gap=0.5, command_rate=20)),
-            ("notify-100", partial(notify, in_flight=100, samples=10, mean_gap=1.0)),
+            ("notify-10", partial(notify, in_flight=10, samples=8, mean_gap=2.0, command_rate=20)),
+            ("notify-100", partial(notify, in_flight=100, samples=8, mean_gap=2.0)),
             ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=5)),
         ]
     return [
-        ("ack-1", partial(scenarios.ack, concurrency=1, rounds=20, keepalive=20)),
+        ("ack-1", partial(scenarios.ack, concurrency=1, rounds=15, keepalive=10)),
         ("ack-10", partial(scenarios.ack, concurrency=10, rounds=6)),
         ("ack-50", partial(scenarios.ack, concurrency=50, rounds=4)),
         ("notify-1", partial(notify, in_flight=1, samples=10, mean_gap=0, command_rate=5)),
-        ("notify-10", partial(notify, in_flight=10, samples=30, mean_gap=0.5, command_rate=20)),
-        ("notify-100", partial(notify, in_flight=100, samples=50, mean_gap=1.0)),
-        ("notify-1000", partial(notify, in_flight=1000, samples=60, mean_gap=1.0)),
+        ("notify-10", partial(notify, in_flight=10, samples=20, mean_gap=2.0, command_rate=20)),
+        ("notify-100", partial(notify, in_flight=100, samples=30, mean_gap=2.0)),
+        ("notify-1000", partial(notify, in_flight=1000, samples=40, mean_gap=2.0)),
         ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=40)),
     ]
 

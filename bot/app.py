@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -200,6 +201,9 @@ def build_app(
         request_verification_enabled=not config.socket_mode,
         token_verification_enabled=False,
         logger=logging.getLogger("slack_bolt"),
+        # Bolt runs acknowledgements and lazy work on this pool: its default of 5 threads
+        # lets a few slow Deepnote calls hold up every acknowledgement behind them.
+        listener_executor=ThreadPoolExecutor(max_workers=64, thread_name_prefix="bolt"),
     )
     commands.register(bolt, services)
     interactions.register(bolt, services)

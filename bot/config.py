@@ -126,8 +126,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "SLACK_CHANNEL_PACE_SECONDS",
-        "At most one new message and one edit per channel per this many seconds (Slack "
-        "allows about one message per second per channel); 0 turns pacing off (0 to 10).",
+        "At most one new message per channel per this many seconds (Slack allows about one "
+        "message per second per channel); 0 turns pacing off (0 to 10).",
         default="1",
     ),
     Setting(

@@ -84,12 +84,14 @@ class RequestBudget:
 
 
 class ChannelPacer:
-    """At most one new message and one edit per channel per `interval` seconds.
+    """At most one new message per channel per `interval` seconds.
 
-    Slack allows about one message per second per channel. Work that would go faster waits:
-    a new card waits for its slot; edits and thread replies wait for a later round, and
-    several changes of one card in the meantime collapse into one edit, because an edit
-    always shows the latest state. An interval of 0 turns pacing off.
+    Slack allows about one message per second per channel. Messages that would go faster
+    wait for a later round (cards, thread replies and files alike, oldest first). Edits of a
+    card are not messages and are not paced per channel (Slack limits chat.update per
+    workspace; its 429 answers are honoured); an edit always shows the latest state, so
+    several changes of one card between two rounds become one edit. An interval of 0 turns
+    pacing off.
     """
 
     def __init__(
@@ -108,7 +110,7 @@ class ChannelPacer:
         self._lock = threading.Lock()
 
     def allow(self, channel: str, kind: str) -> bool:
-        """Take the channel's slot for `kind` ("post" or "edit") if it is free now."""
+        """Take the channel's slot for `kind` (e.g. "post") if it is free now."""
         if self.interval <= 0:
             return True
         key = (channel, kind)

@@ -178,7 +178,11 @@ class RunService:
             },
         )
         if not quiet:
-            self._post_first_card(record, now)
+            if self.pacer.allow(record.channel_id, "post"):
+                self._post_first_card(record, now)
+            else:
+                # The channel had a message this second: the card follows at its pace.
+                self.store.queue_card(record.id)
         request = RunRequest(
             notebook_id=notebook.id,
             inputs=dict(inputs),
@@ -186,6 +190,7 @@ class RunService:
             block_ids=block_ids,
             run_dependents=run_dependents,
         )
+        self.store.mark_create_started(record.id)
         try:
             created = self.deepnote.create_run(request)
         except DeepnoteError as exc:
@@ -223,7 +228,6 @@ class RunService:
     def _post_first_card(self, record: RunRecord, now: datetime) -> None:
         """Post the run's card; if Slack refuses, nothing is started."""
         card = run_card(record, now=now)
-        self.pacer.wait(record.channel_id, "post")
         self.store.set_intent(record.id, "card", self.holder)
         try:
             ts = self.slack.post(
@@ -279,9 +283,9 @@ class RunService:
         """Settle runs that a stopped process left half-started (status `creating`)."""
         self.settle_in_doubt()
         now = self.clock.now()
-        for run in self.store.stuck_creating(now - timedelta(seconds=older_than_seconds)):
-            if run.card_ts is None:
-                # Stopped before the card was posted, so before the run was created.
+        for run, sent in self.store.stuck_creating(now - timedelta(seconds=older_than_seconds)):
+            if not sent:
+                # Stopped before the create request went out: nothing runs in Deepnote.
                 self.store.set_create_failed(
                     run.id,
                     error="The bot stopped before starting this run; nothing was started.",
@@ -540,7 +544,7 @@ class RunService:
         try:
             channel = run.channel_id
             if run.card_ts is None:
-                # A quiet run that is announced: its first and only card shows the outcome.
+                # A queued card, or a quiet run announced at its end (then it shows the outcome).
                 if not self.pacer.allow(channel, "post"):
                     return
                 msg = run_card(run, now=now)
@@ -555,7 +559,7 @@ class RunService:
                 self.store.set_card(run.id, ts)
                 self.store.card_done(run.id, run.status)
                 run = replace(run, card_ts=ts)
-            elif card and self.pacer.allow(channel, "edit"):
+            elif card:
                 msg = run_card(run, now=now)
                 self.slack.update(run.channel_id, run.card_ts, msg.text, msg.blocks)
                 self.store.card_done(run.id, run.status)

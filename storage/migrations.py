@@ -56,6 +56,8 @@ def _m001_runs(db: sqlite_utils.Database) -> None:
             finish_pending INTEGER NOT NULL DEFAULT 0,
             files_posted INTEGER NOT NULL DEFAULT 0,
             card_intent TEXT,
+            card_queued INTEGER NOT NULL DEFAULT 0,
+            create_started INTEGER NOT NULL DEFAULT 0,
             reply_intent TEXT
         )
         """

@@ -184,12 +184,24 @@ class RunStore:
         oldest = from_iso(row[0]) if row and row[0] else None
         return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
 
-    def stuck_creating(self, before: datetime) -> list[RunRecord]:
-        """Runs left in `creating` by a process that stopped mid-create."""
-        return self._rows(
+    def stuck_creating(self, before: datetime) -> list[tuple[RunRecord, bool]]:
+        """Runs left in `creating` by a process that stopped mid-create, each with whether
+        the create request may have been sent."""
+        rows = self.db.conn().query(
             "SELECT * FROM runs WHERE status = ? AND created_at < ? AND card_intent IS NULL",
             (CREATING, iso(before)),
         )
+        return [(_record(r), bool(r["create_started"])) for r in rows]
+
+    def mark_create_started(self, id_: str) -> None:
+        """The create request is about to be sent: from now on it may have reached Deepnote."""
+        with self.db.write() as tx:
+            tx.execute("UPDATE runs SET create_started = 1 WHERE id = ?", (id_,))
+
+    def queue_card(self, id_: str) -> None:
+        """The channel is busy: the outbox posts this run's card at the channel's pace."""
+        with self.db.write() as tx:
+            tx.execute("UPDATE runs SET card_queued = 1 WHERE id = ?", (id_,))
 
     def record_status(
         self,
@@ -299,8 +311,8 @@ class RunStore:
             f" {files_due} AS _files FROM runs WHERE slack_error IS NULL"
             " AND (slack_retry_at IS NULL OR slack_retry_at <= ?)"
             f" AND ((card_ts IS NOT NULL AND (card_dirty = 1 OR {reply_due} OR {files_due}))"
-            "   OR (card_ts IS NULL AND card_intent IS NULL AND quiet = 1 AND announce = 1"
-            "       AND finish_pending = 0))"
+            "   OR (card_ts IS NULL AND card_intent IS NULL AND ((quiet = 0 AND card_queued = 1)"
+            "       OR (quiet = 1 AND announce = 1 AND finish_pending = 0))))"
             " ORDER BY created_at LIMIT ?"
         )
         rows = self.db.conn().query(sql, (iso(now), limit))

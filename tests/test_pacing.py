@@ -82,7 +82,7 @@ def test_deepnote_budget_is_never_exceeded(live: tuple[SlackStandIn, Simulator, 
     assert max_in_window(stamps) <= 4
 
 
-def test_one_message_and_one_edit_per_channel_per_second(
+def test_one_message_per_channel_per_second(
     live: tuple[SlackStandIn, Simulator, Path],
 ) -> None:
     slack = live[0]
@@ -100,6 +100,6 @@ def test_one_message_and_one_edit_per_channel_per_second(
     edits = [c.at.timestamp() for c in slack.calls("chat.update") if c.channel == "C0BUSY"]
     assert len(posts) == 8  # four cards and four thread replies, each once
     assert max_in_window(posts) <= 1
-    assert max_in_window(edits) <= 1
+    assert edits  # card edits are not held back by the pace of new messages
     cards = [m for m in slack.messages("C0BUSY") if m.thread_ts is None]
     assert all("succeeded" in c.text for c in cards)
