@@ -80,8 +80,10 @@ class Card:
 class CardTracker:
     """Follows the Slack stand-in's calls: which run each card shows and when it went final.
 
-    A card is matched to a run by the Deepnote run id the card shows; the card is final once a
-    `chat.update` of it says the run succeeded. Thread replies are matched by the card's ts.
+    A card is matched to a run by the Deepnote run id it shows (in the `chat.update` that adds
+    it, or in the `chat.postMessage` of a card posted after the run was created); the card is
+    final once a `chat.update` of it says the run succeeded. Thread replies are matched by the
+    card's ts.
     """
 
     def __init__(self, slack: SlackStandIn, sim: Simulator) -> None:
@@ -120,9 +122,26 @@ class CardTracker:
                 for run_id in set(_UUID.findall(blob)) & known:
                     self._card_edit(run_id, channel, str(call.args.get("ts")), text, call.at)
             elif call.method == "chat.postMessage":
-                run_id = self._by_ts.get((channel, str(call.args.get("thread_ts"))))
-                if run_id in self.finished and run_id not in self.replies:
-                    self.replies[run_id] = call.at
+                thread = call.args.get("thread_ts")
+                if thread:
+                    run_id = self._by_ts.get((channel, str(thread)))
+                    if run_id in self.finished and run_id not in self.replies:
+                        self.replies[run_id] = call.at
+                    continue
+                # A card posted after its run was created already shows the run id.
+                blob = str(call.args.get("text") or "") + json.dumps(call.args.get("blocks"))
+                for run_id in set(_UUID.findall(blob)) & known:
+                    ts = self._posted_ts(channel, run_id)
+                    if ts is not None and run_id not in self.cards:
+                        self.cards[run_id] = Card(channel, ts, call.at)
+                        self._by_ts[(channel, ts)] = run_id
+
+    def _posted_ts(self, channel: str, run_id: str) -> str | None:
+        """The ts of the top-level message in `channel` that shows `run_id`."""
+        for message in self._slack.messages(channel):
+            if run_id in message.text or run_id in json.dumps(message.blocks):
+                return message.ts
+        return None
 
     def _card_edit(self, run_id: str, channel: str, ts: str, text: str, at: datetime) -> None:
         if run_id not in self.cards:

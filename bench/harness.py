@@ -271,8 +271,6 @@ class Options:
     """What the whole benchmark run was asked for."""
 
     workdir: Path
-    quick: bool = False
-    seed: int = 7
     py_spy: str | None = None
     results_dir: Path = REPO / "bench" / "results"
 

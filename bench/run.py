@@ -43,8 +43,8 @@ def plan(quick: bool, seed: int) -> list[tuple[str, Scenario]]:
             ("ack-10", partial(scenarios.ack, concurrency=10, rounds=2)),
             ("ack-50", partial(scenarios.ack, concurrency=50, rounds=2)),
             ("notify-1", partial(notify, in_flight=1, samples=4, mean_gap=0, command_rate=5)),
-            ("notify-10", partial(notify, in_flight=10, samples=8, mean_gap=2.0, command_rate=20)),
-            ("notify-100", partial(notify, in_flight=100, samples=8, mean_gap=2.0)),
+            ("notify-10", partial(notify, in_flight=10, samples=6, mean_gap=2.0, command_rate=20)),
+            ("notify-100", partial(notify, in_flight=100, samples=6, mean_gap=2.0)),
             ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=5)),
         ]
     return [
@@ -118,8 +118,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="deepnote-bench-") as tmp:
         options = Options(
             workdir=Path(tmp),
-            quick=args.quick,
-            seed=args.seed,
             py_spy=args.py_spy,
             results_dir=results_dir,
         )

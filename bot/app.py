@@ -203,7 +203,7 @@ def build_app(
         logger=logging.getLogger("slack_bolt"),
         # Bolt runs acknowledgements and lazy work on this pool: its default of 5 threads
         # lets a few slow Deepnote calls hold up every acknowledgement behind them.
-        listener_executor=ThreadPoolExecutor(max_workers=64, thread_name_prefix="bolt"),
+        listener_executor=ThreadPoolExecutor(max_workers=256, thread_name_prefix="bolt"),
     )
     commands.register(bolt, services)
     interactions.register(bolt, services)

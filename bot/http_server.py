@@ -21,6 +21,12 @@ EVENTS_PATH = "/slack/events"
 MAX_BODY = 1_000_000
 
 
+class _Server(ThreadingHTTPServer):
+    # Slack sends bursts: queue up to 128 connections instead of the default 5.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class BotHTTPServer:
     """Serves a Bolt app over HTTP in background threads."""
 
@@ -32,9 +38,7 @@ class BotHTTPServer:
         host: str = "0.0.0.0",  # noqa: S104 - Slack must reach it; deployments put it behind TLS
         port: int = 3000,
     ) -> None:
-        handler = _make_handler(app, health)
-        self.server = ThreadingHTTPServer((host, port), handler)
-        self.server.daemon_threads = True
+        self.server = _Server((host, port), _make_handler(app, health))
         self._thread: threading.Thread | None = None
 
     @property

@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.access import AccessPolicy
@@ -51,7 +51,9 @@ log = logging.getLogger(__name__)
 SNAPSHOT_WAITS = 3
 SNAPSHOT_WAIT_SECONDS = 1.5
 MAX_POLL_INTERVAL = 30.0
-MAX_LIST_PAGES = 5
+MAX_LIST_PAGES = 20
+MAX_DUE_PER_ROUND = 2000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LIST_EVERY = 1.0
 SLACK_RETRY_CAP = 300.0
 
@@ -120,6 +122,7 @@ class RunService:
         self.app_url = app_url
         self._snapshot_waits: dict[str, int] = {}
         self._listed_at: dict[str, datetime] = {}
+        self._finished_seen: dict[str, RunRecord] = {}
         # Called once when a run reaches a final status; returns whether to announce a quiet run.
         self.on_finish: Callable[[RunRecord], bool] | None = None
 
@@ -347,28 +350,35 @@ class RunService:
         """One round of background work: read due statuses, then post what changed."""
         now = self.clock.now()
         self.recover()
-        due = self.store.due_for_poll(now, limit=5000)
+        due = self.store.due_for_poll(now, limit=MAX_DUE_PER_ROUND)
         try:
             with self.deepnote.background():
-                listed, batched = self._list_statuses(due, now)
-                # Finished runs first: their details are what people are waiting for.
-                finished = [
-                    r for r in due if r.run_id in listed and is_terminal(listed[r.run_id].status)
-                ]
-                for run in finished:
-                    self.poll(run, now)
+                # Runs a listing showed finished come first: people are waiting for them.
+                self._poll_seen_finished(now)
+                listed, waiting = self._list_statuses(due, now)
+                for run in due:
+                    summary = listed.get(run.run_id or "")
+                    if summary is not None and is_terminal(summary.status):
+                        self._finished_seen[run.id] = run
+                self._poll_seen_finished(now)
                 for run in due:
                     summary = listed.get(run.run_id or "")
                     if summary is not None:
                         if not is_terminal(summary.status):
                             self._record_listed(run, summary.status, now)
-                    elif run.notebook_id not in batched:
-                        self.poll(run, now)
+                    elif run.notebook_id not in waiting:
+                        self.poll(run, now)  # not batched, or not in its notebook's list
         except BudgetExhausted:
             # The rest stays due: the most overdue runs go first next round.
             log.debug("request budget used up this round", extra={"event": "budget_round"})
         self.settle_finished()
         self.deliver_all()
+
+    def _poll_seen_finished(self, now: datetime) -> None:
+        """Read the details of runs a listing showed finished (oldest first)."""
+        for key, run in list(self._finished_seen.items()):
+            self.poll(run, now)
+            self._finished_seen.pop(key, None)
 
     def _list_statuses(
         self, due: list[RunRecord], now: datetime
@@ -376,24 +386,26 @@ class RunService:
         """Statuses of many runs at once: GET /v2/notebooks/{id}/runs per notebook.
 
         Used for notebooks with several runs due, at most once per `LIST_EVERY` seconds per
-        notebook; returns the statuses found and the notebooks followed this way (their runs
-        are not read one by one, except those found finished).
+        notebook. Returns the statuses found, and the notebooks listed so recently that their
+        runs wait for the next listing instead of being read one by one.
         """
         by_notebook: dict[str, list[RunRecord]] = {}
         for run in due:
             by_notebook.setdefault(run.notebook_id, []).append(run)
         found: dict[str, RunSummary] = {}
-        batched: set[str] = set()
-        for notebook_id, runs in by_notebook.items():
+        waiting: set[str] = set()
+        # The notebook listed longest ago goes first, so every notebook gets its turn.
+        order = sorted(by_notebook, key=lambda n: self._listed_at.get(n, EPOCH))
+        for position, notebook_id in enumerate(order):
+            runs = by_notebook[notebook_id]
             if len(runs) < 2:
                 continue
-            batched.add(notebook_id)
             last = self._listed_at.get(notebook_id)
             if last is not None and (now - last).total_seconds() < LIST_EVERY:
+                waiting.add(notebook_id)
                 continue
             self._listed_at[notebook_id] = now
             wanted = {r.run_id for r in runs if r.run_id}
-            oldest = min(r.created_at for r in runs) - timedelta(minutes=5)
             token: str | None = None
             for _ in range(MAX_LIST_PAGES):
                 try:
@@ -401,18 +413,18 @@ class RunService:
                         notebook_id, page_size=100, page_token=token, retries=0
                     )
                 except DeepnoteError:
-                    batched.discard(notebook_id)  # read its runs one by one instead
-                    break
+                    break  # its runs are read one by one instead
+                except BudgetExhausted:
+                    # No budget left to list: the rest waits for the next round, and the
+                    # finished runs found so far are still read first.
+                    waiting.update(n for n in order[position:] if len(by_notebook[n]) >= 2)
+                    return found, waiting
                 for summary in page:
                     if summary.run_id in wanted:
                         found[summary.run_id] = summary
-                done = wanted.issubset(found) or not page or not token
-                if done or (page[-1].created_at is not None and page[-1].created_at < oldest):
+                if wanted.issubset(found) or not page or not token:
                     break
-            missing = [r for r in runs if r.run_id not in found]
-            if missing and notebook_id in batched and len(missing) == len(runs):
-                batched.discard(notebook_id)
-        return found, batched
+        return found, waiting
 
     def _record_listed(self, run: RunRecord, status: str, now: datetime) -> None:
         """Store an unfinished status read from a notebook's run list."""
