@@ -30,7 +30,6 @@ from bot.deepnote.models import (
 )
 from bot.errors import (
     DeepnoteAuthError,
-    DeepnoteCreateUncertain,
     DeepnoteError,
     DeepnoteNotFound,
     SlackError,
@@ -177,7 +176,7 @@ class RunService:
                 "run": record.id,
                 "trigger": who.trigger,
                 "schedule": who.schedule_id,
-                "inputs": {k: v for k, v in inputs.items()},
+                "inputs": dict(inputs),
             },
         )
         if not quiet:
@@ -458,7 +457,8 @@ class RunService:
         if not remote.finished:
             self.store.record_status(run.id, status=remote.status, now=now, next_poll_at=next_at)
             return
-        want_results = remote.status == "success" and self.store.post_outputs(run.id) != "none"
+        select = self.store.post_outputs(run.id)
+        want_results = remote.status == "success" and select != "none"
         snapshot_text = self._snapshot(remote, want_results=want_results)
         if snapshot_text is None and not remote.snapshot_url:
             waited = self._snapshot_waits.get(run.id, 0)
@@ -476,7 +476,6 @@ class RunService:
             error, block = failure_reason(remote.error, snapshot, remote.status)
             failing = block.describe() if block is not None else None
         elif want_results and snapshot is not None:
-            select = self.store.post_outputs(run.id)
             self.results.save(
                 run.id, key_results(snapshot, select=select, notebook_id=run.notebook_id)
             )
@@ -649,6 +648,3 @@ def _slug(text: str) -> str:
 
 def _metadata(run_id: str, kind: str) -> dict[str, Any]:
     return {"event_type": "deepnote_run", "event_payload": {"run": run_id, "kind": kind}}
-
-
-__all__ = ["DeepnoteCreateUncertain", "Requester", "RunService"]
