@@ -10,18 +10,17 @@ import logging
 import os
 import socket
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.deepnote.client import DeepnoteClient
+from bot.foreground import Background, Foreground, ForegroundApp
 from bot.health import CallRecorder, read_health, save_heartbeat
 from bot.ratelimit import ChannelPacer, RequestBudget
 from bot.runs import RunService
@@ -39,13 +38,20 @@ from storage.schedules import ScheduleStore
 log = logging.getLogger(__name__)
 
 POLLER_LEASE = "poller"
+# Threads for the slow half of requests: a burst of commands each waiting seconds on Deepnote
+# must not queue behind each other.
+WORKERS = 256
+# Of those, how many are started (each with its database connection) before the first request.
+PRESTARTED_WORKERS = 64
+# How long a stopping bot lets work under way finish before closing its Deepnote client.
+SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 @dataclass
 class BotApp:
     """A built bot: the Bolt app, its services and its background work."""
 
-    bolt: App
+    bolt: ForegroundApp
     services: Services
     leases: LeaseStore
     holder: str
@@ -80,7 +86,8 @@ class BotApp:
         return True
 
     def start_background(self) -> None:
-        """Start the APScheduler job that polls runs and posts updates."""
+        """Start the APScheduler job that polls runs and posts updates, and the worker threads."""
+        self.services.background.prestart(PRESTARTED_WORKERS, self.services.db.conn)
         scheduler = BackgroundScheduler(timezone="UTC")
         scheduler.add_job(
             self._safe_tick,
@@ -96,6 +103,8 @@ class BotApp:
         self.scheduler = scheduler
 
     def _safe_tick(self) -> None:
+        # Requests being answered go first; the round waits for them (a bounded time).
+        self.bolt.foreground.wait_quiet()
         try:
             self.tick()
         except Exception:
@@ -119,10 +128,19 @@ class BotApp:
         return report.ok and running, details
 
     def shutdown(self) -> None:
-        """Stop background work and release the lease so another process can take over."""
+        """Stop background work, let work under way finish (a bounded time) and release the
+        leases so another process can take over."""
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
+        # Commands being started finish first (bounded), while this process still holds its
+        # heartbeat: what it was posting is its own until then.
+        left = self.services.background.shutdown(SHUTDOWN_GRACE_SECONDS)
+        if left:
+            log.warning(
+                "stopping with work under way; the next start picks it up",
+                extra={"event": "shutdown_unfinished", "count": left},
+            )
         self.leases.release(POLLER_LEASE, self.holder)
         self.leases.release(f"process:{self.holder}", self.holder)
         self.services.deepnote.close()
@@ -156,7 +174,11 @@ def build_app(
             calls.deepnote(clock.now()) if status is not None and status < 400 else None
         )
     )
-    gateway = SlackGateway(web, on_success=lambda: calls.slack(clock.now()))
+    foreground = Foreground()
+    deepnote.before_call = foreground.wait_quiet
+    gateway = SlackGateway(
+        web, on_success=lambda: calls.slack(clock.now()), before_call=foreground.wait_quiet
+    )
     runs = RunService(
         store=store,
         deepnote=deepnote,
@@ -194,16 +216,19 @@ def build_app(
         notebook_names=NotebookNames(db),
         events=SeenEvents(db),
         audit=audit,
+        background=Background(foreground, workers=WORKERS),
     )
-    bolt = App(
+    bolt = ForegroundApp(
+        foreground=foreground,
         client=web,
         signing_secret=config.slack_signing_secret or None,
         request_verification_enabled=not config.socket_mode,
         token_verification_enabled=False,
         logger=logging.getLogger("slack_bolt"),
-        # Bolt runs acknowledgements and lazy work on this pool: its default of 5 threads
-        # lets a few slow Deepnote calls hold up every acknowledgement behind them.
-        listener_executor=ThreadPoolExecutor(max_workers=256, thread_name_prefix="bolt"),
+        # Every listener acknowledges on the thread that received the request (no hand-off to
+        # a pool and no 10 ms polling for the acknowledgement) and hands anything slow to
+        # `services.background`, which runs it once requests are answered (bot/foreground.py).
+        process_before_response=True,
     )
     commands.register(bolt, services)
     interactions.register(bolt, services)

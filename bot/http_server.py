@@ -6,8 +6,10 @@ timestamp of every request before any listener runs; a forged or stale request g
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import queue
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,16 +17,75 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest
 
+from bot.foreground import Foreground, ForegroundApp
+
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY = 1_000_000
+# Threads started with the server to take connections (more are started when all are busy).
+WORKERS = 64
 
 
 class _Server(ThreadingHTTPServer):
+    """A threaded HTTP server whose connections go to threads started in advance.
+
+    `ThreadingHTTPServer` starts a thread per connection, and `Thread.start` waits until the
+    new thread has run: under load that costs milliseconds of the accepting thread for every
+    connection of a burst. Here `WORKERS` threads wait for connections from the start; only
+    when all of them are busy does a connection get a thread of its own, as before.
+    """
+
     # Slack sends bursts: queue up to 128 connections instead of the default 5.
     request_queue_size = 128
     daemon_threads = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        foreground: Foreground | None,
+    ) -> None:
+        self.foreground = foreground
+        self._connections: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
+        self._idle = 0
+        self._idle_lock = threading.Lock()
+        self._workers: list[threading.Thread] = []
+        super().__init__(address, handler)  # binds (and closes again if it cannot)
+        self._workers = [
+            threading.Thread(target=self._work, name=f"http-{i}", daemon=True)
+            for i in range(WORKERS)
+        ]
+        for worker in self._workers:
+            worker.start()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if self.foreground is not None:
+            # From now until its answer is sent, this request goes before slow work. The
+            # handler leaves once it has answered (or the connection closes unanswered).
+            self.foreground.enter()
+        with self._idle_lock:
+            idle = self._idle > 0
+            if idle:
+                self._idle -= 1
+        if idle:
+            self._connections.put((request, client_address))
+        else:
+            super().process_request(request, client_address)
+
+    def _work(self) -> None:
+        while True:
+            with self._idle_lock:
+                self._idle += 1
+            item = self._connections.get()
+            if item is None:
+                return
+            self.process_request_thread(*item)
+
+    def server_close(self) -> None:
+        super().server_close()
+        for _ in self._workers:
+            self._connections.put(None)
 
 
 class BotHTTPServer:
@@ -38,7 +99,8 @@ class BotHTTPServer:
         host: str = "0.0.0.0",  # noqa: S104 - Slack must reach it; deployments put it behind TLS
         port: int = 3000,
     ) -> None:
-        self.server = _Server((host, port), _make_handler(app, health))
+        foreground = app.foreground if isinstance(app, ForegroundApp) else None
+        self.server = _Server((host, port), _make_handler(app, health, foreground), foreground)
         self._thread: threading.Thread | None = None
 
     @property
@@ -62,10 +124,49 @@ class BotHTTPServer:
 
 
 def _make_handler(
-    app: App, health: Callable[[], tuple[bool, dict[str, Any]]]
+    app: App,
+    health: Callable[[], tuple[bool, dict[str, Any]]],
+    foreground: Foreground | None,
 ) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # An answer goes out in one write: headers and body are buffered until the handler
+        # flushes after each request (fewer system calls, each of which gives up and then
+        # waits for the interpreter lock). TCP_NODELAY: a write is never held back waiting
+        # for the peer's delayed ACK.
+        wbufsize = io.DEFAULT_BUFFER_SIZE
+        disable_nagle_algorithm = True
+        # A kept-alive connection left idle this long is closed, so it holds no thread forever.
+        timeout = 60
+
+        # Each request is counted in `foreground` until answered: the first one of a
+        # connection from its accept (see _Server), later ones from their request line.
+        def setup(self) -> None:
+            self.answering = foreground is not None
+            super().setup()
+
+        def parse_request(self) -> bool:
+            if foreground is not None and not self.answering:
+                foreground.enter()
+                self.answering = True
+            return super().parse_request()
+
+        def handle_one_request(self) -> None:
+            try:
+                super().handle_one_request()
+            finally:
+                self._answered()
+
+        def finish(self) -> None:
+            try:
+                super().finish()
+            finally:
+                self._answered()
+
+        def _answered(self) -> None:
+            if foreground is not None and self.answering:
+                self.answering = False
+                foreground.leave()
 
         def log_message(self, format: str, *args: Any) -> None:
             return  # access logs would duplicate the bot's own structured events

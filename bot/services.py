@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Config
 from bot.deepnote.client import DeepnoteClient
+from bot.foreground import Background
 from bot.runs import RunService
 from bot.scheduling import ScheduleService
 from bot.slack import SlackGateway
@@ -33,3 +34,4 @@ class Services:
     notebook_names: NotebookNames
     events: SeenEvents
     audit: AuditStore
+    background: Background

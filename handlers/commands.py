@@ -1,8 +1,8 @@
-"""The `/deepnote` slash command: acknowledge at once, then do the slow work lazily.
+"""The `/deepnote` slash command: acknowledge at once, then do the slow work in the background.
 
 The acknowledgement answers help and syntax errors straight away (parsing is pure and
-fast); anything that needs Deepnote runs after the acknowledgement, in Bolt's lazy
-listener, and replies through the command's `response_url`.
+fast); anything that needs Deepnote runs after the acknowledgement, on `services.background`,
+and replies through the command's `response_url`.
 """
 
 from __future__ import annotations
@@ -222,7 +222,7 @@ def reply_for(exc: Exception) -> Message:
 def register(app: App, services: Services) -> None:
     """Attach the `/deepnote` listeners to the Bolt app."""
 
-    def acknowledge(ack: Ack, command: dict[str, Any]) -> None:
+    def acknowledge(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         try:
             cmd = parse_command(str(command.get("text", "")))
         except UserError as exc:
@@ -234,15 +234,9 @@ def register(app: App, services: Services) -> None:
             ack(text=msg.text, blocks=msg.blocks)
             return
         ack()
+        services.background.submit("command", work, cmd, requester(command), respond)
 
-    def work(command: dict[str, Any], respond: Respond) -> None:
-        try:
-            cmd = parse_command(str(command.get("text", "")))
-        except UserError:
-            return  # already answered in the acknowledgement
-        if isinstance(cmd, HelpCommand):
-            return
-        who = requester(command)
+    def work(cmd: Command, who: Requester, respond: Respond) -> None:
         try:
             msg = dispatch(services, who, cmd)
         except Exception as exc:
@@ -254,7 +248,7 @@ def register(app: App, services: Services) -> None:
         if msg is not None:
             respond(text=msg.text, blocks=msg.blocks, response_type="ephemeral")
 
-    app.command("/deepnote")(ack=acknowledge, lazy=[work])
+    app.command("/deepnote")(acknowledge)
 
 
 # Registered last: the schedule handlers import `load_notebook` from this module.

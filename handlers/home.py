@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
 
 from bot.errors import SlackError, UpstreamError, UserError
 from bot.runs import Requester
@@ -183,23 +183,24 @@ def is_home_click(body: Mapping[str, Any]) -> bool:
 def register(app: App, services: Services) -> None:
     """Attach the Home tab listener and its schedule buttons."""
 
-    def on_home_opened(body: dict[str, Any], event: dict[str, Any]) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        user_id = str(event.get("user") or "")
-        team_id = str(body.get("team_id") or "")
+    def publish(user_id: str, team_id: str) -> None:
         try:
             publish_home(services, user_id, team_id)
         except SlackError:
             log.warning("could not publish the Home tab", extra={"event": "home_failed"})
 
+    def on_home_opened(ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
+        ack()
+        if event.get("tab", "home") != "home":
+            return
+        user_id = str(event.get("user") or "")
+        team_id = str(body.get("team_id") or "")
+        services.background.submit("home", publish, user_id, team_id)
+
     app.event("app_home_opened")(on_home_opened)
 
-    def ack_now(ack: Ack) -> None:
-        ack()
-
     def schedule_action(action_id: str) -> Any:
-        def work(body: dict[str, Any], respond: Respond | None = None) -> None:
+        def work(body: dict[str, Any]) -> None:
             who = _viewer(body)
             actions = body.get("actions")
             first = actions[0] if isinstance(actions, list) and actions else {}
@@ -226,8 +227,11 @@ def register(app: App, services: Services) -> None:
             except SlackError:
                 log.warning("could not publish the Home tab", extra={"event": "home_failed"})
 
-        work.__name__ = f"lazy_{action_id}"
-        return work
+        def listener(ack: Ack, body: dict[str, Any]) -> None:
+            ack()
+            services.background.submit(action_id, work, body)
+
+        return listener
 
     for action_id in (HOME_TRIGGER, HOME_PAUSE, HOME_RESUME):
-        app.action(action_id)(ack=ack_now, lazy=[schedule_action(action_id)])
+        app.action(action_id)(schedule_action(action_id))

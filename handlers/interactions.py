@@ -1,7 +1,7 @@
 """Buttons on the run card and the run form modal.
 
 Every click is acknowledged at once; the slow part (Deepnote, starting a run, opening a
-modal) runs in Bolt's lazy listener. The person who clicks or submits is the one recorded
+modal) runs on `services.background`. The person who clicks or submits is the one recorded
 as starting the new run. A button value names a run by the bot's own id, and is accepted
 only for a run of the same team and channel; a form's metadata is accepted only with the
 bot's own HMAC. Anything else is answered with an ephemeral error and starts nothing.
@@ -190,9 +190,9 @@ def remove_offer(respond: Respond | None) -> None:
 def _guarded(
     services: Services, what: str, work: Callable[[Mapping[str, Any], Respond | None], None]
 ) -> Callable[..., None]:
-    """A lazy listener that turns every failure into a message to the person who clicked."""
+    """Slow click work that turns every failure into a message to the person who clicked."""
 
-    def listener(body: dict[str, Any], respond: Respond | None = None) -> None:
+    def listener(body: Mapping[str, Any], respond: Respond | None = None) -> None:
         try:
             work(body, respond)
         except Exception as exc:
@@ -207,7 +207,18 @@ def _guarded(
                     pass
             tell(services, who, reply_for(exc), respond)
 
-    listener.__name__ = f"lazy_{what}"
+    return listener
+
+
+def _acknowledged(
+    services: Services, what: str, work: Callable[[Mapping[str, Any], Respond | None], None]
+) -> Callable[..., None]:
+    """A listener that acknowledges a click at once and leaves `work` to the background."""
+
+    def listener(ack: Ack, body: dict[str, Any], respond: Respond | None = None) -> None:
+        ack()
+        services.background.submit(what, work, body, respond)
+
     return listener
 
 
@@ -437,7 +448,7 @@ def register(app: App, services: Services) -> None:
         (OPEN_FORM, open_form),
         (RUN_NOW, run_now),
     ):
-        app.action(action)(ack=ack_now, lazy=[_guarded(services, action, work)])
+        app.action(action)(_acknowledged(services, action, _guarded(services, action, work)))
 
     def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = _text(_get(body, "user", "id")) or ""
@@ -467,8 +478,13 @@ def register(app: App, services: Services) -> None:
             ack(response_action="update", view=_rejected_view(exc.user_message))
             return
         ack()
-        # The modal is closed; the rest is slow and reports to the person if it fails.
+        # The modal is closed; starting the run is slow and reports to the person if it fails.
         who = Requester(user_id, team_id, request.channel_id, request.thread_ts, trigger="form")
+        services.background.submit("form", start_submitted, who, request, notebook, inputs)
+
+    def start_submitted(
+        who: Requester, request: FormRequest, notebook: Notebook, inputs: dict[str, Any]
+    ) -> None:
         try:
             services.runs.start(
                 who,

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import Ack, App
 
 from bot.errors import SlackError, UpstreamError, UserError
 from bot.runs import Requester
@@ -119,9 +119,10 @@ def handle_mention(services: Services, body: Mapping[str, Any]) -> None:
 
 
 def register(app: App, services: Services) -> None:
-    """Attach the app_mention listener (Bolt acknowledges events before it runs)."""
+    """Attach the app_mention listener: acknowledged at once, handled in the background."""
 
-    def on_mention(body: dict[str, Any]) -> None:
-        handle_mention(services, body)
+    def on_mention(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        services.background.submit("mention", handle_mention, services, body)
 
     app.event("app_mention")(on_mention)

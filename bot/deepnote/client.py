@@ -111,6 +111,9 @@ class DeepnoteClient:
         self._on_call = on_call
         self._observers: list[OnCall] = []
         self.budget = budget
+        # Called before every request goes out (the bot waits there while Slack's requests
+        # are being answered: bot/foreground.py).
+        self.before_call: Callable[[], object] | None = None
         self._local = threading.local()
         self._http = httpx.Client(
             base_url=self._base,
@@ -261,6 +264,8 @@ class DeepnoteClient:
         headers = {"Authorization": f"Bearer {self._api_key}"} if auth else {}
         attempt = 0
         while True:
+            if self.before_call is not None:
+                self.before_call()
             if auth:
                 self._spend()
             started = time.monotonic()
