@@ -6,8 +6,11 @@ Every loop is bounded by a count or a deadline, so a scenario ends even if the b
 
 from __future__ import annotations
 
+import base64
+import json
 import random
-import threading
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -16,16 +19,25 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from slack_sdk import WebClient
 
 from bench.drive import CardTracker, CommandSender, channel_names, run_command
-from bench.harness import BOT_TOKEN, DEEPNOTE_KEY, Session, channel_peaks, utc_now
+from bench.harness import (
+    BOT_TOKEN,
+    DEEPNOTE_KEY,
+    REPO,
+    SIGNING_SECRET,
+    Session,
+    channel_peaks,
+    utc_now,
+)
 from bench.seed import create_runs
 from bench.stats import mb, summary
 from bot.simulator import HELLO_NOTEBOOK_ID, Simulator
-from bot.slack_standin import Delivery, SlackRequester
+from bot.slack_standin import SlackRequester, sign_request
 from handlers.render import run_card
 from storage.db import Database
 from storage.records import RunRecord
@@ -43,19 +55,29 @@ def ack(session: Session, *, concurrency: int, rounds: int, keepalive: int = 0) 
     """Ack latency of `/deepnote run` while Deepnote answers every call after 2 s.
 
     `rounds` bursts of `concurrency` commands, 1 s apart, each command on a new connection;
-    later bursts meet the lazy work of earlier ones, as in a busy workspace. Then `keepalive`
-    commands one at a time, 1 s apart, over one reused connection.
+    later bursts meet the work of earlier ones, as in a busy workspace. Then `keepalive`
+    commands one at a time, 1 s apart, over one reused connection. The requests leave from
+    the `bench.load` process (see there why), signed here just before each burst.
     """
     session.start_fakes()
     session.sim.inject("*", "/", delay=DEEPNOTE_DELAY, times=10**9)
     session.start_bot()
-    session.requester().slash_command("help")  # the first request pays one-off import costs
     channels = channel_names(50, 1)
     bursts = []
-    for round_ in range(rounds):
-        turn = channels[round_ % len(channels) :] + channels[: round_ % len(channels)]
-        bursts.append(_burst(session, concurrency, turn))
-        time.sleep(1.0)
+    slack = session.requester()  # builds and signs the requests; the load process sends them
+    with LoadProcess(session) as load:
+        # Not measured: the first requests of the bot and of the sender pay one-off costs.
+        load.send([_signed(slack, "help", channels[0]) for _ in range(10)], mode="burst")
+        time.sleep(0.5)
+        for round_ in range(rounds):
+            turn = channels[round_ % len(channels) :] + channels[: round_ % len(channels)]
+            requests = [_signed(slack, RUN, turn[i % len(turn)]) for i in range(concurrency)]
+            bursts.append(load.send(requests, mode="burst"))
+            time.sleep(1.0)
+        kept = []
+        if keepalive:
+            requests = [_signed(slack, RUN, channels[i % len(channels)]) for i in range(keepalive)]
+            kept = load.send(requests, mode="reuse", gap=1.0)
     every = [d for burst in bursts for d in burst]
     result: dict[str, Any] = {
         "deepnote_delay_seconds": DEEPNOTE_DELAY,
@@ -65,11 +87,6 @@ def ack(session: Session, *, concurrency: int, rounds: int, keepalive: int = 0) 
         "first_burst": _ack_stats(bursts[0]) if bursts else None,
     }
     if keepalive:
-        reused = session.requester()
-        kept = []
-        for i in range(keepalive):
-            kept.append(_command(reused, channels[i % len(channels)]))
-            time.sleep(1.0)
         result["keepalive"] = _ack_stats(kept)
         every += kept
     result["costs"] = session.metrics(len(every))
@@ -79,45 +96,77 @@ def ack(session: Session, *, concurrency: int, rounds: int, keepalive: int = 0) 
     return result
 
 
-def _command(requester: SlackRequester, channel: str) -> Delivery | str:
-    """Send `/deepnote run <hello>`; the exception's name if no HTTP answer came."""
-    try:
-        return requester.slash_command(run_command(HELLO_NOTEBOOK_ID), channel_id=channel)
-    except httpx.HTTPError as exc:
-        return type(exc).__name__
+RUN = run_command(HELLO_NOTEBOOK_ID)
 
 
-def _ack_stats(deliveries: Sequence[Delivery | str | None]) -> dict[str, Any]:
+def _signed(slack: SlackRequester, text: str, channel: str) -> bytes:
+    """The raw bytes of a signed `/deepnote <text>` request, as Slack would send it."""
+    form = slack.slash_command_form(text, channel_id=channel)
+    body = urlencode(form).encode()
+    headers = {
+        "Host": httpx.URL(slack.bot_url).netloc.decode(),
+        "Content-Type": "application/x-www-form-urlencoded",
+        **sign_request(SIGNING_SECRET, body, int(time.time())),
+        "Content-Length": str(len(body)),
+    }
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return f"POST /slack/events HTTP/1.1\r\n{head}\r\n".encode() + body
+
+
+class LoadProcess:
+    """The `python -m bench.load` child process that sends requests to the bot."""
+
+    def __init__(self, session: Session) -> None:
+        assert session.bot is not None
+        self.port = session.bot.port
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.load"],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def send(self, requests: list[bytes], *, mode: str, gap: float = 1.0) -> list[dict[str, Any]]:
+        """Send the requests (all at once, or one by one on one connection); their outcomes."""
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        job = {
+            "host": "127.0.0.1",
+            "port": self.port,
+            "requests": [base64.b64encode(r).decode() for r in requests],
+            "mode": mode,
+            "gap": gap,
+        }
+        self.proc.stdin.write(json.dumps(job) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the bench.load process stopped")
+        results: list[dict[str, Any]] = json.loads(line)["results"]
+        return results
+
+    def __enter__(self) -> LoadProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _ack_stats(outcomes: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Latency in ms of commands answered 200; others count as missing, by status or error."""
-    answered = [d for d in deliveries if isinstance(d, Delivery) and d.status_code == 200]
-    statuses = Counter(
-        str(d.status_code) if isinstance(d, Delivery) else str(d or "no answer") for d in deliveries
-    )
-    refused = len(deliveries) - len(answered)
+    answered = [o["ms"] for o in outcomes if o.get("status") == 200]
+    statuses = Counter(str(o.get("status") or o.get("error") or "no answer") for o in outcomes)
     return {
         "statuses": dict(statuses),
-        "ms": summary([d.elapsed * 1000 for d in answered], missing=refused),
+        "ms": summary(answered, missing=len(outcomes) - len(answered)),
     }
-
-
-def _burst(session: Session, concurrency: int, channels: list[str]) -> list[Delivery | str | None]:
-    """`concurrency` commands released together, each on its own new connection."""
-    requesters = [session.requester() for _ in range(concurrency)]
-    barrier = threading.Barrier(concurrency)
-    out: list[Delivery | str | None] = [None] * concurrency
-
-    def one(i: int) -> None:
-        barrier.wait(timeout=30)
-        out[i] = _command(requesters[i], channels[i % len(channels)])
-
-    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    for requester in requesters:
-        requester.close()
-    return out
 
 
 # --------------------------------------------------------------------------- notifications
