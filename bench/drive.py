@@ -154,3 +154,7 @@ class CardTracker:
     def waiting(self) -> list[str]:
         """Finished runs whose card has not shown the outcome yet."""
         return [r for r in self.finished if r not in self.final]
+
+    def waiting_replies(self) -> list[str]:
+        """Finished runs without their thread reply yet."""
+        return [r for r in self.finished if r not in self.replies]

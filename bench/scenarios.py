@@ -45,6 +45,7 @@ from storage.runs import RunStore
 
 DEEPNOTE_DELAY = 2.0
 SETTLE_SECONDS = 3.0
+REPLY_GRACE = 10.0  # after the last outcome is shown, how long to wait for thread replies
 MAX_CHANNELS = 100
 RUNS_PER_NOTEBOOK = 10
 
@@ -236,6 +237,8 @@ def notify(
     # A card later than the target is a failure anyway: wait a little longer, no more.
     drain_limit = max(10.0, target_p99(in_flight) + 5.0)
     _wait(lambda: not tracker.waiting(), tracker, drain_limit)
+    # Thread replies follow their card's outcome at the channel's pace: give them a moment too.
+    _wait(lambda: not tracker.waiting_replies(), tracker, REPLY_GRACE)
     sender.close()
     tracker.update()
     return _notify_result(

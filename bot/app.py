@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +44,8 @@ POLLER_LEASE = "poller"
 WORKERS = 256
 # Of those, how many are started (each with its database connection) before the first request.
 PRESTARTED_WORKERS = 64
+# How often the bot checks whether a message held back by a channel's pace may go now.
+DELIVER_CHECK_SECONDS = 0.1
 # How long a stopping bot lets work under way finish before closing its Deepnote client.
 SHUTDOWN_GRACE_SECONDS = 10.0
 
@@ -58,6 +61,8 @@ class BotApp:
     calls: CallRecorder
     scheduler: BackgroundScheduler | None = None
     _warned_other_holder: bool = False
+    # A round and a delivery between rounds never overlap.
+    _round: threading.Lock = field(default_factory=threading.Lock)
 
     def tick(self) -> bool:
         """One round of background work, when this process holds the poller lease."""
@@ -99,6 +104,16 @@ class BotApp:
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC),  # the first round at once: ready sooner
         )
+        # Between rounds: what a channel's pace held back goes out as soon as its slot is free.
+        scheduler.add_job(
+            self._safe_deliver,
+            "interval",
+            seconds=DELIVER_CHECK_SECONDS,
+            id="deliver",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
         scheduler.start()
         self.scheduler = scheduler
 
@@ -106,10 +121,32 @@ class BotApp:
         # Requests being answered go first; the round waits for them (a bounded time).
         self.bolt.foreground.wait_quiet()
         try:
-            self.tick()
+            with self._round:
+                self.tick()
         except Exception:
             # One bad round must not stop the job; the next round tries again.
             log.exception("background round failed", extra={"event": "tick_error"})
+
+    def deliver_held(self) -> bool:
+        """Post what a channel's pace held back, once a refused slot is free; True if it ran.
+
+        Only the process holding the poller lease posts (as in `tick`), never during a round.
+        """
+        if not self.services.runs.pacer.retry_due():
+            return False
+        with self._round:
+            current = self.leases.holder(POLLER_LEASE)
+            if current is None or current[0] != self.holder:
+                return False
+            self.services.runs.deliver_all()
+            self.services.schedules.deliver_notes()
+        return True
+
+    def _safe_deliver(self) -> None:
+        try:
+            self.deliver_held()
+        except Exception:
+            log.exception("delivery failed", extra={"event": "deliver_error"})
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """Is the bot able to work? Database, background work, poller lag, last good calls."""
@@ -176,9 +213,7 @@ def build_app(
     )
     foreground = Foreground()
     deepnote.before_call = foreground.wait_quiet
-    gateway = SlackGateway(
-        web, on_success=lambda: calls.slack(clock.now()), before_call=foreground.wait_quiet
-    )
+    gateway = SlackGateway(web, on_success=lambda: calls.slack(clock.now()))
     runs = RunService(
         store=store,
         deepnote=deepnote,
@@ -192,6 +227,7 @@ def build_app(
         access=config.access(),
         audit=audit,
         pacer=ChannelPacer(config.slack_channel_pace_seconds),
+        quiet=foreground.wait_quiet,
     )
     schedules = ScheduleService(
         store=ScheduleStore(db),

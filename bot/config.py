@@ -126,8 +126,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "SLACK_CHANNEL_PACE_SECONDS",
-        "At most one new message per channel per this many seconds (Slack allows about one "
-        "message per second per channel); 0 turns pacing off (0 to 10).",
+        "At most one message per channel per this many seconds, new messages and card edits "
+        "alike (Slack allows about one message per second per channel); 0 turns pacing off "
+        "(0 to 10).",
         default="1",
     ),
     Setting(

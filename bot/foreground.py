@@ -8,8 +8,8 @@ count themselves in (`answering`) from the moment their connection is accepted u
 answer is sent, and slow work calls `wait_quiet` before it starts: it waits until no request
 is being answered, at most `limit` seconds, so a steady stream of requests delays it by a
 bounded amount and never starves it. Work already under way waits the same way before each
-call it makes to Deepnote or Slack (`before_call` of the clients), and so does each round of
-the poller.
+call it makes to Deepnote (`DeepnoteClient.before_call`) and before posting a run's messages
+(`RunService.quiet`), and so does each round of the poller.
 """
 
 from __future__ import annotations

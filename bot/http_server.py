@@ -44,9 +44,7 @@ class _Server(ThreadingHTTPServer):
         self,
         address: tuple[str, int],
         handler: type[BaseHTTPRequestHandler],
-        foreground: Foreground | None,
     ) -> None:
-        self.foreground = foreground
         self._connections: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
         self._idle = 0
         self._idle_lock = threading.Lock()
@@ -60,10 +58,6 @@ class _Server(ThreadingHTTPServer):
             worker.start()
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if self.foreground is not None:
-            # From now until its answer is sent, this request goes before slow work. The
-            # handler leaves once it has answered (or the connection closes unanswered).
-            self.foreground.enter()
         with self._idle_lock:
             idle = self._idle > 0
             if idle:
@@ -100,7 +94,7 @@ class BotHTTPServer:
         port: int = 3000,
     ) -> None:
         foreground = app.foreground if isinstance(app, ForegroundApp) else None
-        self.server = _Server((host, port), _make_handler(app, health, foreground), foreground)
+        self.server = _Server((host, port), _make_handler(app, health, foreground))
         self._thread: threading.Thread | None = None
 
     @property
@@ -139,17 +133,19 @@ def _make_handler(
         # A kept-alive connection left idle this long is closed, so it holds no thread forever.
         timeout = 60
 
-        # Each request is counted in `foreground` until answered: the first one of a
-        # connection from its accept (see _Server), later ones from their request line.
+        # Slack's requests are counted in `foreground` from their request line until they
+        # are answered: slow work waits for them (health checks do not count).
         def setup(self) -> None:
-            self.answering = foreground is not None
+            self.answering = False
             super().setup()
 
         def parse_request(self) -> bool:
-            if foreground is not None and not self.answering:
+            ok = super().parse_request()
+            slack = self.command == "POST" and self.path.partition("?")[0] == EVENTS_PATH
+            if ok and slack and foreground is not None and not self.answering:
                 foreground.enter()
                 self.answering = True
-            return super().parse_request()
+            return ok
 
         def handle_one_request(self) -> None:
             try:

@@ -8,7 +8,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-WINDOW_MARGIN = 0.02
+# How much longer than a second the windows are: a request (or message) reaches the other
+# side a little after its slot was taken, later still when many threads wake at once.
+WINDOW_MARGIN = 0.05
 
 
 class BudgetExhausted(Exception):
@@ -84,14 +86,12 @@ class RequestBudget:
 
 
 class ChannelPacer:
-    """At most one new message per channel per `interval` seconds.
+    """At most one message per channel per `interval` seconds: new messages and edits alike.
 
-    Slack allows about one message per second per channel. Messages that would go faster
-    wait for a later round (cards, thread replies and files alike, oldest first). Edits of a
-    card are not messages and are not paced per channel (Slack limits chat.update per
-    workspace; its 429 answers are honoured); an edit always shows the latest state, so
-    several changes of one card between two rounds become one edit. An interval of 0 turns
-    pacing off.
+    Slack allows about one message per second per channel. Whatever would go faster waits
+    for a later round: new cards, edits of cards, thread replies and files. An edit always
+    shows the card's latest state, so several status changes of one card inside the window
+    become one edit. An interval of 0 turns pacing off.
     """
 
     def __init__(
@@ -106,31 +106,40 @@ class ChannelPacer:
         self.interval = interval_seconds + WINDOW_MARGIN if interval_seconds > 0 else 0.0
         self._monotonic = monotonic
         self._sleep = sleep
-        self._next: dict[tuple[str, str], float] = {}
+        self._next: dict[str, float] = {}
+        self._retry_at = math.inf
         self._lock = threading.Lock()
 
-    def allow(self, channel: str, kind: str) -> bool:
-        """Take the channel's slot for `kind` (e.g. "post") if it is free now."""
+    def allow(self, channel: str) -> bool:
+        """Take the channel's slot if it is free now (else note when to try again)."""
         if self.interval <= 0:
             return True
-        key = (channel, kind)
         with self._lock:
             now = self._monotonic()
-            if self._next.get(key, 0.0) > now:
+            free_at = self._next.get(channel, 0.0)
+            if free_at > now:
+                self._retry_at = min(self._retry_at, free_at)
                 return False
-            self._next[key] = now + self.interval
+            self._next[channel] = now + self.interval
             return True
 
-    def wait(self, channel: str, kind: str, max_wait: float = 60.0) -> None:
-        """Reserve the channel's next free slot for `kind` and sleep until it comes."""
+    def retry_due(self) -> bool:
+        """True once, when a slot that was refused has come free since (see `allow`)."""
+        with self._lock:
+            if self._monotonic() >= self._retry_at:
+                self._retry_at = math.inf
+                return True
+            return False
+
+    def wait(self, channel: str, max_wait: float = 60.0) -> None:
+        """Reserve the channel's next free slot and sleep until it comes."""
         if self.interval <= 0:
             return
-        key = (channel, kind)
         with self._lock:
             now = self._monotonic()
-            slot = max(now, self._next.get(key, 0.0))
+            slot = max(now, self._next.get(channel, 0.0))
             slot = min(slot, now + max_wait)
-            self._next[key] = slot + self.interval
+            self._next[channel] = slot + self.interval
         delay = slot - now
         if delay > 0:
             self._sleep(delay)

@@ -105,8 +105,12 @@ class RunService:
         access: AccessPolicy | None = None,
         audit: AuditStore | None = None,
         pacer: ChannelPacer | None = None,
+        quiet: Callable[[], object] | None = None,
     ) -> None:
         self.pacer = pacer or ChannelPacer(0)
+        # Called before posting a run's messages (the bot waits there while Slack's requests
+        # are answered), before the channel's slot is taken: the post follows its slot at once.
+        self.quiet = quiet
         self.access = access or AccessPolicy()
         self.audit = audit or AuditStore(store.db)
         self.holder = holder
@@ -180,7 +184,7 @@ class RunService:
             },
         )
         if not quiet:
-            if self.pacer.allow(record.channel_id, "post"):
+            if self.pacer.allow(record.channel_id):
                 self._post_first_card(record, now)
             else:
                 # The channel had a message this second: the card follows at its pace.
@@ -551,12 +555,14 @@ class RunService:
                 self._deliver(item, card, reply, files)
 
     def _deliver(self, run: RunRecord, card: bool, reply: bool, files: bool) -> None:
+        if self.quiet is not None:
+            self.quiet()
         now = self.clock.now()
         try:
             channel = run.channel_id
             if run.card_ts is None:
                 # A queued card, or a quiet run announced at its end (then it shows the outcome).
-                if not self.pacer.allow(channel, "post"):
+                if not self.pacer.allow(channel):
                     return
                 msg = run_card(run, now=now)
                 self.store.set_intent(run.id, "card", self.holder)
@@ -571,10 +577,12 @@ class RunService:
                 self.store.card_done(run.id, run.status)
                 run = replace(run, card_ts=ts)
             elif card:
+                if not self.pacer.allow(channel):
+                    return  # the next round edits it, to the state it has by then
                 msg = run_card(run, now=now)
                 self.slack.update(run.channel_id, run.card_ts, msg.text, msg.blocks)
                 self.store.card_done(run.id, run.status)
-            if reply and not self.pacer.allow(channel, "post"):
+            if reply and not self.pacer.allow(channel):
                 return
             if reply:
                 msg = run_result_reply(run, results=self.results.load(run.id))
@@ -601,7 +609,7 @@ class RunService:
         """Upload the run's images and charts into its thread, each exactly once."""
         thread = run.thread_ts or run.card_ts
         for position, item in self.results.unposted_files(run.id):
-            if not self.pacer.allow(run.channel_id, "post"):
+            if not self.pacer.allow(run.channel_id):
                 return
             content: bytes | None = None
             if isinstance(item, ImageResult):

@@ -235,6 +235,7 @@ class ScheduleService:
         )
         msg = schedule_created(schedule, words=describe(rec), tz_source=source, next_runs=upcoming)
         try:
+            self.runs.pacer.wait(who.channel_id)
             self.slack.post(who.channel_id, msg.text, msg.blocks)
         except SlackError as exc:
             self.store.delete(schedule.id)
@@ -368,6 +369,7 @@ class ScheduleService:
     def _tell_channel(self, schedule: ScheduleRecord, msg: Message) -> Message | None:
         """Post a change in the schedule's channel; show it to the user alone if that fails."""
         try:
+            self.runs.pacer.wait(schedule.channel_id)
             self.slack.post(schedule.channel_id, msg.text, msg.blocks)
         except SlackError:
             return msg
@@ -550,6 +552,8 @@ class ScheduleService:
         """Post every note that is ready; retry a few times when Slack may recover."""
         now = self.clock.now()
         for note, thread_ts in self.store.ready_notes(now):
+            if not self.runs.pacer.allow(note.channel_id):
+                continue  # the channel had a message this second: a later round posts it
             try:
                 self.slack.post(note.channel_id, note.text, note.blocks, thread_ts=thread_ts)
             except SlackError as exc:

@@ -104,22 +104,12 @@ def to_slack_error(exc: Exception) -> SlackError:
 class SlackGateway:
     """The few Web API calls the bot makes, with errors turned into `SlackError`."""
 
-    def __init__(
-        self,
-        client: WebClient,
-        *,
-        on_success: Callable[[], None] | None = None,
-        before_call: Callable[[], object] | None = None,
-    ) -> None:
+    def __init__(self, client: WebClient, *, on_success: Callable[[], None] | None = None) -> None:
         self.client = client
         self.on_success = on_success
-        # Called before every call goes out (see DeepnoteClient.before_call).
-        self.before_call = before_call
 
     def _call(self, method: str, **kwargs: Any) -> Any:
         fn = getattr(self.client, method.replace(".", "_"))
-        if self.before_call is not None:
-            self.before_call()
         try:
             result = fn(**kwargs)
             if self.on_success is not None:

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import SystemClock
+from bot.clock import ManualClock, SystemClock
 from bot.simulator import HELLO_NOTEBOOK_ID, QUALITY_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
 from bot.slack_standin import SlackStandIn
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, Harness, start_bot
+
+CHANNEL = "C0GENERAL"
 
 
 def max_in_window(stamps: list[float], window: float = 1.0) -> int:
@@ -99,7 +101,37 @@ def test_one_message_per_channel_per_second(
     posts = [c.at.timestamp() for c in slack.calls("chat.postMessage") if c.channel == "C0BUSY"]
     edits = [c.at.timestamp() for c in slack.calls("chat.update") if c.channel == "C0BUSY"]
     assert len(posts) == 8  # four cards and four thread replies, each once
-    assert max_in_window(posts) <= 1
-    assert edits  # card edits are not held back by the pace of new messages
+    assert max_in_window(posts + edits) <= 1  # new messages and edits alike
+    assert slack.max_calls_per_channel_per_second("C0BUSY") <= 1
     cards = [m for m in slack.messages("C0BUSY") if m.thread_ts is None]
     assert all("succeeded" in c.text for c in cards)
+    # Each run went pending → running → success in under a second: some of those changes
+    # were shown together, in one edit.
+    assert len(edits) < 4 * 3
+
+
+def test_status_changes_inside_the_window_collapse_into_one_edit(
+    slack: SlackStandIn, deepnote: Simulator, clock: ManualClock, tmp_path: Path
+) -> None:
+    h = start_bot(slack, deepnote, clock, tmp_path / "bot.db", SLACK_CHANNEL_PACE_SECONDS="1")
+    try:
+        h.command(f"run {HELLO_NOTEBOOK_ID}")
+        slack.wait_for(lambda s: len(s.calls("chat.postMessage")) == 1)
+        started = time.monotonic()  # the card took the channel's slot (a moment ago)
+        wait_until(lambda: len(deepnote.runs) == 1, timeout=0.5)
+        (run_id,) = deepnote.runs
+        deepnote.set_status(run_id, "running")
+        h.advance(1)  # the bot reads "running": the card's slot in the channel is taken
+        deepnote.finish_run(run_id, "success")
+        h.advance(1)  # ... and "success" (the bot's clock runs ahead of the real one here)
+        assert slack.calls("chat.update") == []  # still inside the card's real second
+        assert not h.bot.deliver_held()  # nothing may go yet
+        time.sleep(max(0.0, started + 1.1 - time.monotonic()))
+        # No need to wait for the next round: the held edit goes as soon as the slot is free.
+        assert h.bot.deliver_held()
+        edits = slack.calls("chat.update")
+        assert len(edits) == 1  # started, running and succeeded: shown in one edit
+        (card,) = slack.messages(CHANNEL)
+        assert "succeeded" in card.text
+    finally:
+        h.stop()

@@ -44,6 +44,7 @@ import secrets
 import selectors
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -84,6 +85,8 @@ class RecordedRequest:
     headers: dict[str, str]
     authorized: bool
     """Whether an Authorization header was sent at all (its value is not recorded)."""
+    received: float = field(default_factory=time.monotonic)
+    """When it arrived (`time.monotonic()` of this process), for request-rate measurements."""
 
     def to_json(self) -> dict[str, Any]:
         """The record as `GET /_sim/requests` lists it."""
