@@ -94,6 +94,17 @@ def checks(results: dict[str, Any]) -> list[Check]:
             )
         )
     for name, scenario in scenarios.items():
+        peak = _get(scenario, "costs", "deepnote", "peak_per_second")
+        out.append(
+            _check(
+                f"Deepnote requests in any 1 s, {name}",
+                peak,
+                f"≤ {DEEPNOTE_BUDGET_PER_SECOND} (the default budget)",
+                lambda v: v <= DEEPNOTE_BUDGET_PER_SECOND,
+                "",
+            )
+        )
+    for name, scenario in scenarios.items():
         peak = _get(scenario, "costs", "slack", "per_channel_per_second", "writes")
         out.append(
             _check(

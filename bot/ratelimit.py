@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 # How much longer than a second the windows are: a request (or message) reaches the other
 # side a little after its slot was taken, later still when many threads wake at once.
-WINDOW_MARGIN = 0.05
+WINDOW_MARGIN = 0.1
 
 
 class BudgetExhausted(Exception):

@@ -87,6 +87,7 @@ def reply(services: Services, who: Requester, event: Mapping[str, Any], msg: Mes
     except SlackError as exc:
         log.info("ephemeral refused", extra={"event": "ephemeral_failed", "code": exc.code})
     try:
+        services.runs.pacer.wait(who.channel_id)
         services.slack.post(who.channel_id, msg.text, msg.blocks, thread_ts=who.thread_ts)
     except SlackError:
         log.warning("could not answer a mention", extra={"event": "mention_reply_failed"})
