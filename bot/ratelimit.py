@@ -8,9 +8,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-# How much longer than a second the windows are: a request (or message) reaches the other
-# side a little after its slot was taken, later still when many threads wake at once.
-WINDOW_MARGIN = 0.1
+# How much longer than a second the windows are: a request (or message) is counted by the
+# other side a little after its slot was taken, later still when that side is busy.
+BUDGET_MARGIN = 0.1
+PACE_MARGIN = 0.05
 
 
 class BudgetExhausted(Exception):
@@ -38,9 +39,10 @@ class RequestBudget:
     ) -> None:
         self.rate = float(rate)
         self.slots = max(1, math.floor(rate))
-        # A little longer than the rate implies, so that requests measured where they leave
-        # (not where their slot was taken) still fit in any one-second window.
-        self.window = self.slots / self.rate + WINDOW_MARGIN
+        # A little longer than the rate implies, so that requests counted where they arrive
+        # still fit in any one-second window (the slot is taken just before the request is
+        # written: see DeepnoteClient._before_send).
+        self.window = self.slots / self.rate + BUDGET_MARGIN
         self._times: deque[float] = deque()
         self._monotonic = monotonic
         self._sleep = sleep
@@ -101,9 +103,8 @@ class ChannelPacer:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        # The same small margin as the request budget: Slack sees a call a little after
-        # its slot was taken.
-        self.interval = interval_seconds + WINDOW_MARGIN if interval_seconds > 0 else 0.0
+        # A small margin: Slack sees a call a little after its slot was taken.
+        self.interval = interval_seconds + PACE_MARGIN if interval_seconds > 0 else 0.0
         self._monotonic = monotonic
         self._sleep = sleep
         self._next: dict[str, float] = {}

@@ -7,6 +7,7 @@ about real seconds; the other end-to-end tests turn them off and drive rounds by
 from __future__ import annotations
 
 import bisect
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from bot.clock import ManualClock, SystemClock
+from bot.deepnote.client import DeepnoteClient
+from bot.ratelimit import RequestBudget
 from bot.simulator import HELLO_NOTEBOOK_ID, QUALITY_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
 from bot.slack_standin import SlackStandIn
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, Harness, start_bot
@@ -135,3 +138,23 @@ def test_status_changes_inside_the_window_collapse_into_one_edit(
         assert "succeeded" in card.text
     finally:
         h.stop()
+
+
+def test_the_budget_holds_where_deepnote_counts(live: tuple[SlackStandIn, Simulator, Path]) -> None:
+    """25 reads at once with a budget of 10/s: Deepnote never sees more than 10 in a second."""
+    sim = live[1]
+    client = DeepnoteClient(base_url=sim.url, api_key=DEEPNOTE_KEY, budget=RequestBudget(10))
+    try:
+        threads = [
+            threading.Thread(target=client.get_notebook, args=(HELLO_NOTEBOOK_ID,))
+            for _ in range(25)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        client.close()
+    arrived = [r.received for r in sim.requests if r.path.startswith("/v2/notebooks/")]
+    assert len(arrived) == 25
+    assert max_in_window(arrived) <= 10

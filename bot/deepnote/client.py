@@ -122,6 +122,9 @@ class DeepnoteClient:
             timeout=timeout,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=False,
+            # The budget's token is taken here, just before the request goes on the wire, so
+            # that where Deepnote counts the requests they fit the budget's window.
+            event_hooks={"request": [self._before_send]},
         )
 
     def __repr__(self) -> str:
@@ -266,9 +269,7 @@ class DeepnoteClient:
         while True:
             if self.before_call is not None:
                 self.before_call()
-            if auth:
-                self._spend()
-            started = time.monotonic()
+            self._local.sent_at = time.monotonic()  # the request hook sets it again
             try:
                 response = self._http.request(
                     method,
@@ -279,7 +280,7 @@ class DeepnoteClient:
                     follow_redirects=follow_redirects,
                 )
             except httpx.TransportError as exc:
-                self._observe(label, None, time.monotonic() - started)
+                self._observe(label, None, time.monotonic() - self._local.sent_at)
                 error = self._transport_error(label, exc, is_create)
                 retryable = not isinstance(exc, _PERMANENT) and (
                     not is_create or isinstance(exc, _NEVER_SENT)
@@ -289,7 +290,8 @@ class DeepnoteClient:
                     attempt += 1
                     continue
                 raise error from None
-            self._observe(label, response.status_code, time.monotonic() - started)
+            # From when it went out (after any wait for the budget) to the answer.
+            self._observe(label, response.status_code, time.monotonic() - self._local.sent_at)
             if response.is_success:
                 return response.content
             error = self._status_error(label, response)
@@ -327,6 +329,12 @@ class DeepnoteClient:
             yield
         finally:
             self._local.background = previous
+
+    def _before_send(self, request: httpx.Request) -> None:
+        """httpx's request hook: requests carrying the API key spend the budget (see `_spend`)."""
+        if "authorization" in request.headers:
+            self._spend()
+        self._local.sent_at = time.monotonic()
 
     def _spend(self) -> None:
         """Take one token of the request budget (see `background`)."""

@@ -853,6 +853,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     # handle_request() is only called once the socket is readable: never wait inside it.
     timeout = 0
+    # Like a real API's: the default backlog of 5 drops a burst of connections, which then
+    # arrive a 1 s SYN retry late (and bunch up in the request counts).
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
         super().__init__(address, _Handler)
