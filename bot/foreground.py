@@ -4,12 +4,13 @@ Slack wants every request answered within 3 s, and people feel every 100 ms of i
 slow work (starting runs, following them) shares one interpreter, and so one lock, with the
 threads answering requests: a burst of 50 commands whose slow work started at once would
 answer the last command only after all the others' work had had its turns. So requests
-count themselves in (`answering`) from the moment their connection is accepted until the
-answer is sent, and slow work calls `wait_quiet` before it starts: it waits until no request
-is being answered, at most `limit` seconds, so a steady stream of requests delays it by a
-bounded amount and never starves it. Work already under way waits the same way before each
-call it makes to Deepnote (`DeepnoteClient.before_call`) and before posting a run's messages
-(`RunService.quiet`), and so does each round of the poller.
+count themselves in (`answering`) from their request line until the answer is sent (in the
+HTTP server; in `ForegroundApp.dispatch` for Socket Mode), and slow work calls `wait_quiet`
+before it starts: it waits until no request is being answered, at most `limit` seconds, so a
+steady stream of requests delays it by a bounded amount and never starves it. Work already
+under way waits the same way before each call it makes to Deepnote
+(`DeepnoteClient.before_call`) and before posting a run's messages (`RunService.quiet`), and
+so does each round of the poller.
 """
 
 from __future__ import annotations
@@ -45,11 +46,12 @@ class Foreground:
     slipped into a gap would hold up the rest of the burst.
 
     >>> fg = Foreground(settle=0.0)
-    >>> with fg.answering():
-    ...     fg.busy
-    1
-    >>> fg.busy, fg.wait_quiet(0.1)
-    (0, True)
+    >>> fg.enter()
+    >>> fg.wait_quiet(0.01)
+    False
+    >>> fg.leave()
+    >>> fg.wait_quiet(0.01)
+    True
     """
 
     def __init__(self, *, settle: float = DEFAULT_SETTLE) -> None:
@@ -58,11 +60,6 @@ class Foreground:
         self._busy = 0
         self._last_answered = -math.inf
         self._quiet = threading.Condition()
-
-    @property
-    def busy(self) -> int:
-        """Requests being answered now."""
-        return self._busy
 
     def enter(self) -> None:
         """A request started: slow work holds back until it is answered."""

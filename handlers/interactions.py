@@ -328,10 +328,16 @@ def request_for(
 
 
 def start_from_request(
-    services: Services, request: FormRequest, user_id: str, inputs: Mapping[str, InputValue]
+    services: Services,
+    request: FormRequest,
+    user_id: str,
+    inputs: Mapping[str, InputValue],
+    *,
+    notebook: Notebook | None = None,
 ) -> None:
-    """Start the run a form (or its button) asks for, as `user_id`."""
-    notebook = fetch_notebook(services, request.notebook_id)
+    """Start the run a form (or its button) asks for, as `user_id` (`notebook`: when the
+    caller has read it already)."""
+    notebook = notebook or fetch_notebook(services, request.notebook_id)
     who = Requester(
         user_id=user_id,
         team_id=request.team_id,
@@ -486,15 +492,7 @@ def register(app: App, services: Services) -> None:
         who: Requester, request: FormRequest, notebook: Notebook, inputs: dict[str, Any]
     ) -> None:
         try:
-            services.runs.start(
-                who,
-                notebook,
-                inputs,
-                readonly=request.readonly,
-                block_ids=request.block_ids,
-                run_dependents=request.run_dependents,
-                post_outputs=request.post_outputs,
-            )
+            start_from_request(services, request, who.user_id, inputs, notebook=notebook)
         except Exception as exc:
             if not isinstance(exc, UserError | UpstreamError):
                 log.exception("form run failed", extra={"event": "form_error"})
