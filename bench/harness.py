@@ -18,7 +18,6 @@ import select
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -29,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from bench.stats import max_in_window, mb, peak_rate
+from bench.stats import max_in_window, mb
 from bot.config import SETTINGS
 from bot.simulator import HELLO_NOTEBOOK_ID, SAMPLES_DIR, Simulator
 from bot.slack_standin import Call, SlackRequester, SlackStandIn
@@ -42,7 +41,6 @@ FOREVER = 10.0**9  # simulator `pending_seconds`: a run stays pending until the 
 READY_TIMEOUT = 60.0
 READY_GRACE = 20.0  # after /healthz first answers, how long to wait for it to say 200
 STOP_GRACE = 3.0
-SAMPLE_EVERY = 0.05
 WRITE_METHODS = ("chat.postMessage", "chat.update")
 
 _RUN_PATH = re.compile(r"^/v2/runs/[^/]+$")
@@ -228,44 +226,6 @@ def _read_hello(proc: subprocess.Popen[bytes], deadline: float) -> dict[str, Any
             return hello
 
 
-class RequestSampler:
-    """Counts the simulator's recorded requests every 50 ms, for requests-per-second peaks."""
-
-    def __init__(self, sim: Simulator, baseline: int) -> None:
-        self._sim = sim
-        self._baseline = baseline
-        self.samples: list[tuple[float, int]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="bench-sampler", daemon=True)
-
-    def start(self) -> RequestSampler:
-        """Start sampling in a daemon thread."""
-        self._thread.start()
-        return self
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.samples.append((time.monotonic(), len(self._sim.requests) - self._baseline))
-            self._stop.wait(SAMPLE_EVERY)
-
-    def stop(self) -> None:
-        """Take a last sample and stop."""
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.samples.append((time.monotonic(), len(self._sim.requests) - self._baseline))
-
-    def peak(self) -> int:
-        """Most requests within any one second."""
-        return peak_rate(self.samples)
-
-    def rate_between(self, start: float, end: float) -> float:
-        """Mean requests per second between two monotonic instants."""
-        inside = [s for s in self.samples if start <= s[0] <= end]
-        if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
-            return float("nan")
-        return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
-
-
 @dataclass
 class Options:
     """What the whole benchmark run was asked for."""
@@ -290,7 +250,6 @@ class Session:
         self._slack: SlackStandIn | None = None
         self.notebook_ids: list[str] = []
         self.bot: BotProcess | None = None
-        self.sampler: RequestSampler | None = None
         self._cpu_at_start = 0.0
         self._sim_baseline = 0
         self._slack_baseline = 0
@@ -330,7 +289,6 @@ class Session:
         """Start the bot; requests and calls made before this are not counted as the bot's."""
         self._sim_baseline = len(self.sim.requests)
         self._slack_baseline = len(self.slack.calls())
-        self.sampler = RequestSampler(self.sim, self._sim_baseline).start()
         self._started_mono = time.monotonic()
         self.bot = BotProcess.start(
             bot_environment(self.slack, self.sim, self.db_path),
@@ -350,10 +308,17 @@ class Session:
         self._requesters.append(requester)
         return requester
 
+    def deepnote_rate(self, start: float, end: float) -> float:
+        """Mean Deepnote requests per second from the bot between two `time.monotonic()`
+        instants (the simulator stamps each request when it reads it)."""
+        if end <= start:
+            return float("nan")
+        arrived = sum(start <= r.received < end for r in self.sim.requests[self._sim_baseline :])
+        return arrived / (end - start)
+
     def metrics(self, runs_started: int) -> dict[str, Any]:
         """Costs since the bot started: Deepnote requests, Slack calls, CPU and memory."""
         assert self.bot is not None
-        assert self.sampler is not None
         elapsed = time.monotonic() - self._started_mono
         requests = self.sim.requests[self._sim_baseline :]
         by_endpoint = Counter(endpoint(r.method, r.path) for r in requests)
@@ -394,8 +359,6 @@ class Session:
         """Stop the bot, then the fakes; keep the bot's log level counts."""
         for requester in self._requesters:
             requester.close()
-        if self.sampler is not None:
-            self.sampler.stop()
         if self.bot is not None:
             self.bot.stop()
             self.log_levels = self.bot.log_levels()

@@ -292,8 +292,7 @@ def _notify_result(
     ]
     missing = len(tracker.finished) - len(latencies)
     costs = session.metrics(started)
-    assert session.sampler is not None
-    steady = session.sampler.rate_between(window_mono, window_mono + window_seconds)
+    steady = session.deepnote_rate(window_mono, window_mono + window_seconds)
     costs["deepnote"]["window_per_second"] = round(steady, 1)
     costs["deepnote"]["status_reads_per_run_second"] = _reads_per_run_second(
         session, costs["deepnote"]["by_endpoint"].get("GET /v2/runs/{id}", 0)

@@ -41,23 +41,6 @@ def summary(values: Sequence[float], *, missing: int = 0) -> dict[str, Any]:
     }
 
 
-def peak_rate(samples: Sequence[tuple[float, int]], window: float = 1.0) -> int:
-    """The largest increase of a running count within any `window` seconds.
-
-    `samples` are (time, count so far) pairs in time order, e.g. taken every 50 ms.
-
-    >>> peak_rate([(0.0, 0), (0.5, 4), (1.0, 9), (1.5, 10), (2.0, 10)])
-    9
-    """
-    best, j = 0, 0
-    for i, (start, base) in enumerate(samples):
-        j = max(j, i)
-        while j + 1 < len(samples) and samples[j + 1][0] - start <= window + 1e-9:
-            j += 1
-        best = max(best, samples[j][1] - base)
-    return best
-
-
 def max_in_window(times: Iterable[datetime], window: timedelta = timedelta(seconds=1)) -> int:
     """Most events within any half-open `window` (e.g. calls to one channel in one second).
 
