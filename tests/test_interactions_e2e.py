@@ -43,6 +43,19 @@ def wait_cards(h: Harness, count: int, channel: str = CHANNEL) -> list[Message]:
     return cards(h, channel)
 
 
+def last_ephemeral_as_message(h: Harness) -> Message:
+    """The last ephemeral the bot showed, as a message whose buttons `click` can press."""
+    offer = h.slack.ephemerals()[-1]
+    return Message(
+        channel=CHANNEL,
+        ts=offer.message_ts,
+        text=offer.text,
+        blocks=offer.blocks,
+        user="U0BOT",
+        posted_at=offer.at,
+    )
+
+
 def button(message: Message, action_id: str) -> dict[str, Any]:
     """A button of a message's actions blocks."""
     for block in message.blocks:
@@ -394,15 +407,7 @@ def test_expired_trigger_falls_back_to_an_ephemeral_with_buttons(harness: Harnes
     assert "within 3 seconds" in text
     assert f"/deepnote run {SALES_NOTEBOOK_ID} report_title=" in text
     assert creates(h) == []
-    offer = h.slack.ephemerals()[-1]
-    as_message = Message(
-        channel=CHANNEL,
-        ts=offer.message_ts,
-        text=offer.text,
-        blocks=offer.blocks,
-        user="U0BOT",
-        posted_at=offer.at,
-    )
+    as_message = last_ephemeral_as_message(h)
     click(h, as_message, "open_run_form", ephemeral=True)
     h.slack.wait_for(lambda s: len(s.views) == 1)
     view = h.slack.views[0]

@@ -19,7 +19,13 @@ from handlers.mentions import command_text
 from storage.records import RunRecord
 from storage.schedules import ScheduleRecord
 from tests.conftest import DEEPNOTE_KEY, Harness, start_bot
-from tests.test_interactions_e2e import cards, click, creates, wait_cards
+from tests.test_interactions_e2e import (
+    cards,
+    click,
+    creates,
+    last_ephemeral_as_message,
+    wait_cards,
+)
 
 CHANNEL = "C0GENERAL"
 TEAM = "T0TEST"
@@ -167,15 +173,7 @@ def test_mention_without_inputs_offers_the_form_then_runs_in_the_thread(harness:
     message, _ = mention(h, f"run {SALES_NOTEBOOK_ID}")
     assert "Fill in the form" in last_reply(h)
     assert creates(h) == []
-    offer = h.slack.ephemerals()[-1]
-    as_message = Message(
-        channel=CHANNEL,
-        ts=offer.message_ts,
-        text=offer.text,
-        blocks=offer.blocks,
-        user="U0BOT",
-        posted_at=offer.at,
-    )
+    as_message = last_ephemeral_as_message(h)
     click(h, as_message, "open_run_form", ephemeral=True)
     h.slack.wait_for(lambda s: len(s.views) == 1)
     click(h, as_message, "run_now", ephemeral=True)
