@@ -21,10 +21,15 @@ from urllib.parse import urlencode
 import httpx
 
 from bot.clock import Clock, SystemClock
+from bot.slack_standin.payloads import (
+    VERIFICATION_TOKEN,
+    event_callback,
+    fill_interaction,
+    slash_command_fields,
+)
 from bot.slack_standin.server import SlackStandIn
 
 # Slack still sends this deprecated token with every request; nobody should check it.
-VERIFICATION_TOKEN = "verification-token-unused"  # noqa: S105
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -112,23 +117,14 @@ class SlackRequester:
         command: str = "/deepnote",
     ) -> list[tuple[str, str]]:
         """The form fields of a slash command, in Slack's order, with a fresh response_url."""
-        channel = self.standin.channel_info(channel_id)
-        user = self.standin.user_info(user_id)
-        return [
-            ("token", VERIFICATION_TOKEN),
-            ("team_id", self.team_id),
-            ("team_domain", self.standin.team_domain),
-            ("channel_id", channel_id),
-            ("channel_name", channel["name"] if channel else channel_id.lower()),
-            ("user_id", user_id),
-            ("user_name", user["name"] if user else user_id.lower()),
-            ("command", command),
-            ("text", text),
-            ("api_app_id", self.standin.app_id),
-            ("is_enterprise_install", "false"),
-            ("response_url", self.standin.new_response_url(channel=channel_id, user=user_id)),
-            ("trigger_id", self.standin.new_trigger_id(user_id)),
-        ]
+        return slash_command_fields(
+            self.standin,
+            self.team_id,
+            text,
+            user_id=user_id,
+            channel_id=channel_id,
+            command=command,
+        )
 
     def slash_command(
         self,
@@ -158,7 +154,7 @@ class SlackRequester:
         """
         body = dict(payload)
         if fill:
-            self._fill_interaction(body)
+            fill_interaction(self.standin, self.team_id, body)
         trigger_id = body.get("trigger_id")
         response_url = body.get("response_url")
         return self._send(
@@ -179,28 +175,9 @@ class SlackRequester:
         """Send an Events API `event_callback` envelope, signed; pass the first delivery's
         `event_id` with `retry_num` to replay it as Slack's retry."""
         event_id = event_id or f"Ev{next(self._event_ids):08d}TEST"
-        inner = dict(event)
-        inner.setdefault("event_ts", inner.get("ts") or self.standin.new_ts())
-        envelope = {
-            "token": VERIFICATION_TOKEN,
-            "team_id": self.team_id,
-            "api_app_id": self.standin.app_id,
-            "event": inner,
-            "type": "event_callback",
-            "event_id": event_id,
-            "event_time": self.now(),
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": self.team_id,
-                    "user_id": self.standin.bot_user_id,
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": False,
-            "event_context": f"4-{event_id}",
-        }
+        envelope = event_callback(
+            self.standin, self.team_id, event, event_id=event_id, event_time=self.now()
+        )
         extra: dict[str, str] = {}
         if retry_num is not None:
             extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
@@ -271,32 +248,3 @@ class SlackRequester:
             trigger_id=trigger_id,
             event_id=event_id,
         )
-
-    def _fill_interaction(self, body: dict[str, Any]) -> None:
-        body.setdefault("token", VERIFICATION_TOKEN)
-        body.setdefault("api_app_id", self.standin.app_id)
-        body.setdefault("team", {"id": self.team_id, "domain": self.standin.team_domain})
-        if "user" not in body:
-            info = self.standin.user_info("U0ALICE") or {"name": "alice"}
-            body["user"] = {"id": "U0ALICE", "username": info["name"], "team_id": self.team_id}
-        user = body["user"]
-        user_id = str(user.get("id", "U0ALICE")) if isinstance(user, dict) else "U0ALICE"
-        kind = body.get("type")
-        if kind not in ("view_closed", "block_suggestion"):
-            body.setdefault("trigger_id", self.standin.new_trigger_id(user_id))
-        if kind in ("block_actions", "message_action") and "response_url" not in body:
-            channel = body.get("channel")
-            container = body.get("container")
-            message = body.get("message")
-            channel_id = channel.get("id") if isinstance(channel, dict) else None
-            if channel_id is None and isinstance(container, dict):
-                channel_id = container.get("channel_id")
-            message_ts = message.get("ts") if isinstance(message, dict) else None
-            if message_ts is None and isinstance(container, dict):
-                message_ts = container.get("message_ts")
-            if isinstance(channel_id, str):
-                body["response_url"] = self.standin.new_response_url(
-                    channel=channel_id,
-                    user=user_id,
-                    message_ts=message_ts if isinstance(message_ts, str) else None,
-                )

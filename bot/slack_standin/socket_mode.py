@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from bot.clock import Clock
+from bot.slack_standin.payloads import event_callback, fill_interaction, slash_command_fields
 
 if TYPE_CHECKING:
     from bot.slack_standin.server import SlackStandIn
@@ -53,8 +54,6 @@ OP_CLOSE, OP_PING, OP_PONG = 0x8, 0x9, 0xA
 CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_PROTOCOL_ERROR, CLOSE_UNSUPPORTED = 1000, 1001, 1002, 1003
 CLOSE_INVALID_DATA, CLOSE_POLICY, CLOSE_TOO_BIG = 1007, 1008, 1009
 
-# Slack still sends this deprecated token in payloads; nobody should check it.
-_VERIFICATION_TOKEN = "verification-token-unused"  # noqa: S105
 _DEBUG_HOST = "applink-standin"
 
 EnvelopeType = Literal["slash_commands", "interactive", "events_api"]
@@ -469,24 +468,15 @@ class SocketModeServer:
     ) -> str:
         """Deliver a slash command (fields as Slack posts them, fresh response_url and
         trigger_id); returns the envelope id."""
-        slack = self._standin
-        channel = slack.channel_info(channel_id)
-        user = slack.user_info(user_id)
-        payload = {
-            "token": _VERIFICATION_TOKEN,
-            "team_id": slack.team_id,
-            "team_domain": slack.team_domain,
-            "channel_id": channel_id,
-            "channel_name": channel["name"] if channel else channel_id.lower(),
-            "user_id": user_id,
-            "user_name": user["name"] if user else user_id.lower(),
-            "command": command,
-            "text": text,
-            "api_app_id": slack.app_id,
-            "is_enterprise_install": "false",
-            "response_url": slack.new_response_url(channel=channel_id, user=user_id),
-            "trigger_id": slack.new_trigger_id(user_id),
-        }
+        fields = slash_command_fields(
+            self._standin,
+            self._standin.team_id,
+            text,
+            user_id=user_id,
+            channel_id=channel_id,
+            command=command,
+        )
+        payload = dict(fields)
         return self.send_envelope(
             "slash_commands", payload, accepts_response_payload=True, connection_id=connection_id
         )
@@ -498,7 +488,7 @@ class SocketModeServer:
         envelope id. With `fill`, keys Slack always sends are added as SlackRequester does."""
         body = dict(payload)
         if fill:
-            self._fill_interaction(body)
+            fill_interaction(self._standin, self._standin.team_id, body)
         accepts = body.get("type") in ("view_submission", "block_suggestion")
         return self.send_envelope(
             "interactive", body, accepts_response_payload=accepts, connection_id=connection_id
@@ -515,30 +505,14 @@ class SocketModeServer:
     ) -> str:
         """Deliver an Events API `event_callback` (pass the first delivery's `event_id` with
         `retry_attempt` to replay it as Slack's retry); returns the envelope id."""
-        slack = self._standin
         event_id = event_id or f"Ev{next(self._event_ids):08d}SOCK"
-        inner = dict(event)
-        inner.setdefault("event_ts", inner.get("ts") or slack.new_ts())
-        body = {
-            "token": _VERIFICATION_TOKEN,
-            "team_id": slack.team_id,
-            "api_app_id": slack.app_id,
-            "event": inner,
-            "type": "event_callback",
-            "event_id": event_id,
-            "event_time": int(self._clock.now().timestamp()),
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": slack.team_id,
-                    "user_id": slack.bot_user_id,
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": False,
-            "event_context": f"4-{event_id}",
-        }
+        body = event_callback(
+            self._standin,
+            self._standin.team_id,
+            dict(event),
+            event_id=event_id,
+            event_time=int(self._clock.now().timestamp()),
+        )
         return self.send_envelope(
             "events_api",
             body,
@@ -940,36 +914,3 @@ class SocketModeServer:
                 )
             )
             self._changed.notify_all()
-
-    def _fill_interaction(self, body: dict[str, Any]) -> None:
-        """Keys Slack always sends with an interaction, as `SlackRequester` adds them."""
-        slack = self._standin
-        body.setdefault("token", _VERIFICATION_TOKEN)
-        body.setdefault("api_app_id", slack.app_id)
-        body.setdefault("team", {"id": slack.team_id, "domain": slack.team_domain})
-        if "user" not in body:
-            info = slack.user_info("U0ALICE") or {"name": "alice"}
-            body["user"] = {"id": "U0ALICE", "username": info["name"], "team_id": slack.team_id}
-        user = body["user"]
-        user_id = str(user.get("id", "U0ALICE")) if isinstance(user, dict) else "U0ALICE"
-        kind = body.get("type")
-        if kind not in ("view_closed", "block_suggestion"):
-            body.setdefault("trigger_id", slack.new_trigger_id(user_id))
-        if kind in ("block_actions", "message_action") and "response_url" not in body:
-            channel, container, message = (
-                body.get("channel"),
-                body.get("container"),
-                body.get("message"),
-            )
-            channel_id = channel.get("id") if isinstance(channel, dict) else None
-            if channel_id is None and isinstance(container, dict):
-                channel_id = container.get("channel_id")
-            message_ts = message.get("ts") if isinstance(message, dict) else None
-            if message_ts is None and isinstance(container, dict):
-                message_ts = container.get("message_ts")
-            if isinstance(channel_id, str):
-                body["response_url"] = slack.new_response_url(
-                    channel=channel_id,
-                    user=user_id,
-                    message_ts=message_ts if isinstance(message_ts, str) else None,
-                )
