@@ -18,8 +18,8 @@ from types import FrameType
 
 from bot.app import build_app
 from bot.config import load_config
-from bot.http_server import BotHTTPServer
 from bot.logs import setup_logging
+from bot.web.http_server import BotHTTPServer
 
 
 def main() -> int:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bench.harness import Session
-from bot.simulator import Simulator
-from bot.slack_standin import Delivery, SlackRequester, SlackStandIn
+from bot.offline.simulator import Simulator
+from bot.offline.slack_standin import Delivery, SlackRequester, SlackStandIn
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # The card of a run finished with status "success" says so in its fallback text.

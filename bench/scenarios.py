@@ -36,9 +36,9 @@ from bench.harness import (
 )
 from bench.seed import create_runs
 from bench.stats import mb, summary
-from bot.simulator import HELLO_NOTEBOOK_ID, Simulator
-from bot.slack_standin import SlackRequester, sign_request
-from handlers.render import run_card
+from bot.offline.simulator import HELLO_NOTEBOOK_ID, Simulator
+from bot.offline.slack_standin import SlackRequester, sign_request
+from bot.slack.render import run_card
 from storage.db import Database
 from storage.records import RunRecord
 from storage.runs import RunStore

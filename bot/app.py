@@ -21,13 +21,13 @@ from slack_sdk import WebClient
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.deepnote.client import DeepnoteClient
-from bot.foreground import Background, Foreground, ForegroundApp
 from bot.health import CallRecorder, read_health, save_heartbeat
 from bot.ratelimit import ChannelPacer, RequestBudget
-from bot.runs import RunService
-from bot.scheduling import ScheduleService
+from bot.runs.service import RunService
+from bot.schedules.service import ScheduleService
 from bot.services import Services
-from bot.slack import SlackGateway, make_web_client
+from bot.slack.gateway import SlackGateway, make_web_client
+from bot.web.foreground import Background, Foreground, ForegroundApp
 from handlers import commands, home, interactions, mentions
 from storage.aliases import AliasStore, NotebookNames
 from storage.audit import AuditStore

@@ -24,7 +24,7 @@ log = logging.getLogger("bot")
 
 def _serve(_: argparse.Namespace) -> int:
     from bot.app import build_app
-    from bot.http_server import BotHTTPServer
+    from bot.web.http_server import BotHTTPServer
 
     config = load_config(os.environ)
     setup_logging(config.log_level, config.secrets())
@@ -121,7 +121,7 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _console(args: argparse.Namespace) -> int:
-    from bot.console import ConsoleOptions, SetupError, run_console
+    from bot.offline.console import ConsoleOptions, SetupError, run_console
 
     if args.timeout <= 0:
         print("--timeout must be a positive number of seconds.", file=sys.stderr)
@@ -158,8 +158,8 @@ def _console(args: argparse.Namespace) -> int:
 
 
 def _simulator(args: argparse.Namespace) -> int:
-    from bot.console import SetupError, check_notebooks_dir, notebook_lines
-    from bot.simulator import Simulator
+    from bot.offline.console import SetupError, check_notebooks_dir, notebook_lines
+    from bot.offline.simulator import Simulator
 
     if args.notebooks is not None:
         try:

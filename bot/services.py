@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Config
 from bot.deepnote.client import DeepnoteClient
-from bot.foreground import Background
-from bot.runs import RunService
-from bot.scheduling import ScheduleService
-from bot.slack import SlackGateway
+from bot.runs.service import RunService
+from bot.schedules.service import ScheduleService
+from bot.slack.gateway import SlackGateway
+from bot.web.foreground import Background
 from storage.aliases import AliasStore, NotebookNames
 from storage.audit import AuditStore
 from storage.db import Database

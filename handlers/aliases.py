@@ -7,14 +7,14 @@ bot has seen, when exactly one has that name.
 
 from __future__ import annotations
 
+from bot.commands.parse import AliasCommand, UnaliasCommand, closest, quote_token
 from bot.deepnote.models import Notebook
+from bot.deepnote.notebook_ref import UnknownNotebookRef, parse_notebook_ref
 from bot.errors import DeepnoteNotFound, UserError
-from bot.runs import Requester
+from bot.runs.service import Requester
 from bot.services import Services
-from handlers.mrkdwn import code, escape, truncate, user_mention
-from handlers.notebook_ref import UnknownNotebookRef, parse_notebook_ref
-from handlers.parse import AliasCommand, UnaliasCommand, closest, quote_token
-from handlers.render import Message, info_reply
+from bot.slack.mrkdwn import code, escape, truncate, user_mention
+from bot.slack.render import Message, info_reply
 from storage.aliases import Alias
 
 MAX_CANDIDATES = 10

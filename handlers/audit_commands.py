@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from bot.access import AccessDenied
-from bot.runs import Requester
+from bot.commands.parse import AuditCommand
+from bot.runs.service import Requester
 from bot.services import Services
-from handlers.mrkdwn import code, escape, truncate
-from handlers.parse import AuditCommand
-from handlers.render import Message, info_reply
+from bot.slack.mrkdwn import code, escape, truncate
+from bot.slack.render import Message, info_reply
 
 
 def _when(at: datetime) -> str:

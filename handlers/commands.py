@@ -13,20 +13,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.deepnote.models import Notebook
-from bot.errors import DeepnoteNotFound, UpstreamError, UserError
-from bot.runs import Requester
-from bot.services import Services
-from handlers.aliases import (
-    do_alias,
-    do_aliases,
-    do_unalias,
-    remember_notebook,
-    resolve_notebook_id,
-)
-from handlers.inputs import describe_input, validate_inputs
-from handlers.interactions import open_run_form, request_for
-from handlers.parse import (
+from bot.commands.parse import (
     COMMANDS,
     AliasCommand,
     AliasesCommand,
@@ -38,8 +25,21 @@ from handlers.parse import (
     UnaliasCommand,
     parse_command,
 )
-from handlers.render import Message, error_reply, help_message, inputs_listing, status_reply
-from handlers.run_form import form_wanted
+from bot.deepnote.inputs import describe_input, validate_inputs
+from bot.deepnote.models import Notebook
+from bot.errors import DeepnoteNotFound, UpstreamError, UserError
+from bot.runs.service import Requester
+from bot.services import Services
+from bot.slack.render import Message, error_reply, help_message, inputs_listing, status_reply
+from bot.slack.run_form import form_wanted
+from handlers.aliases import (
+    do_alias,
+    do_aliases,
+    do_unalias,
+    remember_notebook,
+    resolve_notebook_id,
+)
+from handlers.interactions import open_run_form, request_for
 
 log = logging.getLogger(__name__)
 

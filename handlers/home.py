@@ -13,11 +13,11 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.errors import SlackError, UpstreamError, UserError
-from bot.runs import Requester
-from bot.scheduling import words
+from bot.runs.service import Requester
+from bot.schedules.service import words
 from bot.services import Services
-from handlers.mrkdwn import code, escape, link, slack_date, truncate
-from handlers.render import format_slot, is_finished, status_emoji
+from bot.slack.mrkdwn import code, escape, link, slack_date, truncate
+from bot.slack.render import format_slot, is_finished, status_emoji
 from storage.records import RunRecord
 from storage.schedules import ScheduleRecord
 

@@ -18,13 +18,11 @@ from slack_bolt import Ack, App, Respond
 
 from bot.deepnote.models import InputValue, Notebook
 from bot.errors import DeepnoteError, DeepnoteNotFound, SlackError, UpstreamError, UserError
-from bot.runs import Requester
+from bot.runs.service import Requester
 from bot.services import Services
-from handlers.aliases import remember_notebook
-from handlers.home import is_home_click, publish_home, warning
-from handlers.mrkdwn import code, code_block, escape, truncate
-from handlers.render import Message, error_reply, example_command
-from handlers.run_form import (
+from bot.slack.mrkdwn import code, code_block, escape, truncate
+from bot.slack.render import Message, error_reply, example_command
+from bot.slack.run_form import (
     CALLBACK_ID,
     FormErrors,
     FormRequest,
@@ -37,6 +35,8 @@ from handlers.run_form import (
     read_request,
     validate_form,
 )
+from handlers.aliases import remember_notebook
+from handlers.home import is_home_click, publish_home, warning
 from storage.records import RunRecord
 
 log = logging.getLogger(__name__)

@@ -15,12 +15,12 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.commands.parse import parse_command
 from bot.errors import SlackError, UpstreamError, UserError
-from bot.runs import Requester
+from bot.runs.service import Requester
 from bot.services import Services
+from bot.slack.render import Message
 from handlers.commands import dispatch, reply_for
-from handlers.parse import parse_command
-from handlers.render import Message
 
 log = logging.getLogger(__name__)
 

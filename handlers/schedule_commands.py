@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.runs import Requester
-from bot.services import Services
-from handlers.parse import (
+from bot.commands.parse import (
     PauseCommand,
     ResumeCommand,
     ScheduleCommand,
@@ -21,7 +19,9 @@ from handlers.parse import (
     UnscheduleCommand,
     format_example,
 )
-from handlers.render import Message, schedules_listing
+from bot.runs.service import Requester
+from bot.services import Services
+from bot.slack.render import Message, schedules_listing
 
 
 def do_schedule(services: Services, who: Requester, cmd: ScheduleCommand) -> Message | None:

@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from bot.snapshot import (
+from bot.deepnote.snapshot import (
     BigNumberResult,
     ChartResult,
     ImageResult,

@@ -21,10 +21,10 @@ from bot.app import BotApp, build_app
 from bot.clock import ManualClock
 from bot.config import Config, load_config
 from bot.deepnote.client import DeepnoteClient
-from bot.http_server import BotHTTPServer
-from bot.simulator import Simulator
-from bot.slack import make_web_client
-from bot.slack_standin import SlackRequester, SlackStandIn
+from bot.offline.simulator import Simulator
+from bot.offline.slack_standin import SlackRequester, SlackStandIn
+from bot.slack.gateway import make_web_client
+from bot.web.http_server import BotHTTPServer
 from storage.db import Database
 
 # CI runs the property tests with a fixed seed, so a landing never depends on luck;

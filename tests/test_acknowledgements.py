@@ -7,7 +7,7 @@ answered well before that, and the work it started must then still happen.
 
 from __future__ import annotations
 
-from bot.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID
+from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID
 from tests.conftest import Harness
 from tests.test_interactions_e2e import cards, click, creates, submit, unchanged_state, wait_cards
 from tests.test_mentions_home_aliases import CHANNEL, mention

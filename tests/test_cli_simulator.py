@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, SAMPLES_DIR
+from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, SAMPLES_DIR
 from tests.test_console import ROOT, clean_env
 
 

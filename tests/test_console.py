@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from bot.console import slash_text
-from bot.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID
-from bot.terminal import BOLD, CODE, render_message, render_view
+from bot.offline.console import slash_text
+from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID
+from bot.offline.terminal import BOLD, CODE, render_message, render_view
 
 ROOT = Path(__file__).resolve().parents[1]
 WJ = "\u2060"

@@ -29,7 +29,7 @@ from bot.errors import (
     DeepnoteServerError,
     DeepnoteUnavailable,
 )
-from bot.simulator import (
+from bot.offline.simulator import (
     HELLO_NOTEBOOK_ID,
     QUALITY_NOTEBOOK_ID,
     SALES_NOTEBOOK_ID,

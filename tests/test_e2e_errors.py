@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.clock import ManualClock
-from bot.simulator import SALES_NOTEBOOK_ID, Simulator
-from bot.slack_standin import SlackStandIn
+from bot.offline.simulator import SALES_NOTEBOOK_ID, Simulator
+from bot.offline.slack_standin import SlackStandIn
 from tests.conftest import SIGNING_SECRET, Harness, start_bot
 
 CHANNEL = "C0GENERAL"
@@ -209,7 +209,7 @@ def test_restart_mid_run_loses_nothing_and_posts_nothing_twice(
 
 
 def test_the_example_command_from_inputs_runs_as_is(harness: Harness) -> None:
-    from handlers.render import example_command
+    from bot.slack.render import example_command
 
     h = harness
     notebook = h.bot.services.deepnote.get_notebook(SALES_NOTEBOOK_ID)

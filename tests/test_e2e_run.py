@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID
+from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID
 from tests.conftest import Harness
 
 CHANNEL = "C0GENERAL"

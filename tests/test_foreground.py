@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.foreground import Background, Foreground
-from bot.http_server import WORKERS
-from bot.simulator import HELLO_NOTEBOOK_ID
+from bot.offline.simulator import HELLO_NOTEBOOK_ID
+from bot.web.foreground import Background, Foreground
+from bot.web.http_server import WORKERS
 from tests.conftest import Harness
 from tests.test_interactions_e2e import cards, creates
 
@@ -69,7 +69,7 @@ def test_failing_work_is_logged_and_the_pool_goes_on(caplog: pytest.LogCaptureFi
     def boom() -> None:
         raise RuntimeError("broken")
 
-    with caplog.at_level(logging.ERROR, logger="bot.foreground"):
+    with caplog.at_level(logging.ERROR, logger="bot.web.foreground"):
         bg.submit("boom", boom)
         bg.submit("after", done.set)
         assert done.wait(5.0)

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
+from bot.deepnote.inputs import convert_value, describe_input, format_value, validate_inputs
 from bot.deepnote.models import InputValue, Notebook, NotebookInput, RunRequest
 from bot.errors import UserError
-from handlers.inputs import convert_value, describe_input, format_value, validate_inputs
 
 TODAY = date(2026, 11, 25)
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import ManualClock
-from bot.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
-from bot.slack_standin import Message, SlackStandIn, View
-from handlers.run_form import form_key, read_request, sign_request
+from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
+from bot.offline.slack_standin import Message, SlackStandIn, View
+from bot.slack.run_form import form_key, read_request, sign_request
 from tests.conftest import Harness, start_bot
 
 CHANNEL = "C0GENERAL"

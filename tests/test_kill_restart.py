@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
-from bot.slack_standin import SlackRequester, SlackStandIn
+from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
+from bot.offline.slack_standin import SlackRequester, SlackStandIn
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET
 
 CHANNEL = "C0GENERAL"

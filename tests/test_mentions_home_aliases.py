@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from bot.clock import ManualClock
-from bot.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
-from bot.simulator.notebooks import SAMPLES_DIR
-from bot.slack_standin import Message, SlackStandIn, validate_view
+from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
+from bot.offline.simulator.notebooks import SAMPLES_DIR
+from bot.offline.slack_standin import Message, SlackStandIn, validate_view
 from handlers.home import home_view
 from handlers.mentions import command_text
 from storage.records import RunRecord

@@ -16,9 +16,14 @@ import pytest
 
 from bot.clock import ManualClock, SystemClock
 from bot.deepnote.client import DeepnoteClient
+from bot.offline.simulator import (
+    HELLO_NOTEBOOK_ID,
+    QUALITY_NOTEBOOK_ID,
+    SALES_NOTEBOOK_ID,
+    Simulator,
+)
+from bot.offline.slack_standin import SlackStandIn
 from bot.ratelimit import RequestBudget
-from bot.simulator import HELLO_NOTEBOOK_ID, QUALITY_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
-from bot.slack_standin import SlackStandIn
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, Harness, start_bot
 
 CHANNEL = "C0GENERAL"

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import UserError
-from handlers.notebook_ref import (
-    UnknownNotebookRef,
-    is_notebook_id,
-    notebook_url,
-    parse_notebook_ref,
-)
-from handlers.parse import (
+from bot.commands.parse import (
     COMMANDS,
     MAX_INPUTS,
     MAX_TEXT,
@@ -34,6 +27,13 @@ from handlers.parse import (
     parse_tz,
     tokenize,
 )
+from bot.deepnote.notebook_ref import (
+    UnknownNotebookRef,
+    is_notebook_id,
+    notebook_url,
+    parse_notebook_ref,
+)
+from bot.errors import UserError
 
 NB = "0123456789abcdef0123456789abcdef"
 UUID = "01234567-89AB-CDEF-0123-456789ABCDEF"
@@ -471,7 +471,7 @@ def test_every_example_parses_to_its_command(name: str, example: str) -> None:
 
 @pytest.mark.parametrize("doc", COMMANDS, ids=[d.name for d in COMMANDS])
 def test_docs_are_complete(doc: object) -> None:
-    from handlers.parse import CommandDoc
+    from bot.commands.parse import CommandDoc
 
     assert isinstance(doc, CommandDoc)
     assert doc.usage.split()[0] == doc.name

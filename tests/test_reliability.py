@@ -15,8 +15,8 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.logs import setup_logging
-from bot.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
-from bot.slack_standin import SlackStandIn
+from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
+from bot.offline.slack_standin import SlackStandIn
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET, Harness, start_bot
 
 CHANNEL = "C0GENERAL"

@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-import handlers.mrkdwn
-import handlers.render
+import bot.slack.mrkdwn
+import bot.slack.render
 from bot.deepnote.models import Notebook, NotebookInput
-from bot.snapshot import (
+from bot.deepnote.snapshot import (
     BigNumberResult,
     ChartResult,
     ImageResult,
@@ -28,7 +28,7 @@ from bot.snapshot import (
     key_results,
     parse_snapshot,
 )
-from handlers.mrkdwn import (
+from bot.slack.mrkdwn import (
     WORD_JOINER,
     ZERO_WIDTH_SPACE,
     code,
@@ -40,7 +40,7 @@ from handlers.mrkdwn import (
     truncate,
     user_mention,
 )
-from handlers.render import (
+from bot.slack.render import (
     Message,
     error_reply,
     example_command,
@@ -149,8 +149,8 @@ def visible(text: str) -> str:
 
 
 def test_doctests() -> None:
-    assert doctest.testmod(handlers.mrkdwn).failed == 0
-    assert doctest.testmod(handlers.render).failed == 0
+    assert doctest.testmod(bot.slack.mrkdwn).failed == 0
+    assert doctest.testmod(bot.slack.render).failed == 0
 
 
 # --- mrkdwn -------------------------------------------------------------------------------

@@ -12,10 +12,10 @@ from slack_sdk.models.views import View
 
 from bot.deepnote.models import Notebook, NotebookInput
 from bot.errors import UserError
-from bot.simulator import SALES_NOTEBOOK_ID, load_notebooks
-from bot.simulator.notebooks import SAMPLES_DIR
-from bot.slack_standin import validate_view
-from handlers.run_form import (
+from bot.offline.simulator import SALES_NOTEBOOK_ID, load_notebooks
+from bot.offline.simulator.notebooks import SAMPLES_DIR
+from bot.offline.slack_standin import validate_view
+from bot.slack.run_form import (
     FormErrors,
     FormRequest,
     TamperedForm,

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import bot.schedule_math as sm
+import bot.schedules.recurrence as sm
 from bot.errors import UserError
-from bot.schedule_math import (
+from bot.schedules.recurrence import (
     EXAMPLES,
     Recurrence,
     describe,

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import bot.scheduling
+import bot.schedules.service
 import storage.schedules
-from bot.schedule_math import parse_when
-from bot.scheduling import parse_schedule_id, plan_slots, should_announce
+from bot.schedules.recurrence import parse_when
+from bot.schedules.service import parse_schedule_id, plan_slots, should_announce
 from storage.db import Database
 from storage.records import RunRecord
 from storage.runs import RunStore
@@ -57,7 +57,7 @@ def store(db_path: Path) -> ScheduleStore:
 
 
 def test_doctests() -> None:
-    for module in (storage.schedules, bot.scheduling):
+    for module in (storage.schedules, bot.schedules.service):
         result = doctest.testmod(module)
         assert result.failed == 0, module.__name__
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from bot.clock import ManualClock
-from bot.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
-from bot.slack_standin import SlackStandIn
+from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
+from bot.offline.slack_standin import SlackStandIn
 from storage.schedules import ScheduleRecord
 from tests.conftest import START, Harness, start_bot
 

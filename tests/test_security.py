@@ -10,8 +10,8 @@ from pathlib import Path
 
 from bot.clock import ManualClock
 from bot.logs import setup_logging
-from bot.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
-from bot.slack_standin import SlackStandIn
+from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
+from bot.offline.slack_standin import SlackStandIn
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET, Harness, start_bot
 
 GENERAL = "C0GENERAL"

@@ -29,7 +29,7 @@ import yaml
 
 from bot.clock import ManualClock
 from bot.deepnote.models import INPUT_TYPES
-from bot.simulator import (
+from bot.offline.simulator import (
     HELLO_NOTEBOOK_ID,
     QUALITY_NOTEBOOK_ID,
     SALES_NOTEBOOK_ID,
@@ -37,7 +37,7 @@ from bot.simulator import (
     Simulator,
     load_notebooks,
 )
-from bot.simulator.notebooks import api_notebook_id, api_project_id
+from bot.offline.simulator.notebooks import api_notebook_id, api_project_id
 
 KEY = "dn-contract-key-5c1d9e0aSECRET"
 VIEWER_KEY = "dn-contract-viewer-1b2cSECRET"

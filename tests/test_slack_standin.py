@@ -22,7 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
 from bot.clock import ManualClock
-from bot.slack_standin import (
+from bot.offline.slack_standin import (
     UPLOAD_URL,
     Event,
     SlackRequester,

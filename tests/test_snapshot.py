@@ -14,8 +14,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import bot.snapshot
-from bot.snapshot import (
+import bot.deepnote.snapshot
+from bot.deepnote.snapshot import (
     BigNumberResult,
     ChartResult,
     FailingBlock,
@@ -68,7 +68,7 @@ def snapshot_of(*blocks: dict[str, Any], execution: dict[str, Any] | None = None
 
 
 def test_doctests() -> None:
-    assert doctest.testmod(bot.snapshot).failed == 0
+    assert doctest.testmod(bot.deepnote.snapshot).failed == 0
 
 
 # --- parsing the real files ---------------------------------------------------------------

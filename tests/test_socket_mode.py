@@ -29,9 +29,9 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.simulator import HELLO_NOTEBOOK_ID, Simulator
-from bot.slack_standin import Message, SlackStandIn
-from bot.slack_standin import socket_mode as ws
+from bot.offline.simulator import HELLO_NOTEBOOK_ID, Simulator
+from bot.offline.slack_standin import Message, SlackStandIn
+from bot.offline.slack_standin import socket_mode as ws
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY
 
 APP_TOKEN = "xapp-1-A0TEST-1234-test-app-level-token"

@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.access import AccessPolicy
-from bot.charts import render_chart
 from bot.clock import Clock
+from bot.deepnote.charts import render_chart
 from bot.deepnote.client import DeepnoteClient
 from bot.deepnote.models import (
     FAILED_STATUSES,
@@ -28,6 +28,14 @@ from bot.deepnote.models import (
     RunSummary,
     is_terminal,
 )
+from bot.deepnote.notebook_ref import notebook_url
+from bot.deepnote.snapshot import (
+    ChartResult,
+    ImageResult,
+    failure_reason,
+    key_results,
+    parse_snapshot,
+)
 from bot.errors import (
     DeepnoteAuthError,
     DeepnoteError,
@@ -36,10 +44,8 @@ from bot.errors import (
     UserError,
 )
 from bot.ratelimit import BudgetExhausted, ChannelPacer
-from bot.slack import SlackGateway, explain
-from bot.snapshot import ChartResult, ImageResult, failure_reason, key_results, parse_snapshot
-from handlers.notebook_ref import notebook_url
-from handlers.render import format_duration, run_card, run_result_reply
+from bot.slack.gateway import SlackGateway, explain
+from bot.slack.render import format_duration, run_card, run_result_reply
 from storage.audit import AuditStore
 from storage.records import CREATING, RunRecord
 from storage.results import ResultStore

@@ -17,7 +17,7 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest
 
-from bot.foreground import Foreground, ForegroundApp
+from bot.web.foreground import Foreground, ForegroundApp
 
 log = logging.getLogger(__name__)
 

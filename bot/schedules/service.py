@@ -19,10 +19,11 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.deepnote.client import DeepnoteClient
+from bot.deepnote.inputs import validate_inputs
 from bot.deepnote.models import InputValue, Notebook
 from bot.errors import DeepnoteError, DeepnoteNotFound, SlackError, UserError
-from bot.runs import Requester, RunService
-from bot.schedule_math import (
+from bot.runs.service import Requester, RunService
+from bot.schedules.recurrence import (
     Recurrence,
     describe,
     next_time,
@@ -31,10 +32,9 @@ from bot.schedule_math import (
     previous_time,
     resolve_timezone,
 )
-from bot.slack import SlackGateway
-from handlers.inputs import validate_inputs
-from handlers.mrkdwn import code, escape, user_mention
-from handlers.render import (
+from bot.slack.gateway import SlackGateway
+from bot.slack.mrkdwn import code, escape, user_mention
+from bot.slack.render import (
     TRIGGER_NOW,
     Message,
     format_slot,

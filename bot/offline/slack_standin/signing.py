@@ -21,13 +21,13 @@ from urllib.parse import urlencode
 import httpx
 
 from bot.clock import Clock, SystemClock
-from bot.slack_standin.payloads import (
+from bot.offline.slack_standin.payloads import (
     VERIFICATION_TOKEN,
     event_callback,
     fill_interaction,
     slash_command_fields,
 )
-from bot.slack_standin.server import SlackStandIn
+from bot.offline.slack_standin.server import SlackStandIn
 
 # Slack still sends this deprecated token with every request; nobody should check it.
 FORM = "application/x-www-form-urlencoded"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.slack_standin.server import SlackStandIn
+    from bot.offline.slack_standin.server import SlackStandIn
 
 VERIFICATION_TOKEN = "verification-token-unused"  # noqa: S105 - Slack's deprecated token field
 

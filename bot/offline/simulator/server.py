@@ -21,7 +21,7 @@ after `revoke_key()`).
 
 Run progress is a pure function of the clock: `pending` for `pending_seconds` after creation,
 then `running` for `running_seconds`, then the notebook's natural outcome for the inputs given
-(see `bot.simulator.notebooks`). `completedAt` is set only once the run is terminal.
+(see `bot.offline.simulator.notebooks`). `completedAt` is set only once the run is terminal.
 `finish_run()` and `set_status()` override that.
 
 Control API, for a simulator running in another process (no auth; it listens on 127.0.0.1):
@@ -55,7 +55,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from bot.clock import Clock, SystemClock
 from bot.deepnote.models import TERMINAL_STATUSES
-from bot.simulator.notebooks import (
+from bot.offline.simulator.notebooks import (
     SAMPLES_DIR,
     Execution,
     SimNotebook,

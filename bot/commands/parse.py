@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
+from bot.deepnote.notebook_ref import UnknownNotebookRef, parse_notebook_ref
 from bot.errors import UserError
-from handlers.mrkdwn import code
-from handlers.notebook_ref import UnknownNotebookRef, parse_notebook_ref
+from bot.slack.mrkdwn import code
 
 SLASH = "/deepnote"
 MAX_TEXT = 4000

@@ -33,7 +33,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block, BlockElement
 
 from bot.clock import Clock, SystemClock
-from bot.slack_standin.socket_mode import SocketModeServer
+from bot.offline.slack_standin.socket_mode import SocketModeServer
 
 _log = logging.getLogger(__name__)
 

@@ -33,10 +33,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from bot.clock import Clock
-from bot.slack_standin.payloads import event_callback, fill_interaction, slash_command_fields
+from bot.offline.slack_standin.payloads import (
+    event_callback,
+    fill_interaction,
+    slash_command_fields,
+)
 
 if TYPE_CHECKING:
-    from bot.slack_standin.server import SlackStandIn
+    from bot.offline.slack_standin.server import SlackStandIn
 
 _log = logging.getLogger(__name__)
 

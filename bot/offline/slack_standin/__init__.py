@@ -5,7 +5,7 @@ Used as the fake Slack of the test suite and the benchmarks, and by `deepnote-bo
 show what a channel would show.
 """
 
-from bot.slack_standin.server import (
+from bot.offline.slack_standin.server import (
     RESPONSE_URL,
     UPLOAD_URL,
     Call,
@@ -23,8 +23,8 @@ from bot.slack_standin.server import (
     validate_message,
     validate_view,
 )
-from bot.slack_standin.signing import Delivery, SlackRequester, sign_request
-from bot.slack_standin.socket_mode import (
+from bot.offline.slack_standin.signing import Delivery, SlackRequester, sign_request
+from bot.offline.slack_standin.socket_mode import (
     Envelope,
     EnvelopeAck,
     SocketConnection,

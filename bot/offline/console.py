@@ -28,10 +28,9 @@ import httpx
 
 from bot.app import BotApp, build_app
 from bot.config import SETTINGS, Config, load_config
-from bot.http_server import BotHTTPServer
 from bot.logs import setup_logging
-from bot.simulator import SimNotebook, Simulator, load_notebooks
-from bot.slack_standin import (
+from bot.offline.simulator import SimNotebook, Simulator, load_notebooks
+from bot.offline.slack_standin import (
     Ephemeral,
     Event,
     FileShare,
@@ -41,7 +40,8 @@ from bot.slack_standin import (
     SlackStandIn,
     View,
 )
-from bot.terminal import BOLD, DIM, Style, render_message, render_view
+from bot.offline.terminal import BOLD, DIM, Style, render_message, render_view
+from bot.web.http_server import BotHTTPServer
 from storage.runs import FINAL_STATUSES
 
 SLASH = "/deepnote"

@@ -2,7 +2,7 @@
 
 Every function returns a `Message` within Slack's limits (50 blocks, 3,000 characters a
 section, 75 a button, 150 a header, 10 context elements, 40,000 of fallback text), and every
-string that came from a user or a notebook goes through `handlers.mrkdwn` first.
+string that came from a user or a notebook goes through `bot.slack.mrkdwn` first.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.deepnote.models import TERMINAL_STATUSES, Notebook, NotebookInput
-from bot.snapshot import (
+from bot.deepnote.snapshot import (
     BigNumberResult,
     ChartResult,
     ImageResult,
@@ -24,7 +24,7 @@ from bot.snapshot import (
     TableResult,
     TextResult,
 )
-from handlers.mrkdwn import (
+from bot.slack.mrkdwn import (
     code,
     code_block,
     escape,

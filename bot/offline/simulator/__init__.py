@@ -1,11 +1,11 @@
 """An offline simulator of Deepnote's public API v2, with sample notebooks.
 
->>> from bot.simulator import Simulator
+>>> from bot.offline.simulator import Simulator
 >>> with Simulator(api_key="dev-key") as sim:  # doctest: +SKIP
 ...     print(sim.url)
 """
 
-from bot.simulator.notebooks import (
+from bot.offline.simulator.notebooks import (
     HELLO_NOTEBOOK_ID,
     QUALITY_NOTEBOOK_ID,
     SALES_NOTEBOOK_ID,
@@ -13,7 +13,7 @@ from bot.simulator.notebooks import (
     SimNotebook,
     load_notebooks,
 )
-from bot.simulator.server import RecordedRequest, SimRun, Simulator
+from bot.offline.simulator.server import RecordedRequest, SimRun, Simulator
 
 __all__ = [
     "HELLO_NOTEBOOK_ID",

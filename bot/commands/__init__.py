@@ -1,0 +1,1 @@
+"""The `/deepnote` command language: parsing typed text into commands, and their docs."""

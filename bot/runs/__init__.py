@@ -1,0 +1,1 @@
+"""Runs: starting them, following them in Deepnote, and delivering their messages to Slack."""
