@@ -38,7 +38,8 @@ BOT_TOKEN = "xoxb-test-bot-token-8d7c6b5a4f"
 DEEPNOTE_KEY = "dn-test-api-key-1a2b3c4d5e6f"
 START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
+# Reference data copied into the repository (with its licences): tests read nothing outside it.
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def bot_env(

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, SAMPLES_DIR
-from tests.test_console import ROOT, clean_env
+from tests.offline.test_console import ROOT, clean_env
 
 
 class Served:

@@ -18,7 +18,7 @@ from bot.offline.console import slash_text
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID
 from bot.offline.terminal import BOLD, CODE, render_message, render_view
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WJ = "\u2060"
 
 

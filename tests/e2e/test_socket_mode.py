@@ -36,7 +36,7 @@ from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY
 
 APP_TOKEN = "xapp-1-A0TEST-1234-test-app-level-token"
 CHANNEL = "C0GENERAL"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- the real bot in a subprocess ----------------------------------------------------------------

@@ -24,7 +24,7 @@ from bot.offline.slack_standin import SlackRequester, SlackStandIn
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET
 
 CHANNEL = "C0GENERAL"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import base64
 import doctest
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,8 +29,9 @@ from bot.deepnote.snapshot import (
     strip_ansi,
     unmatched_selectors,
 )
+from tests.conftest import DATA
 
-SNAPSHOTS = Path(__file__).resolve().parents[2] / "shared/reference/deepnote/snapshots"
+SNAPSHOTS = DATA / "deepnote" / "snapshots"
 SHOWCASE = "snapshot-showcase.snapshot.deepnote"
 HELLO = "hello-world_18aaab73-3599-4bb5-b2ab-c05ac09f597d_latest.snapshot.deepnote"
 BLOCKS = "deepnote-blocks_d025b1dd-0ea7-49e8-8229-b571dd98d430_latest.snapshot.deepnote"

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-import bot.slack.mrkdwn
-import bot.slack.render
 from bot.deepnote.models import Notebook, NotebookInput
 from bot.deepnote.snapshot import (
     BigNumberResult,
@@ -54,8 +50,9 @@ from bot.slack.render import (
     table_text,
 )
 from storage.records import RunRecord
+from tests.conftest import DATA
 
-SNAPSHOTS = Path(__file__).resolve().parents[2] / "shared/reference/deepnote/snapshots"
+SNAPSHOTS = DATA / "deepnote" / "snapshots"
 T0 = datetime(2026, 3, 31, 9, 0, tzinfo=UTC)
 NOTEBOOK_URL = (
     "https://deepnote.com/workspace/acme-w1/project/-p1/notebook/0123456789abcdef0123456789abcdef"
@@ -146,11 +143,6 @@ def visible(text: str) -> str:
     """What a reader sees, roughly: entities decoded, invisible characters gone."""
     text = text.replace(WORD_JOINER, "").replace(ZERO_WIDTH_SPACE, "")
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(bot.slack.mrkdwn).failed == 0
-    assert doctest.testmod(bot.slack.render).failed == 0
 
 
 # --- mrkdwn -------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from handlers.mentions import command_text
 from storage.records import RunRecord
 from storage.schedules import ScheduleRecord
 from tests.conftest import DEEPNOTE_KEY, Harness, start_bot
-from tests.test_interactions_e2e import (
+from tests.e2e.test_interactions import (
     cards,
     click,
     creates,

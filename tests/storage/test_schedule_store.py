@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import bot.schedules.service
 import storage.schedules
 from bot.schedules.recurrence import parse_when
 from bot.schedules.service import parse_schedule_id, plan_slots, should_announce
@@ -54,12 +52,6 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def store(db_path: Path) -> ScheduleStore:
     return ScheduleStore(Database(db_path))
-
-
-def test_doctests() -> None:
-    for module in (storage.schedules, bot.schedules.service):
-        result = doctest.testmod(module)
-        assert result.failed == 0, module.__name__
 
 
 def test_insert_and_read_back(store: ScheduleStore) -> None:

@@ -20,7 +20,7 @@ from bot.offline.simulator import HELLO_NOTEBOOK_ID
 from bot.web.foreground import Background, Foreground
 from bot.web.http_server import WORKERS
 from tests.conftest import Harness
-from tests.test_interactions_e2e import cards, creates
+from tests.e2e.test_interactions import cards, creates
 
 
 def test_work_handed_in_during_a_request_starts_after_the_answer() -> None:

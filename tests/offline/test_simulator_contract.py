@@ -38,6 +38,7 @@ from bot.offline.simulator import (
     load_notebooks,
 )
 from bot.offline.simulator.notebooks import api_notebook_id, api_project_id
+from tests.conftest import DATA
 
 KEY = "dn-contract-key-5c1d9e0aSECRET"
 VIEWER_KEY = "dn-contract-viewer-1b2cSECRET"
@@ -46,7 +47,7 @@ ISO_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
 DASHED_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 HEX32 = re.compile(r"[0-9a-f]{32}")
 UNKNOWN_RUN = "3b0d7c36-94f1-4c55-8a8e-2f0c6d1e9b77"
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared/reference/deepnote/snapshots"
+REFERENCE_DIR = DATA / "deepnote" / "snapshots"
 
 SALES_HEADER_BLOCK = "170bea8ce1ba05e2deb1ca1cda097a2f"
 SALES_TOTALS_BLOCK = "4794c9154c170c4282779cf54ce8bd1a"
@@ -873,8 +874,6 @@ def test_other_ids_are_hashed_stably() -> None:
 
 @pytest.fixture
 def reference_dir() -> Path:
-    if not REFERENCE_DIR.is_dir():
-        pytest.skip(f"Deepnote's reference snapshots are not at {REFERENCE_DIR}")
     return REFERENCE_DIR
 
 

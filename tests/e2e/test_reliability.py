@@ -20,7 +20,7 @@ from bot.offline.slack_standin import SlackStandIn
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET, Harness, start_bot
 
 CHANNEL = "C0GENERAL"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def shown(message: object) -> str:

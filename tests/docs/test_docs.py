@@ -13,15 +13,15 @@ import yaml
 
 from bot.config import SETTINGS, Setting
 from handlers.commands import help_reply, supported_commands, supported_names
-from tests.conftest import SHARED
+from tests.conftest import DATA
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 MANIFEST = yaml.safe_load((ROOT / "app_manifest.yml").read_text(encoding="utf-8"))
 
 
 def test_manifest_validates_against_slacks_schema() -> None:
-    schema = json.loads((SHARED / "slack" / "manifest.schema.1.0.0.json").read_text())
+    schema = json.loads((DATA / "slack" / "manifest.schema.1.0.0.json").read_text())
     assert MANIFEST["_metadata"]["major_version"] == 1
     jsonschema.validate(MANIFEST, schema)
 

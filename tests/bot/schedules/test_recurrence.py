@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -49,10 +48,6 @@ def user_error(text: str) -> UserError:
     with pytest.raises(UserError) as caught:
         parse_when(text)
     return caught.value
-
-
-def test_module_doctests_pass() -> None:
-    assert doctest.testmod(sm).failed == 0
 
 
 # -- crontab fields ------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID
 from tests.conftest import Harness
-from tests.test_interactions_e2e import cards, click, creates, submit, unchanged_state, wait_cards
-from tests.test_mentions_home_aliases import CHANNEL, mention
+from tests.e2e.test_interactions import cards, click, creates, submit, unchanged_state, wait_cards
+from tests.e2e.test_mentions_home_aliases import CHANNEL, mention
 
 SLOW = 3.0  # seconds every slow call takes: Slack's own deadline for an answer
 

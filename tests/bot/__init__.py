@@ -1,0 +1,1 @@
+"""Unit tests of the runtime, one folder per package of `bot/`."""

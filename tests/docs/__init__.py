@@ -1,0 +1,1 @@
+"""README, `/deepnote help`, the manifest and the settings agree with the code."""

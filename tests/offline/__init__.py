@@ -1,0 +1,1 @@
+"""The developer tooling in `bot/offline/`: console, simulator, Slack stand-in."""
