@@ -7,14 +7,15 @@ bot has seen, when exactly one has that name.
 
 from __future__ import annotations
 
-from bot.commands.parse import AliasCommand, UnaliasCommand, closest, quote_token
+from bot.commands.parse import AliasCommand, UnaliasCommand
 from bot.deepnote.models import Notebook
 from bot.deepnote.notebook_ref import UnknownNotebookRef, parse_notebook_ref
 from bot.errors import DeepnoteNotFound, UserError
 from bot.runs.service import Requester
 from bot.services import Services
-from bot.slack.mrkdwn import code, escape, truncate, user_mention
 from bot.slack.render import Message, info_reply
+from bot.text.mrkdwn import code, escape, truncate, user_mention
+from bot.text.tokens import closest, quote_token
 from storage.aliases import Alias
 
 MAX_CANDIDATES = 10

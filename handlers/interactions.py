@@ -20,7 +20,6 @@ from bot.deepnote.models import InputValue, Notebook
 from bot.errors import DeepnoteError, DeepnoteNotFound, SlackError, UpstreamError, UserError
 from bot.runs.service import Requester
 from bot.services import Services
-from bot.slack.mrkdwn import code, code_block, escape, truncate
 from bot.slack.render import Message, error_reply, example_command
 from bot.slack.run_form import (
     CALLBACK_ID,
@@ -35,6 +34,7 @@ from bot.slack.run_form import (
     read_request,
     validate_form,
 )
+from bot.text.mrkdwn import code, code_block, escape, truncate
 from handlers.aliases import remember_notebook
 from handlers.home import is_home_click, publish_home, warning
 from storage.records import RunRecord

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+# Deepnote's run statuses after which a run changes no more.
+TERMINAL_STATUSES = frozenset({"success", "error", "internal_error", "stopped"})
 
 # A run row's status before Deepnote has answered the create call.
 CREATING = "creating"
@@ -54,3 +58,59 @@ class RunRecord:
         if self.completed_at is None:
             return None
         return max(0.0, (self.completed_at - self.created_at).total_seconds())
+
+
+# --- key results of a finished run, as read from its snapshot ---------------------------------
+
+
+@dataclass(frozen=True)
+class TextResult:
+    """Text a block printed or returned (stdout, text/plain, markdown, html as text)."""
+
+    block_id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class BigNumberResult:
+    """A big-number block's value and, when enabled, its comparison (already in words)."""
+
+    block_id: str
+    title: str
+    value: str
+    comparison: str | None = None
+
+
+@dataclass(frozen=True)
+class TableResult:
+    """The first rows and columns of a dataframe output, cells as strings."""
+
+    block_id: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    total_rows: int
+    total_columns: int = 0
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """An image output, decoded; the caller uploads it as a file."""
+
+    block_id: str
+    title: str
+    mime: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ChartResult:
+    """A Vega / Vega-Lite chart spec."""
+
+    block_id: str
+    title: str
+    spec: Mapping[str, Any]
+
+
+ResultItem = TextResult | BigNumberResult | TableResult | ImageResult | ChartResult

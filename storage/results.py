@@ -7,7 +7,8 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from bot.deepnote.snapshot import (
+from storage.db import Database
+from storage.records import (
     BigNumberResult,
     ChartResult,
     ImageResult,
@@ -15,7 +16,6 @@ from bot.deepnote.snapshot import (
     TableResult,
     TextResult,
 )
-from storage.db import Database
 
 _KINDS: dict[str, type[Any]] = {
     "text": TextResult,

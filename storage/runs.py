@@ -7,9 +7,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from bot.deepnote.models import TERMINAL_STATUSES
 from storage.db import Database
-from storage.records import CREATE_FAILED, CREATING, LOST, RunRecord
+from storage.records import CREATE_FAILED, CREATING, LOST, TERMINAL_STATUSES, RunRecord
 
 FINAL_STATUSES = frozenset(TERMINAL_STATUSES | {CREATE_FAILED, LOST})
 _FINAL_SQL = ",".join(f"'{s}'" for s in sorted(FINAL_STATUSES))

@@ -7,10 +7,8 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
-import unicodedata
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +16,14 @@ from typing import Literal, NamedTuple
 
 from bot.deepnote.notebook_ref import UnknownNotebookRef, parse_notebook_ref
 from bot.errors import UserError
-from bot.slack.mrkdwn import code
+from bot.text.mrkdwn import code
+from bot.text.tokens import (
+    Token,
+    closest,
+    quote_token,
+    tokenize_tokens,
+    unescape_slack,
+)
 
 SLASH = "/deepnote"
 MAX_TEXT = 4000
@@ -294,133 +299,6 @@ def format_example(name: str, index: int = 0) -> str:
     return code(f"{SLASH} {_DOCS[name].examples[index]}")
 
 
-# --- text helpers -----------------------------------------------------------------------------
-
-
-def _unescape_slack(text: str) -> str:
-    """Undo the entities Slack puts in the text it sends (`&amp;`, `&lt;`, `&gt;`)."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def quote_token(text: str, limit: int = 60) -> str:
-    """A user's text as a short, inert mrkdwn code span: "`regoin`"."""
-    flat = " ".join(_unescape_slack(text).split())
-    if not flat:
-        return "`(empty)`" if text == "" else "`(blank)`"
-    return code(flat, limit=limit)
-
-
-def list_tokens(items: Sequence[str], limit: int = 10) -> str:
-    """`a`, `b`, `c` and N more."""
-    shown = ", ".join(quote_token(i, 40) for i in items[:limit])
-    return f"{shown} and {len(items) - limit} more" if len(items) > limit else shown
-
-
-def closest(word: str, choices: Sequence[str]) -> str | None:
-    """The choice most like `word` (case-insensitive), if any is close."""
-    if not word or len(word) > 100:
-        return None
-    lowered = {c.lower(): c for c in choices}
-    match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
-    return lowered[match[0]] if match else None
-
-
-_ZERO_WIDTH = frozenset("\u200b\u2060\ufeff")
-
-
-def _clean(text: str) -> str:
-    """Drop control characters (but tab and newline), zero-width spaces and lone surrogates."""
-    return "".join(
-        c
-        for c in text
-        if c in "\t\n" or (c not in _ZERO_WIDTH and unicodedata.category(c) not in ("Cc", "Cs"))
-    )
-
-
-# --- tokenizer --------------------------------------------------------------------------------
-
-# Which characters close a quote opened by each quote character. Slack clients turn straight quotes
-# into typographic ones, not always in matching pairs, so any close of the same family will do.
-_DOUBLE_CLOSE = '"“”‟'
-_SINGLE_CLOSE = "'‘’‛"
-_CLOSERS: dict[str, str] = {
-    **dict.fromkeys('"“”„‟', _DOUBLE_CLOSE),
-    **dict.fromkeys("'‘’‚‛", _SINGLE_CLOSE),
-    "«": "»«",
-    "»": "«»",
-    "`": "`",
-}
-_SINGLES = frozenset("'‘’‚‛")
-
-
-class Token(NamedTuple):
-    """One word of the command; `quoted` tells whether any part of it was in quotes."""
-
-    text: str
-    quoted: bool
-
-
-def _is_apostrophe(text: str, i: int) -> bool:
-    """A single quote between two letters or digits (`Bob's`, `don’t`) is an apostrophe."""
-    return (
-        text[i] in _SINGLES
-        and 0 < i < len(text) - 1
-        and text[i - 1].isalnum()
-        and text[i + 1].isalnum()
-    )
-
-
-def tokenize_tokens(text: str) -> list[Token]:
-    """Split like a shell, keeping whether each word was quoted (see `tokenize`)."""
-    text = _clean(text)
-    tokens: list[Token] = []
-    buf: list[str] = []
-    in_token = quoted = False
-    token_start = quote_start = 0
-    closers = ""
-    opener = ""
-    for i, c in enumerate(text):
-        if opener:
-            if c in closers and not _is_apostrophe(text, i):
-                opener = ""
-            else:
-                buf.append(c)
-            continue
-        if c.isspace():
-            if in_token:
-                tokens.append(Token("".join(buf), quoted))
-                buf, in_token, quoted = [], False, False
-            continue
-        if not in_token:
-            in_token, token_start = True, i
-        if c in _CLOSERS and not _is_apostrophe(text, i):
-            opener, closers, quote_start, quoted = c, _CLOSERS[c], i, True
-        else:
-            buf.append(c)
-    if opener:
-        context = text[token_start : quote_start + 30]
-        raise UserError(
-            f"The quote {quote_token(opener)} in {quote_token(context)} is never closed.",
-            hint="Close it or remove it. Put a value with spaces in one pair of quotes, "
-            'e.g. `title="Q3 report"`.',
-        )
-    if in_token:
-        tokens.append(Token("".join(buf), quoted))
-    return tokens
-
-
-def tokenize(text: str) -> list[str]:
-    """Split command text into words, like a shell but friendlier to Slack.
-
-    Double, single and typographic quotes (“ ” ‘ ’ „ « ») group words, also inside a word;
-    backslash is an ordinary character; an apostrophe between letters is not a quote.
-
-    >>> tokenize('run report title="Q3 report" path=C:\\\\data\\\\x.csv note=Bob’s')
-    ['run', 'report', 'title=Q3 report', 'path=C:\\\\data\\\\x.csv', 'note=Bob’s']
-    """
-    return [t.text for t in tokenize_tokens(text)]
-
-
 # --- scanning tokens into options, inputs and words ------------------------------------------
 
 
@@ -461,7 +339,7 @@ def _value(text: str) -> str:
     if link:
         url, label = link.group(1), link.group(2)
         text = label if label else url.removeprefix("mailto:")
-    return _unescape_slack(text)
+    return unescape_slack(text)
 
 
 def _split_kv(text: str) -> tuple[str, str] | None:
@@ -526,7 +404,7 @@ def _scan(
                 f"`--{name}` needs a value.",
                 hint=f"For example: {code(_OPTION_EXAMPLES.get(name, f'--{name} VALUE'))}",
             )
-        items.append(_Opt(name, _unescape_slack(value), tok.text))
+        items.append(_Opt(name, unescape_slack(value), tok.text))
     return items
 
 
@@ -743,7 +621,7 @@ def parse_tz(value: str) -> str:
 
 
 def _notebook_word(command: str, word: _Word) -> str:
-    text = _unescape_slack(word.text).strip()
+    text = unescape_slack(word.text).strip()
     if not text:
         raise _usage_error(command, f"`{command}` needs a notebook, but it is empty.")
     return text
@@ -843,7 +721,7 @@ def _parse_schedule(tokens: Sequence[Token]) -> ScheduleCommand:
             f"{quote_token(when[1].text)} follows the quoted schedule {quote_token(when[0].text)}. "
             'Put the whole schedule in one pair of quotes, e.g. `"0 9 * * 1-5"`.',
         )
-    when_text = " ".join(_unescape_slack(" ".join(w.text for w in when)).split())
+    when_text = " ".join(unescape_slack(" ".join(w.text for w in when)).split())
     if not when_text:
         raise _usage_error(
             "schedule", "The schedule is empty: say when to run, e.g. `every weekday at 9am`."
@@ -891,7 +769,7 @@ _ALIAS_RE = re.compile(r"[a-z0-9_-]{1,40}")
 
 
 def _alias_name(command: str, raw: str, *, new: bool) -> str:
-    name = _unescape_slack(raw).strip().lower()
+    name = unescape_slack(raw).strip().lower()
     if not _ALIAS_RE.fullmatch(name):
         suggestion = re.sub(r"[^a-z0-9_-]+", "-", name).strip("-")[:40] or "sales-report"
         raise _usage_error(
@@ -950,7 +828,7 @@ def _parse_audit(tokens: Sequence[Token]) -> AuditCommand:
 
 def _parse_alias(tokens: Sequence[Token]) -> AliasCommand:
     words = _words("alias", tokens, 2, 2, "a name and a notebook id or link")
-    notebook = _unescape_slack(words[1]).strip()
+    notebook = unescape_slack(words[1]).strip()
     if not notebook:
         raise _usage_error("alias", "`alias` needs a notebook id or link, but it is empty.")
     return AliasCommand(_alias_name("alias", words[0], new=True), notebook)
@@ -1009,7 +887,7 @@ def _unknown_command(word: str, lead: str = "") -> UserError:
     hint = "Commands: " + ", ".join(f"`{n}`" for n in names) + f". See `{SLASH} help`."
     if guess is None:
         try:
-            parse_notebook_ref(_unescape_slack(word))
+            parse_notebook_ref(unescape_slack(word))
         except UnknownNotebookRef:
             pass
         else:

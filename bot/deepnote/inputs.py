@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-from bot.commands.parse import closest, list_tokens, quote_token
 from bot.deepnote.models import DATE_RANGE_PRESETS, InputValue, Notebook, NotebookInput
 from bot.errors import UserError
-from bot.slack.mrkdwn import code, escape, truncate
+from bot.text.mrkdwn import code, escape, truncate
+from bot.text.tokens import closest, list_tokens, quote_token
 
 SLIDER_DEFAULTS = (0.0, 100.0, 1.0)
 """Deepnote's slider min, max and step when the notebook does not say."""

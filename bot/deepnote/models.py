@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from storage.records import TERMINAL_STATUSES
+
 InputValue = str | bool | list[str]
 """What Deepnote accepts as an input value: string, boolean or list of strings."""
 
-TERMINAL_STATUSES = frozenset({"success", "error", "internal_error", "stopped"})
 FAILED_STATUSES = frozenset({"error", "internal_error", "stopped"})
 
 INPUT_TYPES = (

@@ -10,7 +10,7 @@ import re
 from urllib.parse import quote, unquote, urlsplit
 
 from bot.errors import UserError
-from bot.slack.mrkdwn import code
+from bot.text.mrkdwn import code
 
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

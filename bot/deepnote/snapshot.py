@@ -20,6 +20,15 @@ from typing import Any
 
 import yaml
 
+from storage.records import (
+    BigNumberResult,
+    ChartResult,
+    ImageResult,
+    ResultItem,
+    TableResult,
+    TextResult,
+)
+
 DATAFRAME_MIME = "application/vnd.deepnote.dataframe.v3+json"
 CHART_MIMES = (
     "application/vnd.vega.v5+json",
@@ -125,59 +134,6 @@ class Snapshot:
 
 
 # --- results ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TextResult:
-    """Text a block printed or returned (stdout, text/plain, markdown, html as text)."""
-
-    block_id: str
-    title: str
-    text: str
-
-
-@dataclass(frozen=True)
-class BigNumberResult:
-    """A big-number block's value and, when enabled, its comparison (already in words)."""
-
-    block_id: str
-    title: str
-    value: str
-    comparison: str | None = None
-
-
-@dataclass(frozen=True)
-class TableResult:
-    """The first rows and columns of a dataframe output, cells as strings."""
-
-    block_id: str
-    title: str
-    columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    total_rows: int
-    total_columns: int = 0
-
-
-@dataclass(frozen=True)
-class ImageResult:
-    """An image output, decoded; the caller uploads it as a file."""
-
-    block_id: str
-    title: str
-    mime: str
-    data: bytes
-
-
-@dataclass(frozen=True)
-class ChartResult:
-    """A Vega / Vega-Lite chart spec."""
-
-    block_id: str
-    title: str
-    spec: Mapping[str, Any]
-
-
-ResultItem = TextResult | BigNumberResult | TableResult | ImageResult | ChartResult
 
 
 @dataclass(frozen=True)

@@ -29,13 +29,7 @@ from bot.deepnote.models import (
     is_terminal,
 )
 from bot.deepnote.notebook_ref import notebook_url
-from bot.deepnote.snapshot import (
-    ChartResult,
-    ImageResult,
-    failure_reason,
-    key_results,
-    parse_snapshot,
-)
+from bot.deepnote.snapshot import failure_reason, key_results, parse_snapshot
 from bot.errors import (
     DeepnoteAuthError,
     DeepnoteError,
@@ -47,7 +41,7 @@ from bot.ratelimit import BudgetExhausted, ChannelPacer
 from bot.slack.gateway import SlackGateway, explain
 from bot.slack.render import format_duration, run_card, run_result_reply
 from storage.audit import AuditStore
-from storage.records import CREATING, RunRecord
+from storage.records import CREATING, ChartResult, ImageResult, RunRecord
 from storage.results import ResultStore
 from storage.runs import LeaseStore, RunStore
 

@@ -33,7 +33,6 @@ from bot.schedules.recurrence import (
     resolve_timezone,
 )
 from bot.slack.gateway import SlackGateway
-from bot.slack.mrkdwn import code, escape, user_mention
 from bot.slack.render import (
     TRIGGER_NOW,
     Message,
@@ -48,6 +47,7 @@ from bot.slack.render import (
     schedule_resumed,
     schedule_skipped,
 )
+from bot.text.mrkdwn import code, escape, user_mention
 from storage.records import CREATE_FAILED, RunRecord
 from storage.schedules import SUCCESS, Note, Outcome, ScheduleRecord, ScheduleStore
 

@@ -2,7 +2,7 @@
 
 Every function returns a `Message` within Slack's limits (50 blocks, 3,000 characters a
 section, 75 a button, 150 a header, 10 context elements, 40,000 of fallback text), and every
-string that came from a user or a notebook goes through `bot.slack.mrkdwn` first.
+string that came from a user or a notebook goes through `bot.text.mrkdwn` first.
 """
 
 from __future__ import annotations
@@ -15,16 +15,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.deepnote.models import TERMINAL_STATUSES, Notebook, NotebookInput
-from bot.deepnote.snapshot import (
-    BigNumberResult,
-    ChartResult,
-    ImageResult,
-    ResultItem,
-    TableResult,
-    TextResult,
-)
-from bot.slack.mrkdwn import (
+from bot.deepnote.models import Notebook, NotebookInput
+from bot.text.mrkdwn import (
     code,
     code_block,
     escape,
@@ -35,7 +27,19 @@ from bot.slack.mrkdwn import (
     truncate,
     user_mention,
 )
-from storage.records import CREATE_FAILED, CREATING, LOST, RunRecord
+from storage.records import (
+    CREATE_FAILED,
+    CREATING,
+    LOST,
+    TERMINAL_STATUSES,
+    BigNumberResult,
+    ChartResult,
+    ImageResult,
+    ResultItem,
+    RunRecord,
+    TableResult,
+    TextResult,
+)
 from storage.schedules import ScheduleRecord
 
 MAX_BLOCKS = 50

@@ -31,7 +31,7 @@ from typing import Any
 from bot.deepnote.inputs import SLIDER_DEFAULTS, convert_value, describe_input, validate_inputs
 from bot.deepnote.models import InputValue, Notebook, NotebookInput
 from bot.errors import UserError
-from bot.slack.mrkdwn import code, escape, plain, truncate
+from bot.text.mrkdwn import code, escape, plain, truncate
 
 CALLBACK_ID = "run_form"
 ACTION_ID = "value"

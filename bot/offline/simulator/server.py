@@ -54,7 +54,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from bot.clock import Clock, SystemClock
-from bot.deepnote.models import TERMINAL_STATUSES
 from bot.offline.simulator.notebooks import (
     SAMPLES_DIR,
     Execution,
@@ -65,6 +64,7 @@ from bot.offline.simulator.notebooks import (
     load_notebooks,
     render_snapshot,
 )
+from storage.records import TERMINAL_STATUSES
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,6 @@ from bot.commands.parse import (
     format_usage,
     parse_command,
     parse_tz,
-    tokenize,
 )
 from bot.deepnote.notebook_ref import (
     UnknownNotebookRef,
@@ -34,6 +33,7 @@ from bot.deepnote.notebook_ref import (
     parse_notebook_ref,
 )
 from bot.errors import UserError
+from bot.text.tokens import tokenize
 
 NB = "0123456789abcdef0123456789abcdef"
 UUID = "01234567-89AB-CDEF-0123-456789ABCDEF"

@@ -7,11 +7,12 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.commands.parse import Command, parse_command, tokenize
+from bot.commands.parse import Command, parse_command
 from bot.deepnote.inputs import describe_input, format_value, validate_inputs
 from bot.deepnote.models import Notebook, NotebookInput
 from bot.deepnote.notebook_ref import UnknownNotebookRef, parse_notebook_ref
 from bot.errors import UserError
+from bot.text.tokens import tokenize
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MAX_MESSAGE = 3000

@@ -15,13 +15,8 @@ from hypothesis import strategies as st
 
 import bot.deepnote.snapshot
 from bot.deepnote.snapshot import (
-    BigNumberResult,
-    ChartResult,
     FailingBlock,
-    ImageResult,
     Snapshot,
-    TableResult,
-    TextResult,
     failure_reason,
     html_to_text,
     key_results,
@@ -29,6 +24,7 @@ from bot.deepnote.snapshot import (
     strip_ansi,
     unmatched_selectors,
 )
+from storage.records import BigNumberResult, ChartResult, ImageResult, TableResult, TextResult
 from tests.conftest import DATA
 
 SNAPSHOTS = DATA / "deepnote" / "snapshots"

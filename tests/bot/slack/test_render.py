@@ -14,28 +14,7 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
 from bot.deepnote.models import Notebook, NotebookInput
-from bot.deepnote.snapshot import (
-    BigNumberResult,
-    ChartResult,
-    ImageResult,
-    ResultItem,
-    TableResult,
-    TextResult,
-    key_results,
-    parse_snapshot,
-)
-from bot.slack.mrkdwn import (
-    WORD_JOINER,
-    ZERO_WIDTH_SPACE,
-    code,
-    code_block,
-    escape,
-    link,
-    plain,
-    slack_date,
-    truncate,
-    user_mention,
-)
+from bot.deepnote.snapshot import key_results, parse_snapshot
 from bot.slack.render import (
     Message,
     error_reply,
@@ -49,7 +28,27 @@ from bot.slack.render import (
     status_reply,
     table_text,
 )
-from storage.records import RunRecord
+from bot.text.mrkdwn import (
+    WORD_JOINER,
+    ZERO_WIDTH_SPACE,
+    code,
+    code_block,
+    escape,
+    link,
+    plain,
+    slack_date,
+    truncate,
+    user_mention,
+)
+from storage.records import (
+    BigNumberResult,
+    ChartResult,
+    ImageResult,
+    ResultItem,
+    RunRecord,
+    TableResult,
+    TextResult,
+)
 from tests.conftest import DATA
 
 SNAPSHOTS = DATA / "deepnote" / "snapshots"
