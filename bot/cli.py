@@ -15,9 +15,8 @@ from types import FrameType
 
 from bot import __version__
 from bot.config import load_config
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StorageError
 from bot.logs import setup_logging
-from storage.db import StorageError
 
 log = logging.getLogger("bot")
 

@@ -3,9 +3,13 @@
 `UserError` messages are written for the person in Slack: safe to show as they are.
 `UpstreamError` wraps a failure of Slack or Deepnote; its `user_message` is safe to show,
 its `str()` is for logs. No error text ever contains a token or key.
+
+Every layer imports this module (storage included) and it imports nothing of the bot's.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 
 class BotError(Exception):
@@ -24,6 +28,32 @@ class UserError(BotError):
     def user_message(self) -> str:
         """The full reply for the user: the problem, then the hint when there is one."""
         return f"{self.message}\n{self.hint}" if self.hint else self.message
+
+
+class FormErrors(UserError):
+    """Problems to show next to the run form's fields: block id → plain text."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = dict(errors)
+
+
+class StorageError(BotError):
+    """The database file cannot be used; the message says why and what to do."""
+
+
+class BudgetExhausted(BotError):
+    """A background request found no Deepnote request budget left: try again next round."""
+
+
+def is_expected(exc: BaseException) -> bool:
+    """Whether `exc` is a failure the bot explains to the person (their request, or Slack or
+    Deepnote failing) rather than a bug to log with its traceback.
+
+    >>> is_expected(UserError("no")), is_expected(DeepnoteError("down")), is_expected(KeyError())
+    (True, True, False)
+    """
+    return isinstance(exc, UserError | UpstreamError)
 
 
 class ConfigError(BotError):

@@ -8,14 +8,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from bot.errors import BudgetExhausted
+
 # How much longer than a second the windows are: a request (or message) is counted by the
 # other side a little after its slot was taken, later still when that side is busy.
 BUDGET_MARGIN = 0.1
 PACE_MARGIN = 0.05
-
-
-class BudgetExhausted(Exception):
-    """A background request found no token left: try again next round."""
 
 
 class RequestBudget:

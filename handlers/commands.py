@@ -101,9 +101,9 @@ def do_run(services: Services, who: Requester, cmd: RunCommand) -> Message | Non
     """Validate and start a run; the card in the channel is the answer."""
     notebook = load_notebook(services, cmd.notebook, team_id=who.team_id)
     inputs = validate_inputs(notebook, cmd.inputs, today=services.clock.now().date())
-    if cmd.block_ids and notebook.blocks:
+    if cmd.options.block_ids and notebook.blocks:
         known = {b.id for b in notebook.blocks}
-        unknown = [b for b in cmd.block_ids if b not in known]
+        unknown = [b for b in cmd.options.block_ids if b not in known]
         if unknown:
             raise UserError(
                 f"*{notebook.name}* has no block {', '.join(f'`{b}`' for b in unknown)}.",
@@ -112,25 +112,9 @@ def do_run(services: Services, who: Requester, cmd: RunCommand) -> Message | Non
             )
     if form_wanted(form_flag=cmd.form, inputs_given=bool(cmd.inputs), notebook=notebook):
         # The run form, prefilled with any inputs given; it starts the run when submitted.
-        request = request_for(
-            who,
-            notebook,
-            readonly=cmd.readonly,
-            block_ids=cmd.block_ids,
-            run_dependents=cmd.run_dependents,
-            post_outputs=cmd.post_outputs,
-            inputs=inputs,
-        )
+        request = request_for(who, notebook, cmd.options, inputs=inputs)
         return open_run_form(services, notebook, request, trigger_id=who.trigger_id, values=inputs)
-    services.runs.start(
-        who,
-        notebook,
-        inputs,
-        readonly=cmd.readonly,
-        block_ids=cmd.block_ids,
-        run_dependents=cmd.run_dependents,
-        post_outputs=cmd.post_outputs,
-    )
+    services.runs.start(who, notebook, inputs, cmd.options)
     return None
 
 

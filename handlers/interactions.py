@@ -17,13 +17,19 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.deepnote.models import InputValue, Notebook
-from bot.errors import DeepnoteError, DeepnoteNotFound, SlackError, UpstreamError, UserError
+from bot.errors import (
+    DeepnoteError,
+    DeepnoteNotFound,
+    FormErrors,
+    SlackError,
+    UpstreamError,
+    UserError,
+)
 from bot.runs.service import Requester
 from bot.services import Services
 from bot.slack.render import Message, error_reply, example_command
 from bot.slack.run_form import (
     CALLBACK_ID,
-    FormErrors,
     FormRequest,
     TamperedForm,
     build_view,
@@ -37,7 +43,7 @@ from bot.slack.run_form import (
 from bot.text.mrkdwn import code, code_block, escape, truncate
 from handlers.aliases import remember_notebook
 from handlers.home import is_home_click, publish_home, warning
-from storage.records import RunRecord
+from storage.records import RunOptions, RunRecord
 
 log = logging.getLogger(__name__)
 
@@ -305,11 +311,8 @@ def open_run_form(
 def request_for(
     who: Requester,
     notebook: Notebook,
+    options: RunOptions,
     *,
-    readonly: bool = False,
-    block_ids: tuple[str, ...] = (),
-    run_dependents: bool = False,
-    post_outputs: str | None = None,
     inputs: Mapping[str, InputValue] | None = None,
 ) -> FormRequest:
     """The form request for a person in a channel (and thread)."""
@@ -319,10 +322,7 @@ def request_for(
         user_id=who.user_id,
         channel_id=who.channel_id,
         thread_ts=who.thread_ts,
-        readonly=readonly,
-        block_ids=block_ids,
-        run_dependents=run_dependents,
-        post_outputs=post_outputs,
+        options=options,
         inputs=dict(inputs or {}),
     )
 
@@ -345,15 +345,7 @@ def start_from_request(
         thread_ts=request.thread_ts,
         trigger="form",
     )
-    services.runs.start(
-        who,
-        notebook,
-        inputs,
-        readonly=request.readonly,
-        block_ids=request.block_ids,
-        run_dependents=request.run_dependents,
-        post_outputs=request.post_outputs,
-    )
+    services.runs.start(who, notebook, inputs, request.options)
 
 
 def _signed_request(services: Services, text: str, who: Requester) -> FormRequest:
@@ -402,10 +394,7 @@ def register(app: App, services: Services) -> None:
             replace(who, thread_ts=who.thread_ts or run.thread_ts),
             notebook,
             run.inputs,
-            readonly=run.readonly,
-            block_ids=run.block_ids,
-            run_dependents=run.run_dependents,
-            post_outputs=services.store.post_outputs(run.id),
+            services.store.options(run),
         )
         if is_home_click(body):
             name = escape(truncate(notebook.name, 150))
@@ -419,10 +408,7 @@ def register(app: App, services: Services) -> None:
         request = request_for(
             replace(who, thread_ts=who.thread_ts or run.thread_ts),
             notebook,
-            readonly=run.readonly,
-            block_ids=run.block_ids,
-            run_dependents=run.run_dependents,
-            post_outputs=services.store.post_outputs(run.id),
+            services.store.options(run),
             inputs=run.inputs,
         )
         trigger = _text(body.get("trigger_id"))

@@ -15,13 +15,10 @@ from pathlib import Path
 
 import sqlite_utils
 
+from bot.errors import StorageError
 from storage.migrations import apply_migrations
 
 BUSY_TIMEOUT_MS = 10_000
-
-
-class StorageError(Exception):
-    """The database file cannot be used; the message says why and what to do."""
 
 
 class Database:

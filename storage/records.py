@@ -19,6 +19,21 @@ LOST = "lost"
 
 
 @dataclass(frozen=True)
+class RunOptions:
+    """How a notebook is run, besides its inputs: the same for a command, a form, a button,
+    a schedule and a re-run."""
+
+    readonly: bool = False
+    """Deepnote's read-only storage mode (full-notebook runs only)."""
+    block_ids: tuple[str, ...] = ()
+    """Run only these blocks (empty: the whole notebook)."""
+    run_dependents: bool = False
+    """With `block_ids`: also run the blocks that depend on them."""
+    post_outputs: str | None = None
+    """Which outputs to post as key results (`None`: the default choice)."""
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """Everything the bot knows about one run it started.
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database
-from storage.records import CREATE_FAILED, CREATING, LOST, TERMINAL_STATUSES, RunRecord
+from storage.records import CREATE_FAILED, CREATING, LOST, TERMINAL_STATUSES, RunOptions, RunRecord
 
 FINAL_STATUSES = frozenset(TERMINAL_STATUSES | {CREATE_FAILED, LOST})
 _FINAL_SQL = ",".join(f"'{s}'" for s in sorted(FINAL_STATUSES))
@@ -94,6 +94,15 @@ class RunStore:
         """The run's choice of which outputs to post (`None` for the default)."""
         rows = list(self.db.conn().query("SELECT post_outputs FROM runs WHERE id = ?", (id_,)))
         return rows[0]["post_outputs"] if rows else None
+
+    def options(self, run: RunRecord) -> RunOptions:
+        """The options `run` was started with, to start it again the same way."""
+        return RunOptions(
+            readonly=run.readonly,
+            block_ids=run.block_ids,
+            run_dependents=run.run_dependents,
+            post_outputs=self.post_outputs(run.id),
+        )
 
     def set_card(self, id_: str, card_ts: str) -> None:
         """Remember the ts of the run's card message."""

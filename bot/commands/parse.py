@@ -1,7 +1,7 @@
 """Parse `/deepnote` slash command text into typed commands (pure; raises only `UserError`).
 
 >>> cmd = parse_command('run sales-report region=EU title="Q3 report" --post-outputs all')
->>> cmd.notebook, cmd.inputs, cmd.post_outputs
+>>> cmd.notebook, cmd.inputs, cmd.options.post_outputs
 ('sales-report', (('region', 'EU'), ('title', 'Q3 report')), 'all')
 """
 
@@ -24,6 +24,7 @@ from bot.text.tokens import (
     tokenize_tokens,
     unescape_slack,
 )
+from storage.records import RunOptions
 
 SLASH = "/deepnote"
 MAX_TEXT = 4000
@@ -53,11 +54,8 @@ class RunCommand:
 
     notebook: str
     inputs: Inputs
-    readonly: bool
-    block_ids: tuple[str, ...]
-    run_dependents: bool
+    options: RunOptions
     form: bool
-    post_outputs: str | None
 
 
 @dataclass(frozen=True)
@@ -671,11 +669,13 @@ def _parse_run(tokens: Sequence[Token]) -> RunCommand:
     return RunCommand(
         notebook=notebook,
         inputs=tuple(inputs),
-        readonly="readonly" in flags,
-        block_ids=block_ids,
-        run_dependents="with-dependents" in flags,
+        options=RunOptions(
+            readonly="readonly" in flags,
+            block_ids=block_ids,
+            run_dependents="with-dependents" in flags,
+            post_outputs=post,
+        ),
         form="form" in flags,
-        post_outputs=post,
     )
 
 

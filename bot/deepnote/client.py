@@ -32,6 +32,7 @@ from bot import __version__, errors
 from bot.deepnote import parse
 from bot.deepnote.models import Notebook, Run, RunCreated, RunRequest, RunSummary
 from bot.errors import (
+    BudgetExhausted,
     DeepnoteAuthError,
     DeepnoteBadRequest,
     DeepnoteConflict,
@@ -43,7 +44,7 @@ from bot.errors import (
     DeepnoteServerError,
     DeepnoteUnavailable,
 )
-from bot.ratelimit import BudgetExhausted, RequestBudget
+from bot.ratelimit import RequestBudget
 
 logger = logging.getLogger(__name__)
 

@@ -31,17 +31,18 @@ from bot.deepnote.models import (
 from bot.deepnote.notebook_ref import notebook_url
 from bot.deepnote.snapshot import failure_reason, key_results, parse_snapshot
 from bot.errors import (
+    BudgetExhausted,
     DeepnoteAuthError,
     DeepnoteError,
     DeepnoteNotFound,
     SlackError,
     UserError,
 )
-from bot.ratelimit import BudgetExhausted, ChannelPacer
+from bot.ratelimit import ChannelPacer
 from bot.slack.gateway import SlackGateway, explain
 from bot.slack.render import format_duration, run_card, run_result_reply
 from storage.audit import AuditStore
-from storage.records import CREATING, ChartResult, ImageResult, RunRecord
+from storage.records import CREATING, ChartResult, ImageResult, RunOptions, RunRecord
 from storage.results import ResultStore
 from storage.runs import LeaseStore, RunStore
 
@@ -136,11 +137,8 @@ class RunService:
         who: Requester,
         notebook: Notebook,
         inputs: Mapping[str, InputValue],
+        options: RunOptions,
         *,
-        readonly: bool = False,
-        block_ids: tuple[str, ...] = (),
-        run_dependents: bool = False,
-        post_outputs: str | None = None,
         quiet: bool = False,
     ) -> RunRecord:
         """Post the card, start the run in Deepnote, and store both; inputs are already valid.
@@ -162,14 +160,14 @@ class RunService:
             thread_ts=who.thread_ts,
             status=CREATING,
             created_at=now,
-            readonly=readonly,
-            block_ids=block_ids,
-            run_dependents=run_dependents,
+            readonly=options.readonly,
+            block_ids=options.block_ids,
+            run_dependents=options.run_dependents,
             trigger=who.trigger,
             schedule_id=who.schedule_id,
             quiet=quiet,
         )
-        self.store.insert(record, post_outputs=post_outputs)
+        self.store.insert(record, post_outputs=options.post_outputs)
         self.audit.record(
             at=now,
             user_id=who.user_id,
@@ -192,9 +190,9 @@ class RunService:
         request = RunRequest(
             notebook_id=notebook.id,
             inputs=dict(inputs),
-            readonly=readonly,
-            block_ids=block_ids,
-            run_dependents=run_dependents,
+            readonly=options.readonly,
+            block_ids=options.block_ids,
+            run_dependents=options.run_dependents,
         )
         self.store.mark_create_started(record.id)
         try:

@@ -48,7 +48,7 @@ from bot.slack.render import (
     schedule_skipped,
 )
 from bot.text.mrkdwn import code, escape, user_mention
-from storage.records import CREATE_FAILED, RunRecord
+from storage.records import CREATE_FAILED, RunOptions, RunRecord
 from storage.schedules import SUCCESS, Note, Outcome, ScheduleRecord, ScheduleStore
 
 log = logging.getLogger(__name__)
@@ -357,7 +357,7 @@ class ScheduleService:
             ),
             notebook,
             inputs,
-            post_outputs=schedule.post_outputs,
+            RunOptions(post_outputs=schedule.post_outputs),
         )
         if who.channel_id != schedule.channel_id:
             return info_reply(
@@ -459,7 +459,7 @@ class ScheduleService:
                 who,
                 notebook,
                 inputs,
-                post_outputs=schedule.post_outputs,
+                RunOptions(post_outputs=schedule.post_outputs),
                 quiet=schedule.notify != "always",
             )
         except UserError as exc:

@@ -30,8 +30,9 @@ from typing import Any
 
 from bot.deepnote.inputs import SLIDER_DEFAULTS, convert_value, describe_input, validate_inputs
 from bot.deepnote.models import InputValue, Notebook, NotebookInput
-from bot.errors import UserError
+from bot.errors import FormErrors, UserError
 from bot.text.mrkdwn import code, escape, plain, truncate
+from storage.records import RunOptions
 
 CALLBACK_ID = "run_form"
 ACTION_ID = "value"
@@ -85,10 +86,7 @@ class FormRequest:
     user_id: str
     channel_id: str
     thread_ts: str | None = None
-    readonly: bool = False
-    block_ids: tuple[str, ...] = ()
-    run_dependents: bool = False
-    post_outputs: str | None = None
+    options: RunOptions = field(default_factory=RunOptions)
     inputs: Mapping[str, InputValue] = field(default_factory=dict)
     """Values to prefill (carried only in buttons that open the form later)."""
 
@@ -100,10 +98,7 @@ class FormRequest:
             self.user_id,
             self.channel_id,
             self.thread_ts,
-            self.readonly,
-            self.block_ids,
-            self.run_dependents,
-            self.post_outputs,
+            self.options,
         )
 
 
@@ -132,14 +127,15 @@ def sign_request(request: FormRequest, key: bytes) -> str:
     }
     if request.thread_ts:
         payload["th"] = request.thread_ts
-    if request.readonly:
+    options = request.options
+    if options.readonly:
         payload["ro"] = True
-    if request.block_ids:
-        payload["b"] = list(request.block_ids)
-    if request.run_dependents:
+    if options.block_ids:
+        payload["b"] = list(options.block_ids)
+    if options.run_dependents:
         payload["d"] = True
-    if request.post_outputs is not None:
-        payload["p"] = request.post_outputs
+    if options.post_outputs is not None:
+        payload["p"] = options.post_outputs
     if request.inputs:
         payload["i"] = dict(request.inputs)
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
@@ -183,10 +179,12 @@ def read_request(text: str, key: bytes) -> FormRequest:
         user_id=_str(data.get("u")),
         channel_id=_str(data.get("c")),
         thread_ts=None if thread is None else _str(thread),
-        readonly=data.get("ro") is True,
-        block_ids=tuple(_str(b) for b in blocks),
-        run_dependents=data.get("d") is True,
-        post_outputs=None if post is None else _str(post),
+        options=RunOptions(
+            readonly=data.get("ro") is True,
+            block_ids=tuple(_str(b) for b in blocks),
+            run_dependents=data.get("d") is True,
+            post_outputs=None if post is None else _str(post),
+        ),
         inputs={_str(k): _input_value(v) for k, v in inputs.items()},
     )
 
@@ -196,7 +194,7 @@ def modal_metadata(request: FormRequest, key: bytes) -> str:
     text = sign_request(request.without_inputs(), key)
     if len(text) > METADATA_CHARS:
         raise UserError(
-            f"The form cannot carry {len(request.block_ids)} block ids.",
+            f"The form cannot carry {len(request.options.block_ids)} block ids.",
             hint="Run it with `name=value` inputs instead of `--form`, or pass fewer `--blocks`.",
         )
     return text
@@ -438,12 +436,12 @@ def _options_line(request: FormRequest | None) -> str | None:
     if request is None:
         return None
     parts = [f"Posts in <#{request.channel_id}>" if request.channel_id[:1] in "CG" else ""]
-    if request.readonly:
+    if request.options.readonly:
         parts.append("read-only")
-    if request.block_ids:
-        parts.append(f"{len(request.block_ids)} block(s) only")
-    if request.post_outputs:
-        parts.append(f"outputs: {escape(truncate(request.post_outputs, 200))}")
+    if request.options.block_ids:
+        parts.append(f"{len(request.options.block_ids)} block(s) only")
+    if request.options.post_outputs:
+        parts.append(f"outputs: {escape(truncate(request.options.post_outputs, 200))}")
     shown = [p for p in parts if p]
     return " · ".join(shown) if shown else None
 
@@ -509,14 +507,6 @@ class FormValues:
     errors: Mapping[str, str] = field(default_factory=dict)
     blocks: Mapping[str, str] = field(default_factory=dict)
     """The block id that shows each input's errors."""
-
-
-class FormErrors(Exception):
-    """Problems to show next to the fields: block id → plain text."""
-
-    def __init__(self, errors: Mapping[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = dict(errors)
 
 
 def _state(values: Mapping[str, Any], bid: str) -> Mapping[str, Any] | None:

@@ -342,7 +342,7 @@ def test_form_flag_opens_the_form_prefilled_with_the_given_inputs(harness: Harne
     view = h.slack.views[0]
     assert initial(view, "input:region")["value"] == "Mars"
     assert initial(view, "input:top_n") == "2"
-    assert read_request(view.private_metadata, _key(h)).readonly is True
+    assert read_request(view.private_metadata, _key(h)).options.readonly is True
     submit(h, view, unchanged_state(view))
     wait_cards(h, 1)
     body = creates(h)[0].body

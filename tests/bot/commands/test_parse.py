@@ -34,23 +34,19 @@ from bot.deepnote.notebook_ref import (
 )
 from bot.errors import UserError
 from bot.text.tokens import tokenize
+from storage.records import RunOptions
 
 NB = "0123456789abcdef0123456789abcdef"
 UUID = "01234567-89AB-CDEF-0123-456789ABCDEF"
 
 
 def run(notebook: str = "sales", **kw: object) -> RunCommand:
-    """A RunCommand with the defaults filled in."""
-    fields: dict[str, object] = {
-        "inputs": (),
-        "readonly": False,
-        "block_ids": (),
-        "run_dependents": False,
-        "form": False,
-        "post_outputs": None,
-    }
+    """A RunCommand with the defaults filled in (run options by their own names)."""
+    option_names = ("readonly", "block_ids", "run_dependents", "post_outputs")
+    options = RunOptions(**{k: kw.pop(k) for k in option_names if k in kw})  # type: ignore[arg-type]
+    fields: dict[str, object] = {"inputs": (), "form": False}
     fields.update(kw)
-    return RunCommand(notebook=notebook, **fields)  # type: ignore[arg-type]
+    return RunCommand(notebook=notebook, options=options, **fields)  # type: ignore[arg-type]
 
 
 def schedule(when: str, notebook: str = "sales", **kw: object) -> ScheduleCommand:

@@ -11,12 +11,11 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.deepnote.models import Notebook, NotebookInput
-from bot.errors import UserError
+from bot.errors import FormErrors, UserError
 from bot.offline.simulator import SALES_NOTEBOOK_ID, load_notebooks
 from bot.offline.simulator.notebooks import SAMPLES_DIR
 from bot.offline.slack_standin import validate_view
 from bot.slack.run_form import (
-    FormErrors,
     FormRequest,
     TamperedForm,
     block_id,
@@ -30,6 +29,7 @@ from bot.slack.run_form import (
     sign_request,
     validate_form,
 )
+from storage.records import RunOptions
 
 TODAY = date(2026, 11, 25)
 KEY = form_key("test-signing-secret")
@@ -241,8 +241,7 @@ def test_metadata_round_trip_and_tampering() -> None:
         "U0ALICE",
         "C0GENERAL",
         thread_ts="1.2",
-        readonly=True,
-        post_outputs="all",
+        options=RunOptions(readonly=True, post_outputs="all"),
         inputs={"region": "Mars", "on": True, "pick": ["a"]},
     )
     text = sign_request(request, KEY)
@@ -263,7 +262,9 @@ def test_metadata_round_trip_and_tampering() -> None:
 def test_modal_metadata_leaves_out_prefill_and_refuses_what_does_not_fit() -> None:
     request = FormRequest("ab" * 16, "T", "U", "C", inputs={"x": "y" * 5000})
     assert read_request(modal_metadata(request, KEY), KEY).inputs == {}
-    too_many = FormRequest("ab" * 16, "T", "U", "C", block_ids=tuple("f" * 32 for _ in range(100)))
+    too_many = FormRequest(
+        "ab" * 16, "T", "U", "C", options=RunOptions(block_ids=tuple("f" * 32 for _ in range(100)))
+    )
     with pytest.raises(UserError):
         modal_metadata(too_many, KEY)
 
