@@ -20,7 +20,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ from urllib.parse import urlsplit
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from websockets.utils import accept_key
 
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import Message, SlackStandIn
@@ -328,6 +330,51 @@ def test_connections_open_takes_the_app_level_token_only() -> None:
 # --- the WebSocket server, spoken to frame by frame ---------------------------------------------
 
 
+OP_CONTINUATION, OP_TEXT, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x8, 0x9, 0xA
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame as read off the wire, unmasked."""
+
+    fin: bool
+    opcode: int
+    payload: bytes
+    masked: bool
+
+
+def xor(data: bytes, mask: bytes) -> bytes:
+    """`data` masked (or unmasked) with a 4-byte key."""
+    return bytes(byte ^ mask[i % 4] for i, byte in enumerate(data))
+
+
+def encode_frame(opcode: int, payload: bytes, *, fin: bool = True, mask: bytes | None) -> bytes:
+    """One frame, masked with `mask` as a client must, or unmasked to break the rule."""
+    first = (0x80 if fin else 0) | opcode
+    masked = 0x80 if mask is not None else 0
+    length = len(payload)
+    if length < 126:
+        header = struct.pack("!BB", first, masked | length)
+    elif length < 1 << 16:
+        header = struct.pack("!BBH", first, masked | 126, length)
+    else:
+        header = struct.pack("!BBQ", first, masked | 127, length)
+    return header + payload if mask is None else header + mask + xor(payload, mask)
+
+
+def read_frame(read: Callable[[int], bytes]) -> Frame:
+    """One frame, read with `read(n)` (exactly n bytes)."""
+    first, second = read(2)
+    masked, length = bool(second & 0x80), second & 0x7F
+    if length == 126:
+        (length,) = struct.unpack("!H", read(2))
+    elif length == 127:
+        (length,) = struct.unpack("!Q", read(8))
+    mask = read(4) if masked else b""
+    data = read(length) if length else b""
+    return Frame(bool(first & 0x80), first & 0x0F, xor(data, mask) if masked else data, masked)
+
+
 class RawClient:
     """The smallest RFC 6455 client: handshake, masked frames out, frames in."""
 
@@ -371,19 +418,19 @@ class RawClient:
 
     def send(self, opcode: int, payload: bytes, *, fin: bool = True, mask: bool = True) -> None:
         key = os.urandom(4) if mask else None
-        self.sock.sendall(ws.encode_frame(opcode, payload, fin=fin, mask=key))
+        self.sock.sendall(encode_frame(opcode, payload, fin=fin, mask=key))
 
-    def frame(self) -> ws.Frame:
-        return ws.read_frame(self._exact)
+    def frame(self) -> Frame:
+        return read_frame(self._exact)
 
     def message(self) -> dict[str, Any]:
         """The next text message, as JSON (pings are answered on the way)."""
         while True:
             frame = self.frame()
-            if frame.opcode == ws.OP_PING:
-                self.send(ws.OP_PONG, frame.payload)
+            if frame.opcode == OP_PING:
+                self.send(OP_PONG, frame.payload)
                 continue
-            assert frame.opcode == ws.OP_TEXT, frame
+            assert frame.opcode == OP_TEXT, frame
             decoded: dict[str, Any] = json.loads(frame.payload)
             return decoded
 
@@ -391,7 +438,7 @@ class RawClient:
         body: dict[str, Any] = {"envelope_id": envelope_id}
         if payload is not None:
             body["payload"] = payload
-        self.send(ws.OP_TEXT, json.dumps(body).encode())
+        self.send(OP_TEXT, json.dumps(body).encode())
 
     def close(self) -> None:
         self.sock.close()
@@ -407,7 +454,7 @@ def connect(slack: SlackStandIn) -> tuple[RawClient, dict[str, Any]]:
     """A new connection and its hello."""
     client = RawClient(slack.socket_mode.issue_url())
     assert client.status == 101
-    assert client.headers["sec-websocket-accept"] == ws.accept_key(client.key)
+    assert client.headers["sec-websocket-accept"] == accept_key(client.key)
     return client, client.message()
 
 
@@ -464,7 +511,7 @@ def test_an_eleventh_connection_is_turned_away(slack: SlackStandIn) -> None:
         "debug_info": {"host": "applink-standin"},
     }
     closing = extra.frame()
-    assert closing.opcode == ws.OP_CLOSE
+    assert closing.opcode == OP_CLOSE
     assert struct.unpack("!H", closing.payload[:2]) == (ws.CLOSE_POLICY,)
     assert len(slack.socket_mode.open_connections) == 10
     for client in [*clients, extra]:
@@ -500,27 +547,28 @@ def test_a_ticket_is_good_for_one_connection(slack: SlackStandIn) -> None:
 def test_pings_pongs_fragments_and_the_closing_handshake(slack: SlackStandIn) -> None:
     sm = slack.socket_mode
     client, _ = connect(slack)
-    client.send(ws.OP_PING, b"client:1")
-    assert client.frame() == ws.Frame(True, ws.OP_PONG, b"client:1", False)
+    client.send(OP_PING, b"client:1")
+    assert client.frame() == Frame(True, OP_PONG, b"client:1", False)
     assert sm.ping(b"server:1") == 1
     ping = client.frame()
-    assert (ping.opcode, ping.payload) == (ws.OP_PING, b"server:1")
-    client.send(ws.OP_PONG, ping.payload)
+    assert (ping.opcode, ping.payload) == (OP_PING, b"server:1")
+    client.send(OP_PONG, ping.payload)
     sm.wait_for(lambda s: s.connections[0].pongs == 1)
 
     # An ack in two fragments, with a ping between them (RFC 6455 allows control frames there).
     envelope_id = sm.send_slash_command("help")
     assert client.message()["envelope_id"] == envelope_id
     body = json.dumps({"envelope_id": envelope_id, "payload": {"text": "héllo"}}).encode()
-    client.send(ws.OP_TEXT, body[:10], fin=False)
-    client.send(ws.OP_PING, b"between")
-    client.send(ws.OP_CONTINUATION, body[10:])
+    client.send(OP_TEXT, body[:10], fin=False)
+    client.send(OP_PING, b"between")
+    client.send(OP_CONTINUATION, body[10:])
     assert client.frame().payload == b"between"
     assert sm.wait_for_ack(envelope_id) == {"text": "héllo"}
 
-    client.send(ws.OP_CLOSE, struct.pack("!H", ws.CLOSE_NORMAL) + b"bye")
+    client.send(OP_CLOSE, struct.pack("!H", ws.CLOSE_NORMAL) + b"bye")
     echo = client.frame()
-    assert (echo.opcode, echo.payload) == (ws.OP_CLOSE, struct.pack("!H", ws.CLOSE_NORMAL))
+    # The close frame is echoed, code and reason, as RFC 6455 section 5.5.1 suggests.
+    assert (echo.opcode, echo.payload) == (OP_CLOSE, struct.pack("!H", ws.CLOSE_NORMAL) + b"bye")
     sm.wait_for(lambda s: not s.open_connections)
     record = sm.connections[0]
     assert (record.closed_by, record.close_code, record.pings) == ("client", ws.CLOSE_NORMAL, 2)
@@ -529,11 +577,11 @@ def test_pings_pongs_fragments_and_the_closing_handshake(slack: SlackStandIn) ->
 
 def test_unmasked_frames_from_a_client_end_the_connection(slack: SlackStandIn) -> None:
     client, _ = connect(slack)
-    client.send(ws.OP_TEXT, b'{"envelope_id": "x"}', mask=False)
+    client.send(OP_TEXT, b'{"envelope_id": "x"}', mask=False)
     closing = client.frame()
-    assert closing.opcode == ws.OP_CLOSE
+    assert closing.opcode == OP_CLOSE
     assert struct.unpack("!H", closing.payload[:2]) == (ws.CLOSE_PROTOCOL_ERROR,)
-    client.send(ws.OP_CLOSE, closing.payload[:2])
+    client.send(OP_CLOSE, closing.payload[:2])
     slack.socket_mode.wait_for(lambda s: not s.open_connections)
     record = slack.socket_mode.connections[0]
     assert (record.closed_by, record.close_code) == ("server", ws.CLOSE_PROTOCOL_ERROR)
@@ -548,9 +596,9 @@ def test_stopping_the_stand_in_closes_connections_as_going_away() -> None:
     stopper = threading.Thread(target=standin.stop)
     stopper.start()
     closing = client.frame()
-    assert closing.opcode == ws.OP_CLOSE
+    assert closing.opcode == OP_CLOSE
     assert struct.unpack("!H", closing.payload[:2]) == (ws.CLOSE_GOING_AWAY,)
-    client.send(ws.OP_CLOSE, closing.payload[:2])
+    client.send(OP_CLOSE, closing.payload[:2])
     stopper.join(timeout=5)
     assert time.monotonic() - started < 2
     assert standin.socket_mode.connections[0].closed_by == "server"

@@ -7,16 +7,40 @@ and trigger ids) and the workspace's team id.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from bot.offline.slack_standin.server import SlackStandIn
+
+class StandIn(Protocol):
+    """What these payloads need of the stand-in: its ids and names, and fresh URLs and ids."""
+
+    app_id: str
+    team_id: str
+    team_domain: str
+    bot_user_id: str
+
+    def channel_info(self, channel: str) -> dict[str, Any] | None:
+        """The channel as conversations.info shows it."""
+
+    def user_info(self, user_id: str) -> dict[str, Any] | None:
+        """The user as users.info shows it."""
+
+    def new_response_url(
+        self, *, channel: str = ..., user: str = ..., message_ts: str | None = None
+    ) -> str:
+        """A fresh response_url."""
+
+    def new_trigger_id(self, user: str = ...) -> str:
+        """A fresh trigger_id."""
+
+    def new_ts(self) -> str:
+        """A fresh message timestamp."""
+
 
 VERIFICATION_TOKEN = "verification-token-unused"  # noqa: S105 - Slack's deprecated token field
 
 
 def slash_command_fields(
-    standin: SlackStandIn,
+    standin: StandIn,
     team_id: str,
     text: str,
     *,
@@ -45,7 +69,7 @@ def slash_command_fields(
 
 
 def event_callback(
-    standin: SlackStandIn, team_id: str, event: dict[str, Any], *, event_id: str, event_time: int
+    standin: StandIn, team_id: str, event: dict[str, Any], *, event_id: str, event_time: int
 ) -> dict[str, Any]:
     """The `event_callback` envelope of an Events API event (`event_ts` added if missing)."""
     inner = dict(event)
@@ -72,7 +96,7 @@ def event_callback(
     }
 
 
-def fill_interaction(standin: SlackStandIn, team_id: str, body: dict[str, Any]) -> None:
+def fill_interaction(standin: StandIn, team_id: str, body: dict[str, Any]) -> None:
     """Add the keys Slack always sends with an interaction payload, where they are missing."""
     body.setdefault("token", VERIFICATION_TOKEN)
     body.setdefault("api_app_id", standin.app_id)

@@ -1,195 +1,64 @@
-"""Slack's side of Socket Mode for the stand-in: a WebSocket server (RFC 6455) on 127.0.0.1.
+"""Slack's side of Socket Mode for the stand-in: a WebSocket server on 127.0.0.1.
 
 The bot's Socket Mode client calls `apps.connections.open` with the app-level token, gets a
 one-use `ws://127.0.0.1:PORT/link/?ticket=...` URL and connects. Each connection is greeted with
 `hello`, as Slack does; envelopes (`slash_commands`, `interactive`, `events_api`) then go to one
 open connection each, in turn, and the bot's acknowledgements (`{"envelope_id": ...,
 "payload": {...}}`) are recorded with when they arrived. Up to ten connections are served; an
-eleventh is told `too_many_websockets` and closed. Only the standard library is used.
+eleventh is told `too_many_websockets` and closed.
 
->>> accept_key("dGhlIHNhbXBsZSBub25jZQ==")  # the example of RFC 6455, section 1.3
-'s3pPLMBiTxaQ9kYGzzhZRbK+xOo='
+The WebSocket protocol itself (RFC 6455: handshake, frames, pings, the closing handshake) is
+the `websockets` package's sync server; this module adds what Slack does on top of it.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
-import hashlib
 import itertools
 import json
 import logging
-import select
-import socket
-import struct
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
+
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode, Frame, Opcode
+from websockets.http11 import Request, Response
+from websockets.protocol import State
+from websockets.sync.server import Server, ServerConnection, serve
 
 from bot.clock import Clock
 from bot.offline.slack_standin.payloads import (
+    StandIn,
     event_callback,
     fill_interaction,
     slash_command_fields,
 )
 
-if TYPE_CHECKING:
-    from bot.offline.slack_standin.server import SlackStandIn
-
 _log = logging.getLogger(__name__)
 
-WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MAX_CONNECTIONS = 10
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
-HANDSHAKE_LIMIT = 16 * 1024
 HANDSHAKE_TIMEOUT = 5.0
-SEND_TIMEOUT = 5.0  # a client that reads nothing for this long is taken for gone
-CLOSE_WAIT = 1.0  # how long a connection the server closed may take to answer with its close
-_POLL = 0.05  # reads wake this often to notice stop() and close deadlines
+CLOSE_WAIT = 1.0  # how long a connection being closed may take to answer with its close
 
-OP_CONTINUATION, OP_TEXT, OP_BINARY = 0x0, 0x1, 0x2
-OP_CLOSE, OP_PING, OP_PONG = 0x8, 0x9, 0xA
-CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_PROTOCOL_ERROR, CLOSE_UNSUPPORTED = 1000, 1001, 1002, 1003
-CLOSE_INVALID_DATA, CLOSE_POLICY, CLOSE_TOO_BIG = 1007, 1008, 1009
+CLOSE_NORMAL = int(CloseCode.NORMAL_CLOSURE)
+CLOSE_GOING_AWAY = int(CloseCode.GOING_AWAY)
+CLOSE_PROTOCOL_ERROR = int(CloseCode.PROTOCOL_ERROR)
+CLOSE_UNSUPPORTED = int(CloseCode.UNSUPPORTED_DATA)
+CLOSE_INVALID_DATA = int(CloseCode.INVALID_DATA)
+CLOSE_POLICY = int(CloseCode.POLICY_VIOLATION)
+CLOSE_TOO_BIG = int(CloseCode.MESSAGE_TOO_BIG)
+# Codes that name no close frame: none was sent (1005) or the socket just went away (1006).
+_NO_CODE = frozenset({int(CloseCode.NO_STATUS_RCVD), int(CloseCode.ABNORMAL_CLOSURE)})
 
 _DEBUG_HOST = "applink-standin"
 
 EnvelopeType = Literal["slash_commands", "interactive", "events_api"]
-
-
-# --------------------------------------------------------------------------- frames
-
-
-def accept_key(key: str) -> str:
-    """The Sec-WebSocket-Accept answer to a client's Sec-WebSocket-Key."""
-    digest = hashlib.sha1((key + WEBSOCKET_GUID).encode(), usedforsecurity=False).digest()
-    return base64.b64encode(digest).decode()
-
-
-def encode_frame(
-    opcode: int, payload: bytes = b"", *, fin: bool = True, mask: bytes | None = None
-) -> bytes:
-    """One frame: unmasked as a server sends it, or masked with 4-byte `mask` as a client must.
-
-    >>> encode_frame(OP_TEXT, b"hi")
-    b'\\x81\\x02hi'
-    >>> encode_frame(OP_PONG, b"hi", mask=b"\\x01\\x01\\x01\\x01")
-    b'\\x8a\\x82\\x01\\x01\\x01\\x01ih'
-    """
-    first = (0x80 if fin else 0) | opcode
-    masked = 0x80 if mask is not None else 0
-    length = len(payload)
-    if length < 126:
-        header = struct.pack("!BB", first, masked | length)
-    elif length < 1 << 16:
-        header = struct.pack("!BBH", first, masked | 126, length)
-    else:
-        header = struct.pack("!BBQ", first, masked | 127, length)
-    if mask is None:
-        return header + payload
-    return header + mask + _xor(payload, mask)
-
-
-def _xor(data: bytes, mask: bytes) -> bytes:
-    if not data:
-        return b""
-    size = len(data)
-    key = (mask * (size // 4 + 1))[:size]
-    return (int.from_bytes(data, "big") ^ int.from_bytes(key, "big")).to_bytes(size, "big")
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One frame as read off the wire, unmasked."""
-
-    fin: bool
-    opcode: int
-    payload: bytes
-    masked: bool
-
-
-class ProtocolError(Exception):
-    """A peer broke RFC 6455; `code` is the close code to answer with."""
-
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
-def read_frame(read: Callable[[int], bytes], *, limit: int = MAX_MESSAGE_BYTES) -> Frame:
-    """Read one frame with `read(n)`, which returns exactly n bytes (or raises EOFError).
-
-    >>> data = iter([b"\\x81\\x02", b"hi"])
-    >>> read_frame(lambda n: next(data))
-    Frame(fin=True, opcode=1, payload=b'hi', masked=False)
-    """
-    first, second = read(2)
-    if first & 0x70:
-        raise ProtocolError(CLOSE_PROTOCOL_ERROR, "reserved bits set without an extension")
-    fin, opcode = bool(first & 0x80), first & 0x0F
-    masked, length = bool(second & 0x80), second & 0x7F
-    if length == 126:
-        (length,) = struct.unpack("!H", read(2))
-    elif length == 127:
-        (length,) = struct.unpack("!Q", read(8))
-    if opcode >= 0x8:
-        if opcode not in (OP_CLOSE, OP_PING, OP_PONG):
-            raise ProtocolError(CLOSE_PROTOCOL_ERROR, f"unknown control opcode {opcode:#x}")
-        if length > 125 or not fin:
-            raise ProtocolError(CLOSE_PROTOCOL_ERROR, "control frames are short and unfragmented")
-    elif opcode not in (OP_CONTINUATION, OP_TEXT, OP_BINARY):
-        raise ProtocolError(CLOSE_PROTOCOL_ERROR, f"unknown data opcode {opcode:#x}")
-    if length > limit:
-        raise ProtocolError(CLOSE_TOO_BIG, f"a frame of {length} bytes is over {limit}")
-    mask = read(4) if masked else b""
-    data = read(length) if length else b""
-    return Frame(fin, opcode, _xor(data, mask) if masked else data, masked)
-
-
-class _Reader:
-    """Exact reads from a socket that wake every `_POLL` seconds to ask `give_up()`."""
-
-    def __init__(self, sock: socket.socket, give_up: Callable[[], bool]) -> None:
-        self._sock = sock
-        self.give_up = give_up
-        self._buffer = bytearray()
-
-    def _fill(self) -> None:
-        readable, _, _ = select.select([self._sock], [], [], _POLL)
-        if not readable:
-            if self.give_up():
-                raise EOFError("gave up waiting")
-            return
-        chunk = self._sock.recv(65536)
-        if not chunk:
-            raise EOFError("the peer closed the connection")
-        self._buffer += chunk
-
-    def read_exact(self, size: int) -> bytes:
-        """Exactly `size` bytes."""
-        while len(self._buffer) < size:
-            self._fill()
-        data = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return data
-
-    def read_until(self, marker: bytes, limit: int) -> bytes:
-        """Everything up to and including `marker`; ProtocolError past `limit` bytes."""
-        while marker not in self._buffer:
-            if len(self._buffer) > limit:
-                raise ProtocolError(CLOSE_TOO_BIG, "handshake too long")
-            self._fill()
-        end = self._buffer.index(marker) + len(marker)
-        data = bytes(self._buffer[:end])
-        del self._buffer[:end]
-        return data
 
 
 # --------------------------------------------------------------------------- records
@@ -241,64 +110,89 @@ class EnvelopeAck:
     elapsed: float | None
 
 
-class _Link:
-    """A connection's socket and mutable state; read only under the server's lock."""
+class _Connection(ServerConnection):
+    """A `websockets` connection that reports each ping, pong and close the client sends."""
 
-    def __init__(self, link_id: str, sock: socket.socket, opened_at: datetime) -> None:
+    on_control: Callable[[Opcode], None] | None = None
+
+    def process_event(self, event: Any) -> None:
+        """Let `websockets` handle the event, then report it if it is a control frame."""
+        super().process_event(event)
+        report = self.on_control
+        control = (Opcode.PING, Opcode.PONG, Opcode.CLOSE)
+        if report is not None and isinstance(event, Frame) and event.opcode in control:
+            report(event.opcode)
+
+
+class _Link:
+    """A connection and what the stand-in knows of it; read only under the server's lock."""
+
+    def __init__(self, link_id: str, connection: _Connection, opened_at: datetime) -> None:
         self.id = link_id
-        self.sock = sock
+        self.connection = connection
         self.opened_at = opened_at
         self.closed_at: datetime | None = None
-        self.close_code: int | None = None
+        self.close_code: int | None = None  # set for a connection turned away, else read live
         self.closed_by: Literal["client", "server"] | None = None
         self.pings = 0
         self.pongs = 0
-        self.close_deadline: float | None = None  # set once the server sent its close frame
         self.greeted = False  # envelopes may follow (the 101 answer and hello go first)
         self.retiring = False  # told to reconnect: no more envelopes, open until the client goes
-        self.send_lock = threading.Lock()
+        self.turned_away = False  # one connection too many: told so and closed
+        self.send_lock = threading.Lock()  # an envelope never overtakes the hello
 
-    def send(self, data: bytes) -> None:
+    def send(self, text: str) -> None:
+        """Send one text message (ConnectionClosed if the connection is gone)."""
         with self.send_lock:
-            self.sock.sendall(data)
+            self.connection.send(text)
 
     @property
     def deliverable(self) -> bool:
+        """Whether envelopes may go to this connection now."""
         return (
             self.greeted
             and not self.retiring
             and self.closed_at is None
-            and self.close_deadline is None
+            and self.connection.protocol.state is State.OPEN
         )
 
     def snapshot(self) -> SocketConnection:
+        """The record of this connection as it is now."""
+        code, by = (self.close_code, self.closed_by) if self.turned_away else self._closing()
         return SocketConnection(
             self.id,
             self.deliverable,
             self.opened_at,
             self.closed_at,
-            self.close_code,
-            self.closed_by,
+            code,
+            by,
             self.pings,
             self.pongs,
         )
 
+    def _closing(self) -> tuple[int | None, Literal["client", "server"] | None]:
+        """The close code and who sent the first close frame, as far as the handshake went."""
+        protocol = self.connection.protocol
+        sent, received = protocol.close_sent, protocol.close_rcvd
+        by: Literal["client", "server"]
+        if received is not None and (sent is None or protocol.close_rcvd_then_sent):
+            code, by = received.code, "client"
+        elif sent is not None:
+            code, by = sent.code, "server"
+        else:
+            return None, None  # open, or the socket went away without a close frame
+        return (None if code in _NO_CODE else code), by
 
-class _Refused(Exception):
-    def __init__(self, status: int, reason: str, **headers: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.headers = headers
 
+def _ticket_of(path: str) -> str:
+    """The ticket in a connection URL's query.
 
-_STATUS_TEXT = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    426: "Upgrade Required",
-    503: "Service Unavailable",
-}
+    >>> _ticket_of("/link/?ticket=abc&app_id=A0")
+    'abc'
+    >>> _ticket_of("/link/")
+    ''
+    """
+    return parse_qs(urlsplit(path).query).get("ticket", [""])[0]
 
 
 # --------------------------------------------------------------------------- the server
@@ -312,7 +206,7 @@ class SocketModeServer:
 
     def __init__(
         self,
-        standin: SlackStandIn,
+        standin: StandIn,
         *,
         clock: Clock,
         host: str = "127.0.0.1",
@@ -326,10 +220,8 @@ class SocketModeServer:
         self.max_connections = max_connections
         self._lock = threading.RLock()  # re-entrant: wait_for's predicate reads the records
         self._changed = threading.Condition(self._lock)
-        self._listener: socket.socket | None = None
-        self._accepting: threading.Thread | None = None
-        self._threads: list[threading.Thread] = []
-        self._stopping = threading.Event()
+        self._server: Server | None = None
+        self._serving: threading.Thread | None = None
         self._tickets: set[str] = set()
         self._links: dict[str, _Link] = {}
         self._numbers = itertools.count(1)
@@ -343,45 +235,47 @@ class SocketModeServer:
 
     def start(self) -> SocketModeServer:
         """Listen and accept connections in a daemon thread (idempotent)."""
-        if self._listener is None:
-            self._stopping.clear()
-            listener = socket.create_server((self._host, self._port))
-            self._listener = listener
-            self._accepting = threading.Thread(
-                target=self._accept_loop, args=(listener,), name="slack-standin-ws", daemon=True
+        if self._server is None:
+            server = serve(
+                self._serve_connection,
+                self._host,
+                self._port,
+                process_request=self._check_request,
+                process_response=self._take_ticket,
+                compression=None,
+                open_timeout=HANDSHAKE_TIMEOUT,
+                ping_interval=None,  # Slack's pings are sent on demand, with ping()
+                close_timeout=CLOSE_WAIT,
+                max_size=MAX_MESSAGE_BYTES,
+                create_connection=_Connection,
+                logger=_log,
             )
-            self._accepting.start()
+            self._server = server
+            # Connection threads inherit this thread's daemon flag: none outlives the process.
+            self._serving = threading.Thread(
+                target=server.serve_forever, name="slack-standin-ws", daemon=True
+            )
+            self._serving.start()
         return self
 
     def stop(self) -> None:
         """Close every connection (1001, going away) and stop listening (idempotent)."""
-        listener, accepting = self._listener, self._accepting
-        if listener is None:
+        server, serving = self._server, self._serving
+        if server is None:
             return
-        self._listener = self._accepting = None
-        self._stopping.set()  # no new connection is accepted or greeted from now on
-        with contextlib.suppress(OSError):  # wakes accept() so that it sees the flag
-            socket.create_connection(listener.getsockname()[:2], timeout=1).close()
-        if accepting is not None:
-            accepting.join(timeout=5)
-        listener.close()
-        with self._lock:
-            links = [link for link in self._links.values() if link.closed_at is None]
-            threads, self._threads = self._threads, []
-        for link in links:
-            self._close(link, CLOSE_GOING_AWAY, "server stopping")
-        for thread in threads:
-            thread.join(timeout=HANDSHAKE_TIMEOUT + CLOSE_WAIT)
+        server.shutdown(code=CloseCode.GOING_AWAY, reason="server stopping")
+        if serving is not None:
+            serving.join(timeout=5)
 
     @property
     def url(self) -> str:
         """Root URL of the WebSocket server, e.g. ws://127.0.0.1:54321 (must be started)."""
-        listener = self._listener
-        if listener is None:
+        server = self._server
+        if server is None:
             raise RuntimeError(
                 "Socket Mode is not running: give SlackStandIn an app_token and start it"
             )
-        host, port = listener.getsockname()[:2]
+        host, port = server.socket.getsockname()[:2]
         return f"ws://{host!s}:{port}"
 
     def issue_url(self) -> str:
@@ -544,27 +438,12 @@ class SocketModeServer:
             "accepts_response_payload": accepts_response_payload,
             **(extra or {}),
         }
-        frame = encode_frame(OP_TEXT, json.dumps(message).encode())
-        while True:
-            with self._lock:
-                link = self._pick(connection_id)
-                self._sent[envelope_id] = time.monotonic()  # before sending: acks are quick
-            try:
-                link.send(frame)
-                break
-            except OSError:
-                self._gone(link)  # Slack would try another connection; so do we
+        link = self._deliver(json.dumps(message), envelope_id, connection_id)
+        envelope = Envelope(
+            envelope_id, kind, payload, link.id, self._clock.now(), accepts_response_payload
+        )
         with self._changed:
-            self._envelopes.append(
-                Envelope(
-                    envelope_id,
-                    kind,
-                    payload,
-                    link.id,
-                    self._clock.now(),
-                    accepts_response_payload,
-                )
-            )
+            self._envelopes.append(envelope)
             self._changed.notify_all()
         return envelope_id
 
@@ -579,7 +458,7 @@ class SocketModeServer:
             self._changed.notify_all()
         body = {"type": "disconnect", "reason": reason, "debug_info": {"host": _DEBUG_HOST}}
         for link in links:
-            self._send_quietly(link, encode_frame(OP_TEXT, json.dumps(body).encode()))
+            self._send_quietly(link, json.dumps(body))
         return len(links)
 
     def ping(self, payload: bytes = b"standin-ping") -> int:
@@ -591,14 +470,17 @@ class SocketModeServer:
             raise ValueError("a ping needs a payload")
         links = self._open_links()
         for link in links:
-            self._send_quietly(link, encode_frame(OP_PING, payload))
+            try:
+                link.connection.ping(payload)
+            except (ConnectionClosed, RuntimeError):  # gone, or this payload is still unanswered
+                continue
         return len(links)
 
     def close_connection(self, connection_id: str, code: int = CLOSE_GOING_AWAY) -> None:
         """Close one connection with a close frame, as Slack does when it drops one."""
         with self._lock:
             link = self._links[connection_id]
-        self._close(link, code, "closed by the stand-in")
+        link.connection.close(code, "closed by the stand-in")
 
     # ----------------------------------------------------------------- internals
 
@@ -634,139 +516,108 @@ class SocketModeServer:
             )
         return candidates[next(self._turn) % len(candidates)]
 
-    def _send_quietly(self, link: _Link, data: bytes) -> bool:
+    def _deliver(self, text: str, envelope_id: str, connection_id: str | None) -> _Link:
+        """Send an envelope to the next open connection; the one it went to."""
+        while True:
+            with self._lock:
+                link = self._pick(connection_id)
+                self._sent[envelope_id] = time.monotonic()  # before sending: acks are quick
+            if self._send_quietly(link, text):
+                return link  # else Slack would try another connection; so do we
+
+    def _send_quietly(self, link: _Link, text: str) -> bool:
         try:
-            link.send(data)
+            link.send(text)
             return True
-        except OSError:
-            self._gone(link)
+        except ConnectionClosed:
+            self._ended(link)
             return False
 
-    def _gone(self, link: _Link) -> None:
-        """The socket went away without a close frame."""
+    def _ended(self, link: _Link) -> None:
+        """The connection is gone: record when, how and by whom."""
         with self._changed:
             if link.closed_at is None:
                 link.closed_at = self._clock.now()
             self._changed.notify_all()
-        with contextlib.suppress(OSError):  # it may be gone already
-            link.sock.shutdown(socket.SHUT_RDWR)
 
-    def _close(self, link: _Link, code: int, reason: str) -> None:
-        """Start the closing handshake from the server's side (the reader finishes it)."""
-        with self._changed:
-            if link.closed_at is not None or link.close_deadline is not None:
-                return
-            link.close_deadline = time.monotonic() + CLOSE_WAIT
-            link.close_code, link.closed_by = code, "server"
-            self._changed.notify_all()
-        payload = struct.pack("!H", code) + reason.encode()[:123]
-        if self._send_quietly(link, encode_frame(OP_CLOSE, payload)):
-            with contextlib.suppress(OSError):
-                link.sock.shutdown(socket.SHUT_WR)
+    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse an upgrade to anything but /link with a ticket issued and not yet used."""
+        if urlsplit(request.path).path.rstrip("/") != "/link":
+            return connection.respond(404, "not_found")
+        if request.headers.get("Sec-WebSocket-Version") != "13":
+            refused = connection.respond(426, "WebSocket version 13 only")
+            refused.headers["Sec-WebSocket-Version"] = "13"
+            return refused
+        with self._lock:
+            issued = _ticket_of(request.path) in self._tickets
+        return None if issued else connection.respond(401, "invalid_ticket")
 
-    def _accept_loop(self, listener: socket.socket) -> None:
-        while not self._stopping.is_set():
-            try:
-                sock, _ = listener.accept()
-            except OSError:
-                return
-            if self._stopping.is_set():
-                sock.close()
-                return
-            thread = threading.Thread(
-                target=self._serve_connection, args=(sock,), name="slack-standin-ws-conn"
-            )
-            thread.daemon = True
-            with self._lock:
-                self._threads = [t for t in self._threads if t.is_alive()]
-                self._threads.append(thread)
-            thread.start()
-
-    def _serve_connection(self, sock: socket.socket) -> None:
-        link: _Link | None = None
-        try:
-            sock.settimeout(SEND_TIMEOUT)  # reads wait in select(), so this bounds sends only
-            deadline = time.monotonic() + HANDSHAKE_TIMEOUT
-            reader = _Reader(sock, lambda: self._stopping.is_set() or time.monotonic() > deadline)
-            link = self._handshake(sock, reader)
-            if link is None:
-                return
-            reader.give_up = self._deadline_passed(link)
-            if link.close_deadline is None:
-                self._read_messages(link, reader)
-            else:
-                self._drain(reader)  # turned away: let the client read why, then close
-        except (OSError, EOFError, ProtocolError) as exc:
-            _log.debug("Socket Mode connection ended: %s", exc)
-        finally:
-            if link is not None:
-                with self._changed:
-                    if link.closed_at is None:
-                        link.closed_at = self._clock.now()
-                    self._changed.notify_all()
-            sock.close()
-
-    @staticmethod
-    def _deadline_passed(link: _Link) -> Callable[[], bool]:
-        """True once a connection the server closed took too long to close its side."""
-
-        def passed() -> bool:
-            deadline = link.close_deadline
-            return deadline is not None and time.monotonic() > deadline
-
-        return passed
-
-    def _handshake(self, sock: socket.socket, reader: _Reader) -> _Link | None:
-        """Answer the HTTP Upgrade request: the new link (already closing if there are too
-        many), or None if the request was refused."""
-        try:
-            request = reader.read_until(b"\r\n\r\n", HANDSHAKE_LIMIT).decode("latin-1")
-            ticket, key = self._check_upgrade(request)
-            with self._changed:
-                if self._stopping.is_set():
-                    raise _Refused(503, "stopping")
-                if ticket not in self._tickets:
-                    raise _Refused(401, "invalid_ticket")
-                self._tickets.discard(ticket)  # one use, as on Slack
-                now = self._clock.now()
-                link = _Link(f"ws-{next(self._numbers)}", sock, now)
-                others = sum(1 for other in self._links.values() if other.closed_at is None)
-                too_many = others >= self.max_connections
-                if too_many:
-                    link.closed_at, link.close_code, link.closed_by = now, CLOSE_POLICY, "server"
-                    link.close_deadline = time.monotonic() + CLOSE_WAIT
-                self._links[link.id] = link
-                self._changed.notify_all()
-        except _Refused as refused:
-            body = refused.reason.encode()
-            head = [
-                f"HTTP/1.1 {refused.status} {_STATUS_TEXT.get(refused.status, 'Error')}",
-                "Content-Type: text/plain; charset=utf-8",
-                f"Content-Length: {len(body)}",
-                "Connection: close",
-                *(f"{name}: {value}" for name, value in refused.headers.items()),
-            ]
-            sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+    def _take_ticket(
+        self, connection: ServerConnection, request: Request, response: Response
+    ) -> Response | None:
+        """Use up the ticket of an accepted upgrade, as Slack does: one connection each."""
+        if response.status_code != 101:
             return None
-        accept = (
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Accept: {accept_key(key)}\r\n\r\n"
-        ).encode()
-        if too_many:
-            # What Slack does past ten connections; slack_sdk then asks for a new URL.
-            refusal = {
-                "type": "disconnect",
-                "reason": "too_many_websockets",
-                "debug_info": {"host": _DEBUG_HOST},
-            }
-            close = struct.pack("!H", CLOSE_POLICY) + b"too many connections"
-            link.send(
-                accept
-                + encode_frame(OP_TEXT, json.dumps(refusal).encode())
-                + encode_frame(OP_CLOSE, close)
-            )
-            sock.shutdown(socket.SHUT_WR)
-            return link
+        with self._lock:
+            ticket = _ticket_of(request.path)
+            if ticket not in self._tickets:  # another connection used it meanwhile
+                return connection.respond(401, "invalid_ticket")
+            self._tickets.discard(ticket)
+        return None
+
+    def _serve_connection(self, connection: ServerConnection) -> None:
+        """Serve one connection until it closes: hello (or a refusal), then acks."""
+        assert isinstance(connection, _Connection)
+        link, others = self._admit(connection)
+        try:
+            if link.turned_away:
+                self._turn_away(link)
+                return
+            self._greet(link, others)
+            for message in connection:
+                if isinstance(message, bytes):
+                    connection.close(CLOSE_UNSUPPORTED, "text frames only")
+                    continue
+                self._received(link, message)
+        except ConnectionClosed as closed:
+            _log.debug("Socket Mode connection ended: %s", closed)
+        finally:
+            self._ended(link)
+
+    def _admit(self, connection: _Connection) -> tuple[_Link, int]:
+        """Record a new connection; how many others are open (past the limit, it is refused)."""
+        with self._changed:
+            now = self._clock.now()
+            link = _Link(f"ws-{next(self._numbers)}", connection, now)
+            others = sum(1 for other in self._links.values() if other.closed_at is None)
+            if others >= self.max_connections:
+                link.turned_away = True
+                link.closed_at, link.close_code, link.closed_by = now, CLOSE_POLICY, "server"
+            connection.on_control = lambda opcode: self._counted(link, opcode)
+            self._links[link.id] = link
+            self._changed.notify_all()
+        return link, others
+
+    def _counted(self, link: _Link, opcode: Opcode) -> None:
+        with self._changed:
+            if opcode is Opcode.PING:
+                link.pings += 1
+            elif opcode is Opcode.PONG:
+                link.pongs += 1  # a close frame changes nothing here but wakes wait_for()
+            self._changed.notify_all()
+
+    def _turn_away(self, link: _Link) -> None:
+        """What Slack does past ten connections; slack_sdk then asks for a new URL."""
+        refusal = {
+            "type": "disconnect",
+            "reason": "too_many_websockets",
+            "debug_info": {"host": _DEBUG_HOST},
+        }
+        link.connection.send(json.dumps(refusal))
+        link.connection.close(CLOSE_POLICY, "too many connections")
+
+    def _greet(self, link: _Link, others: int) -> None:
+        """Say hello; envelopes may go to the connection from then on."""
         hello = {
             "type": "hello",
             "num_connections": others + 1,
@@ -781,118 +632,7 @@ class SocketModeServer:
             with self._changed:
                 link.greeted = True
                 self._changed.notify_all()
-            link.sock.sendall(accept + encode_frame(OP_TEXT, json.dumps(hello).encode()))
-        return link
-
-    @staticmethod
-    def _check_upgrade(request: str) -> tuple[str, str]:
-        """The ticket and Sec-WebSocket-Key of a valid upgrade request, else _Refused."""
-        lines = request.split("\r\n")
-        parts = lines[0].split(" ")
-        if len(parts) != 3 or parts[0] != "GET" or parts[2] != "HTTP/1.1":
-            raise _Refused(400, "expected GET ... HTTP/1.1")
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if sep:
-                headers[name.strip().lower()] = value.strip()
-        target = urlsplit(parts[1])
-        if target.path.rstrip("/") != "/link":
-            raise _Refused(404, "not_found")
-        if headers.get("upgrade", "").lower() != "websocket" or "upgrade" not in [
-            token.strip().lower() for token in headers.get("connection", "").split(",")
-        ]:
-            raise _Refused(400, "not a WebSocket upgrade")
-        if headers.get("sec-websocket-version") != "13":
-            raise _Refused(426, "WebSocket version 13 only", **{"Sec-WebSocket-Version": "13"})
-        key = headers.get("sec-websocket-key", "")
-        try:
-            valid_key = len(base64.b64decode(key, validate=True)) == 16
-        except (binascii.Error, ValueError):
-            valid_key = False
-        if not valid_key:
-            raise _Refused(400, "bad Sec-WebSocket-Key")
-        ticket = parse_qs(target.query).get("ticket", [""])[0]
-        return ticket, key
-
-    def _read_messages(self, link: _Link, reader: _Reader) -> None:
-        """Serve one connection until it closes: pongs, close handshake, acks."""
-        kind: int | None = None
-        parts: list[bytes] = []
-        size = 0
-        while True:
-            try:
-                frame = read_frame(reader.read_exact)
-                if not frame.masked:
-                    raise ProtocolError(CLOSE_PROTOCOL_ERROR, "a client's frames must be masked")
-                if frame.opcode == OP_CONTINUATION and kind is None:
-                    raise ProtocolError(CLOSE_PROTOCOL_ERROR, "continuation of nothing")
-                if frame.opcode in (OP_TEXT, OP_BINARY) and kind is not None:
-                    raise ProtocolError(CLOSE_PROTOCOL_ERROR, "new message inside a fragmented one")
-            except ProtocolError as exc:
-                _log.info("Socket Mode client broke the protocol: %s", exc.reason)
-                self._close(link, exc.code, exc.reason)
-                self._drain(reader)
-                return
-            if frame.opcode == OP_PING:
-                with self._changed:
-                    link.pings += 1
-                    self._changed.notify_all()
-                self._send_quietly(link, encode_frame(OP_PONG, frame.payload))
-                continue
-            if frame.opcode == OP_PONG:
-                with self._changed:
-                    link.pongs += 1
-                    self._changed.notify_all()
-                continue
-            if frame.opcode == OP_CLOSE:
-                self._closed_by_client(link, frame.payload)
-                return
-            if link.close_deadline is not None:
-                continue  # closing: data is no longer read
-            if frame.opcode != OP_CONTINUATION:
-                kind = frame.opcode
-            parts.append(frame.payload)
-            size += len(frame.payload)
-            if size > MAX_MESSAGE_BYTES:
-                self._close(link, CLOSE_TOO_BIG, "message too big")
-                self._drain(reader)
-                return
-            if not frame.fin:
-                continue
-            data, opcode = b"".join(parts), kind
-            kind, parts, size = None, [], 0
-            if opcode == OP_BINARY:
-                self._close(link, CLOSE_UNSUPPORTED, "text frames only")
-                self._drain(reader)
-                return
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                self._close(link, CLOSE_INVALID_DATA, "text must be UTF-8")
-                self._drain(reader)
-                return
-            self._received(link, text)
-
-    def _drain(self, reader: _Reader) -> None:
-        """After the server's close frame: wait for the client's close (or EOF, or the
-        deadline), ignoring anything else."""
-        while True:
-            frame = read_frame(reader.read_exact)
-            if frame.opcode == OP_CLOSE:
-                return
-
-    def _closed_by_client(self, link: _Link, payload: bytes) -> None:
-        code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
-        with self._changed:
-            answering = link.close_deadline is None
-            if answering:
-                link.close_code, link.closed_by = code, "client"
-            link.closed_at = link.closed_at or self._clock.now()
-            self._changed.notify_all()
-        if answering:
-            echo = struct.pack("!H", code if code is not None else CLOSE_NORMAL)
-            self._send_quietly(link, encode_frame(OP_CLOSE, echo))
+            link.connection.send(json.dumps(hello))
 
     def _received(self, link: _Link, text: str) -> None:
         try:
