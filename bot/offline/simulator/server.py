@@ -41,19 +41,17 @@ import json
 import logging
 import re
 import secrets
-import selectors
-import socket
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from bot.clock import Clock, SystemClock
+from bot.offline.fakeserver import FakeServer, Reply, Request, json_reply, take_fault
 from bot.offline.simulator.notebooks import (
     SAMPLES_DIR,
     Execution,
@@ -128,33 +126,21 @@ class _Fault:
     path_prefix: str
     status: int
     message: str
-    times: int
+    times: int | None
     retry_after: float | None
     delay: float
     malformed: bool
     reset: bool
 
 
-@dataclass(frozen=True)
-class _Reply:
-    status: int
-    body: bytes
-    content_type: str = "application/json; charset=utf-8"
-    headers: tuple[tuple[str, str], ...] = ()
+def _error(status: int, message: str) -> Reply:
+    return json_reply(status, {"message": message})
 
 
-def _json_reply(status: int, payload: Any, headers: tuple[tuple[str, str], ...] = ()) -> _Reply:
-    return _Reply(status, json.dumps(payload).encode("utf-8"), headers=headers)
-
-
-def _error(status: int, message: str) -> _Reply:
-    return _json_reply(status, {"message": message})
-
-
-def _s3_error(status: int, code: str, message: str) -> _Reply:
+def _s3_error(status: int, code: str, message: str) -> Reply:
     # Presigned URLs live on object storage, which answers in XML, not Deepnote's JSON.
     body = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
-    return _Reply(status, body.encode(), content_type="application/xml")
+    return Reply(status, body.encode(), content_type="application/xml")
 
 
 def _seconds_header(value: float) -> str:
@@ -197,8 +183,6 @@ class Simulator:
         self._clock: Clock = clock or SystemClock()
         self._pending = pending_seconds
         self._running = running_seconds
-        self._host = host
-        self._port = port
         self._snapshot_ttl = snapshot_url_ttl
         self._snapshot_lag = snapshot_lag_seconds
         self._secret = secrets.token_bytes(32)
@@ -210,58 +194,32 @@ class Simulator:
         self._revoked = False
         self._suspended = False
         self._sequence = 0
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._wake: tuple[socket.socket, socket.socket] | None = None
+        self._http = FakeServer(
+            handle=self._handle,
+            name="deepnote-simulator",
+            host=host,
+            port=port,
+            keep_alive=True,
+            max_body=_MAX_BODY,
+            bad_length=lambda status: _error(status, "Request body has a bad length"),
+        )
 
     def __repr__(self) -> str:
-        where = self.url if self._server else "not started"
+        where = self.url if self._http.running else "not started"
         return f"Simulator({where}, {len(self._notebooks)} notebooks)"
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> Simulator:
         """Bind the port and serve in a daemon thread."""
-        if self._server is not None:
+        if self._http.running:
             raise RuntimeError("The simulator is already running")
-        self._stopping.clear()
-        self._server = _Server((self._host, self._port), self)
-        self._wake = socket.socketpair()
-        self._thread = threading.Thread(
-            target=self._serve_forever,
-            args=(self._server, self._wake[0]),
-            name="deepnote-simulator",
-            daemon=True,
-        )
-        self._thread.start()
+        self._http.start()
         return self
-
-    def _serve_forever(self, server: _Server, wake: socket.socket) -> None:
-        # Like serve_forever, but stop() wakes it at once instead of waiting for a poll tick.
-        with selectors.DefaultSelector() as selector:
-            selector.register(server, selectors.EVENT_READ)
-            selector.register(wake, selectors.EVENT_READ)
-            while not self._stopping.is_set():
-                ready = selector.select()
-                if not self._stopping.is_set() and any(k.fileobj is server for k, _ in ready):
-                    server.handle_request()
 
     def stop(self) -> None:
         """Stop serving and release the port; delayed answers in flight are cut short."""
-        self._stopping.set()
-        if self._wake is not None:
-            self._wake[1].send(b"x")
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        if self._server is not None:
-            self._server.server_close()
-        if self._wake is not None:
-            for end in self._wake:
-                end.close()
-        self._server = None
-        self._thread = None
-        self._wake = None
+        self._http.stop()
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -272,11 +230,9 @@ class Simulator:
     @property
     def url(self) -> str:
         """Base URL of the running server, e.g. http://127.0.0.1:54321."""
-        if self._server is None:
+        if not self._http.running:
             raise RuntimeError("The simulator is not running; call start() first")
-        host, port = self._server.server_address[:2]
-        shown = host if isinstance(host, str) else host.decode()
-        return f"http://{shown}:{port}"
+        return self._http.url
 
     # -- state ------------------------------------------------------------------------------
 
@@ -435,13 +391,57 @@ class Simulator:
 
     def _take_fault(self, method: str, path: str) -> _Fault | None:
         with self._lock:
-            for fault in self._faults:
-                if fault.method in ("*", method) and path.startswith(fault.path_prefix):
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
+            return take_fault(
+                self._faults,
+                lambda fault: fault.method in ("*", method) and path.startswith(fault.path_prefix),
+            )
+
+    def _handle(self, request: Request) -> Reply | None:
+        """Answer one HTTP request: control, or recorded, faulted and served as Deepnote."""
+        split = urlsplit(request.target)
+        path, query = split.path, dict(parse_qsl(split.query, keep_blank_values=True))
+        if path.startswith("/_sim/"):
+            return self._control(request.method, path, request.body)
+        self._record(self._recorded(request, path, query))
+        fault = self._take_fault(request.method, path)
+        if fault is not None:
+            if fault.delay > 0:
+                self._http.stopping.wait(fault.delay)
+            if fault.reset:
+                return None
+            if fault.malformed:
+                return Reply(fault.status, _NOT_JSON_BODY, content_type="text/html")
+            if fault.delay <= 0:
+                extra = (
+                    (("Retry-After", _seconds_header(fault.retry_after)),)
+                    if fault.retry_after is not None
+                    else ()
+                )
+                return json_reply(fault.status, {"message": fault.message}, extra)
+        authorization = request.headers.get("authorization")
+        host = request.headers.get("host") or self.url.removeprefix("http://")
+        return self._serve(
+            request.method, path, query, request.body, authorization, f"http://{host}"
+        )
+
+    @staticmethod
+    def _recorded(request: Request, path: str, query: dict[str, str]) -> RecordedRequest:
+        """The request as `requests` lists it: no credentials, the body parsed if JSON."""
+        try:
+            body: Any = json.loads(request.body) if request.body else None
+        except ValueError:
+            body = request.body.decode("utf-8", errors="replace")
+        return RecordedRequest(
+            method=request.method,
+            path=path,
+            query=query,
+            body=body,
+            headers={
+                k: v for k, v in request.headers.items() if k not in ("authorization", "cookie")
+            },
+            authorized="authorization" in request.headers,
+            received=request.received,
+        )
 
     def _serve(
         self,
@@ -451,7 +451,7 @@ class Simulator:
         body: bytes,
         authorization: str | None,
         origin: str,
-    ) -> _Reply:
+    ) -> Reply:
         """Answer one API request as Deepnote would."""
         try:
             if path.startswith("/_snapshots/"):
@@ -487,7 +487,7 @@ class Simulator:
         body: bytes,
         viewer: bool,
         origin: str,
-    ) -> _Reply:
+    ) -> Reply:
         parts = path.rstrip("/").split("/")[1:]
         routes: list[tuple[str, bool]] = [
             ("POST", parts == ["v2", "runs"]),
@@ -517,7 +517,7 @@ class Simulator:
             return self._list_projects(query)
         return self._get_block(parts[2])
 
-    def _create_run(self, raw: bytes, viewer: bool) -> _Reply:
+    def _create_run(self, raw: bytes, viewer: bool) -> Reply:
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -592,11 +592,11 @@ class Simulator:
             )
             self._runs[run.run_id] = run
             status = self._status_at(run, now)
-        return _json_reply(
+        return json_reply(
             202, {"runId": run.run_id, "status": status, "createdAt": iso(run.created_at)}
         )
 
-    def _get_run(self, run_id: str, query: dict[str, str], origin: str) -> _Reply:
+    def _get_run(self, run_id: str, query: dict[str, str], origin: str) -> Reply:
         if not _UUID.fullmatch(run_id.lower()):
             raise _Problem(400, f"Invalid run id: {run_id}")
         delivery = query.get("snapshotDelivery", "downloadUrl")
@@ -620,9 +620,9 @@ class Simulator:
                     f"{origin}/_snapshots/{run.run_id}?expires={expires}"
                     f"&signature={self._signature(run.run_id, expires)}"
                 )
-        return _json_reply(200, {"run": view})
+        return json_reply(200, {"run": view})
 
-    def _download_snapshot(self, method: str, path: str, query: dict[str, str]) -> _Reply:
+    def _download_snapshot(self, method: str, path: str, query: dict[str, str]) -> Reply:
         if method != "GET":
             return _s3_error(405, "MethodNotAllowed", "The method is not allowed")
         run_id = path.removeprefix("/_snapshots/")
@@ -638,7 +638,7 @@ class Simulator:
             snapshot = self._snapshot_of(run, now) if run else None
         if snapshot is None:
             return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
-        return _Reply(200, snapshot.encode("utf-8"), content_type="application/yaml")
+        return Reply(200, snapshot.encode("utf-8"), content_type="application/yaml")
 
     def _notebook(self, raw_id: str) -> SimNotebook:
         notebook_id = _normalise_notebook_id(raw_id)
@@ -649,7 +649,7 @@ class Simulator:
             raise _Problem(404, "Notebook not found")
         return notebook
 
-    def _get_notebook(self, raw_id: str) -> _Reply:
+    def _get_notebook(self, raw_id: str) -> Reply:
         notebook = self._notebook(raw_id)
         inputs = []
         for spec in notebook.inputs:
@@ -677,7 +677,7 @@ class Simulator:
             }
             for b in notebook.blocks
         ]
-        return _json_reply(
+        return json_reply(
             200,
             {
                 "notebook": {
@@ -709,7 +709,7 @@ class Simulator:
     def _token(last_key: str) -> str:
         return base64.urlsafe_b64encode(f"after:{last_key}".encode()).decode()
 
-    def _list_runs(self, raw_id: str, query: dict[str, str]) -> _Reply:
+    def _list_runs(self, raw_id: str, query: dict[str, str]) -> Reply:
         notebook = self._notebook(raw_id)
         size, after = self._page(query, 50)
         now = self._clock.now()
@@ -729,7 +729,7 @@ class Simulator:
             for run in page:
                 view = self._run_view(run, now)
                 rows.append({k: view[k] for k in ("runId", "status", "createdAt", "completedAt")})
-        return _json_reply(
+        return json_reply(
             200,
             {
                 "runs": rows,
@@ -740,8 +740,8 @@ class Simulator:
             },
         )
 
-    def _me(self, viewer: bool) -> _Reply:
-        return _json_reply(
+    def _me(self, viewer: bool) -> Reply:
+        return json_reply(
             200,
             {
                 "user": {
@@ -758,7 +758,7 @@ class Simulator:
             },
         )
 
-    def _list_projects(self, query: dict[str, str]) -> _Reply:
+    def _list_projects(self, query: dict[str, str]) -> Reply:
         size, after = self._page(query, 50)
         needle = query.get("nameContains", "").lower()
         projects: dict[str, dict[str, Any]] = {}
@@ -776,7 +776,7 @@ class Simulator:
                 raise _Problem(400, "pageToken is not valid")
             ordered = ordered[keys.index(after) + 1 :]
         page, more = ordered[:size], len(ordered) > size
-        return _json_reply(
+        return json_reply(
             200,
             {
                 "projects": page,
@@ -787,7 +787,7 @@ class Simulator:
             },
         )
 
-    def _get_block(self, block_id: str) -> _Reply:
+    def _get_block(self, block_id: str) -> Reply:
         for nb in self._notebooks.values():
             block = nb.block(block_id)
             if block is not None:
@@ -798,12 +798,12 @@ class Simulator:
                     "metadata": block.get("metadata") or {},
                     "notebookId": nb.id,
                 }
-                return _json_reply(200, {"block": payload})
+                return json_reply(200, {"block": payload})
         raise _Problem(404, "Block not found")
 
     # -- control API ------------------------------------------------------------------------
 
-    def _control(self, method: str, path: str, raw: bytes) -> _Reply:
+    def _control(self, method: str, path: str, raw: bytes) -> Reply:
         """The /_sim/* endpoints that drive the simulator from another process."""
         try:
             body = json.loads(raw) if raw else {}
@@ -814,15 +814,15 @@ class Simulator:
         action = (method, path.rstrip("/"))
         try:
             if action == ("GET", "/_sim/requests"):
-                return _json_reply(200, {"requests": [r.to_json() for r in self.requests]})
+                return json_reply(200, {"requests": [r.to_json() for r in self.requests]})
             if action == ("POST", "/_sim/finish"):
                 run_id = str(body.get("runId"))
                 self.finish_run(run_id, str(body.get("status", "success")), body.get("error"))
-                return _json_reply(200, {"run": self.run_json(run_id)})
+                return json_reply(200, {"run": self.run_json(run_id)})
             if action == ("POST", "/_sim/status"):
                 run_id = str(body.get("runId"))
                 self.set_status(run_id, str(body.get("status")))
-                return _json_reply(200, {"run": self.run_json(run_id)})
+                return json_reply(200, {"run": self.run_json(run_id)})
             if action == ("POST", "/_sim/inject"):
                 self.inject(
                     str(body.get("method", "*")),
@@ -835,126 +835,15 @@ class Simulator:
                     malformed=bool(body.get("malformed", False)),
                     reset=bool(body.get("reset", False)),
                 )
-                return _json_reply(200, {"ok": True})
+                return json_reply(200, {"ok": True})
             if action == ("POST", "/_sim/revoke"):
                 self.revoke_key()
-                return _json_reply(200, {"ok": True})
+                return json_reply(200, {"ok": True})
             if action == ("POST", "/_sim/suspend"):
                 self.suspend_project()
-                return _json_reply(200, {"ok": True})
+                return json_reply(200, {"ok": True})
         except KeyError:
             return _error(404, "Run not found")
         except (TypeError, ValueError) as exc:
             return _error(400, str(exc))
         return _error(404, f"No such control endpoint: {method} {path}")
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # handle_request() is only called once the socket is readable: never wait inside it.
-    timeout = 0
-    # Like a real API's: the default backlog of 5 drops a burst of connections, which then
-    # arrive a 1 s SYN retry late (and bunch up in the request counts).
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
-        super().__init__(address, _Handler)
-        self.simulator = simulator
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-    # Headers and body leave in one segment: split writes plus Nagle and delayed ACKs would
-    # add ~40 ms to every answer on a keep-alive connection.
-    wbufsize = 64 * 1024
-    disable_nagle_algorithm = True
-    # Idle keep-alive connections must not pin handler threads forever.
-    timeout = 30
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # The request line has no credentials; headers are never logged.
-        logger.debug("simulator: " + format, *args)
-
-    def _dispatch(self) -> None:
-        sim = self.server.simulator
-        split = urlsplit(self.path)
-        path, query = split.path, dict(parse_qsl(split.query, keep_blank_values=True))
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= _MAX_BODY:
-            # The body is left unread, so this connection cannot carry another request.
-            self.close_connection = True
-            self._send(_error(413 if length > 0 else 400, "Request body has a bad length"))
-            return
-        raw = self.rfile.read(length) if length else b""
-        if path.startswith("/_sim/"):
-            self._send(sim._control(self.command, path, raw))
-            return
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", errors="replace")
-        authorization = self.headers.get("Authorization")
-        sim._record(
-            RecordedRequest(
-                method=self.command,
-                path=path,
-                query=query,
-                body=body,
-                headers={
-                    k.lower(): v
-                    for k, v in self.headers.items()
-                    if k.lower() not in ("authorization", "cookie")
-                },
-                authorized=authorization is not None,
-            )
-        )
-        fault = sim._take_fault(self.command, path)
-        if fault is not None:
-            if fault.delay > 0:
-                sim._stopping.wait(fault.delay)
-            if fault.reset:
-                # Close without a byte of answer: the client sees the connection drop.
-                self.close_connection = True
-                return
-            if fault.malformed:
-                self._send(_Reply(fault.status, _NOT_JSON_BODY, content_type="text/html"))
-                return
-            if fault.delay <= 0:
-                extra = (
-                    (("Retry-After", _seconds_header(fault.retry_after)),)
-                    if fault.retry_after is not None
-                    else ()
-                )
-                self._send(_json_reply(fault.status, {"message": fault.message}, extra))
-                return
-        host = self.headers.get("Host") or sim.url.removeprefix("http://")
-        reply = sim._serve(self.command, path, query, raw, authorization, f"http://{host}")
-        self._send(reply)
-
-    def _send(self, reply: _Reply) -> None:
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        for name, value in reply.headers:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(reply.body)
