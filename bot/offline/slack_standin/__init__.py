@@ -5,7 +5,8 @@ Used as the fake Slack of the test suite and the benchmarks, and by `deepnote-bo
 show what a channel would show.
 """
 
-from bot.offline.slack_standin.server import (
+from bot.offline.slack_standin.blockkit import validate_blocks, validate_message, validate_view
+from bot.offline.slack_standin.records import (
     RESPONSE_URL,
     UPLOAD_URL,
     Call,
@@ -16,13 +17,10 @@ from bot.offline.slack_standin.server import (
     Message,
     MessageVersion,
     ResponseUrlPost,
-    SlackStandIn,
     View,
     Violation,
-    validate_blocks,
-    validate_message,
-    validate_view,
 )
+from bot.offline.slack_standin.server import SlackStandIn
 from bot.offline.slack_standin.signing import Delivery, SlackRequester, sign_request
 from bot.offline.slack_standin.socket_mode import (
     Envelope,

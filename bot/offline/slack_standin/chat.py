@@ -1,0 +1,130 @@
+"""The chat.* Web API methods: post, update, delete, ephemeral, permalink."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from bot.offline.slack_standin.blockkit import validate_message
+from bot.offline.slack_standin.forms import ApiError, blocks_of, flag, text_arg
+from bot.offline.slack_standin.records import (
+    Ephemeral,
+    Event,
+    Message,
+    MessageVersion,
+    ephemeral_event,
+    message_event,
+)
+from bot.offline.slack_standin.workspace import Workspace
+
+
+def chat_post_message(
+    ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
+) -> dict[str, Any]:
+    channel = ws._writable_channel(args.get("channel"))
+    text, blocks = ws._message_content("chat.postMessage", args, channel, now, require_text=True)
+    thread_ts = ws._thread_root(channel, text_arg(args, "thread_ts"))
+    message = Message(
+        channel=channel,
+        ts=ws._next_ts(now),
+        text=text,
+        blocks=blocks,
+        user=ws.bot_user_id,
+        posted_at=now,
+        thread_ts=thread_ts,
+        reply_broadcast=thread_ts is not None and flag(args.get("reply_broadcast")),
+        attachments=blocks_of(args.get("attachments")),
+        metadata=args.get("metadata") if isinstance(args.get("metadata"), dict) else None,
+        bot_id=ws.bot_id,
+    )
+    ws._messages.setdefault(channel, []).append(message)
+    events.append(message_event("message", message))
+    return {"channel": channel, "ts": message.ts, "message": ws._message_json(message)}
+
+
+def chat_update(
+    ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
+) -> dict[str, Any]:
+    channel = ws._writable_channel(args.get("channel"))
+    ts = text_arg(args, "ts")
+    current = ws._find_message(channel, ts) if ts else None
+    if current is None:
+        raise ApiError("message_not_found")
+    if current.user != ws.bot_user_id:
+        raise ApiError("cant_update_message")
+    text = str(args["text"]) if args.get("text") is not None else current.text
+    blocks = args.get("blocks", current.blocks)
+    problems = validate_message(text, blocks)
+    if problems:
+        raise ws._violation("chat.update", problems, channel, now, args)
+    updated = replace(
+        current,
+        text=text,
+        blocks=blocks_of(blocks),
+        attachments=blocks_of(args["attachments"])
+        if "attachments" in args
+        else current.attachments,
+        edits=[*current.edits, MessageVersion(current.text, current.blocks, now)],
+    )
+    ws._store_message(updated)
+    events.append(message_event("message_changed", updated))
+    return {
+        "channel": channel,
+        "ts": updated.ts,
+        "text": updated.text,
+        "message": ws._message_json(updated),
+    }
+
+
+def chat_delete(
+    ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
+) -> dict[str, Any]:
+    channel = ws._writable_channel(args.get("channel"))
+    ts = text_arg(args, "ts")
+    current = ws._find_message(channel, ts) if ts else None
+    if current is None:
+        raise ApiError("message_not_found")
+    if current.user != ws.bot_user_id:
+        raise ApiError("cant_delete_message")
+    ws._messages[channel].remove(current)
+    events.append(message_event("message_deleted", current))
+    return {"channel": channel, "ts": current.ts}
+
+
+def chat_post_ephemeral(
+    ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
+) -> dict[str, Any]:
+    channel = ws._writable_channel(args.get("channel"))
+    user = text_arg(args, "user")
+    if user is None:
+        raise ApiError("invalid_arguments", response_metadata={"messages": ["user is required"]})
+    if user not in ws._users:
+        raise ApiError("user_not_found")
+    text, blocks = ws._message_content("chat.postEphemeral", args, channel, now, require_text=True)
+    ephemeral = Ephemeral(
+        channel=channel,
+        user=user,
+        text=text,
+        blocks=blocks,
+        message_ts=ws._next_ts(now),
+        at=now,
+        thread_ts=text_arg(args, "thread_ts"),
+    )
+    ws._ephemerals.append(ephemeral)
+    events.append(ephemeral_event("ephemeral", ephemeral))
+    return {"message_ts": ephemeral.message_ts}
+
+
+def chat_get_permalink(
+    ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
+) -> dict[str, Any]:
+    channel = ws._existing_channel(args.get("channel"))
+    ts = text_arg(args, "message_ts")
+    message = ws._find_message(channel, ts) if ts else None
+    if message is None:
+        raise ApiError("message_not_found")
+    link = f"{ws.url}/archives/{channel}/p{message.ts.replace('.', '')}"
+    if message.is_reply:
+        link += f"?thread_ts={message.thread_ts}&cid={channel}"
+    return {"channel": channel, "permalink": link}
