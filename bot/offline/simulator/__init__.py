@@ -13,7 +13,8 @@ from bot.offline.simulator.notebooks import (
     SimNotebook,
     load_notebooks,
 )
-from bot.offline.simulator.server import RecordedRequest, SimRun, Simulator
+from bot.offline.simulator.records import RecordedRequest, SimRun
+from bot.offline.simulator.server import Simulator
 
 __all__ = [
     "HELLO_NOTEBOOK_ID",

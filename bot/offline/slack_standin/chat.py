@@ -22,6 +22,7 @@ from bot.offline.slack_standin.workspace import Workspace
 def chat_post_message(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
+    """chat.postMessage: a message (or thread reply) in a channel."""
     channel = ws._writable_channel(args.get("channel"))
     text, blocks = ws._message_content("chat.postMessage", args, channel, now, require_text=True)
     thread_ts = ws._thread_root(channel, text_arg(args, "thread_ts"))
@@ -46,6 +47,7 @@ def chat_post_message(
 def chat_update(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
+    """chat.update: replace a message's text and blocks, keeping its history."""
     channel = ws._writable_channel(args.get("channel"))
     ts = text_arg(args, "ts")
     current = ws._find_message(channel, ts) if ts else None
@@ -80,6 +82,7 @@ def chat_update(
 def chat_delete(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
+    """chat.delete: remove a message."""
     channel = ws._writable_channel(args.get("channel"))
     ts = text_arg(args, "ts")
     current = ws._find_message(channel, ts) if ts else None
@@ -95,6 +98,7 @@ def chat_delete(
 def chat_post_ephemeral(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
+    """chat.postEphemeral: a message only one person sees."""
     channel = ws._writable_channel(args.get("channel"))
     user = text_arg(args, "user")
     if user is None:
@@ -119,6 +123,7 @@ def chat_post_ephemeral(
 def chat_get_permalink(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
+    """chat.getPermalink: a link to a message."""
     channel = ws._existing_channel(args.get("channel"))
     ts = text_arg(args, "message_ts")
     message = ws._find_message(channel, ts) if ts else None

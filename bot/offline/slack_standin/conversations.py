@@ -13,6 +13,7 @@ from bot.offline.slack_standin.workspace import Workspace
 def auth_test(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
+    """auth.test: who the bot token belongs to."""
     return {
         "url": f"https://{ws.team_domain}.slack.com/",
         "team": "Test Workspace",
@@ -27,6 +28,7 @@ def auth_test(
 def users_info(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
+    """users.info: one user, with time zone."""
     user = ws._users.get(text_arg(args, "user") or "")
     if user is None:
         raise ApiError("user_not_found")
@@ -36,6 +38,7 @@ def users_info(
 def conversations_info(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
+    """conversations.info: one channel."""
     channel = ws._existing_channel(args.get("channel"))
     return {"channel": ws._channel_json(channel, ws._channel(channel))}
 
@@ -76,6 +79,7 @@ def conversations_replies(
 
 
 def history_json(ws: Workspace, message: Message, with_metadata: bool) -> dict[str, Any]:
+    """A message as conversations.history lists it."""
     shape = ws._message_json(message)
     if not with_metadata:
         shape.pop("metadata", None)

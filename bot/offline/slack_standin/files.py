@@ -14,6 +14,7 @@ from bot.offline.slack_standin.workspace import Workspace
 def files_get_upload_url(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
+    """files.getUploadURLExternal: an upload URL for one file."""
     filename = text_arg(args, "filename")
     length = text_arg(args, "length")
     if filename is None or length is None or not length.isdigit():
@@ -29,6 +30,7 @@ def files_get_upload_url(
 def files_complete_upload(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
+    """files.completeUploadExternal: share uploaded files in a channel."""
     entries = args.get("files")
     if not isinstance(entries, list) or not entries:
         raise ApiError("invalid_arguments", response_metadata={"messages": ["files is required"]})

@@ -81,6 +81,7 @@ def parse_multipart(content_type: str, body: bytes) -> list[tuple[str, str | Non
 
 
 def text_arg(args: Mapping[str, Any], name: str) -> str | None:
+    """The argument as a non-empty string, else None."""
     value = args.get(name)
     if value is None or value == "":
         return None
@@ -88,14 +89,17 @@ def text_arg(args: Mapping[str, Any], name: str) -> str | None:
 
 
 def flag(value: object) -> bool:
+    """An argument as Slack reads a boolean ("true", "1", True)."""
     return value is True or str(value).lower() in ("true", "1", "yes")
 
 
 def bearer(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer` header, else None."""
     if header and header.lower().startswith("bearer "):
         return header[7:].strip() or None
     return None
 
 
 def blocks_of(value: object) -> list[dict[str, Any]]:
+    """The blocks argument as a list of dicts ([] when absent)."""
     return [b for b in value if isinstance(b, dict)] if isinstance(value, list) else []

@@ -203,6 +203,7 @@ class Event:
 
 
 def message_event(kind: EventKind, message: Message, *, via: str | None = None) -> Event:
+    """The event a person sees when a message appears, changes or goes."""
     return Event(
         kind,
         message.channel,
@@ -216,6 +217,7 @@ def message_event(kind: EventKind, message: Message, *, via: str | None = None) 
 
 
 def ephemeral_event(kind: EventKind, ephemeral: Ephemeral, *, via: str | None = None) -> Event:
+    """The event a person sees for an ephemeral message."""
     return Event(
         kind,
         ephemeral.channel,
@@ -229,17 +231,20 @@ def ephemeral_event(kind: EventKind, ephemeral: Ephemeral, *, via: str | None = 
 
 
 def view_event(record: View) -> Event:
+    """The event a person sees when a modal or Home tab opens or changes."""
     title = record.view.get("title")
     text = str(title.get("text", "")) if isinstance(title, dict) else record.kind
     return Event("view", None, record.user, None, None, text, "api", record)
 
 
 def ts_key(ts: str) -> tuple[int, int]:
+    """A Slack timestamp as a sortable pair of integers."""
     seconds, _, micros = ts.partition(".")
     return int(seconds), int(micros or 0)
 
 
 def max_in_window(times: list[datetime], window: timedelta) -> int:
+    """The most moments that fall within any one `window`."""
     ordered = sorted(times)
     best, start = 0, 0
     for end, moment in enumerate(ordered):
@@ -251,6 +256,8 @@ def max_in_window(times: list[datetime], window: timedelta) -> int:
 
 @dataclass
 class ApiFault:
+    """An injected Web API fault: which calls it hits, how often, what it answers."""
+
     method: str
     error: str | None
     status: int
@@ -267,6 +274,8 @@ class ApiFault:
 
 @dataclass
 class ChannelState:
+    """A channel's name and standing (private, archived, member, deleted)."""
+
     name: str
     private: bool = False
     archived: bool = False
@@ -276,6 +285,8 @@ class ChannelState:
 
 @dataclass
 class User:
+    """A workspace member as users.info shows one."""
+
     id: str
     real_name: str
     tz: str
@@ -285,6 +296,8 @@ class User:
 
 @dataclass
 class Upload:
+    """A file announced with files.getUploadURLExternal, and its bytes once sent."""
+
     file_id: str
     filename: str
     length: int
@@ -293,6 +306,8 @@ class Upload:
 
 @dataclass
 class ResponseUrl:
+    """A response_url handed out, with what it may still do."""
+
     id: str
     channel: str
     user: str
@@ -303,6 +318,8 @@ class ResponseUrl:
 
 @dataclass
 class Trigger:
+    """A trigger_id handed out with an interaction."""
+
     user: str
     issued: datetime
     used: bool = False
@@ -310,5 +327,7 @@ class Trigger:
 
 @dataclass
 class Bucket:
+    """A channel's token bucket for the per-channel rate limit."""
+
     tokens: float
     last: datetime

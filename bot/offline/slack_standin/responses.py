@@ -26,6 +26,7 @@ from bot.offline.slack_standin.workspace import Workspace
 def respond(
     ws: Workspace, record: ResponseUrl, payload: dict[str, Any], now: datetime, events: list[Event]
 ) -> Reply:
+    """A POST to a response_url: a new message, or the original replaced or deleted."""
     text = str(payload.get("text") or "")
     blocks = payload.get("blocks")
     if not flag(payload.get("delete_original")):
@@ -83,6 +84,7 @@ def delete_original(
     original: tuple[Literal["message", "ephemeral"], str],
     events: list[Event],
 ) -> None:
+    """Delete the message the response_url came from."""
     kind, ts = original
     if kind == "message":
         message = ws._find_message(record.channel, ts)
@@ -104,6 +106,7 @@ def replace_original(
     now: datetime,
     events: list[Event],
 ) -> None:
+    """Replace the message the response_url came from."""
     kind, ts = original
     if kind == "message":
         current = ws._find_message(record.channel, ts)

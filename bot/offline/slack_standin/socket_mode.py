@@ -20,15 +20,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.exceptions import ConnectionClosed
-from websockets.frames import CloseCode, Frame, Opcode
+from websockets.frames import CloseCode, Opcode
 from websockets.http11 import Request, Response
-from websockets.protocol import State
 from websockets.sync.server import Server, ServerConnection, serve
 
 from bot.clock import Clock
@@ -38,6 +35,20 @@ from bot.offline.slack_standin.payloads import (
     fill_interaction,
     slash_command_fields,
 )
+from bot.offline.slack_standin.socket_links import (
+    CLOSE_GOING_AWAY,
+    CLOSE_NORMAL,
+    CLOSE_POLICY,
+    CLOSE_PROTOCOL_ERROR,
+    CLOSE_UNSUPPORTED,
+    Envelope,
+    EnvelopeAck,
+    EnvelopeType,
+    Link,
+    LinkConnection,
+    SocketConnection,
+    ticket_of,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -45,154 +56,18 @@ MAX_CONNECTIONS = 10
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 HANDSHAKE_TIMEOUT = 5.0
 CLOSE_WAIT = 1.0  # how long a connection being closed may take to answer with its close
-
-CLOSE_NORMAL = int(CloseCode.NORMAL_CLOSURE)
-CLOSE_GOING_AWAY = int(CloseCode.GOING_AWAY)
-CLOSE_PROTOCOL_ERROR = int(CloseCode.PROTOCOL_ERROR)
-CLOSE_UNSUPPORTED = int(CloseCode.UNSUPPORTED_DATA)
-CLOSE_INVALID_DATA = int(CloseCode.INVALID_DATA)
-CLOSE_POLICY = int(CloseCode.POLICY_VIOLATION)
-CLOSE_TOO_BIG = int(CloseCode.MESSAGE_TOO_BIG)
-# Codes that name no close frame: none was sent (1005) or the socket just went away (1006).
-_NO_CODE = frozenset({int(CloseCode.NO_STATUS_RCVD), int(CloseCode.ABNORMAL_CLOSURE)})
-
 _DEBUG_HOST = "applink-standin"
 
-EnvelopeType = Literal["slash_commands", "interactive", "events_api"]
-
-
-# --------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class SocketConnection:
-    """One WebSocket connection as the stand-in saw it.
-
-    `open` is True while envelopes may be delivered over it: greeted, not told to reconnect,
-    not closing. `closed_at` is set once the socket is gone. `close_code` is that of the close
-    frame that ended it (sent or received), None when the socket simply went away; `closed_by`
-    says which side ended it. `pings` counts the client's pings, `pongs` its answers to ours.
-    """
-
-    id: str
-    open: bool
-    opened_at: datetime
-    closed_at: datetime | None
-    close_code: int | None
-    closed_by: Literal["client", "server"] | None
-    pings: int
-    pongs: int
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """One delivery to the bot over a connection."""
-
-    envelope_id: str
-    type: EnvelopeType
-    payload: dict[str, Any]
-    connection_id: str
-    sent_at: datetime
-    accepts_response_payload: bool
-
-
-@dataclass(frozen=True)
-class EnvelopeAck:
-    """The bot's acknowledgement of an envelope; `payload` is None when it carried none.
-
-    `elapsed` is real seconds from delivery to the ack (None for an envelope never sent).
-    """
-
-    envelope_id: str
-    payload: dict[str, Any] | None
-    connection_id: str
-    at: datetime
-    elapsed: float | None
-
-
-class _Connection(ServerConnection):
-    """A `websockets` connection that reports each ping, pong and close the client sends."""
-
-    on_control: Callable[[Opcode], None] | None = None
-
-    def process_event(self, event: Any) -> None:
-        """Let `websockets` handle the event, then report it if it is a control frame."""
-        super().process_event(event)
-        report = self.on_control
-        control = (Opcode.PING, Opcode.PONG, Opcode.CLOSE)
-        if report is not None and isinstance(event, Frame) and event.opcode in control:
-            report(event.opcode)
-
-
-class _Link:
-    """A connection and what the stand-in knows of it; read only under the server's lock."""
-
-    def __init__(self, link_id: str, connection: _Connection, opened_at: datetime) -> None:
-        self.id = link_id
-        self.connection = connection
-        self.opened_at = opened_at
-        self.closed_at: datetime | None = None
-        self.close_code: int | None = None  # set for a connection turned away, else read live
-        self.closed_by: Literal["client", "server"] | None = None
-        self.pings = 0
-        self.pongs = 0
-        self.greeted = False  # envelopes may follow (the 101 answer and hello go first)
-        self.retiring = False  # told to reconnect: no more envelopes, open until the client goes
-        self.turned_away = False  # one connection too many: told so and closed
-        self.send_lock = threading.Lock()  # an envelope never overtakes the hello
-
-    def send(self, text: str) -> None:
-        """Send one text message (ConnectionClosed if the connection is gone)."""
-        with self.send_lock:
-            self.connection.send(text)
-
-    @property
-    def deliverable(self) -> bool:
-        """Whether envelopes may go to this connection now."""
-        return (
-            self.greeted
-            and not self.retiring
-            and self.closed_at is None
-            and self.connection.protocol.state is State.OPEN
-        )
-
-    def snapshot(self) -> SocketConnection:
-        """The record of this connection as it is now."""
-        code, by = (self.close_code, self.closed_by) if self.turned_away else self._closing()
-        return SocketConnection(
-            self.id,
-            self.deliverable,
-            self.opened_at,
-            self.closed_at,
-            code,
-            by,
-            self.pings,
-            self.pongs,
-        )
-
-    def _closing(self) -> tuple[int | None, Literal["client", "server"] | None]:
-        """The close code and who sent the first close frame, as far as the handshake went."""
-        protocol = self.connection.protocol
-        sent, received = protocol.close_sent, protocol.close_rcvd
-        by: Literal["client", "server"]
-        if received is not None and (sent is None or protocol.close_rcvd_then_sent):
-            code, by = received.code, "client"
-        elif sent is not None:
-            code, by = sent.code, "server"
-        else:
-            return None, None  # open, or the socket went away without a close frame
-        return (None if code in _NO_CODE else code), by
-
-
-def _ticket_of(path: str) -> str:
-    """The ticket in a connection URL's query.
-
-    >>> _ticket_of("/link/?ticket=abc&app_id=A0")
-    'abc'
-    >>> _ticket_of("/link/")
-    ''
-    """
-    return parse_qs(urlsplit(path).query).get("ticket", [""])[0]
+__all__ = [
+    "CLOSE_GOING_AWAY",
+    "CLOSE_NORMAL",
+    "CLOSE_POLICY",
+    "CLOSE_PROTOCOL_ERROR",
+    "Envelope",
+    "EnvelopeAck",
+    "SocketConnection",
+    "SocketModeServer",
+]
 
 
 # --------------------------------------------------------------------------- the server
@@ -223,7 +98,7 @@ class SocketModeServer:
         self._server: Server | None = None
         self._serving: threading.Thread | None = None
         self._tickets: set[str] = set()
-        self._links: dict[str, _Link] = {}
+        self._links: dict[str, Link] = {}
         self._numbers = itertools.count(1)
         self._turn = itertools.count()
         self._event_ids = itertools.count(1)
@@ -247,7 +122,7 @@ class SocketModeServer:
                 ping_interval=None,  # Slack's pings are sent on demand, with ping()
                 close_timeout=CLOSE_WAIT,
                 max_size=MAX_MESSAGE_BYTES,
-                create_connection=_Connection,
+                create_connection=LinkConnection,
                 logger=_log,
             )
             self._server = server
@@ -499,11 +374,11 @@ class SocketModeServer:
             lines.append(f"  {envelope.type} {str(text)[:60]!r} via {where}: {state}")
         return "\n".join(lines)
 
-    def _open_links(self) -> list[_Link]:
+    def _open_links(self) -> list[Link]:
         with self._lock:
             return [link for link in self._links.values() if link.deliverable]
 
-    def _pick(self, connection_id: str | None) -> _Link:
+    def _pick(self, connection_id: str | None) -> Link:
         """The connection for the next envelope (lock held)."""
         candidates = [link for link in self._links.values() if link.deliverable]
         if connection_id is not None:
@@ -516,7 +391,7 @@ class SocketModeServer:
             )
         return candidates[next(self._turn) % len(candidates)]
 
-    def _deliver(self, text: str, envelope_id: str, connection_id: str | None) -> _Link:
+    def _deliver(self, text: str, envelope_id: str, connection_id: str | None) -> Link:
         """Send an envelope to the next open connection; the one it went to."""
         while True:
             with self._lock:
@@ -525,7 +400,7 @@ class SocketModeServer:
             if self._send_quietly(link, text):
                 return link  # else Slack would try another connection; so do we
 
-    def _send_quietly(self, link: _Link, text: str) -> bool:
+    def _send_quietly(self, link: Link, text: str) -> bool:
         try:
             link.send(text)
             return True
@@ -533,7 +408,7 @@ class SocketModeServer:
             self._ended(link)
             return False
 
-    def _ended(self, link: _Link) -> None:
+    def _ended(self, link: Link) -> None:
         """The connection is gone: record when, how and by whom."""
         with self._changed:
             if link.closed_at is None:
@@ -549,7 +424,7 @@ class SocketModeServer:
             refused.headers["Sec-WebSocket-Version"] = "13"
             return refused
         with self._lock:
-            issued = _ticket_of(request.path) in self._tickets
+            issued = ticket_of(request.path) in self._tickets
         return None if issued else connection.respond(401, "invalid_ticket")
 
     def _take_ticket(
@@ -559,7 +434,7 @@ class SocketModeServer:
         if response.status_code != 101:
             return None
         with self._lock:
-            ticket = _ticket_of(request.path)
+            ticket = ticket_of(request.path)
             if ticket not in self._tickets:  # another connection used it meanwhile
                 return connection.respond(401, "invalid_ticket")
             self._tickets.discard(ticket)
@@ -567,7 +442,7 @@ class SocketModeServer:
 
     def _serve_connection(self, connection: ServerConnection) -> None:
         """Serve one connection until it closes: hello (or a refusal), then acks."""
-        assert isinstance(connection, _Connection)
+        assert isinstance(connection, LinkConnection)
         link, others = self._admit(connection)
         try:
             if link.turned_away:
@@ -584,11 +459,11 @@ class SocketModeServer:
         finally:
             self._ended(link)
 
-    def _admit(self, connection: _Connection) -> tuple[_Link, int]:
+    def _admit(self, connection: LinkConnection) -> tuple[Link, int]:
         """Record a new connection; how many others are open (past the limit, it is refused)."""
         with self._changed:
             now = self._clock.now()
-            link = _Link(f"ws-{next(self._numbers)}", connection, now)
+            link = Link(f"ws-{next(self._numbers)}", connection, now)
             others = sum(1 for other in self._links.values() if other.closed_at is None)
             if others >= self.max_connections:
                 link.turned_away = True
@@ -598,7 +473,7 @@ class SocketModeServer:
             self._changed.notify_all()
         return link, others
 
-    def _counted(self, link: _Link, opcode: Opcode) -> None:
+    def _counted(self, link: Link, opcode: Opcode) -> None:
         with self._changed:
             if opcode is Opcode.PING:
                 link.pings += 1
@@ -606,7 +481,7 @@ class SocketModeServer:
                 link.pongs += 1  # a close frame changes nothing here but wakes wait_for()
             self._changed.notify_all()
 
-    def _turn_away(self, link: _Link) -> None:
+    def _turn_away(self, link: Link) -> None:
         """What Slack does past ten connections; slack_sdk then asks for a new URL."""
         refusal = {
             "type": "disconnect",
@@ -616,7 +491,7 @@ class SocketModeServer:
         link.connection.send(json.dumps(refusal))
         link.connection.close(CLOSE_POLICY, "too many connections")
 
-    def _greet(self, link: _Link, others: int) -> None:
+    def _greet(self, link: Link, others: int) -> None:
         """Say hello; envelopes may go to the connection from then on."""
         hello = {
             "type": "hello",
@@ -634,7 +509,7 @@ class SocketModeServer:
                 self._changed.notify_all()
             link.connection.send(json.dumps(hello))
 
-    def _received(self, link: _Link, text: str) -> None:
+    def _received(self, link: Link, text: str) -> None:
         try:
             message = json.loads(text)
         except ValueError:

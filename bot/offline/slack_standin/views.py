@@ -14,6 +14,7 @@ from bot.offline.slack_standin.workspace import Workspace
 def views_open(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
+    """views.open: a modal, with a fresh trigger_id."""
     trigger_id, user = ws._use_trigger(args, now)
     view = ws._checked_view("views.open", args, "modal", now)
     view_id = ws._new_view_id()
@@ -27,6 +28,7 @@ def views_open(
 def views_push(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
+    """views.push: a modal on top of the open one."""
     trigger_id, user = ws._use_trigger(args, now)
     view = ws._checked_view("views.push", args, "modal", now)
     stack = ws._modal_stacks.setdefault(user, [])
@@ -45,6 +47,7 @@ def views_push(
 def views_update(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
+    """views.update: replace a modal or Home tab (hash checked)."""
     view_id = text_arg(args, "view_id")
     external_id = text_arg(args, "external_id")
     if view_id is None and external_id is None:
@@ -78,6 +81,7 @@ def views_update(
 def views_publish(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
+    """views.publish: a user's Home tab."""
     user = text_arg(args, "user_id")
     if user is None:
         raise ApiError("invalid_arguments", response_metadata={"messages": ["user_id is required"]})
