@@ -9,10 +9,10 @@ import uuid
 from typing import Any
 
 from bot.offline.fakeserver import Reply, json_reply
+from bot.offline.simulator.execution import execute
+from bot.offline.simulator.inputs import inputs_problem
 from bot.offline.simulator.notebooks import (
     SimNotebook,
-    execute,
-    inputs_problem,
     iso,
 )
 from bot.offline.simulator.records import (

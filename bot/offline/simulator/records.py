@@ -9,9 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.offline.fakeserver import Reply, json_reply
-from bot.offline.simulator.notebooks import (
-    Execution,
-)
+from bot.offline.simulator.execution import Execution
 
 RUN_STATUSES = ("pending", "running", "success", "error", "internal_error", "stopped")
 MAX_BODY = 5 * 1024 * 1024

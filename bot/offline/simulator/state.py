@@ -11,12 +11,12 @@ from typing import Any
 
 from bot.clock import Clock, SystemClock
 from bot.offline.fakeserver import take_fault
+from bot.offline.simulator.execution import render_snapshot
 from bot.offline.simulator.notebooks import (
     SAMPLES_DIR,
     SimNotebook,
     iso,
     load_notebooks,
-    render_snapshot,
 )
 from bot.offline.simulator.records import Problem, RecordedRequest, SimFault, SimRun
 from storage.records import TERMINAL_STATUSES
