@@ -17,12 +17,11 @@ import logging
 import secrets
 import shutil
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import httpx
 
@@ -32,15 +31,13 @@ from bot.logs import setup_logging
 from bot.offline.simulator import SimNotebook, Simulator, load_notebooks
 from bot.offline.slack_standin import (
     Ephemeral,
-    Event,
-    FileShare,
     Message,
     ResponseUrlPost,
     SlackRequester,
     SlackStandIn,
-    View,
 )
-from bot.offline.terminal import BOLD, DIM, Style, render_message, render_view
+from bot.offline.terminal import BOLD, Style
+from bot.offline.transcript import Transcript, Turn, run_metadata
 from bot.web.http_server import BotHTTPServer
 from storage.runs import FINAL_STATUSES
 
@@ -51,8 +48,6 @@ BOT_TOKEN = "xoxb-console-stand-in"  # noqa: S105 - the token of a local fake Sl
 SIMULATOR_KEY = "sim-key"
 POLL_SECONDS = "0.5"
 DEFAULT_TIMEOUT = 120.0
-QUIET_SECONDS = 0.4
-SETTLE_LIMIT = 3.0
 ERROR_MARKER = ":warning:"
 
 EXIT_OK = 0
@@ -127,219 +122,6 @@ def notebook_lines(notebooks: list[SimNotebook]) -> list[str]:
     return lines
 
 
-def _size(count: int) -> str:
-    if count < 1024:
-        return f"{count} B"
-    if count < 1024 * 1024:
-        return f"{count / 1024:.1f} KB"
-    return f"{count / 1024 / 1024:.1f} MB"
-
-
-def _metadata(message: Message) -> tuple[str | None, str | None]:
-    """The bot run id and kind ("card" or "result") a message's metadata names, if any."""
-    payload = (message.metadata or {}).get("event_payload")
-    if not isinstance(payload, Mapping):
-        return None, None
-    run, kind = payload.get("run"), payload.get("kind")
-    return (str(run) if run else None), (str(kind) if kind else None)
-
-
-@dataclass
-class _Turn:
-    """One command typed by the user and what has come back for it so far."""
-
-    start: int
-    refused: bool = False
-    replies: int = 0
-
-
-@dataclass
-class Transcript:
-    """Prints what the channel shows as it happens, and remembers it to judge outcomes."""
-
-    out: TextIO
-    style: Style
-    channel_name: str
-    events: list[Event] = field(default_factory=list)
-    numbers: dict[str, int] = field(default_factory=dict)
-    shown: dict[str, str] = field(default_factory=dict)
-    last_activity: float = 0.0
-    prompt: str | None = None
-    broken: bool = False
-    line_buffer: Callable[[], str] | None = None
-    changed: threading.Condition = field(default_factory=threading.Condition)
-    _write: threading.Lock = field(default_factory=threading.Lock)
-
-    # -- output -----------------------------------------------------------------------------
-
-    def write(self, text: str) -> None:
-        """Print lines, keeping an interactive prompt at the bottom."""
-        with self._write:
-            if self.broken:
-                return
-            try:
-                if self.prompt is not None:
-                    self.out.write("\r\033[K")
-                self.out.write(text.rstrip("\n") + "\n")
-                if self.prompt is not None:
-                    typed = self.line_buffer() if self.line_buffer else ""
-                    self.out.write(self.prompt + typed)
-                self.out.flush()
-            except BrokenPipeError:
-                # Whoever read the output has gone (e.g. `| head`); stop writing and waiting.
-                self.broken = True
-        if self.broken:
-            with self.changed:
-                self.changed.notify_all()
-
-    def header(self, text: str, indent: str = "") -> str:
-        """An event's first line, with the local time."""
-        stamp = time.strftime("%H:%M:%S")
-        return f"{indent}{self.style.wrap('──', DIM)} {text} {self.style.wrap(stamp, DIM)}"
-
-    @staticmethod
-    def body(text: str, indent: str = "   ") -> str:
-        """Rendered lines, indented under their header."""
-        return "\n".join(indent + line if line else indent.rstrip() for line in text.split("\n"))
-
-    def render(self, text: str, blocks: list[dict[str, Any]] | None) -> str:
-        """A message's text and blocks as terminal lines."""
-        return render_message(
-            text,
-            blocks,
-            color=self.style.color,
-            users=self.style.users,
-            channels=self.style.channels,
-        )
-
-    # -- events -----------------------------------------------------------------------------
-
-    def on_event(self, event: Event) -> None:
-        """The stand-in's subscriber: print the event, then record it."""
-        text = self.describe(event)
-        if text:
-            self.write(text)
-        with self.changed:
-            self.events.append(event)
-            self.last_activity = time.monotonic()
-            self.changed.notify_all()
-
-    def where(self, channel: str | None) -> str:
-        """How a channel id reads: `#name`, or "direct message" for a user's DM."""
-        if channel is None:
-            return "(no channel)"
-        if channel in self.style.channels:
-            return f"#{self.style.channels[channel]}"
-        if channel.startswith(("D", "U", "W")):
-            return "direct message"
-        return f"#{channel}"
-
-    def number(self, ts: str) -> int:
-        """The message's number in this conversation (1 for the first one shown)."""
-        return self.numbers.setdefault(ts, len(self.numbers) + 1)
-
-    def describe(self, event: Event) -> str | None:
-        """What a person would notice about the event, as terminal text (None: nothing)."""
-        record = event.record
-        where = self.where(event.channel)
-        bot = self.style.wrap("Deepnote", BOLD)
-        if isinstance(record, Message):
-            if event.kind == "message" and record.is_reply:
-                parent = self.number(record.thread_ts or "")
-                rendered = self.render(record.text, record.blocks)
-                self.shown[record.ts] = rendered
-                top = self.header(f"↳ {bot} replied in the thread of message {parent}", "   ")
-                return top + "\n" + self.body(rendered, "     │ ")
-            if event.kind == "message":
-                rendered = self.render(record.text, record.blocks)
-                self.shown[record.ts] = rendered
-                number = self.number(record.ts)
-                return (
-                    self.header(f"{where} · {bot} · message {number}") + "\n" + self.body(rendered)
-                )
-            if event.kind == "message_changed":
-                rendered = self.render(record.text, record.blocks)
-                if self.shown.get(record.ts) == rendered:
-                    return None
-                self.shown[record.ts] = rendered
-                number = self.number(record.ts)
-                what = "card" if _metadata(record)[1] == "card" else "message"
-                mark = self.style.wrap(f"✎ {what} updated", BOLD)
-                return (
-                    self.header(f"{where} · {mark} (message {number})") + "\n" + self.body(rendered)
-                )
-            if event.kind == "message_deleted":
-                return self.header(f"{where} · ✗ message {self.number(record.ts)} was deleted")
-        if isinstance(record, Ephemeral):
-            if event.kind == "ephemeral_deleted":
-                return self.header("✗ a message only visible to you was dismissed")
-            rendered = self.render(record.text, record.blocks)
-            note = self.style.wrap("only visible to you", BOLD)
-            return self.header(f"{where} · {bot} · {note}") + "\n" + self.body(rendered)
-        if isinstance(record, ResponseUrlPost):
-            if record.error is None:
-                return None  # shown as the ephemeral or message it became
-            return self.header(f"✗ the bot's reply was refused by Slack: {record.error}")
-        if isinstance(record, FileShare):
-            place = (
-                f"in the thread of message {self.number(record.thread_ts)}"
-                if record.thread_ts
-                else (where if record.channel else "(not shared)")
-            )
-            line = f"📎 file {place}: {record.filename} ({_size(record.size)})"
-            comment = record.initial_comment
-            return self.header(line) + ("\n" + self.body(comment) if comment else "")
-        if isinstance(record, View):
-            rendered = render_view(
-                record.view,
-                color=self.style.color,
-                users=self.style.users,
-                channels=self.style.channels,
-            )
-            return self.header(f"▣ {record.kind} opened") + "\n" + self.body(rendered, "   ┃ ")
-        return None
-
-    def reply(self, text: str, blocks: list[dict[str, Any]] | None) -> None:
-        """Show the bot's answer to the request itself (Slack shows it only to the user)."""
-        note = self.style.wrap("only visible to you", BOLD)
-        bot = self.style.wrap("Deepnote", BOLD)
-        top = self.header(f"#{self.channel_name} · {bot} · {note}")
-        self.write(top + "\n" + self.body(self.render(text, blocks)))
-
-    # -- outcomes ---------------------------------------------------------------------------
-
-    def touch(self) -> None:
-        """Note activity now: settle() waits for a quiet moment after it."""
-        with self.changed:
-            self.last_activity = time.monotonic()
-
-    def since(self, start: int) -> list[Event]:
-        """Events recorded after the first `start` (call with `changed` held or not)."""
-        with self.changed:
-            return list(self.events[start:])
-
-    def wait(self, predicate: Callable[[], bool], timeout: float) -> bool:
-        """Block until `predicate()` holds, re-checking on every event; False on timeout."""
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while not predicate() and not self.broken:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self.changed.wait(min(remaining, 0.1))
-        return True
-
-    def settle(self) -> None:
-        """Wait until nothing has happened for a moment, so trailing replies are shown."""
-        deadline = time.monotonic() + SETTLE_LIMIT
-        while time.monotonic() < deadline:
-            with self.changed:
-                quiet_for = time.monotonic() - self.last_activity
-            if quiet_for >= QUIET_SECONDS:
-                return
-            time.sleep(min(QUIET_SECONDS - quiet_for, 0.1) + 0.01)
-
-
 def _detach_logging() -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -387,16 +169,9 @@ class Console:
                     "DEEPNOTE_TOKEN) to try your notebooks in the simulator."
                 )
             self.notebooks = check_notebooks_dir(options.notebooks_dir)
-        stack = self._stack
         workdir = Path(tempfile.mkdtemp(prefix="deepnote-console-"))
-        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
-
-        slack = SlackStandIn(bot_token=BOT_TOKEN)
-        slack.set_user(USER_ID, name=options.user)
-        slack.add_channel(CHANNEL_ID, name=options.channel)
-        stack.enter_context(slack)
-        stack.callback(slack.subscribe(self.transcript.on_event))
-
+        self._stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+        slack = self._start_slack()
         signing_secret = secrets.token_hex(16)
         env = {k: v for k, v in self.env.items() if not k.startswith("SLACK_")}
         env.update(
@@ -405,27 +180,44 @@ class Console:
             SLACK_API_URL=slack.api_url,
         )
         if uses_simulator:
-            sim = Simulator(
-                api_key=SIMULATOR_KEY,
-                notebooks_dir=options.notebooks_dir,
-                pending_seconds=options.pending_seconds,
-                running_seconds=options.running_seconds,
-            )
-            stack.enter_context(sim)
-            self.simulator = sim
-            self.notebooks = list(sim.notebooks.values())
             env.pop("DEEPNOTE_TOKEN", None)
-            env.update(DEEPNOTE_API_KEY=SIMULATOR_KEY, DEEPNOTE_API_URL=sim.url)
+            env.update(DEEPNOTE_API_KEY=SIMULATOR_KEY, DEEPNOTE_API_URL=self._start_simulator())
         if not env.get("DATABASE_PATH", "").strip():
             env["DATABASE_PATH"] = str(workdir / "bot.db")
         if not env.get("POLL_INTERVAL_SECONDS", "").strip():
             env["POLL_INTERVAL_SECONDS"] = POLL_SECONDS
-        config = load_config(env)
-        self.config = config
+        self.config = load_config(env)
+        self._start_logging(self.config, options.log_file or workdir / "bot.log")
+        self._start_bot(self.config, slack, signing_secret)
+        self.print_banner(interactive=options.command is None)
 
-        log_path = options.log_file or workdir / "bot.log"
+    def _start_slack(self) -> SlackStandIn:
+        """The stand-in playing Slack, its events printed by the transcript."""
+        slack = SlackStandIn(bot_token=BOT_TOKEN)
+        slack.set_user(USER_ID, name=self.options.user)
+        slack.add_channel(CHANNEL_ID, name=self.options.channel)
+        self._stack.enter_context(slack)
+        self._stack.callback(slack.subscribe(self.transcript.on_event))
+        return slack
+
+    def _start_simulator(self) -> str:
+        """The built-in Deepnote simulator; its URL."""
+        options = self.options
+        sim = Simulator(
+            api_key=SIMULATOR_KEY,
+            notebooks_dir=options.notebooks_dir,
+            pending_seconds=options.pending_seconds,
+            running_seconds=options.running_seconds,
+        )
+        self._stack.enter_context(sim)
+        self.simulator = sim
+        self.notebooks = list(sim.notebooks.values())
+        return sim.url
+
+    def _start_logging(self, config: Config, log_path: Path) -> None:
+        """The bot's JSON logs go to a file, never to the terminal the console prints on."""
         try:
-            log_stream = stack.enter_context(log_path.open("a", encoding="utf-8"))
+            log_stream = self._stack.enter_context(log_path.open("a", encoding="utf-8"))
         except OSError as exc:
             raise SetupError(
                 f"--log-file {log_path}: cannot write to it ({exc.strerror})."
@@ -433,8 +225,11 @@ class Console:
         setup_logging(config.log_level, config.secrets(), stream=log_stream)
         # Before the file closes, so a late record from a worker thread goes nowhere, not to
         # stderr as a "Logging error" traceback.
-        stack.callback(_detach_logging)
+        self._stack.callback(_detach_logging)
 
+    def _start_bot(self, config: Config, slack: SlackStandIn, signing_secret: str) -> None:
+        """The bot, its request URL on 127.0.0.1, and the signed requester that reaches it."""
+        stack = self._stack
         bot = build_app(config)
         stack.callback(bot.services.db.close)
         stack.callback(bot.shutdown)
@@ -451,7 +246,6 @@ class Console:
         stack.callback(requester.close)
         self._requester = requester
         bot.start_background()
-        self.print_banner(interactive=options.command is None)
 
     def close(self) -> None:
         """Stop everything that start() started, in reverse order."""
@@ -503,9 +297,9 @@ class Console:
 
     # -- commands ---------------------------------------------------------------------------
 
-    def send(self, line: str, *, echo: bool) -> _Turn:
+    def send(self, line: str, *, echo: bool) -> Turn:
         """Send one typed line to the bot as a signed `/deepnote` slash command."""
-        turn = _Turn(start=len(self.transcript.since(0)))
+        turn = Turn(start=len(self.transcript.since(0)))
         self.transcript.touch()
         text = slash_text(line)
         if echo:
@@ -544,7 +338,7 @@ class Console:
                 turn.refused = turn.refused or _is_error(reply_text)
         return turn
 
-    def verdict(self, turn: _Turn) -> _Verdict:
+    def verdict(self, turn: Turn) -> _Verdict:
         """Whether the conversation a command started is over, and how it ended."""
         events = self.transcript.since(turn.start)
         cards: dict[str, str | None] = {}
@@ -554,7 +348,7 @@ class Console:
         for event in events:
             record = event.record
             if isinstance(record, Message) and event.kind == "message":
-                run, kind = _metadata(record)
+                run, kind = run_metadata(record)
                 if not record.is_reply and record.channel == CHANNEL_ID and kind != "result":
                     cards[record.ts] = run
                 elif record.is_reply and kind in ("result", None) and record.thread_ts:
@@ -582,7 +376,7 @@ class Console:
                 return record.status == "success"
         return reply.text.lstrip().startswith(("✅", ":white_check_mark:"))
 
-    def follow(self, turn: _Turn, timeout: float) -> int:
+    def follow(self, turn: Turn, timeout: float) -> int:
         """Wait for the command's outcome: 0 success, 1 run failed, 2 refused, 3 timed out."""
         deadline = time.monotonic() + timeout
         while True:
@@ -597,7 +391,7 @@ class Console:
             if verdict.done:
                 return verdict.code
 
-    def _timed_out(self, turn: _Turn, timeout: float) -> int:
+    def _timed_out(self, turn: Turn, timeout: float) -> int:
         running = any(
             isinstance(e.record, Message) and e.kind == "message" and not e.record.is_reply
             for e in self.transcript.since(turn.start)
