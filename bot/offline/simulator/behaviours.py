@@ -171,6 +171,21 @@ def sales_daily_units(region: str, channel: str, product: str) -> int:
     return 1 + digest[0] % 40
 
 
+def _no_stores(notebook: SimNotebook) -> Failure:
+    """The totals block's failure for a region without stores: a division by zero."""
+    code = str((notebook.block(_SALES_TOTALS) or {}).get("content") or "")
+    evalue = "float division by zero"
+    return Failure(
+        block_id=_SALES_TOTALS,
+        ename="ZeroDivisionError",
+        evalue=evalue,
+        traceback=ipython_traceback(
+            "ZeroDivisionError", evalue, cell=2, code=code, line=line_of(code, "/ SALES_STORES")
+        ),
+        reported=False,
+    )
+
+
 def sales_behaviour(notebook: SimNotebook, values: Mapping[str, Any], today: date) -> Script:
     """The "Sales report" sample: header, totals (fails for Mars), big number, table, chart."""
     region = str(values.get("region", ""))
@@ -200,21 +215,7 @@ def sales_behaviour(notebook: SimNotebook, values: Mapping[str, Any], today: dat
     if stores:
         outputs[_SALES_TOTALS] = [stream(f"Revenue per store: ${total / stores:,.2f}\n")]
     else:
-        code = str((notebook.block(_SALES_TOTALS) or {}).get("content") or "")
-        evalue = "float division by zero"
-        failure = Failure(
-            block_id=_SALES_TOTALS,
-            ename="ZeroDivisionError",
-            evalue=evalue,
-            traceback=ipython_traceback(
-                "ZeroDivisionError",
-                evalue,
-                cell=2,
-                code=code,
-                line=line_of(code, "/ SALES_STORES"),
-            ),
-            reported=False,
-        )
+        failure = _no_stores(notebook)
     title = f"Revenue · {region}"
     big_number = json.dumps({"title": title, "value": str(total)})
     outputs[_SALES_BIG_NUMBER] = [

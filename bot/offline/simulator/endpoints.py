@@ -42,31 +42,8 @@ def create_run(state: SimState, raw: bytes, viewer: bool) -> Reply:
         raise Problem(400, f"Notebook {notebook_ref} was not found")
     if viewer:
         raise Problem(403, "Your role in this workspace does not allow running notebooks")
-    detached = body.get("detached", True)
-    if not isinstance(detached, bool):
-        raise Problem(400, "detached must be a boolean")
-    storage = body.get("detachedRunStorageMode")
-    if storage is not None:
-        if storage not in ("read_write", "readonly"):
-            raise Problem(400, "detachedRunStorageMode must be read_write or readonly")
-        if not detached:
-            raise Problem(400, "detachedRunStorageMode is only supported for detached runs")
-    block_ids: tuple[str, ...] = ()
-    if "blockIds" in body:
-        raw_ids = body["blockIds"]
-        if detached:
-            raise Problem(400, "blockIds is not supported for detached runs")
-        if not isinstance(raw_ids, list) or not all(isinstance(b, str) for b in raw_ids):
-            raise Problem(400, "blockIds must be a list of block ids")
-        if not raw_ids:
-            raise Problem(400, "blockIds must not be empty")
-        if len(set(raw_ids)) != len(raw_ids):
-            raise Problem(400, "blockIds must not contain duplicates")
-        known = {b.id for b in notebook.notebook.blocks}
-        for block_id in raw_ids:
-            if block_id not in known:
-                raise Problem(400, f"Block {block_id} was not found in notebook {notebook.id}")
-        block_ids = tuple(raw_ids)
+    detached, storage = _detached(body)
+    block_ids = _block_ids(body, notebook, detached)
     dependents = body.get("runDependentBlocks", False)
     if not isinstance(dependents, bool):
         raise Problem(400, "runDependentBlocks must be a boolean")
@@ -152,6 +129,40 @@ def download_snapshot(state: SimState, method: str, path: str, query: dict[str, 
     if snapshot is None:
         return s3_error(404, "NoSuchKey", "The specified key does not exist.")
     return Reply(200, snapshot.encode("utf-8"), content_type="application/yaml")
+
+
+def _detached(body: dict[str, Any]) -> tuple[bool, str | None]:
+    """Whether the run is detached, and its storage mode, checked as Deepnote checks them."""
+    detached = body.get("detached", True)
+    if not isinstance(detached, bool):
+        raise Problem(400, "detached must be a boolean")
+    storage = body.get("detachedRunStorageMode")
+    if storage is not None:
+        if storage not in ("read_write", "readonly"):
+            raise Problem(400, "detachedRunStorageMode must be read_write or readonly")
+        if not detached:
+            raise Problem(400, "detachedRunStorageMode is only supported for detached runs")
+    return detached, storage
+
+
+def _block_ids(body: dict[str, Any], notebook: SimNotebook, detached: bool) -> tuple[str, ...]:
+    """The blockIds of a run request, checked as Deepnote checks them (() when absent)."""
+    if "blockIds" not in body:
+        return ()
+    raw_ids = body["blockIds"]
+    if detached:
+        raise Problem(400, "blockIds is not supported for detached runs")
+    if not isinstance(raw_ids, list) or not all(isinstance(b, str) for b in raw_ids):
+        raise Problem(400, "blockIds must be a list of block ids")
+    if not raw_ids:
+        raise Problem(400, "blockIds must not be empty")
+    if len(set(raw_ids)) != len(raw_ids):
+        raise Problem(400, "blockIds must not contain duplicates")
+    known = {b.id for b in notebook.notebook.blocks}
+    for block_id in raw_ids:
+        if block_id not in known:
+            raise Problem(400, f"Block {block_id} was not found in notebook {notebook.id}")
+    return tuple(raw_ids)
 
 
 def find_notebook(state: SimState, raw_id: str) -> SimNotebook:

@@ -121,6 +121,30 @@ def render_snapshot(
         name = meta.get("deepnote_variable_name") if isinstance(meta, dict) else None
         if block.get("type") in INPUT_TYPES and isinstance(name, str) and name in execution.inputs:
             meta["deepnote_variable_value"] = copy.deepcopy(execution.inputs[name])
+    _fill_outputs(entry, execution, started_at, share)
+    run_section = _run_section(execution, started_at, finished_at, span)
+    project_yaml = yaml.dump(document["project"], Dumper=_Dumper, sort_keys=True)
+    metadata = dict(document.get("metadata") or {})
+    metadata.setdefault("createdAt", iso(started_at))
+    metadata["modifiedAt"] = iso(finished_at)
+    metadata["snapshotHash"] = "sha256:" + hashlib.sha256(project_yaml.encode()).hexdigest()
+    snapshot: dict[str, Any] = {
+        "version": str(document.get("version") or "1.0.0"),
+        "metadata": metadata,
+        "project": document["project"],
+        "execution": run_section,
+    }
+    if "environment" in document:
+        snapshot["environment"] = document["environment"]
+    return yaml.dump(
+        snapshot, Dumper=_SnapshotDumper, sort_keys=False, allow_unicode=True, width=100
+    )
+
+
+def _fill_outputs(
+    entry: dict[str, Any], execution: Execution, started_at: datetime, share: float
+) -> None:
+    """Give each executed block of the notebook `entry` its outputs, count and timing."""
     count = 0
     for position, block_id in enumerate(execution.executed):
         block = next((b for b in entry.get("blocks") or [] if b.get("id") == block_id), None)
@@ -139,6 +163,12 @@ def render_snapshot(
                 output.setdefault("metadata", {})
                 if output["output_type"] == "execute_result":
                     output["execution_count"] = count
+
+
+def _run_section(
+    execution: Execution, started_at: datetime, finished_at: datetime, span: float
+) -> dict[str, Any]:
+    """The snapshot's `execution` section: when, with which inputs, and how it ended."""
     failed = 1 if execution.failure else 0
     run_section: dict[str, Any] = {
         "startedAt": iso(started_at),
@@ -158,19 +188,4 @@ def render_snapshot(
             "message": execution.failure.evalue,
             "traceback": list(execution.failure.traceback),
         }
-    project_yaml = yaml.dump(document["project"], Dumper=_Dumper, sort_keys=True)
-    metadata = dict(document.get("metadata") or {})
-    metadata.setdefault("createdAt", iso(started_at))
-    metadata["modifiedAt"] = iso(finished_at)
-    metadata["snapshotHash"] = "sha256:" + hashlib.sha256(project_yaml.encode()).hexdigest()
-    snapshot: dict[str, Any] = {
-        "version": str(document.get("version") or "1.0.0"),
-        "metadata": metadata,
-        "project": document["project"],
-        "execution": run_section,
-    }
-    if "environment" in document:
-        snapshot["environment"] = document["environment"]
-    return yaml.dump(
-        snapshot, Dumper=_SnapshotDumper, sort_keys=False, allow_unicode=True, width=100
-    )
+    return run_section

@@ -63,46 +63,50 @@ def files_complete_upload(
         title = entry.get("title") or upload.filename
         uploads.append((upload, str(title)))
     comment = text_arg(args, "initial_comment")
-    answer: list[dict[str, Any]] = []
-    for upload, title in uploads:
-        shares: dict[str, list[dict[str, str]]] = {}
-        for channel in channels or [None]:
-            root = ws._thread_root(channel, thread_ts) if channel else None
-            share = FileShare(
-                file_id=upload.file_id,
-                filename=upload.filename,
-                title=title,
-                content=upload.content or b"",
-                channel=channel,
-                thread_ts=root,
-                initial_comment=comment,
-                ts=ws._next_ts(now),
-                at=now,
-            )
-            ws._files.append(share)
-            events.append(
-                Event(
-                    "file",
-                    channel,
-                    ws.bot_user_id,
-                    share.ts,
-                    root,
-                    comment or title,
-                    "api",
-                    share,
-                )
-            )
-            if channel is not None:
-                where = {"ts": share.ts, **({"thread_ts": root} if root else {})}
-                shares.setdefault(channel, []).append(where)
-        answer.append(
-            {
-                "id": upload.file_id,
-                "name": upload.filename,
-                "title": title,
-                "size": len(upload.content or b""),
-                "permalink": f"{ws.url}/files/{ws.bot_user_id}/{upload.file_id}",
-                "shares": {"public": shares} if shares else {},
-            }
-        )
+    answer = [
+        _share(ws, upload, title, channels, thread_ts, comment, now, events)
+        for upload, title in uploads
+    ]
     return {"files": answer}
+
+
+def _share(
+    ws: Workspace,
+    upload: Upload,
+    title: str,
+    channels: list[str | None],
+    thread_ts: str | None,
+    comment: str | None,
+    now: datetime,
+    events: list[Event],
+) -> dict[str, Any]:
+    """Share one uploaded file in each channel (or nowhere); the file as the answer lists it."""
+    shares: dict[str, list[dict[str, str]]] = {}
+    for channel in channels or [None]:
+        root = ws._thread_root(channel, thread_ts) if channel else None
+        share = FileShare(
+            file_id=upload.file_id,
+            filename=upload.filename,
+            title=title,
+            content=upload.content or b"",
+            channel=channel,
+            thread_ts=root,
+            initial_comment=comment,
+            ts=ws._next_ts(now),
+            at=now,
+        )
+        ws._files.append(share)
+        events.append(
+            Event("file", channel, ws.bot_user_id, share.ts, root, comment or title, "api", share)
+        )
+        if channel is not None:
+            where = {"ts": share.ts, **({"thread_ts": root} if root else {})}
+            shares.setdefault(channel, []).append(where)
+    return {
+        "id": upload.file_id,
+        "name": upload.filename,
+        "title": title,
+        "size": len(upload.content or b""),
+        "permalink": f"{ws.url}/files/{ws.bot_user_id}/{upload.file_id}",
+        "shares": {"public": shares} if shares else {},
+    }
