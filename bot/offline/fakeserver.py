@@ -97,11 +97,35 @@ def take_fault(faults: list[F], matches: Callable[[F], bool]) -> F | None:
     return None
 
 
-class FakeServer:
+class Lifecycle:
+    """Something started and stopped, usable as a context manager (`with X() as x:`)."""
+
+    def start(self) -> Self:
+        """Start serving."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop serving."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class FakeServer(Lifecycle):
     """A threaded HTTP server in a daemon thread, answering with `handle(request)`.
 
     `keep_alive` speaks HTTP/1.1 (connections are reused) instead of HTTP/1.0; `max_body`
-    refuses longer bodies with 413 (and bad lengths with 400), leaving the body unread.
+    refuses longer bodies with 413 (and bad lengths with 400), leaving the body unread;
+    `not_started` is what `url` says before `start()`.
     """
 
     def __init__(
@@ -114,9 +138,11 @@ class FakeServer:
         keep_alive: bool = False,
         max_body: int = 64 * 1024 * 1024,
         bad_length: Callable[[int], Reply] | None = None,
+        not_started: str | None = None,
     ) -> None:
         self.handle = handle
         self.name = name
+        self.not_started = not_started or f"{name} is not running; call start() first"
         self.keep_alive = keep_alive
         self.max_body = max_body
         self.bad_length = bad_length or (
@@ -173,22 +199,11 @@ class FakeServer:
             for end in wake:
                 end.close()
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     @property
     def url(self) -> str:
-        """Root URL, e.g. http://127.0.0.1:54321 (RuntimeError when not started)."""
+        """Root URL, e.g. http://127.0.0.1:54321 (RuntimeError, saying `not_started`, if not)."""
         if self._server is None:
-            raise RuntimeError(f"{self.name} is not running; call start() first")
+            raise RuntimeError(self.not_started)
         host, port = self._server.server_address[:2]
         shown = host if isinstance(host, str) else host.decode()
         return f"http://{shown}:{port}"

@@ -36,15 +36,12 @@ Control API, for a simulator running in another process (no auth; it listens on 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from bot.clock import Clock
-from bot.offline.fakeserver import FakeServer, Reply, Request, json_reply
+from bot.offline.fakeserver import Lifecycle, Reply, Request, json_reply
 from bot.offline.simulator import endpoints
 from bot.offline.simulator.records import (
-    MAX_BODY,
     NOT_JSON_BODY,
     Problem,
     RecordedRequest,
@@ -54,42 +51,8 @@ from bot.offline.simulator.records import (
 from bot.offline.simulator.state import SimState
 
 
-class Simulator(SimState):
+class Simulator(SimState, Lifecycle):
     """The Deepnote API simulator: an HTTP server in a daemon thread plus its state."""
-
-    def __init__(
-        self,
-        *,
-        api_key: str,
-        notebooks_dir: Path | None = None,
-        clock: Clock | None = None,
-        pending_seconds: float = 1.0,
-        running_seconds: float = 2.0,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        viewer_api_key: str | None = None,
-        snapshot_url_ttl: float = 900.0,
-        snapshot_lag_seconds: float = 0.0,
-    ) -> None:
-        super().__init__(
-            api_key=api_key,
-            notebooks_dir=notebooks_dir,
-            clock=clock,
-            pending_seconds=pending_seconds,
-            running_seconds=running_seconds,
-            viewer_api_key=viewer_api_key,
-            snapshot_url_ttl=snapshot_url_ttl,
-            snapshot_lag_seconds=snapshot_lag_seconds,
-        )
-        self._http = FakeServer(
-            handle=self._handle,
-            name="deepnote-simulator",
-            host=host,
-            port=port,
-            keep_alive=True,
-            max_body=MAX_BODY,
-            bad_length=lambda status: error_reply(status, "Request body has a bad length"),
-        )
 
     def __repr__(self) -> str:
         where = self.url if self._http.running else "not started"
@@ -106,17 +69,9 @@ class Simulator(SimState):
         """Stop serving and release the port; delayed answers in flight are cut short."""
         self._http.stop()
 
-    def __enter__(self) -> Simulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     @property
     def url(self) -> str:
         """Base URL of the running server, e.g. http://127.0.0.1:54321."""
-        if not self._http.running:
-            raise RuntimeError("The simulator is not running; call start() first")
         return self._http.url
 
     def _handle(self, request: Request) -> Reply | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import Clock, SystemClock
-from bot.offline.fakeserver import take_fault
+from bot.offline.fakeserver import FakeServer, Reply, Request, take_fault
 from bot.offline.simulator.execution import render_snapshot
 from bot.offline.simulator.notebooks import (
     SAMPLES_DIR,
@@ -18,12 +18,19 @@ from bot.offline.simulator.notebooks import (
     iso,
     load_notebooks,
 )
-from bot.offline.simulator.records import Problem, RecordedRequest, SimFault, SimRun
+from bot.offline.simulator.records import (
+    MAX_BODY,
+    Problem,
+    RecordedRequest,
+    SimFault,
+    SimRun,
+    error_reply,
+)
 from storage.records import TERMINAL_STATUSES
 
 
 class SimState:
-    """The simulator's workspace: notebooks, runs, recorded requests, faults and keys."""
+    """The simulator's state (notebooks, runs, requests, faults, keys) and its HTTP server."""
 
     def __init__(
         self,
@@ -33,6 +40,8 @@ class SimState:
         clock: Clock | None = None,
         pending_seconds: float = 1.0,
         running_seconds: float = 2.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
         viewer_api_key: str | None = None,
         snapshot_url_ttl: float = 900.0,
         snapshot_lag_seconds: float = 0.0,
@@ -53,6 +62,20 @@ class SimState:
         self._revoked = False
         self._suspended = False
         self._sequence = 0
+        self._http = FakeServer(
+            handle=self._handle,
+            name="deepnote-simulator",
+            host=host,
+            port=port,
+            keep_alive=True,
+            max_body=MAX_BODY,
+            bad_length=lambda status: error_reply(status, "Request body has a bad length"),
+            not_started="The simulator is not running; call start() first",
+        )
+
+    def _handle(self, request: Request) -> Reply | None:
+        """Answer one HTTP request (the `Simulator` does)."""
+        raise NotImplementedError
 
     @property
     def notebooks(self) -> dict[str, SimNotebook]:

@@ -18,13 +18,11 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from functools import partial
-from types import TracebackType
+from functools import cached_property, partial
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from bot.clock import Clock, SystemClock
-from bot.offline.fakeserver import FakeServer, Reply, Request, json_reply
+from bot.offline.fakeserver import Lifecycle, Reply, Request, json_reply
 from bot.offline.slack_standin import chat, conversations, files, responses, views
 from bot.offline.slack_standin.forms import ApiError, bearer, parse_args, parse_multipart, text_arg
 from bot.offline.slack_standin.records import (
@@ -75,42 +73,16 @@ METHODS: dict[str, ApiMethod] = {
 }
 
 
-class SlackStandIn(Workspace):
+class SlackStandIn(Workspace, Lifecycle):
     """A fake Slack workspace and Web API on a local port; see the module docstring.
 
     With an app-level `app_token` it also serves Socket Mode (`self.socket_mode`).
     """
 
-    def __init__(
-        self,
-        *,
-        bot_token: str = "xoxb-test",  # noqa: S107 - a fake token for a fake Slack
-        host: str = "127.0.0.1",
-        port: int = 0,
-        clock: Clock | None = None,
-        team_id: str = "T0TEST",
-        team_domain: str = "test-workspace",
-        bot_user_id: str = "U0BOT",
-        bot_id: str = "B0BOT",
-        app_id: str = "A0TEST",
-        app_token: str | None = None,
-    ) -> None:
-        super().__init__(
-            bot_token=bot_token,
-            clock=clock or SystemClock(),
-            team_id=team_id,
-            team_domain=team_domain,
-            bot_user_id=bot_user_id,
-            bot_id=bot_id,
-            app_id=app_id,
-            app_token=app_token,
-        )
-        self._http = FakeServer(handle=self._serve, name="slack-standin", host=host, port=port)
-        # Socket Mode: served only when the stand-in has an app-level token.
-        self.socket_mode = SocketModeServer(self, clock=self._clock, host=host)
-        self._methods: dict[str, Callable[[dict[str, Any], datetime, list[Event]], dict[str, Any]]]
-        self._methods = {name: partial(method, self) for name, method in METHODS.items()}
-        self._methods["apps.connections.open"] = self._apps_connections_open
+    @cached_property
+    def socket_mode(self) -> SocketModeServer:
+        """Socket Mode, served only when the stand-in has an app-level token."""
+        return SocketModeServer(self, clock=self._clock, host=self._host)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -125,24 +97,6 @@ class SlackStandIn(Workspace):
         """Stop serving and release the port (idempotent)."""
         self.socket_mode.stop()
         self._http.stop()
-
-    def __enter__(self) -> SlackStandIn:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """Root URL, e.g. http://127.0.0.1:54321 (the stand-in must be started)."""
-        if not self._http.running:
-            raise RuntimeError("SlackStandIn is not started; call start() or use it as a context")
-        return self._http.url
 
     @property
     def api_url(self) -> str:
@@ -494,7 +448,7 @@ class SlackStandIn(Workspace):
         expected = self.app_token if app_level else self.bot_token
         if expected is None or token != expected:
             return json_reply(200, {"ok": False, "error": "invalid_auth"})
-        handler = self._methods.get(method)
+        handler = self._method(method)
         if handler is None:
             return json_reply(200, {"ok": False, "error": "unknown_method"})
         if method in RATE_LIMITED_METHODS:
@@ -590,6 +544,15 @@ class SlackStandIn(Workspace):
                 self._queue(event)
         self._deliver_events()
         return reply
+
+    def _method(
+        self, name: str
+    ) -> Callable[[dict[str, Any], datetime, list[Event]], dict[str, Any]] | None:
+        """The Web API method `name`, bound to this workspace (None if Slack has no such)."""
+        if name == "apps.connections.open":
+            return self._apps_connections_open
+        method = METHODS.get(name)
+        return None if method is None else partial(method, self)
 
     def _apps_connections_open(
         self, args: dict[str, Any], now: datetime, events: list[Event]

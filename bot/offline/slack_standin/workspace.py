@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.clock import Clock
-from bot.offline.fakeserver import Reply, json_reply
+from bot.clock import Clock, SystemClock
+from bot.offline.fakeserver import FakeServer, Reply, Request, json_reply
 from bot.offline.slack_standin.blockkit import validate_message, validate_view
 from bot.offline.slack_standin.forms import ApiError, blocks_of, text_arg
 from bot.offline.slack_standin.records import (
@@ -41,20 +41,30 @@ _log = logging.getLogger(__name__)
 
 
 class Workspace:
-    """A Slack workspace's state and the rules its Web API methods share (see SlackStandIn)."""
+    """A Slack workspace's state, the rules its Web API methods share, and its HTTP server."""
 
     def __init__(
         self,
         *,
-        bot_token: str,
-        clock: Clock,
-        team_id: str,
-        team_domain: str,
-        bot_user_id: str,
-        bot_id: str,
-        app_id: str,
-        app_token: str | None,
+        bot_token: str = "xoxb-test",  # noqa: S107 - a fake token for a fake Slack
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock | None = None,
+        team_id: str = "T0TEST",
+        team_domain: str = "test-workspace",
+        bot_user_id: str = "U0BOT",
+        bot_id: str = "B0BOT",
+        app_id: str = "A0TEST",
+        app_token: str | None = None,
     ) -> None:
+        self._host = host
+        self._http = FakeServer(
+            handle=self._serve,
+            name="slack-standin",
+            host=host,
+            port=port,
+            not_started="SlackStandIn is not started; call start() or use it as a context",
+        )
         self.bot_token = bot_token
         self.app_token = app_token
         self.team_id = team_id
@@ -62,7 +72,7 @@ class Workspace:
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.app_id = app_id
-        self._clock = clock
+        self._clock: Clock = clock or SystemClock()
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._dispatch_lock = threading.Lock()
@@ -97,7 +107,11 @@ class Workspace:
 
     @property
     def url(self) -> str:
-        """Root URL the workspace is served at; the server serving it knows."""
+        """Root URL, e.g. http://127.0.0.1:54321 (the stand-in must be started)."""
+        return self._http.url
+
+    def _serve(self, request: Request) -> Reply:
+        """Answer one HTTP request (the `SlackStandIn` does)."""
         raise NotImplementedError
 
     def set_user(
