@@ -44,17 +44,23 @@ def chat_post_message(
     return {"channel": channel, "ts": message.ts, "message": ws._message_json(message)}
 
 
-def chat_update(
-    ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
-) -> dict[str, Any]:
-    """chat.update: replace a message's text and blocks, keeping its history."""
+def _own_message(ws: Workspace, args: dict[str, Any], refused: str) -> tuple[str, Message]:
+    """The channel and the bot's own message that `args` name (ApiError `refused` if not its)."""
     channel = ws._writable_channel(args.get("channel"))
     ts = text_arg(args, "ts")
     current = ws._find_message(channel, ts) if ts else None
     if current is None:
         raise ApiError("message_not_found")
     if current.user != ws.bot_user_id:
-        raise ApiError("cant_update_message")
+        raise ApiError(refused)
+    return channel, current
+
+
+def chat_update(
+    ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
+) -> dict[str, Any]:
+    """chat.update: replace a message's text and blocks, keeping its history."""
+    channel, current = _own_message(ws, args, "cant_update_message")
     text = str(args["text"]) if args.get("text") is not None else current.text
     blocks = args.get("blocks", current.blocks)
     problems = validate_message(text, blocks)
@@ -83,13 +89,7 @@ def chat_delete(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
     """chat.delete: remove a message."""
-    channel = ws._writable_channel(args.get("channel"))
-    ts = text_arg(args, "ts")
-    current = ws._find_message(channel, ts) if ts else None
-    if current is None:
-        raise ApiError("message_not_found")
-    if current.user != ws.bot_user_id:
-        raise ApiError("cant_delete_message")
+    channel, current = _own_message(ws, args, "cant_delete_message")
     ws._messages[channel].remove(current)
     events.append(message_event("message_deleted", current))
     return {"channel": channel, "ts": current.ts}
