@@ -5,22 +5,15 @@ By default these run against an in-process `Simulator`. Set `DEEPNOTE_CONTRACT_U
 another process, or a Deepnote workspace holding the sample notebooks); tests that need the
 in-process simulator (its clock, fault injection, control API) are then skipped.
 
-The end of the file tests the `.deepnote` loader on the samples and on Deepnote's own files.
+Fault injection and the control API are in test_simulator_control.py, the `.deepnote` loader
+in test_simulator_notebooks.py.
 """
 
 from __future__ import annotations
 
 import base64
-import os
 import re
-import shutil
-import threading
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,110 +26,29 @@ from bot.offline.simulator import (
     HELLO_NOTEBOOK_ID,
     QUALITY_NOTEBOOK_ID,
     SALES_NOTEBOOK_ID,
-    SAMPLES_DIR,
     Simulator,
-    load_notebooks,
 )
-from bot.offline.simulator.notebooks import api_notebook_id, api_project_id
-from tests.conftest import DATA
-
-KEY = "dn-contract-key-5c1d9e0aSECRET"
-VIEWER_KEY = "dn-contract-viewer-1b2cSECRET"
-START = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
-ISO_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
-DASHED_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-HEX32 = re.compile(r"[0-9a-f]{32}")
-UNKNOWN_RUN = "3b0d7c36-94f1-4c55-8a8e-2f0c6d1e9b77"
-REFERENCE_DIR = DATA / "deepnote" / "snapshots"
-
-SALES_HEADER_BLOCK = "170bea8ce1ba05e2deb1ca1cda097a2f"
-SALES_TOTALS_BLOCK = "4794c9154c170c4282779cf54ce8bd1a"
-SALES_BIG_NUMBER_BLOCK = "7b5e0009938448f7bb9c8426ef3e4e88"
-SALES_TABLE_BLOCK = "cab66f0d4e870089b57eab19351cabc6"
-SALES_CHART_BLOCK = "ce71a42b85705a0c538db11bf5f1b9ec"
-QUALITY_CHECK_BLOCK = "748cbc13f6b95ac7e306b16cac383de4"
-
-
-@cache
-def _tls() -> Any:
-    # One CA bundle load for the whole module instead of one per client.
-    return httpx.create_ssl_context()
-
-
-@dataclass
-class Target:
-    """The server under test; `sim` and `clock` only when it runs in this process."""
-
-    url: str
-    key: str
-    sim: Simulator | None = None
-    clock: ManualClock | None = None
-
-    def local(self) -> tuple[Simulator, ManualClock]:
-        """The in-process simulator, or skip the test."""
-        if self.sim is None or self.clock is None:
-            pytest.skip("needs the in-process simulator")
-        return self.sim, self.clock
-
-
-@pytest.fixture
-def target() -> Iterator[Target]:
-    url, key = os.environ.get("DEEPNOTE_CONTRACT_URL"), os.environ.get("DEEPNOTE_CONTRACT_KEY")
-    if url and key:
-        yield Target(url.rstrip("/"), key)
-        return
-    clock = ManualClock(START)
-    with Simulator(api_key=KEY, clock=clock, viewer_api_key=VIEWER_KEY) as sim:
-        yield Target(sim.url, KEY, sim, clock)
-
-
-@pytest.fixture
-def api(target: Target) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {target.key}"}
-    with httpx.Client(base_url=target.url, headers=headers, timeout=10, verify=_tls()) as client:
-        yield client
-
-
-@pytest.fixture
-def anonymous(target: Target) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=target.url, timeout=10, verify=_tls()) as client:
-        yield client
-
-
-def _message(response: httpx.Response) -> str:
-    """Deepnote's error body: a JSON object whose `message` is a non-empty string."""
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert isinstance(body, dict)
-    assert isinstance(body.get("message"), str)
-    assert body["message"]
-    message: str = body["message"]
-    return message
-
-
-def _start(api: httpx.Client, body: dict[str, Any]) -> str:
-    response = api.post("/v2/runs", json=body)
-    assert response.status_code == 202, response.text
-    run_id: str = response.json()["runId"]
-    return run_id
-
-
-def _finished_run(
-    api: httpx.Client, target: Target, body: dict[str, Any], delivery: str = "inline"
-) -> dict[str, Any]:
-    _, clock = target.local()
-    run_id = _start(api, body)
-    clock.advance(seconds=10)
-    response = api.get(f"/v2/runs/{run_id}", params={"snapshotDelivery": delivery})
-    assert response.status_code == 200
-    run: dict[str, Any] = response.json()["run"]
-    return run
-
-
-def _blocks(snapshot_yaml: str) -> dict[str, dict[str, Any]]:
-    document = yaml.safe_load(snapshot_yaml)
-    return {b["id"]: b for nb in document["project"]["notebooks"] for b in nb["blocks"]}
-
+from tests.offline.contract import (
+    DASHED_UUID,
+    HEX32,
+    ISO_Z,
+    KEY,
+    QUALITY_CHECK_BLOCK,
+    SALES_BIG_NUMBER_BLOCK,
+    SALES_CHART_BLOCK,
+    SALES_HEADER_BLOCK,
+    SALES_TABLE_BLOCK,
+    SALES_TOTALS_BLOCK,
+    START,
+    UNKNOWN_RUN,
+    VIEWER_KEY,
+    Target,
+    error_message,
+    finished_run,
+    snapshot_blocks,
+    start_run,
+    tls,
+)
 
 # -- auth ----------------------------------------------------------------------------------
 
@@ -160,7 +72,7 @@ def test_every_call_needs_the_bearer_key(
     response = anonymous.request(method, path, headers=headers, json=body)
 
     assert response.status_code == 401
-    assert _message(response)
+    assert error_message(response)
 
 
 def test_a_revoked_key_is_refused_everywhere(api: httpx.Client, target: Target) -> None:
@@ -171,7 +83,10 @@ def test_a_revoked_key_is_refused_everywhere(api: httpx.Client, target: Target) 
 
     for method, path in ENDPOINTS:
         response = api.request(method, path, json={"notebookId": HELLO_NOTEBOOK_ID})
-        assert (response.status_code, _message(response)) == (401, "This API key has been revoked")
+        assert (response.status_code, error_message(response)) == (
+            401,
+            "This API key has been revoked",
+        )
 
 
 # -- me, notebooks, projects ----------------------------------------------------------------
@@ -231,7 +146,7 @@ def test_unknown_or_malformed_notebook(api: httpx.Client, notebook_id: str, stat
     for path in (f"/v2/notebooks/{notebook_id}", f"/v2/notebooks/{notebook_id}/runs"):
         response = api.get(path)
         assert response.status_code == status
-        assert _message(response)
+        assert error_message(response)
 
 
 def test_dashed_notebook_ids_are_accepted(api: httpx.Client) -> None:
@@ -271,7 +186,7 @@ def test_unknown_paths_and_methods(api: httpx.Client) -> None:
     assert api.get("/v2/nothing-here").status_code == 404
     response = api.delete(f"/v2/notebooks/{SALES_NOTEBOOK_ID}")
     assert response.status_code in (404, 405)
-    assert _message(response)
+    assert error_message(response)
 
 
 # -- POST /v2/runs ---------------------------------------------------------------------------
@@ -412,32 +327,32 @@ def test_create_run_rejects(api: httpx.Client, body: Any, fragment: str) -> None
     response = api.post("/v2/runs", json=body)
 
     assert response.status_code == 400
-    assert fragment in _message(response)
+    assert fragment in error_message(response)
 
 
 def test_create_run_rejects_a_body_that_is_not_json(api: httpx.Client) -> None:
     response = api.post("/v2/runs", content=b"notebookId=1", headers={"Content-Type": "text/plain"})
 
     assert response.status_code == 400
-    assert _message(response)
+    assert error_message(response)
 
 
 def test_a_viewer_key_cannot_start_runs(target: Target) -> None:
     target.local()
     headers = {"Authorization": f"Bearer {VIEWER_KEY}"}
-    with httpx.Client(base_url=target.url, headers=headers, verify=_tls()) as viewer:
+    with httpx.Client(base_url=target.url, headers=headers, verify=tls()) as viewer:
         assert viewer.get("/v2/me").json()["accessLevel"] == "viewer"
         response = viewer.post("/v2/runs", json={"notebookId": HELLO_NOTEBOOK_ID})
 
     assert response.status_code == 403
-    assert "does not allow running notebooks" in _message(response)
+    assert "does not allow running notebooks" in error_message(response)
 
 
 # -- GET /v2/runs/{id} -----------------------------------------------------------------------
 
 
 def test_a_new_run_reads_as_pending(api: httpx.Client) -> None:
-    run_id = _start(api, {"notebookId": HELLO_NOTEBOOK_ID})
+    run_id = start_run(api, {"notebookId": HELLO_NOTEBOOK_ID})
 
     response = api.get(f"/v2/runs/{run_id}")
 
@@ -455,17 +370,17 @@ def test_a_new_run_reads_as_pending(api: httpx.Client) -> None:
 
 def test_unknown_run_and_bad_parameters(api: httpx.Client) -> None:
     missing = api.get(f"/v2/runs/{UNKNOWN_RUN}")
-    assert (missing.status_code, _message(missing)) == (404, "Run not found")
+    assert (missing.status_code, error_message(missing)) == (404, "Run not found")
     assert api.get("/v2/runs/not-a-run").status_code == 400
-    run_id = _start(api, {"notebookId": HELLO_NOTEBOOK_ID})
+    run_id = start_run(api, {"notebookId": HELLO_NOTEBOOK_ID})
     bad = api.get(f"/v2/runs/{run_id}", params={"snapshotDelivery": "email"})
     assert bad.status_code == 400
-    assert "snapshotDelivery" in _message(bad)
+    assert "snapshotDelivery" in error_message(bad)
 
 
 def test_run_progress_follows_the_clock(api: httpx.Client, target: Target) -> None:
     _, clock = target.local()
-    run_id = _start(api, {"notebookId": HELLO_NOTEBOOK_ID})
+    run_id = start_run(api, {"notebookId": HELLO_NOTEBOOK_ID})
     seen = []
     for step in (0.0, 0.999, 0.001, 1.999, 0.001, 60):
         clock.advance(seconds=step)
@@ -485,12 +400,12 @@ def test_run_progress_follows_the_clock(api: httpx.Client, target: Target) -> No
 
 def test_snapshot_download_url_is_presigned_and_expires(api: httpx.Client, target: Target) -> None:
     _, clock = target.local()
-    run = _finished_run(api, target, {"notebookId": HELLO_NOTEBOOK_ID}, delivery="downloadUrl")
+    run = finished_run(api, target, {"notebookId": HELLO_NOTEBOOK_ID}, delivery="downloadUrl")
     url = run["snapshotDownloadUrl"]
     assert "snapshotContent" not in run
     assert re.search(r"/_snapshots/[^?]+\?expires=\d+&signature=[0-9a-f]+$", url)
 
-    with httpx.Client(verify=_tls()) as no_auth:
+    with httpx.Client(verify=tls()) as no_auth:
         fresh = no_auth.get(url)
         tampered = no_auth.get(url[:-1] + ("0" if url[-1] != "0" else "1"))
         clock.advance(minutes=15, seconds=1)
@@ -509,10 +424,10 @@ def test_snapshot_can_attach_after_the_terminal_status(target: Target) -> None:
     with (
         Simulator(api_key=KEY, clock=clock, snapshot_lag_seconds=2) as sim,
         httpx.Client(
-            base_url=sim.url, headers={"Authorization": f"Bearer {KEY}"}, verify=_tls()
+            base_url=sim.url, headers={"Authorization": f"Bearer {KEY}"}, verify=tls()
         ) as api,
     ):
-        run_id = _start(api, {"notebookId": HELLO_NOTEBOOK_ID})
+        run_id = start_run(api, {"notebookId": HELLO_NOTEBOOK_ID})
         clock.advance(seconds=3)
         early = api.get(f"/v2/runs/{run_id}").json()["run"]
         clock.advance(seconds=2)
@@ -524,7 +439,7 @@ def test_snapshot_can_attach_after_the_terminal_status(target: Target) -> None:
 
 
 def test_sales_snapshot_reflects_the_inputs(api: httpx.Client, target: Target) -> None:
-    run = _finished_run(
+    run = finished_run(
         api,
         target,
         {
@@ -534,7 +449,7 @@ def test_sales_snapshot_reflects_the_inputs(api: httpx.Client, target: Target) -
     )
     assert (run["status"], run["error"]) == ("success", None)
     document = yaml.safe_load(run["snapshotContent"])
-    blocks = _blocks(run["snapshotContent"])
+    blocks = snapshot_blocks(run["snapshotContent"])
 
     assert document["version"] == "1.0.0"
     execution = document["execution"]
@@ -567,10 +482,10 @@ def test_sales_snapshot_reflects_the_inputs(api: httpx.Client, target: Target) -
 
 def test_sales_big_number_is_computed_from_the_inputs(api: httpx.Client, target: Target) -> None:
     def revenue(inputs: dict[str, Any]) -> str:
-        run = _finished_run(api, target, {"notebookId": SALES_NOTEBOOK_ID, "inputs": inputs})
-        text: str = _blocks(run["snapshotContent"])[SALES_BIG_NUMBER_BLOCK]["outputs"][0]["data"][
-            "text/plain"
-        ]
+        run = finished_run(api, target, {"notebookId": SALES_NOTEBOOK_ID, "inputs": inputs})
+        text: str = snapshot_blocks(run["snapshotContent"])[SALES_BIG_NUMBER_BLOCK]["outputs"][0][
+            "data"
+        ]["text/plain"]
         return text
 
     both = revenue({"channels": ["Online", "Retail"]})
@@ -581,13 +496,11 @@ def test_sales_big_number_is_computed_from_the_inputs(api: httpx.Client, target:
 
 
 def test_sales_fails_for_mars_with_a_null_run_error(api: httpx.Client, target: Target) -> None:
-    run = _finished_run(
-        api, target, {"notebookId": SALES_NOTEBOOK_ID, "inputs": {"region": "Mars"}}
-    )
+    run = finished_run(api, target, {"notebookId": SALES_NOTEBOOK_ID, "inputs": {"region": "Mars"}})
 
     assert (run["status"], run["error"]) == ("error", None)
     document = yaml.safe_load(run["snapshotContent"])
-    blocks = _blocks(run["snapshotContent"])
+    blocks = snapshot_blocks(run["snapshotContent"])
     error = blocks[SALES_TOTALS_BLOCK]["outputs"][-1]
     assert (error["output_type"], error["ename"], error["evalue"]) == (
         "error",
@@ -601,13 +514,13 @@ def test_sales_fails_for_mars_with_a_null_run_error(api: httpx.Client, target: T
 
 
 def test_quality_check_failure_sets_the_run_error(api: httpx.Client, target: Target) -> None:
-    run = _finished_run(
+    run = finished_run(
         api, target, {"notebookId": QUALITY_NOTEBOOK_ID, "inputs": {"dataset": "orders_with_gaps"}}
     )
 
     message = "AssertionError: 3 of 120 rows in orders_with_gaps have no customer_id"
     assert (run["status"], run["error"]) == ("error", message)
-    error = _blocks(run["snapshotContent"])[QUALITY_CHECK_BLOCK]["outputs"][0]
+    error = snapshot_blocks(run["snapshotContent"])[QUALITY_CHECK_BLOCK]["outputs"][0]
     assert f"{error['ename']}: {error['evalue']}" == message
 
 
@@ -615,7 +528,7 @@ def test_quality_check_failure_sets_the_run_error(api: httpx.Client, target: Tar
 def test_quality_check_success_has_no_snapshot(
     api: httpx.Client, target: Target, delivery: str
 ) -> None:
-    run = _finished_run(api, target, {"notebookId": QUALITY_NOTEBOOK_ID}, delivery=delivery)
+    run = finished_run(api, target, {"notebookId": QUALITY_NOTEBOOK_ID}, delivery=delivery)
 
     assert (run["status"], run["error"]) == ("success", None)
     assert "snapshotContent" not in run
@@ -624,9 +537,9 @@ def test_quality_check_success_has_no_snapshot(
 
 def test_a_block_run_executes_only_those_blocks(api: httpx.Client, target: Target) -> None:
     body = {"notebookId": SALES_NOTEBOOK_ID, "detached": False, "blockIds": [SALES_HEADER_BLOCK]}
-    alone = yaml.safe_load(_finished_run(api, target, body)["snapshotContent"])
+    alone = yaml.safe_load(finished_run(api, target, body)["snapshotContent"])
     body["runDependentBlocks"] = True
-    chained = yaml.safe_load(_finished_run(api, target, body)["snapshotContent"])
+    chained = yaml.safe_load(finished_run(api, target, body)["snapshotContent"])
 
     assert alone["execution"]["summary"]["blocksExecuted"] == 1
     assert chained["execution"]["summary"]["blocksExecuted"] == 5
@@ -635,7 +548,7 @@ def test_a_block_run_executes_only_those_blocks(api: httpx.Client, target: Targe
 def test_runs_list_is_newest_first_and_paginated(api: httpx.Client, target: Target) -> None:
     created = []
     for _ in range(3):
-        created.append(_start(api, {"notebookId": HELLO_NOTEBOOK_ID}))
+        created.append(start_run(api, {"notebookId": HELLO_NOTEBOOK_ID}))
         if target.clock:
             target.clock.advance(seconds=1)
 
@@ -654,17 +567,17 @@ def test_runs_list_is_newest_first_and_paginated(api: httpx.Client, target: Targ
         assert second["pagination"] == {"nextPageToken": None, "hasMore": False}
     bad = api.get(f"/v2/notebooks/{HELLO_NOTEBOOK_ID}/runs", params={"pageSize": 0})
     assert bad.status_code == 400
-    assert _message(bad)
+    assert error_message(bad)
 
 
 def test_suspended_project_refuses_run_reads(api: httpx.Client, target: Target) -> None:
     sim, _ = target.local()
-    run_id = _start(api, {"notebookId": HELLO_NOTEBOOK_ID})
+    run_id = start_run(api, {"notebookId": HELLO_NOTEBOOK_ID})
 
     sim.suspend_project()
     response = api.get(f"/v2/runs/{run_id}")
 
-    assert (response.status_code, _message(response)) == (409, "Project is suspended")
+    assert (response.status_code, error_message(response)) == (409, "Project is suspended")
 
 
 # -- forcing outcomes ------------------------------------------------------------------------
@@ -672,7 +585,7 @@ def test_suspended_project_refuses_run_reads(api: httpx.Client, target: Target) 
 
 def test_finish_run_and_set_status_override_the_clock(api: httpx.Client, target: Target) -> None:
     sim, clock = target.local()
-    run_id = _start(api, {"notebookId": SALES_NOTEBOOK_ID})
+    run_id = start_run(api, {"notebookId": SALES_NOTEBOOK_ID})
     clock.advance(seconds=0.5)
 
     sim.set_status(run_id, "queued")
@@ -688,336 +601,3 @@ def test_finish_run_and_set_status_override_the_clock(api: httpx.Client, target:
         sim.finish_run(run_id, "running")
     with pytest.raises(KeyError):
         sim.finish_run(UNKNOWN_RUN)
-
-
-# -- fault injection and control API -------------------------------------------------------
-
-
-def test_injected_error_has_message_and_retry_after(api: httpx.Client, target: Target) -> None:
-    sim, _ = target.local()
-    sim.inject("GET", "/v2/me", status=429, message="Too many requests", retry_after=3, times=2)
-
-    answers = [api.get("/v2/me") for _ in range(3)]
-
-    assert [a.status_code for a in answers] == [429, 429, 200]
-    assert _message(answers[0]) == "Too many requests"
-    assert answers[0].headers["retry-after"] == "3"
-
-
-def test_injected_faults_only_hit_matching_requests(api: httpx.Client, target: Target) -> None:
-    sim, _ = target.local()
-    sim.inject("POST", "/v2/runs", status=500, message="Hardware unable to start")
-
-    assert api.get("/v2/me").status_code == 200
-    assert api.get(f"/v2/runs/{UNKNOWN_RUN}").status_code == 404
-    failed = api.post("/v2/runs", json={"notebookId": HELLO_NOTEBOOK_ID})
-    assert (failed.status_code, _message(failed)) == (500, "Hardware unable to start")
-    assert api.post("/v2/runs", json={"notebookId": HELLO_NOTEBOOK_ID}).status_code == 202
-
-
-def test_malformed_reset_and_delay_faults(api: httpx.Client, target: Target) -> None:
-    sim, _ = target.local()
-    sim.inject("GET", "/v2/me", status=200, malformed=True)
-    sim.inject("GET", "/v2/me", reset=True)
-    sim.inject("GET", "/v2/me", delay=0.3)
-
-    malformed = api.get("/v2/me")
-    with pytest.raises(httpx.RemoteProtocolError):
-        api.get("/v2/me")
-    with pytest.raises(httpx.ReadTimeout):
-        api.get("/v2/me", timeout=0.05)
-
-    assert malformed.status_code == 200
-    with pytest.raises(ValueError, match="Expecting value"):
-        malformed.json()
-    assert api.get("/v2/me").status_code == 200
-
-
-def test_control_api_over_http(anonymous: httpx.Client, api: httpx.Client, target: Target) -> None:
-    target.local()
-    run_id = _start(api, {"notebookId": SALES_NOTEBOOK_ID})
-
-    finished = anonymous.post(
-        "/_sim/finish", json={"runId": run_id, "status": "error", "error": "Killed"}
-    )
-    injected = anonymous.post(
-        "/_sim/inject",
-        json={"method": "GET", "pathPrefix": "/v2/me", "status": 503, "message": "Down"},
-    )
-    down = api.get("/v2/me")
-    recorded = anonymous.get("/_sim/requests").json()["requests"]
-
-    assert finished.status_code == 200
-    assert (finished.json()["run"]["status"], finished.json()["run"]["error"]) == (
-        "error",
-        "Killed",
-    )
-    assert injected.json() == {"ok": True}
-    assert (down.status_code, _message(down)) == (503, "Down")
-    assert [(r["method"], r["path"]) for r in recorded] == [
-        ("POST", "/v2/runs"),
-        ("GET", "/v2/me"),
-    ]
-    assert recorded[0]["body"] == {"notebookId": SALES_NOTEBOOK_ID}
-    assert recorded[0]["authorized"] is True
-    assert anonymous.post("/_sim/finish", json={"runId": UNKNOWN_RUN}).status_code == 404
-    assert anonymous.post("/_sim/nothing").status_code == 404
-    assert anonymous.post("/_sim/suspend").json() == {"ok": True}
-    assert api.get(f"/v2/runs/{run_id}").status_code == 409
-
-
-def test_recorded_requests_never_hold_the_key(api: httpx.Client, target: Target) -> None:
-    sim, _ = target.local()
-    api.get("/v2/me", params={"x": "1"})
-    api.post("/v2/runs", json={"notebookId": HELLO_NOTEBOOK_ID})
-
-    recorded = sim.requests
-
-    assert [(r.method, r.path, r.query) for r in recorded] == [
-        ("GET", "/v2/me", {"x": "1"}),
-        ("POST", "/v2/runs", {}),
-    ]
-    assert KEY not in repr(recorded)
-    assert "authorization" not in recorded[0].headers
-
-
-def test_requests_are_recorded_from_many_threads(api: httpx.Client, target: Target) -> None:
-    sim, _ = target.local()
-
-    def call() -> None:
-        with httpx.Client(
-            base_url=target.url, headers={"Authorization": f"Bearer {KEY}"}, verify=_tls()
-        ) as own:
-            for _ in range(5):
-                own.get("/v2/me")
-
-    threads = [threading.Thread(target=call) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert len(sim.requests) == 20
-
-
-def test_the_simulator_lifecycle() -> None:
-    sim = Simulator(api_key=KEY)
-    with pytest.raises(RuntimeError, match="not running"):
-        _ = sim.url
-    with sim:
-        assert sim.url.startswith("http://127.0.0.1:")
-        with pytest.raises(RuntimeError, match="already running"):
-            sim.start()
-    assert sorted(sim.notebooks) == sorted(
-        [SALES_NOTEBOOK_ID, HELLO_NOTEBOOK_ID, QUALITY_NOTEBOOK_ID]
-    )
-
-
-# -- the .deepnote loader --------------------------------------------------------------------
-
-
-def test_samples_are_three_version_1_files() -> None:
-    files = sorted(p.name for p in SAMPLES_DIR.glob("*.deepnote"))
-
-    assert files == ["data-quality-check.deepnote", "hello-world.deepnote", "sales-report.deepnote"]
-    for path in SAMPLES_DIR.glob("*.deepnote"):
-        assert yaml.safe_load(path.read_text())["version"] == "1.0.0"
-    notebooks = {nb.name: nb for nb in load_notebooks([SAMPLES_DIR])}
-    assert {n: nb.id for n, nb in notebooks.items()} == {
-        "Sales report": SALES_NOTEBOOK_ID,
-        "Hello world": HELLO_NOTEBOOK_ID,
-        "Data quality check": QUALITY_NOTEBOOK_ID,
-    }
-    assert {i.type for i in notebooks["Sales report"].inputs} == set(INPUT_TYPES)
-    assert all(
-        HEX32.fullmatch(nb.id) and DASHED_UUID.fullmatch(nb.project_id) for nb in notebooks.values()
-    )
-
-
-def test_sample_block_ids_used_by_the_behaviours_exist() -> None:
-    notebooks = {nb.id: nb for nb in load_notebooks([SAMPLES_DIR])}
-    sales = {b.id for b in notebooks[SALES_NOTEBOOK_ID].notebook.blocks}
-
-    assert {
-        SALES_HEADER_BLOCK,
-        SALES_TOTALS_BLOCK,
-        SALES_BIG_NUMBER_BLOCK,
-        SALES_TABLE_BLOCK,
-        SALES_CHART_BLOCK,
-    } <= sales
-    assert notebooks[QUALITY_NOTEBOOK_ID].block(QUALITY_CHECK_BLOCK) is not None
-
-
-@pytest.mark.parametrize(
-    ("source", "expected"),
-    [
-        ("921d82a6-7cb1-4fc6-a061-810ce23f803d", "921d82a67cb14fc6a061810ce23f803d"),
-        ("7061f86dec6e4e11893288f295a82017", "7061f86dec6e4e11893288f295a82017"),
-        ("921D82A6-7CB1-4FC6-A061-810CE23F803D", "921d82a67cb14fc6a061810ce23f803d"),
-    ],
-)
-def test_uuid_notebook_ids_lose_their_dashes(source: str, expected: str) -> None:
-    assert api_notebook_id(source, "project") == expected
-
-
-def test_other_ids_are_hashed_stably() -> None:
-    hashed = api_notebook_id("9b1f7c00-0000-4a00-9000-locrunnernb001", "p1")
-
-    assert HEX32.fullmatch(hashed)
-    assert hashed == api_notebook_id("9b1f7c00-0000-4a00-9000-locrunnernb001", "p1")
-    assert hashed != api_notebook_id("9b1f7c00-0000-4a00-9000-locrunnernb001", "p2")
-    assert DASHED_UUID.fullmatch(api_project_id("9b1f7c00-0000-4a00-9000-locrunnershow1"))
-    assert api_project_id("D025B1DD-0EA7-49E8-8229-B571DD98D430") == (
-        "d025b1dd-0ea7-49e8-8229-b571dd98d430"
-    )
-
-
-@pytest.fixture
-def reference_dir() -> Path:
-    return REFERENCE_DIR
-
-
-def test_loader_reads_deepnotes_own_snapshot_files(reference_dir: Path) -> None:
-    notebooks = {nb.name: nb for nb in load_notebooks(sorted(reference_dir.glob("*.deepnote")))}
-
-    assert set(notebooks) == {
-        "1. Hello World - example",
-        "1. Text blocks",
-        "2. Input blocks",
-        "Dashboard",
-    }
-    assert notebooks["1. Hello World - example"].id == "7061f86dec6e4e11893288f295a82017"
-    assert notebooks["1. Hello World - example"].inputs == ()
-    assert notebooks["2. Input blocks"].id == "cb38dd6ada834319b6db067eb7730a68"
-    blocks = {i.name: i for i in notebooks["2. Input blocks"].inputs}
-    assert {n: (i.type, i.value) for n, i in blocks.items()} == {
-        "input_text": ("input-text", "I am an input"),
-        "input_textarea": (
-            "input-textarea",
-            "I am bigger and longer text that can be used for paragraphs.",
-        ),
-        "input_select": ("input-select", "I am a first option"),
-        "input_slider": ("input-slider", "5"),
-        "input_checkbox": ("input-checkbox", True),
-        "input_date": ("input-date", "2025-11-03"),
-        "input_date_range": ("input-date-range", ["2025-01-02", "2025-01-03"]),
-    }
-    assert (
-        blocks["input_slider"].min,
-        blocks["input_slider"].max,
-        blocks["input_slider"].step,
-    ) == (0, 10, 1)
-    assert blocks["input_select"].options == ("I am a first option", "I am a second option")
-    assert blocks["input_select"].block_id == "5bce645711428cddc48c17fdfc89e256"
-
-    dashboard = notebooks["Dashboard"]
-    assert HEX32.fullmatch(dashboard.id)
-    assert DASHED_UUID.fullmatch(dashboard.project_id)
-    inputs = {i.name: i for i in dashboard.inputs}
-    assert inputs["as_of"].value == "2026-03-31"
-    assert inputs["period"].value == ["2026-01-01", "2026-03-31"]
-    assert (inputs["target_revenue_k"].min, inputs["target_revenue_k"].step) == (600, 50)
-    assert inputs["show_forecast"].value is True
-    assert inputs["region"].options
-    assert inputs["region"].multiple is False
-
-
-def test_simulator_serves_deepnotes_own_files(reference_dir: Path, tmp_path: Path) -> None:
-    for name in ("deepnote-blocks_d025b1dd-0ea7-49e8-8229-b571dd98d430_latest.snapshot.deepnote",):
-        shutil.copy(reference_dir / name, tmp_path / name)
-    clock = ManualClock(START)
-    with (
-        Simulator(api_key=KEY, notebooks_dir=tmp_path, clock=clock) as sim,
-        httpx.Client(
-            base_url=sim.url, headers={"Authorization": f"Bearer {KEY}"}, verify=_tls()
-        ) as api,
-    ):
-        notebook = api.get("/v2/notebooks/cb38dd6a-da83-4319-b6db-067eb7730a68").json()["notebook"]
-        run_id = _start(
-            api,
-            {
-                "notebookId": notebook["id"],
-                "inputs": {"input_text": "Hi from the bot", "input_checkbox": False},
-            },
-        )
-        clock.advance(seconds=5)
-        run = api.get(f"/v2/runs/{run_id}", params={"snapshotDelivery": "inline"}).json()["run"]
-
-    assert [i["name"] for i in notebook["inputs"]][:2] == ["input_text", "input_textarea"]
-    assert run["status"] == "success"
-    blocks = _blocks(run["snapshotContent"])
-    assert blocks["dd89e10c880e6aea085862c8fa5d17c5"]["outputs"][0]["text"] == "Hi from the bot\n"
-    assert blocks["11268833c36692f219a57d4a507803cf"]["outputs"][0]["text"] == "False\n"
-    # A block the simulator cannot evaluate keeps the output stored in the file.
-    assert blocks["e9657f13e6d0bdf2dd54ef8363abf406"]["outputs"][0]["text"].startswith(
-        "[datetime.date"
-    )
-    # The other notebook of the project keeps its stored outputs untouched.
-    assert blocks["2665e1a332df6436b0ce30d662bfe1f1"]["outputs"][0]["text"] == "Hello World!\n"
-
-
-def test_a_stored_error_output_fails_the_run(tmp_path: Path) -> None:
-    (tmp_path / "broken.deepnote").write_text(
-        yaml.safe_dump(
-            {
-                "version": "1.0.0",
-                "metadata": {"createdAt": "2026-01-01T00:00:00.000Z"},
-                "project": {
-                    "id": "3f0e2d1c-0b9a-4877-8665-544332211000",
-                    "name": "Broken",
-                    "notebooks": [
-                        {
-                            "id": "4e1f3a2b-1c0d-4e9f-8a7b-6c5d4e3f2a10",
-                            "name": "Broken",
-                            "blocks": [
-                                {
-                                    "id": "b1",
-                                    "type": "code",
-                                    "content": "1/0",
-                                    "outputs": [
-                                        {
-                                            "output_type": "error",
-                                            "ename": "ZeroDivisionError",
-                                            "evalue": "division by zero",
-                                            "traceback": [],
-                                        }
-                                    ],
-                                }
-                            ],
-                        }
-                    ],
-                },
-            }
-        )
-    )
-    clock = ManualClock(START)
-    with (
-        Simulator(api_key=KEY, notebooks_dir=tmp_path, clock=clock, pending_seconds=0) as sim,
-        httpx.Client(
-            base_url=sim.url, headers={"Authorization": f"Bearer {KEY}"}, verify=_tls()
-        ) as api,
-    ):
-        run_id = _start(api, {"notebookId": "4e1f3a2b1c0d4e9f8a7b6c5d4e3f2a10"})
-        clock.advance(seconds=2.5)
-        run = api.get(f"/v2/runs/{run_id}").json()["run"]
-
-    assert (run["status"], run["error"]) == ("error", None)
-
-
-def test_loader_rejects_files_that_are_not_deepnote(tmp_path: Path) -> None:
-    (tmp_path / "a.deepnote").write_text("just: text\n")
-    (tmp_path / "b.deepnote").write_text("{unclosed")
-
-    with pytest.raises(ValueError, match=r"not a \.deepnote file"):
-        load_notebooks([tmp_path / "a.deepnote"])
-    with pytest.raises(ValueError, match="not valid YAML"):
-        load_notebooks([tmp_path / "b.deepnote"])
-
-
-def test_duplicate_notebooks_keep_the_first(tmp_path: Path) -> None:
-    source = SAMPLES_DIR / "hello-world.deepnote"
-    shutil.copy(source, tmp_path / "copy.deepnote")
-
-    loaded = load_notebooks([source, tmp_path / "copy.deepnote"])
-
-    assert [(nb.id, nb.path) for nb in loaded] == [(HELLO_NOTEBOOK_ID, source)]
