@@ -1,4 +1,5 @@
-"""Fixtures of the Deepnote API contract tests: the server under test and clients for it."""
+"""Fixtures of the offline fakes' tests: a Slack stand-in, and the server under test of the
+Deepnote API contract tests with clients for it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bot.clock import ManualClock
 from bot.offline.simulator import (
     Simulator,
 )
+from bot.offline.slack_standin import SlackStandIn
 from tests.offline.contract import KEY, START, VIEWER_KEY, Target, tls
 
 
@@ -37,3 +39,9 @@ def api(target: Target) -> Iterator[httpx.Client]:
 def anonymous(target: Target) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=target.url, timeout=10, verify=tls()) as client:
         yield client
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as standin:
+        yield standin
