@@ -1,4 +1,4 @@
-"""Notebooks for the Deepnote simulator: loading `.deepnote` files and playing their runs.
+"""Notebooks for the Deepnote simulator: loading `.deepnote` files, their API ids and inputs.
 
 `load_notebooks` reads `.deepnote` / `.snapshot.deepnote` YAML files (format 1.0.0). Each notebook
 gets a stable 32-hex API id (its file id without dashes when that is a UUID, else a hash) and
