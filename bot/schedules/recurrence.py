@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import chain, islice, pairwise
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.errors import UserError
 
@@ -930,45 +930,3 @@ def _transition(tz: ZoneInfo, low: datetime, high: datetime) -> datetime:
         else:
             lo = mid
     return datetime.fromtimestamp(hi, UTC)
-
-
-# ---------------------------------------------------------------------------------------------
-# Time zones
-
-_ZONE_ALIASES = {"utc": "UTC", "gmt": "UTC", "z": "UTC", "zulu": "UTC"}
-_NOT_ZONES = {"localtime", "posixrules", "factory"}
-
-
-def resolve_timezone(name: str | None, *, user_tz: str | None) -> tuple[ZoneInfo, str]:
-    """The zone for a schedule and the name to show: `--tz` wins, then the Slack zone, then UTC.
-
-    >>> resolve_timezone(None, user_tz="Europe/Prague")[1]
-    'Europe/Prague'
-    """
-    if name is not None:
-        zone = _load_zone(name.strip())
-        if zone is None:
-            raise UserError(
-                f'Unknown time zone "{name.strip()}".',
-                hint="Use an IANA zone name such as `Europe/Prague`, `America/New_York` or `UTC`.",
-            )
-        return zone, zone.key
-    if user_tz:
-        zone = _load_zone(user_tz.strip())
-        if zone is not None:
-            return zone, zone.key
-    return ZoneInfo("UTC"), "UTC"
-
-
-def _load_zone(name: str) -> ZoneInfo | None:
-    if not name or name.lower() in _NOT_ZONES or len(name) > 64:
-        return None
-    key = _ZONE_ALIASES.get(name.lower(), name)
-    # Slack users type "europe/prague" as often as "Europe/Prague"
-    guesses = [key, re.sub(r"[A-Za-z]+", lambda m: m[0].capitalize(), key)]
-    for guess in guesses:
-        try:
-            return ZoneInfo(guess)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            continue
-    return None

@@ -30,8 +30,8 @@ from bot.schedules.recurrence import (
     next_times,
     parse_when,
     previous_time,
-    resolve_timezone,
 )
+from bot.schedules.zones import resolve_timezone
 from bot.slack.gateway import SlackGateway
 from bot.slack.render import (
     TRIGGER_NOW,

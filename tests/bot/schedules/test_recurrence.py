@@ -20,8 +20,8 @@ from bot.schedules.recurrence import (
     next_times,
     parse_when,
     previous_time,
-    resolve_timezone,
 )
+from bot.schedules.zones import resolve_timezone
 
 PRAGUE = ZoneInfo("Europe/Prague")
 NEW_YORK = ZoneInfo("America/New_York")
