@@ -64,31 +64,30 @@ class SchedulesCommand:
 
 
 @dataclass(frozen=True)
-class UnscheduleCommand:
+class ScheduleAction:
+    """A command on one schedule, named by its id (the four below differ only in kind)."""
+
+    schedule_id: str
+
+
+@dataclass(frozen=True)
+class UnscheduleCommand(ScheduleAction):
     """`unschedule <schedule-id>`."""
 
-    schedule_id: str
-
 
 @dataclass(frozen=True)
-class PauseCommand:
+class PauseCommand(ScheduleAction):
     """`pause <schedule-id>`."""
 
-    schedule_id: str
-
 
 @dataclass(frozen=True)
-class ResumeCommand:
+class ResumeCommand(ScheduleAction):
     """`resume <schedule-id>`."""
 
-    schedule_id: str
-
 
 @dataclass(frozen=True)
-class TriggerCommand:
+class TriggerCommand(ScheduleAction):
     """`trigger <schedule-id>`."""
-
-    schedule_id: str
 
 
 @dataclass(frozen=True)

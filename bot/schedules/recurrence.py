@@ -1,12 +1,14 @@
-"""A schedule as crontab(5) sees it: the `Recurrence` value, the five fields, and words
+"""A schedule as crontab(5) sees it: the `Recurrence` value, its five fields, and the words
 shared by the modules that read, describe and iterate schedules.
 
-Everything in `bot.schedules` but `service` is pure: time is always an argument and
-nothing reads the clock (zoneinfo loading a zone's rules is the only file access).
+The schedule maths, lowest first (each imports only those before it):
+`recurrence` (this), `cron` (crontab text), `english` (phrases), `when` (`parse_when`),
+`describe` (words), `firing` (next and previous times across DST), `zones` (which zone).
+All are pure: time is always an argument and nothing reads the clock (zoneinfo loading a
+zone's rules is the only file access). `service` is the stateful part that uses them.
 
->>> never_fires(Recurrence(frozenset({0}), frozenset({9}), frozenset({30, 31}), frozenset({2}),
-...                        ALL_WEEKDAYS, True, False, False, "0 9 30,31 2 *"))
-'February has no 30th or 31st'
+>>> join_words(["Monday", "Wednesday", "Friday"]), ordinal(22), shown("  every   day ")
+('Monday, Wednesday and Friday', '22nd', 'every day')
 """
 
 from __future__ import annotations
