@@ -7,7 +7,7 @@ bot has seen, when exactly one has that name.
 
 from __future__ import annotations
 
-from bot.commands.parse import AliasCommand, UnaliasCommand
+from bot.commands.types import AliasCommand, UnaliasCommand
 from bot.deepnote.models import Notebook
 from bot.deepnote.notebook_ref import UnknownNotebookRef, parse_notebook_ref
 from bot.errors import DeepnoteNotFound, UserError

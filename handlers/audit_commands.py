@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.access import AccessDenied
-from bot.commands.parse import AuditCommand
+from bot.commands.types import AuditCommand
 from bot.runs.service import Requester
 from bot.services import Services
 from bot.slack.render import Message, info_reply

@@ -13,8 +13,9 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.commands.parse import (
-    COMMANDS,
+from bot.commands.docs import COMMANDS
+from bot.commands.parse import parse_command
+from bot.commands.types import (
     AliasCommand,
     AliasesCommand,
     Command,
@@ -23,7 +24,6 @@ from bot.commands.parse import (
     RunCommand,
     StatusCommand,
     UnaliasCommand,
-    parse_command,
 )
 from bot.deepnote.inputs import describe_input, validate_inputs
 from bot.deepnote.models import Notebook

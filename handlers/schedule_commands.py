@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.commands.parse import (
+from bot.commands.docs import format_example
+from bot.commands.types import (
     PauseCommand,
     ResumeCommand,
     ScheduleCommand,
     SchedulesCommand,
     TriggerCommand,
     UnscheduleCommand,
-    format_example,
 )
 from bot.runs.service import Requester
 from bot.services import Services

@@ -23,15 +23,11 @@ from bot.deepnote.inputs import validate_inputs
 from bot.deepnote.models import InputValue, Notebook
 from bot.errors import DeepnoteError, DeepnoteNotFound, SlackError, UserError
 from bot.runs.service import Requester, RunService
-from bot.schedules.recurrence import (
-    Recurrence,
-    describe,
-    next_time,
-    next_times,
-    parse_when,
-    previous_time,
-    resolve_timezone,
-)
+from bot.schedules.describe import describe
+from bot.schedules.firing import next_time, next_times, previous_time
+from bot.schedules.recurrence import Recurrence
+from bot.schedules.when import parse_when
+from bot.schedules.zones import resolve_timezone
 from bot.slack.gateway import SlackGateway
 from bot.slack.render import (
     TRIGGER_NOW,

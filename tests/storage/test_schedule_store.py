@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import storage.schedules
-from bot.schedules.recurrence import parse_when
 from bot.schedules.service import parse_schedule_id, plan_slots, should_announce
+from bot.schedules.when import parse_when
 from storage.db import Database
 from storage.records import RunRecord
 from storage.runs import RunStore

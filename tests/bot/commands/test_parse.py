@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands.parse import (
-    COMMANDS,
-    MAX_INPUTS,
-    MAX_TEXT,
+from bot.commands.docs import COMMANDS, format_usage
+from bot.commands.parse import MAX_TEXT, parse_command
+from bot.commands.scan import MAX_INPUTS
+from bot.commands.types import (
     AliasCommand,
     AliasesCommand,
     AuditCommand,
@@ -22,10 +22,8 @@ from bot.commands.parse import (
     TriggerCommand,
     UnaliasCommand,
     UnscheduleCommand,
-    format_usage,
-    parse_command,
-    parse_tz,
 )
+from bot.commands.values import parse_tz
 from bot.deepnote.notebook_ref import (
     UnknownNotebookRef,
     is_notebook_id,
@@ -467,7 +465,7 @@ def test_every_example_parses_to_its_command(name: str, example: str) -> None:
 
 @pytest.mark.parametrize("doc", COMMANDS, ids=[d.name for d in COMMANDS])
 def test_docs_are_complete(doc: object) -> None:
-    from bot.commands.parse import CommandDoc
+    from bot.commands.docs import CommandDoc
 
     assert isinstance(doc, CommandDoc)
     assert doc.usage.split()[0] == doc.name

@@ -7,7 +7,8 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.commands.parse import Command, parse_command
+from bot.commands.parse import parse_command
+from bot.commands.types import Command
 from bot.deepnote.inputs import describe_input, format_value, validate_inputs
 from bot.deepnote.models import Notebook, NotebookInput
 from bot.deepnote.notebook_ref import UnknownNotebookRef, parse_notebook_ref

@@ -1,0 +1,135 @@
+"""The commands of `/deepnote`, as frozen values a parser returns and a handler runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from storage.records import RunOptions
+
+AUDIT_DEFAULT = 20
+AUDIT_MAX = 200
+
+Notify = Literal["always", "failures", "changes"]
+NOTIFY_CHOICES: tuple[Notify, ...] = ("always", "failures", "changes")
+Inputs = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class HelpCommand:
+    """`help [command]`, and empty text."""
+
+    topic: str | None
+
+
+@dataclass(frozen=True)
+class RunCommand:
+    """`run <notebook> ...`; `notebook` is the raw reference, resolved later."""
+
+    notebook: str
+    inputs: Inputs
+    options: RunOptions
+    form: bool
+
+
+@dataclass(frozen=True)
+class InputsCommand:
+    """`inputs <notebook>`."""
+
+    notebook: str
+
+
+@dataclass(frozen=True)
+class StatusCommand:
+    """`status <run-id>`."""
+
+    run_id: str
+
+
+@dataclass(frozen=True)
+class ScheduleCommand:
+    """`schedule <notebook> <when> ...`; `when` is extracted, not validated."""
+
+    notebook: str
+    when: str
+    inputs: Inputs
+    tz: str | None
+    notify: Notify
+    post_outputs: str | None
+
+
+@dataclass(frozen=True)
+class SchedulesCommand:
+    """`schedules`."""
+
+
+@dataclass(frozen=True)
+class ScheduleAction:
+    """A command on one schedule, named by its id (the four below differ only in kind)."""
+
+    schedule_id: str
+
+
+@dataclass(frozen=True)
+class UnscheduleCommand(ScheduleAction):
+    """`unschedule <schedule-id>`."""
+
+
+@dataclass(frozen=True)
+class PauseCommand(ScheduleAction):
+    """`pause <schedule-id>`."""
+
+
+@dataclass(frozen=True)
+class ResumeCommand(ScheduleAction):
+    """`resume <schedule-id>`."""
+
+
+@dataclass(frozen=True)
+class TriggerCommand(ScheduleAction):
+    """`trigger <schedule-id>`."""
+
+
+@dataclass(frozen=True)
+class AliasCommand:
+    """`alias <name> <notebook>`; `notebook` is the raw reference, resolved later."""
+
+    name: str
+    notebook: str
+
+
+@dataclass(frozen=True)
+class AliasesCommand:
+    """`aliases`."""
+
+
+@dataclass(frozen=True)
+class UnaliasCommand:
+    """`unalias <name>`."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class AuditCommand:
+    """`audit [count]`."""
+
+    limit: int
+
+
+Command = (
+    HelpCommand
+    | RunCommand
+    | InputsCommand
+    | StatusCommand
+    | ScheduleCommand
+    | SchedulesCommand
+    | UnscheduleCommand
+    | PauseCommand
+    | ResumeCommand
+    | TriggerCommand
+    | AliasCommand
+    | AliasesCommand
+    | UnaliasCommand
+    | AuditCommand
+)
