@@ -33,11 +33,10 @@ from bot.schedules.recurrence import (
     resolve_timezone,
 )
 from bot.slack.gateway import SlackGateway
-from bot.slack.render import (
-    TRIGGER_NOW,
-    Message,
+from bot.slack.messages.blocks import Message
+from bot.slack.messages.help import info_reply
+from bot.slack.messages.schedules import (
     format_slot,
-    info_reply,
     schedule_auto_paused,
     schedule_back_to_normal,
     schedule_created,
@@ -47,6 +46,7 @@ from bot.slack.render import (
     schedule_resumed,
     schedule_skipped,
 )
+from bot.slack.messages.status import TRIGGER_NOW
 from bot.text.mrkdwn import code, escape, user_mention
 from storage.records import CREATE_FAILED, RunOptions, RunRecord
 from storage.schedules import SUCCESS, Note, Outcome, ScheduleRecord, ScheduleStore
