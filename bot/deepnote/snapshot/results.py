@@ -203,24 +203,28 @@ def _big_number(block: SnapshotBlock, title: str) -> BigNumberResult | None:
     return None
 
 
+def _decoded(value: Any) -> Any:
+    """JSON text decoded (None when it is not JSON); any other value as it is.
+
+    >>> _decoded('{"a": 1}'), _decoded("{oops"), _decoded({"a": 1})
+    ({'a': 1}, None, {'a': 1})
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
+
+
 def _data_result(block_id: str, title: str, data: Mapping[str, Any]) -> ResultItem | None:
-    frame = data.get(DATAFRAME_MIME)
-    if isinstance(frame, str):
-        try:
-            frame = json.loads(frame)
-        except ValueError:
-            frame = None
+    frame = _decoded(data.get(DATAFRAME_MIME))
     if isinstance(frame, Mapping):
         table = _table(block_id, title, frame)
         if table is not None:
             return table
     for mime in CHART_MIMES:
-        spec = data.get(mime)
-        if isinstance(spec, str):
-            try:
-                spec = json.loads(spec)
-            except ValueError:
-                spec = None
+        spec = _decoded(data.get(mime))
         if isinstance(spec, Mapping):
             return ChartResult(block_id, title, spec)
     for mime in IMAGE_MIMES:

@@ -150,33 +150,36 @@ def schedules_listing(schedules: Sequence[tuple[ScheduleRecord, str]], *, exampl
     return make_message(fallback, blocks)
 
 
+def _about(schedule: ScheduleRecord, words: str) -> str:
+    """`(name, when in words, zone)` of a schedule."""
+    return f"({_schedule_name(schedule)}, {words}, {escape(schedule.tz)})"
+
+
+def _changed(schedule: ScheduleRecord, did: str, *, actor: str, words: str, then: str) -> str:
+    """`<emoji> @actor <did> schedule 7 (name, words, zone). <then>`; `did` is emoji and verb."""
+    emoji, verb = did.split(" ", 1)
+    about = _about(schedule, words)
+    return f"{emoji} {user_mention(actor)} {verb} schedule {_schedule_id(schedule)} {about}. {then}"
+
+
 def schedule_paused(schedule: ScheduleRecord, *, actor: str, words: str) -> Message:
     """The channel's notice that someone paused a schedule."""
-    text = (
-        f"⏸️ {user_mention(actor)} paused schedule {_schedule_id(schedule)} "
-        f"({_schedule_name(schedule)}, {words}, {escape(schedule.tz)}). "
-        f"It will not run until someone resumes it with {_command('resume', schedule)}."
-    )
+    then = f"It will not run until someone resumes it with {_command('resume', schedule)}."
+    text = _changed(schedule, "⏸️ paused", actor=actor, words=words, then=then)
     return _plain_message([text], f"Schedule {schedule.id} paused")
 
 
 def schedule_resumed(schedule: ScheduleRecord, *, actor: str, words: str) -> Message:
     """The channel's notice that a schedule runs again, from its next slot on."""
     after = format_slot(schedule.next_fire_at, schedule.tz) if schedule.next_fire_at else "none"
-    text = (
-        f"▶️ {user_mention(actor)} resumed schedule {_schedule_id(schedule)} "
-        f"({_schedule_name(schedule)}, {words}, {escape(schedule.tz)}). "
-        f"Next run: {after}. Runs missed while it was paused are not made up."
-    )
+    then = f"Next run: {after}. Runs missed while it was paused are not made up."
+    text = _changed(schedule, "▶️ resumed", actor=actor, words=words, then=then)
     return _plain_message([text], f"Schedule {schedule.id} resumed; next run {after}")
 
 
 def schedule_deleted(schedule: ScheduleRecord, *, actor: str, words: str) -> Message:
     """The channel's notice that a schedule is gone."""
-    text = (
-        f"🗑️ {user_mention(actor)} deleted schedule {_schedule_id(schedule)} "
-        f"({_schedule_name(schedule)}, {words}, {escape(schedule.tz)}). It will not run again."
-    )
+    text = _changed(schedule, "🗑️ deleted", actor=actor, words=words, then="It will not run again.")
     return _plain_message([text], f"Schedule {schedule.id} deleted")
 
 
@@ -240,8 +243,8 @@ def schedule_auto_paused(schedule: ScheduleRecord, *, failures: int, words: str)
     """The channel's notice that a schedule paused itself after failing too often."""
     owner = user_mention(schedule.owner_id)
     lines = [
-        f"⏸️ Schedule {_schedule_id(schedule)} ({_schedule_name(schedule)}, {words}, "
-        f"{escape(schedule.tz)}) paused itself after {failures} failed runs in a row.",
+        f"⏸️ Schedule {_schedule_id(schedule)} {_about(schedule, words)} "
+        f"paused itself after {failures} failed runs in a row.",
         f"{owner}: fix the notebook or its inputs, try it once with "
         f"{_command('trigger', schedule)}, then turn it back on with "
         f"{_command('resume', schedule)}.",
