@@ -1,11 +1,11 @@
 """Block Kit builders and Slack's size limits, in one place.
 
 The builders use slack_sdk's typed models (which check Slack's limits) and return plain
-dicts, ready for `chat.postMessage`; each cuts its text to the limit first, so a long
-notebook name shortens a message instead of failing it.
+dicts through `to_json`, ready for `chat.postMessage`; each cuts its text to the limit
+first, so a long notebook name shortens a message instead of failing it.
 
 >>> section("*hi*")
-{'text': {'text': '*hi*', 'type': 'mrkdwn'}, 'type': 'section'}
+{'type': 'section', 'text': {'type': 'mrkdwn', 'text': '*hi*'}}
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from slack_sdk.models.basic_objects import JsonObject
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
@@ -38,6 +39,39 @@ BUTTON_VALUE_CHARS = 2000
 
 Block = dict[str, Any]
 
+# slack_sdk sorts the keys of what it serializes; the bot sends them in Slack's documented
+# order (type first), as it always has, so the JSON on the wire does not change.
+_KEY_ORDER = {
+    key: rank
+    for rank, key in enumerate(
+        (
+            *("type", "callback_id", "title", "submit", "close", "private_metadata", "blocks"),
+            *("block_id", "optional", "label", "element", "hint", "text", "emoji", "fields"),
+            *("elements", "multiline", "is_decimal_allowed", "min_value", "max_value"),
+            *("options", "initial_options", "initial_option", "initial_value", "initial_date"),
+            *("placeholder", "action_id", "value", "url"),
+        )
+    )
+}
+
+
+def _in_order(value: Any) -> Any:
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: (_KEY_ORDER.get(k, len(_KEY_ORDER)), k))
+        return {k: _in_order(value[k]) for k in keys}
+    if isinstance(value, list):
+        return [_in_order(v) for v in value]
+    return value
+
+
+def to_json(model: JsonObject) -> Block:
+    """A slack_sdk model as the dict to send: validated, keys in Slack's order (type first).
+
+    >>> to_json(PlainTextObject(text="Run", emoji=True))
+    {'type': 'plain_text', 'text': 'Run', 'emoji': True}
+    """
+    return dict(_in_order(model.to_dict()))
+
 
 @dataclass(frozen=True)
 class Message:
@@ -52,45 +86,43 @@ def mrkdwn(text: str, limit: int = SECTION_CHARS) -> MarkdownTextObject:
     return MarkdownTextObject(text=truncate(text, limit))
 
 
-def plain_text(text: str, limit: int) -> Block:
+def plain_text(text: str, limit: int) -> PlainTextObject:
     """A plain_text object (emoji shown as emoji), made safe and cut to `limit` characters."""
-    return PlainTextObject(text=plain(text, limit=limit), emoji=True).to_dict()
+    return PlainTextObject(text=plain(text, limit=limit), emoji=True)
 
 
 def section(text: str) -> Block:
     """A section of one mrkdwn text."""
-    return SectionBlock(text=mrkdwn(text)).to_dict()
+    return to_json(SectionBlock(text=mrkdwn(text)))
 
 
 def fields(texts: Sequence[str]) -> Block:
     """A section of up to ten mrkdwn fields, shown in two columns."""
     shown = [mrkdwn(t, FIELD_CHARS) for t in texts[:FIELDS_PER_SECTION]]
-    return SectionBlock(fields=shown).to_dict()
+    return to_json(SectionBlock(fields=shown))
 
 
 def context(texts: Sequence[str]) -> Block:
     """A context block (small grey text) of up to ten mrkdwn texts."""
-    return ContextBlock(elements=[mrkdwn(t) for t in texts[:CONTEXT_ELEMENTS]]).to_dict()
+    return to_json(ContextBlock(elements=[mrkdwn(t) for t in texts[:CONTEXT_ELEMENTS]]))
 
 
 def header(text: str) -> Block:
     """A header block (large bold plain text)."""
-    return HeaderBlock(
-        text=PlainTextObject(text=plain(text, limit=HEADER_CHARS), emoji=True)
-    ).to_dict()
+    return to_json(HeaderBlock(text=plain_text(text, HEADER_CHARS)))
 
 
 def button(
     label: str, action_id: str, *, value: str | None = None, url: str | None = None
 ) -> Block:
     """A button that sends `value` to the bot, or opens `url`."""
-    text = PlainTextObject(text=plain(label, limit=BUTTON_CHARS), emoji=True)
-    return ButtonElement(text=text, action_id=action_id, value=value, url=url).to_dict()
+    text = plain_text(label, BUTTON_CHARS)
+    return to_json(ButtonElement(text=text, action_id=action_id, value=value, url=url))
 
 
 def actions(elements: Sequence[Block]) -> Block:
     """An actions block holding `elements` (buttons)."""
-    return ActionsBlock(elements=list(elements)).to_dict()
+    return to_json(ActionsBlock(elements=list(elements)))
 
 
 def pack(lines: Iterable[str], limit: int = SECTION_CHARS) -> list[str]:

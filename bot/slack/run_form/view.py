@@ -15,9 +15,23 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from slack_sdk.models.blocks import (
+    CheckboxesElement,
+    DatePickerElement,
+    InputBlock,
+    InputInteractiveElement,
+    NumberInputElement,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    StaticMultiSelectElement,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
 from bot.deepnote.inputs import SLIDER_DEFAULTS, describe_input
 from bot.deepnote.models import Notebook, NotebookInput
-from bot.slack.messages.blocks import context, plain_text, section
+from bot.slack.messages.blocks import Block, context, plain_text, section, to_json
 from bot.slack.run_form.request import FormRequest
 from bot.text.mrkdwn import code, escape, truncate
 
@@ -51,28 +65,24 @@ def block_id(inp: NotebookInput, index: int) -> str:
     return by_name if len(by_name) <= BLOCK_ID_CHARS - 8 else f"input#{index}"
 
 
-def _label(inp: NotebookInput, suffix: str = "") -> dict[str, Any]:
+def _label(inp: NotebookInput, suffix: str = "") -> PlainTextObject:
     name = inp.label.strip() or inp.name
     return plain_text(truncate(name, LABEL_CHARS - len(suffix)) + suffix, LABEL_CHARS)
 
 
-def _hint(inp: NotebookInput) -> dict[str, Any]:
+def _hint(inp: NotebookInput) -> PlainTextObject:
     return plain_text(f"{inp.name} · {describe_input(inp)}", HINT_CHARS)
 
 
 def _input_block(
-    bid: str, label: dict[str, Any], element: dict[str, Any], hint: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    block: dict[str, Any] = {
-        "type": "input",
-        "block_id": bid,
-        "optional": True,
-        "label": label,
-        "element": {**element, "action_id": ACTION_ID},
-    }
-    if hint is not None:
-        block["hint"] = hint
-    return block
+    bid: str,
+    label: PlainTextObject,
+    element: InputInteractiveElement,
+    hint: PlainTextObject | None = None,
+) -> Block:
+    element.action_id = ACTION_ID
+    block = InputBlock(block_id=bid, optional=True, label=label, element=element, hint=hint)
+    return to_json(block)
 
 
 def _as_text(value: Any) -> str:
@@ -109,11 +119,11 @@ def option_value(options: Sequence[str], index: int) -> str:
     return text if 0 < len(text) <= OPTION_VALUE_CHARS and not text.startswith("#") else f"#{index}"
 
 
-def _option(text: str, value: str) -> dict[str, Any]:
-    return {"text": plain_text(text or "(empty)", OPTION_TEXT_CHARS), "value": value}
+def _option(text: str, value: str) -> Option:
+    return Option(text=plain_text(text or "(empty)", OPTION_TEXT_CHARS), value=value)
 
 
-def _select_options(options: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+def _select_options(options: Sequence[str]) -> list[tuple[str, Option]]:
     """(option text, Block Kit option) for each distinct option."""
     seen: set[str] = set()
     out = []
@@ -126,36 +136,33 @@ def _select_options(options: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def _text_element(inp: NotebookInput, value: Any, *, multiline: bool = False) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "plain_text_input", "multiline": multiline}
-    initial = _as_text(value)
-    if initial:
-        element["initial_value"] = initial[:TEXT_INPUT_CHARS]
-    if inp.type == "input-file":
-        element["placeholder"] = plain_text("path/to/file", 150)
-    return element
+def _text_element(inp: NotebookInput, value: Any, *, multiline: bool) -> PlainTextInputElement:
+    initial = _as_text(value)[:TEXT_INPUT_CHARS]
+    return PlainTextInputElement(
+        multiline=multiline,
+        initial_value=initial or None,
+        placeholder=plain_text("path/to/file", 150) if inp.type == "input-file" else None,
+    )
 
 
-def _select_element(inp: NotebookInput, value: Any) -> dict[str, Any]:
+def _select_element(inp: NotebookInput, value: Any) -> InputInteractiveElement:
     assert inp.options is not None
     pairs = _select_options(inp.options)
     options = [o for _, o in pairs]
     if inp.multiple:
         chosen = value if isinstance(value, list | tuple) else [value] if value else []
         wanted = {str(c) for c in chosen}
-        initial = [o for text, o in pairs if text in wanted]
-        element: dict[str, Any] = {"type": "multi_static_select", "options": options}
-        if initial:
-            element["initial_options"] = initial
-        element["placeholder"] = plain_text("Choose any", 150)
-        return element
-    element = {"type": "static_select", "options": options}
+        return StaticMultiSelectElement(
+            options=options,
+            initial_options=[o for text, o in pairs if text in wanted] or None,
+            placeholder=plain_text("Choose any", 150),
+        )
     current = _as_text(value)
-    initial_one = next((o for text, o in pairs if text == current), None)
-    if initial_one is not None:
-        element["initial_option"] = initial_one
-    element["placeholder"] = plain_text("Choose one", 150)
-    return element
+    return StaticSelectElement(
+        options=options,
+        initial_option=next((o for text, o in pairs if text == current), None),
+        placeholder=plain_text("Choose one", 150),
+    )
 
 
 def _is_whole(d: Decimal) -> bool:
@@ -174,35 +181,31 @@ def _number_text(d: Decimal) -> str:
     return str(int(d)) if _is_whole(d) else format(d.normalize(), "f")
 
 
-def _slider_element(inp: NotebookInput, value: Any) -> dict[str, Any]:
+def _slider_element(inp: NotebookInput, value: Any) -> NumberInputElement:
     lo_default, hi_default, step_default = SLIDER_DEFAULTS
     lo = _decimal(inp.min, lo_default)
     hi = _decimal(inp.max, hi_default)
     step = _decimal(inp.step, step_default)
     decimal = not (_is_whole(lo) and _is_whole(hi) and _is_whole(step))
-    element: dict[str, Any] = {
-        "type": "number_input",
-        "is_decimal_allowed": decimal,
-        "min_value": _number_text(lo),
-        "max_value": _number_text(hi),
-    }
+    initial = None
     text = _as_text(value).strip()
     if text:
         current = _decimal(text, float("nan"))
         if current.is_finite() and lo <= current <= hi and (decimal or _is_whole(current)):
-            element["initial_value"] = _number_text(current)
-    return element
+            initial = _number_text(current)
+    return NumberInputElement(
+        is_decimal_allowed=decimal,
+        min_value=_number_text(lo),
+        max_value=_number_text(hi),
+        initial_value=initial,
+    )
 
 
-def _date_element(value: Any) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "datepicker"}
-    day = _day(value)
-    if day is not None:
-        element["initial_date"] = day
-    return element
+def _date_element(value: Any) -> DatePickerElement:
+    return DatePickerElement(initial_date=_day(value))
 
 
-def _range_blocks(inp: NotebookInput, bid: str, value: Any) -> list[dict[str, Any]]:
+def _range_blocks(inp: NotebookInput, bid: str, value: Any) -> list[Block]:
     start: Any = None
     end: Any = None
     preset = USE_DATES
@@ -219,38 +222,41 @@ def _range_blocks(inp: NotebookInput, bid: str, value: Any) -> list[dict[str, An
     custom = _CUSTOM_DAYS.fullmatch(preset)
     if custom:
         presets.append(_option(f"Past {int(custom.group(1))} days", preset))
-    chosen = next(o for o in presets if o["value"] == preset)
+    chosen = next(o for o in presets if o.value == preset)
     return [
         _input_block(f"{bid}:start", _label(inp, " (from)"), _date_element(start), _hint(inp)),
         _input_block(f"{bid}:end", _label(inp, " (to)"), _date_element(end)),
         _input_block(
             f"{bid}:preset",
             _label(inp, " (or a preset)"),
-            {"type": "static_select", "options": presets, "initial_option": chosen},
+            StaticSelectElement(options=presets, initial_option=chosen),
         ),
     ]
 
 
-def input_blocks(inp: NotebookInput, index: int, value: Any) -> list[dict[str, Any]]:
-    """The input block(s) that ask for one notebook input, prefilled with `value`."""
-    bid = block_id(inp, index)
+def _element(inp: NotebookInput, value: Any) -> InputInteractiveElement:
+    """The element asking for one input (other than a date range), prefilled with `value`."""
     kind = inp.type
-    if kind == "input-date-range":
-        return _range_blocks(inp, bid, value)
     if kind == "input-checkbox":
         option = _option(inp.label.strip() or inp.name, "true")
-        element: dict[str, Any] = {"type": "checkboxes", "options": [option]}
-        if _truthy(value):
-            element["initial_options"] = [option]
-    elif kind == "input-select" and inp.options and len(inp.options) <= OPTIONS_MAX:
-        element = _select_element(inp, value)
-    elif kind == "input-slider":
-        element = _slider_element(inp, value)
-    elif kind == "input-date":
-        element = _date_element(value)
-    else:
-        element = _text_element(inp, value, multiline=kind == "input-textarea")
-    return [_input_block(bid, _label(inp), element, _hint(inp))]
+        return CheckboxesElement(
+            options=[option], initial_options=[option] if _truthy(value) else None
+        )
+    if kind == "input-select" and inp.options and len(inp.options) <= OPTIONS_MAX:
+        return _select_element(inp, value)
+    if kind == "input-slider":
+        return _slider_element(inp, value)
+    if kind == "input-date":
+        return _date_element(value)
+    return _text_element(inp, value, multiline=kind == "input-textarea")
+
+
+def input_blocks(inp: NotebookInput, index: int, value: Any) -> list[Block]:
+    """The input block(s) that ask for one notebook input, prefilled with `value`."""
+    bid = block_id(inp, index)
+    if inp.type == "input-date-range":
+        return _range_blocks(inp, bid, value)
+    return [_input_block(bid, _label(inp), _element(inp, value), _hint(inp))]
 
 
 def _options_line(request: FormRequest | None) -> str | None:
@@ -297,12 +303,13 @@ def build_view(
     if left_out:
         note = f"{left_out} more input(s) do not fit in a form and keep their current values."
         blocks.append(context([note]))
-    return {
-        "type": "modal",
-        "callback_id": CALLBACK_ID,
-        "title": plain_text("Run a notebook", 24),
-        "submit": plain_text("Run", 24),
-        "close": plain_text("Cancel", 24),
-        "private_metadata": metadata,
-        "blocks": blocks,
-    }
+    view = View(
+        type="modal",
+        callback_id=CALLBACK_ID,
+        title=plain_text("Run a notebook", 24),
+        submit=plain_text("Run", 24),
+        close=plain_text("Cancel", 24),
+        private_metadata=metadata,
+        blocks=blocks,
+    )
+    return to_json(view)
