@@ -80,6 +80,7 @@ def _input_block(
     element: InputInteractiveElement,
     hint: PlainTextObject | None = None,
 ) -> Block:
+    # Every element of the form answers to one action id; its block id tells them apart.
     element.action_id = ACTION_ID
     block = InputBlock(block_id=bid, optional=True, label=label, element=element, hint=hint)
     return to_json(block)
