@@ -38,7 +38,7 @@ from bench.seed import create_runs
 from bench.stats import mb, summary
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import SlackRequester, sign_request
-from bot.slack.render import run_card
+from bot.slack.messages.cards import run_card
 from storage.db import Database
 from storage.records import RunRecord
 from storage.runs import RunStore

@@ -13,7 +13,8 @@ from bot.deepnote.notebook_ref import UnknownNotebookRef, parse_notebook_ref
 from bot.errors import DeepnoteNotFound, UserError
 from bot.runs.service import Requester
 from bot.services import Services
-from bot.slack.render import Message, info_reply
+from bot.slack.messages.blocks import Message
+from bot.slack.messages.help import info_reply
 from bot.text.mrkdwn import code, escape, truncate, user_mention
 from bot.text.tokens import closest, quote_token
 from storage.aliases import Alias

@@ -10,7 +10,8 @@ from bot.access import AccessDenied
 from bot.commands.types import AuditCommand
 from bot.runs.service import Requester
 from bot.services import Services
-from bot.slack.render import Message, info_reply
+from bot.slack.messages.blocks import Message
+from bot.slack.messages.help import info_reply
 from bot.text.mrkdwn import code, escape, truncate
 
 

@@ -30,7 +30,10 @@ from bot.deepnote.models import Notebook
 from bot.errors import DeepnoteNotFound, UpstreamError, UserError
 from bot.runs.service import Requester
 from bot.services import Services
-from bot.slack.render import Message, error_reply, help_message, inputs_listing, status_reply
+from bot.slack.messages.blocks import Message
+from bot.slack.messages.cards import status_reply
+from bot.slack.messages.help import error_reply, help_message
+from bot.slack.messages.inputs import inputs_listing
 from bot.slack.run_form import form_wanted
 from handlers.aliases import (
     do_alias,

@@ -16,7 +16,8 @@ from bot.errors import SlackError, UpstreamError, UserError
 from bot.runs.service import Requester
 from bot.schedules.service import words
 from bot.services import Services
-from bot.slack.render import format_slot, is_finished, status_emoji
+from bot.slack.messages.schedules import format_slot
+from bot.slack.messages.status import is_finished, status_emoji
 from bot.text.mrkdwn import code, escape, link, slack_date, truncate
 from storage.records import RunRecord
 from storage.schedules import ScheduleRecord

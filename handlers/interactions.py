@@ -27,7 +27,9 @@ from bot.errors import (
 )
 from bot.runs.service import Requester
 from bot.services import Services
-from bot.slack.render import Message, error_reply, example_command
+from bot.slack.messages.blocks import Message
+from bot.slack.messages.help import error_reply
+from bot.slack.messages.inputs import example_command
 from bot.slack.run_form import (
     CALLBACK_ID,
     FormRequest,

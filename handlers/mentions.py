@@ -19,7 +19,7 @@ from bot.commands.parse import parse_command
 from bot.errors import SlackError, UpstreamError, UserError
 from bot.runs.service import Requester
 from bot.services import Services
-from bot.slack.render import Message
+from bot.slack.messages.blocks import Message
 from handlers.commands import dispatch, reply_for
 
 log = logging.getLogger(__name__)

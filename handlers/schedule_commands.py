@@ -21,7 +21,8 @@ from bot.commands.types import (
 )
 from bot.runs.service import Requester
 from bot.services import Services
-from bot.slack.render import Message, schedules_listing
+from bot.slack.messages.blocks import Message
+from bot.slack.messages.schedules import schedules_listing
 
 
 def do_schedule(services: Services, who: Requester, cmd: ScheduleCommand) -> Message | None:

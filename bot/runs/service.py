@@ -40,7 +40,9 @@ from bot.errors import (
 )
 from bot.ratelimit import ChannelPacer
 from bot.slack.gateway import SlackGateway, explain
-from bot.slack.render import format_duration, run_card, run_result_reply
+from bot.slack.messages.cards import run_card
+from bot.slack.messages.results import run_result_reply
+from bot.slack.messages.status import format_duration
 from storage.audit import AuditStore
 from storage.records import CREATING, ChartResult, ImageResult, RunOptions, RunRecord
 from storage.results import ResultStore

@@ -29,11 +29,10 @@ from bot.schedules.recurrence import Recurrence
 from bot.schedules.when import parse_when
 from bot.schedules.zones import resolve_timezone
 from bot.slack.gateway import SlackGateway
-from bot.slack.render import (
-    TRIGGER_NOW,
-    Message,
+from bot.slack.messages.blocks import Message
+from bot.slack.messages.help import info_reply
+from bot.slack.messages.schedules import (
     format_slot,
-    info_reply,
     schedule_auto_paused,
     schedule_back_to_normal,
     schedule_created,
@@ -43,6 +42,7 @@ from bot.slack.render import (
     schedule_resumed,
     schedule_skipped,
 )
+from bot.slack.messages.status import TRIGGER_NOW
 from bot.text.mrkdwn import code, escape, user_mention
 from storage.records import CREATE_FAILED, RunOptions, RunRecord
 from storage.schedules import SUCCESS, Note, Outcome, ScheduleRecord, ScheduleStore

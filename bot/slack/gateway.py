@@ -101,6 +101,15 @@ def to_slack_error(exc: Exception) -> SlackError:
     return SlackError(f"Slack could not be reached ({type(exc).__name__})", retryable=True)
 
 
+def _given(**optional: Any) -> dict[str, Any]:
+    """The optional arguments that are set; an empty one is left out, as if not given.
+
+    >>> _given(blocks=[], thread_ts="1.2", metadata=None)
+    {'thread_ts': '1.2'}
+    """
+    return {name: value for name, value in optional.items() if value}
+
+
 class SlackGateway:
     """The few Web API calls the bot makes, with errors turned into `SlackError`."""
 
@@ -135,14 +144,10 @@ class SlackGateway:
         metadata: dict[str, Any] | None = None,
     ) -> str:
         """Post a message; return its ts."""
-        args: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False}
-        if blocks:
-            args["blocks"] = blocks
-        if thread_ts:
-            args["thread_ts"] = thread_ts
-        if metadata:
-            args["metadata"] = metadata
-        resp = self._call("chat.postMessage", **args)
+        given = _given(blocks=blocks, thread_ts=thread_ts, metadata=metadata)
+        resp = self._call(
+            "chat.postMessage", channel=channel, text=text, unfurl_links=False, **given
+        )
         return str(resp["ts"])
 
     def update(
@@ -164,12 +169,8 @@ class SlackGateway:
         thread_ts: str | None = None,
     ) -> None:
         """Show a message to one user in a channel (in a thread, with `thread_ts`)."""
-        args: dict[str, Any] = {"channel": channel, "user": user, "text": text}
-        if blocks:
-            args["blocks"] = blocks
-        if thread_ts:
-            args["thread_ts"] = thread_ts
-        self._call("chat.postEphemeral", **args)
+        given = _given(blocks=blocks, thread_ts=thread_ts)
+        self._call("chat.postEphemeral", channel=channel, user=user, text=text, **given)
 
     def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
         """Open a modal (the trigger_id of a click or command lasts about 3 s, and works once)."""

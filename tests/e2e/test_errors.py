@@ -209,7 +209,7 @@ def test_restart_mid_run_loses_nothing_and_posts_nothing_twice(
 
 
 def test_the_example_command_from_inputs_runs_as_is(harness: Harness) -> None:
-    from bot.slack.render import example_command
+    from bot.slack.messages.inputs import example_command
 
     h = harness
     notebook = h.bot.services.deepnote.get_notebook(SALES_NOTEBOOK_ID)

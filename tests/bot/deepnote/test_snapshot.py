@@ -13,7 +13,6 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import bot.deepnote.snapshot
 from bot.deepnote.snapshot import (
     FailingBlock,
     Snapshot,
@@ -24,6 +23,9 @@ from bot.deepnote.snapshot import (
     strip_ansi,
     unmatched_selectors,
 )
+from bot.deepnote.snapshot import failure as snapshot_failure
+from bot.deepnote.snapshot import parse as snapshot_parse
+from bot.deepnote.snapshot import results as snapshot_results
 from storage.records import BigNumberResult, ChartResult, ImageResult, TableResult, TextResult
 from tests.conftest import DATA
 
@@ -64,7 +66,8 @@ def snapshot_of(*blocks: dict[str, Any], execution: dict[str, Any] | None = None
 
 
 def test_doctests() -> None:
-    assert doctest.testmod(bot.deepnote.snapshot).failed == 0
+    for module in (snapshot_parse, snapshot_failure, snapshot_results):
+        assert doctest.testmod(module).failed == 0
 
 
 # --- parsing the real files ---------------------------------------------------------------

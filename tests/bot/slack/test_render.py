@@ -15,19 +15,12 @@ from slack_sdk.models.blocks import Block
 
 from bot.deepnote.models import Notebook, NotebookInput
 from bot.deepnote.snapshot import key_results, parse_snapshot
-from bot.slack.render import (
-    Message,
-    error_reply,
-    example_command,
-    format_duration,
-    help_message,
-    info_reply,
-    inputs_listing,
-    run_card,
-    run_result_reply,
-    status_reply,
-    table_text,
-)
+from bot.slack.messages.blocks import Message
+from bot.slack.messages.cards import run_card, status_reply
+from bot.slack.messages.help import error_reply, help_message, info_reply
+from bot.slack.messages.inputs import example_command, inputs_listing
+from bot.slack.messages.results import run_result_reply, table_text
+from bot.slack.messages.status import format_duration
 from bot.text.mrkdwn import (
     WORD_JOINER,
     ZERO_WIDTH_SPACE,
