@@ -9,8 +9,8 @@ HTTP server; in `ForegroundApp.dispatch` for Socket Mode), and slow work calls `
 before it starts: it waits until no request is being answered, at most `limit` seconds, so a
 steady stream of requests delays it by a bounded amount and never starves it. Work already
 under way waits the same way before each call it makes to Deepnote
-(`DeepnoteClient.before_call`) and before posting a run's messages (`RunService.quiet`), and
-so does each round of the poller.
+(`DeepnoteClient.before_call`) and before posting a run's messages (`Delivery.quiet` in
+bot/runs/deliver.py), and so does each round of the poller.
 """
 
 from __future__ import annotations
