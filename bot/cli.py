@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TypeAlias
 
 from bot import __version__
 from bot.config import load_config
@@ -233,18 +234,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"deepnote-bot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_serve, _add_health, _add_backup, _add_console, _add_simulator):
+        add(sub)
+    return parser
+
+
+# argparse's own name for what `add_subparsers` returns.
+_Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _add_serve(sub: _Subparsers) -> None:
+    """`serve`: run the bot."""
     serve = sub.add_parser("serve", help="run the bot (settings come from the environment)")
     serve.set_defaults(func=_serve)
+
+
+def _add_health(sub: _Subparsers) -> None:
+    """`health`: report whether the bot is working."""
     health = sub.add_parser(
         "health",
         help="report whether the bot is working (reads DATABASE_PATH; exit 0 healthy, 1 not)",
     )
     health.set_defaults(func=_health)
+
+
+def _add_backup(sub: _Subparsers) -> None:
+    """`backup PATH`: copy the live database."""
     backup = sub.add_parser(
         "backup", help="write a consistent copy of the live database (DATABASE_PATH) to PATH"
     )
     backup.add_argument("path", help="the new file to write (must not exist)")
     backup.set_defaults(func=_backup)
+
+
+def _add_console(sub: _Subparsers) -> None:
+    """`console`: the bot in a terminal, Slack played locally."""
     console = sub.add_parser(
         "console",
         help="chat with the bot in this terminal: Slack (and Deepnote) played locally",
@@ -299,6 +323,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--sim-running-seconds", type=_seconds, default=2.0, help=argparse.SUPPRESS
     )
     console.set_defaults(func=_console)
+
+
+def _add_simulator(sub: _Subparsers) -> None:
+    """`simulator`: serve the Deepnote API simulator."""
     simulator = sub.add_parser(
         "simulator",
         help="serve the built-in Deepnote API simulator until Ctrl-C",
@@ -343,7 +371,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long a run then runs before its outcome (default: 5)",
     )
     simulator.set_defaults(func=_simulator)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
