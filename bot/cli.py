@@ -12,12 +12,15 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from bot import __version__
 from bot.config import load_config
 from bot.errors import ConfigError, StorageError
 from bot.logs import setup_logging
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 log = logging.getLogger("bot")
 
@@ -86,19 +89,26 @@ def _database_path() -> str:
     return os.environ.get("DATABASE_PATH", "").strip() or str(default)
 
 
-def _health(_: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
-
-    from bot.clock import SystemClock
-    from bot.health import read_health
+def _live_database(missing: str) -> Database | None:
+    """The database at DATABASE_PATH, or None (and `missing` said) when there is no file."""
     from storage.db import Database
 
     path = _database_path()
     if not Path(path).exists():
-        print(f"unhealthy: no database at {path} (is DATABASE_PATH right?)", file=sys.stderr)
+        print(missing.format(path=path), file=sys.stderr)
+        return None
+    return Database(path)
+
+
+def _health(_: argparse.Namespace) -> int:
+    import json
+
+    from bot.clock import SystemClock
+    from bot.health import read_health
+
+    db = _live_database("unhealthy: no database at {path} (is DATABASE_PATH right?)")
+    if db is None:
         return 1
-    db = Database(path)
     db.migrate()
     report = read_health(db, SystemClock().now(), stale_after=30.0)
     print(json.dumps(report.details, indent=2, default=str))
@@ -106,17 +116,11 @@ def _health(_: argparse.Namespace) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from storage.db import Database
-
-    path = _database_path()
-    if not Path(path).exists():
-        print(f"No database at {path}: set DATABASE_PATH to the bot's database.", file=sys.stderr)
+    db = _live_database("No database at {path}: set DATABASE_PATH to the bot's database.")
+    if db is None:
         return 2
-    db = Database(path)
     db.backup(args.path)
-    print(f"Backed up {path} to {args.path}")
+    print(f"Backed up {db.path} to {args.path}")
     return 0
 
 

@@ -219,14 +219,9 @@ class DeepnoteClient:
         self, notebook_id: str, *, page_size: int = 50, retries: int | None = None
     ) -> list[RunSummary]:
         """GET /v2/notebooks/{notebookId}/runs: the newest `page_size` runs, newest first."""
-        content = self._call(
-            "GET",
-            f"v2/notebooks/{_segment(notebook_id)}/runs",
-            label="GET /v2/notebooks/{notebookId}/runs",
-            params={"pageSize": str(page_size)},
-            retries=self._retries if retries is None else retries,
+        runs, _next = self.list_notebook_runs_page(
+            notebook_id, page_size=page_size, retries=retries
         )
-        runs, _next = parse.parse_runs_page(parse.read_json(content))
         return runs
 
     def list_notebook_runs_page(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,29 +30,19 @@ SLACK_RETRY_CAP = 300.0
 _DEAD_TOKEN = ("invalid_auth", "token_revoked", "account_inactive")
 
 
+@dataclass(kw_only=True, eq=False)
 class Delivery:
     """Posts and edits the Slack messages of runs, each exactly once, at each channel's pace."""
 
-    def __init__(
-        self,
-        *,
-        store: RunStore,
-        results: ResultStore,
-        slack: SlackGateway,
-        clock: Clock,
-        holder: str,
-        pacer: ChannelPacer,
-        quiet: Callable[[], object] | None = None,
-    ) -> None:
-        self.store = store
-        self.results = results
-        self.slack = slack
-        self.clock = clock
-        self.holder = holder
-        self.pacer = pacer
-        # Called before posting a run's messages (the bot waits there while Slack's requests
-        # are answered), before the channel's slot is taken: the post follows its slot at once.
-        self.quiet = quiet
+    store: RunStore
+    results: ResultStore
+    slack: SlackGateway
+    clock: Clock
+    holder: str
+    pacer: ChannelPacer
+    # Called before posting a run's messages (the bot waits there while Slack's requests
+    # are answered), before the channel's slot is taken: the post follows its slot at once.
+    quiet: Callable[[], object] | None = None
 
     def deliver_all(self) -> None:
         """Post every pending card edit and thread reply."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.clock import Clock
@@ -49,33 +50,27 @@ def failure_backoff(failures: int, base: float) -> float:
     return float(min(MAX_POLL_INTERVAL * 2, base * 2 ** min(failures, 10)))
 
 
+@dataclass(kw_only=True, eq=False)
 class Follower:
     """Reads the statuses of unfinished runs from Deepnote and stores what changed."""
 
-    def __init__(
-        self,
-        *,
-        store: RunStore,
-        results: ResultStore,
-        deepnote: DeepnoteClient,
-        clock: Clock,
-        poll_seconds: float,
-        lost_after_seconds: float,
-        app_url: str,
-        on_finish: Callable[[RunRecord], bool] | None = None,
-    ) -> None:
-        self.store = store
-        self.results = results
-        self.deepnote = deepnote
-        self.clock = clock
-        self.poll_seconds = poll_seconds
-        self.lost_after = timedelta(seconds=lost_after_seconds)
-        self.app_url = app_url
-        # Called once when a run reaches a final status; returns whether to announce a quiet run.
-        self.on_finish = on_finish
-        self._snapshot_waits: dict[str, int] = {}
-        self._listed_at: dict[str, datetime] = {}
-        self._finished_seen: dict[str, RunRecord] = {}
+    store: RunStore
+    results: ResultStore
+    deepnote: DeepnoteClient
+    clock: Clock
+    poll_seconds: float
+    lost_after_seconds: float
+    app_url: str
+    # Called once when a run reaches a final status; returns whether to announce a quiet run.
+    on_finish: Callable[[RunRecord], bool] | None = None
+    _snapshot_waits: dict[str, int] = field(default_factory=dict, init=False)
+    _listed_at: dict[str, datetime] = field(default_factory=dict, init=False)
+    _finished_seen: dict[str, RunRecord] = field(default_factory=dict, init=False)
+
+    @property
+    def lost_after(self) -> timedelta:
+        """How long a run's status may go unread before the run counts as lost."""
+        return timedelta(seconds=self.lost_after_seconds)
 
     # -- rounds ---------------------------------------------------------------------------
 

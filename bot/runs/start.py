@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.access import AccessPolicy
@@ -26,33 +27,20 @@ from storage.runs import LeaseStore, RunStore
 log = logging.getLogger(__name__)
 
 
+@dataclass(kw_only=True, eq=False)
 class Starter:
     """Starts runs in Deepnote with their cards posted first, and adopts them after a crash."""
 
-    def __init__(
-        self,
-        *,
-        store: RunStore,
-        deepnote: DeepnoteClient,
-        delivery: Delivery,
-        clock: Clock,
-        poll_seconds: float,
-        app_url: str,
-        holder: str,
-        leases: LeaseStore,
-        access: AccessPolicy,
-        audit: AuditStore,
-    ) -> None:
-        self.store = store
-        self.deepnote = deepnote
-        self.delivery = delivery
-        self.clock = clock
-        self.poll_seconds = poll_seconds
-        self.app_url = app_url
-        self.holder = holder
-        self.leases = leases
-        self.access = access
-        self.audit = audit
+    store: RunStore
+    deepnote: DeepnoteClient
+    delivery: Delivery
+    clock: Clock
+    poll_seconds: float
+    app_url: str
+    holder: str
+    leases: LeaseStore
+    access: AccessPolicy
+    audit: AuditStore
 
     def start(
         self,
