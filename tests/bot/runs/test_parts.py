@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,19 @@ def _delivery(store: RunStore, slack: FakeSlack, pace: float = 0) -> Delivery:
     )
 
 
+def _follower(store: RunStore, on_finish: Callable[[RunRecord], bool]) -> Follower:
+    return Follower(
+        store=store,
+        results=ResultStore(store.db),
+        deepnote=None,
+        clock=ManualClock(T0),
+        poll_seconds=1.0,
+        lost_after_seconds=3600,
+        app_url="https://deepnote.com",
+        on_finish=on_finish,
+    )
+
+
 def test_new_runs_are_read_often_old_ones_less_and_failures_back_off() -> None:
     assert [poll_interval(age, 2.0) for age in (0, 60, 240, 3600)] == [2.0, 2.0, 4.0, 30.0]
     assert [failure_backoff(n, 1.0) for n in (1, 3, 6, 20)] == [2.0, 8.0, 60.0, 60.0]
@@ -98,16 +112,7 @@ def test_the_finish_hook_decides_whether_a_run_is_announced(
         seen.append(run.id)
         return answer
 
-    follower = Follower(
-        store=store,
-        results=ResultStore(store.db),
-        deepnote=None,
-        clock=ManualClock(T0),
-        poll_seconds=1.0,
-        lost_after_seconds=3600,
-        app_url="https://deepnote.com",
-        on_finish=hook,
-    )
+    follower = _follower(store, hook)
     follower.settle_finished()
     follower.settle_finished()
 
@@ -127,16 +132,7 @@ def test_a_failing_finish_hook_is_retried_next_round(store: RunStore) -> None:
             raise answer
         return bool(answer)
 
-    follower = Follower(
-        store=store,
-        results=ResultStore(store.db),
-        deepnote=None,
-        clock=ManualClock(T0),
-        poll_seconds=1.0,
-        lost_after_seconds=3600,
-        app_url="https://deepnote.com",
-        on_finish=hook,
-    )
+    follower = _follower(store, hook)
     follower.settle_finished()
     assert [r.id for r in store.finish_pending()] == ["a"]
     follower.settle_finished()
