@@ -240,7 +240,7 @@ def _deepnote_client(
     """The bot's Deepnote client: paced by its budget, behind Slack's requests, observed."""
 
     def good_call(_label: str, status: int | None, _seconds: float) -> None:
-        # The health report shows when Deepnote last answered well.
+        """Note a good answer: the health report shows when Deepnote last answered well."""
         if status is not None and status < 400:
             calls.deepnote(clock.now())
 
@@ -274,6 +274,7 @@ def _run_services(
     """The run service and the schedule service, which starts its runs through it."""
 
     def finished(run: RunRecord) -> bool:
+        """The schedules' bookkeeping of a run that ended; True to announce a quiet run."""
         # The schedule service is built with the run service, so it is looked up when a run
         # ends (always after both are built).
         return schedules.on_finish(run)

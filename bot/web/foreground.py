@@ -136,6 +136,7 @@ class Background:
         """Run `fn(*args, **kwargs)` once requests are answered; `what` names it in logs."""
 
         def work() -> None:
+            """Run `fn`; a failure is logged, never raised."""
             try:
                 fn(*args, **kwargs)
             except Exception:
@@ -184,6 +185,7 @@ class Background:
         together = threading.Barrier(count)
 
         def hold() -> None:
+            """Run `each` and wait until every thread has done so."""
             each()
             with contextlib.suppress(threading.BrokenBarrierError):
                 together.wait(timeout=10)
@@ -211,5 +213,6 @@ class ForegroundApp(App):
         self.foreground = foreground
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
+        """Answer one request of Slack's, counted in the foreground while it is answered."""
         with self.foreground.answering():
             return super().dispatch(req)

@@ -58,6 +58,7 @@ class _Server(ThreadingHTTPServer):
             worker.start()
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        """Hand the connection to an idle worker, or to a thread of its own."""
         with self._idle_lock:
             idle = self._idle > 0
             if idle:
@@ -77,6 +78,7 @@ class _Server(ThreadingHTTPServer):
             self.process_request_thread(*item)
 
     def server_close(self) -> None:
+        """Close the socket and let the workers end."""
         super().server_close()
         for _ in self._workers:
             self._connections.put(None)
