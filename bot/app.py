@@ -33,6 +33,7 @@ from storage.aliases import AliasStore, NotebookNames
 from storage.audit import AuditStore
 from storage.db import Database
 from storage.events import SeenEvents
+from storage.records import RunRecord
 from storage.runs import LeaseStore, RunStore
 from storage.schedules import ScheduleStore
 
@@ -191,31 +192,95 @@ def build_app(
     db: Database | None = None,
     clock: Clock | None = None,
 ) -> BotApp:
-    """Build the bot from its settings; every dependency can be passed in instead."""
+    """Build the bot from its settings; every dependency can be passed in instead.
+
+    A Deepnote client passed in lends its settings (URL, key, transport, timeouts): the bot
+    builds its own from them, with its request budget and hooks (`DeepnoteClient.with_hooks`).
+    """
     clock = clock or SystemClock()
     db = db or Database(config.database_path)
     db.migrate()
     web = slack or make_web_client(config.slack_bot_token, config.slack_api_url)
-    deepnote = deepnote or DeepnoteClient(
-        base_url=config.deepnote_api_url, api_key=config.deepnote_api_key
-    )
-    if deepnote.budget is None:
-        deepnote.budget = RequestBudget(config.deepnote_requests_per_second)
-    store = RunStore(db)
-    audit = AuditStore(db)
+    foreground = Foreground()
+    calls = CallRecorder()
+    client = _deepnote_client(config, deepnote, foreground=foreground, calls=calls, clock=clock)
+    gateway = SlackGateway(web, on_success=lambda: calls.slack(clock.now()))
     leases = LeaseStore(db)
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    calls = CallRecorder()
-    deepnote.add_observer(
-        lambda _label, status, _secs: (
-            calls.deepnote(clock.now()) if status is not None and status < 400 else None
-        )
+    runs, schedules = _run_services(
+        config, db, client, gateway, clock, foreground=foreground, leases=leases, holder=holder
     )
-    foreground = Foreground()
-    deepnote.before_call = foreground.wait_quiet
-    gateway = SlackGateway(web, on_success=lambda: calls.slack(clock.now()))
+    services = Services(
+        config=config,
+        clock=clock,
+        db=db,
+        store=runs.store,
+        deepnote=client,
+        slack=gateway,
+        runs=runs,
+        schedules=schedules,
+        aliases=AliasStore(db),
+        notebook_names=NotebookNames(db),
+        events=SeenEvents(db),
+        audit=runs.audit,
+        background=Background(foreground, workers=WORKERS),
+    )
+    bolt = _bolt_app(config, web, foreground, services)
+    return BotApp(bolt=bolt, services=services, leases=leases, holder=holder, calls=calls)
+
+
+def _deepnote_client(
+    config: Config,
+    given: DeepnoteClient | None,
+    *,
+    foreground: Foreground,
+    calls: CallRecorder,
+    clock: Clock,
+) -> DeepnoteClient:
+    """The bot's Deepnote client: paced by its budget, behind Slack's requests, observed."""
+
+    def good_call(_label: str, status: int | None, _seconds: float) -> None:
+        """Note a good answer: the health report shows when Deepnote last answered well."""
+        if status is not None and status < 400:
+            calls.deepnote(clock.now())
+
+    budget = RequestBudget(config.deepnote_requests_per_second)
+    if given is not None:
+        return given.with_hooks(
+            budget=given.budget if given.budget is not None else budget,
+            before_call=foreground.wait_quiet,
+            observers=[good_call],
+        )
+    return DeepnoteClient(
+        base_url=config.deepnote_api_url,
+        api_key=config.deepnote_api_key,
+        budget=budget,
+        before_call=foreground.wait_quiet,
+        observers=[good_call],
+    )
+
+
+def _run_services(
+    config: Config,
+    db: Database,
+    deepnote: DeepnoteClient,
+    gateway: SlackGateway,
+    clock: Clock,
+    *,
+    foreground: Foreground,
+    leases: LeaseStore,
+    holder: str,
+) -> tuple[RunService, ScheduleService]:
+    """The run service and the schedule service, which starts its runs through it."""
+
+    def finished(run: RunRecord) -> bool:
+        """The schedules' bookkeeping of a run that ended; True to announce a quiet run."""
+        # The schedule service is built with the run service, so it is looked up when a run
+        # ends (always after both are built).
+        return schedules.on_finish(run)
+
     runs = RunService(
-        store=store,
+        store=RunStore(db),
         deepnote=deepnote,
         slack=gateway,
         clock=clock,
@@ -225,9 +290,10 @@ def build_app(
         holder=holder,
         leases=leases,
         access=config.access(),
-        audit=audit,
+        audit=AuditStore(db),
         pacer=ChannelPacer(config.slack_channel_pace_seconds),
         quiet=foreground.wait_quiet,
+        on_finish=finished,
     )
     schedules = ScheduleService(
         store=ScheduleStore(db),
@@ -238,22 +304,13 @@ def build_app(
         grace_seconds=config.schedule_grace_seconds,
         admins=config.admin_user_ids,
     )
-    runs.on_finish = schedules.on_finish
-    services = Services(
-        config=config,
-        clock=clock,
-        db=db,
-        store=store,
-        deepnote=deepnote,
-        slack=gateway,
-        runs=runs,
-        schedules=schedules,
-        aliases=AliasStore(db),
-        notebook_names=NotebookNames(db),
-        events=SeenEvents(db),
-        audit=audit,
-        background=Background(foreground, workers=WORKERS),
-    )
+    return runs, schedules
+
+
+def _bolt_app(
+    config: Config, web: WebClient, foreground: Foreground, services: Services
+) -> ForegroundApp:
+    """The Bolt app with every listener registered."""
     bolt = ForegroundApp(
         foreground=foreground,
         client=web,
@@ -263,11 +320,11 @@ def build_app(
         logger=logging.getLogger("slack_bolt"),
         # Every listener acknowledges on the thread that received the request (no hand-off to
         # a pool and no 10 ms polling for the acknowledgement) and hands anything slow to
-        # `services.background`, which runs it once requests are answered (bot/foreground.py).
+        # `services.background`, which runs it once requests are answered (bot/web/foreground.py).
         process_before_response=True,
     )
     commands.register(bolt, services)
     interactions.register(bolt, services)
     mentions.register(bolt, services)
     home.register(bolt, services)
-    return BotApp(bolt=bolt, services=services, leases=leases, holder=holder, calls=calls)
+    return bolt

@@ -12,11 +12,15 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, TypeAlias
 
 from bot import __version__
 from bot.config import load_config
 from bot.errors import ConfigError, StorageError
 from bot.logs import setup_logging
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 log = logging.getLogger("bot")
 
@@ -85,19 +89,26 @@ def _database_path() -> str:
     return os.environ.get("DATABASE_PATH", "").strip() or str(default)
 
 
-def _health(_: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
-
-    from bot.clock import SystemClock
-    from bot.health import read_health
+def _live_database(missing: str) -> Database | None:
+    """The database at DATABASE_PATH, or None (and `missing` said) when there is no file."""
     from storage.db import Database
 
     path = _database_path()
     if not Path(path).exists():
-        print(f"unhealthy: no database at {path} (is DATABASE_PATH right?)", file=sys.stderr)
+        print(missing.format(path=path), file=sys.stderr)
+        return None
+    return Database(path)
+
+
+def _health(_: argparse.Namespace) -> int:
+    import json
+
+    from bot.clock import SystemClock
+    from bot.health import read_health
+
+    db = _live_database("unhealthy: no database at {path} (is DATABASE_PATH right?)")
+    if db is None:
         return 1
-    db = Database(path)
     db.migrate()
     report = read_health(db, SystemClock().now(), stale_after=30.0)
     print(json.dumps(report.details, indent=2, default=str))
@@ -105,17 +116,11 @@ def _health(_: argparse.Namespace) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from storage.db import Database
-
-    path = _database_path()
-    if not Path(path).exists():
-        print(f"No database at {path}: set DATABASE_PATH to the bot's database.", file=sys.stderr)
+    db = _live_database("No database at {path}: set DATABASE_PATH to the bot's database.")
+    if db is None:
         return 2
-    db = Database(path)
     db.backup(args.path)
-    print(f"Backed up {path} to {args.path}")
+    print(f"Backed up {db.path} to {args.path}")
     return 0
 
 
@@ -233,18 +238,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"deepnote-bot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_serve, _add_health, _add_backup, _add_console, _add_simulator):
+        add(sub)
+    return parser
+
+
+# argparse's own name for what `add_subparsers` returns.
+_Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _add_serve(sub: _Subparsers) -> None:
+    """`serve`: run the bot."""
     serve = sub.add_parser("serve", help="run the bot (settings come from the environment)")
     serve.set_defaults(func=_serve)
+
+
+def _add_health(sub: _Subparsers) -> None:
+    """`health`: report whether the bot is working."""
     health = sub.add_parser(
         "health",
         help="report whether the bot is working (reads DATABASE_PATH; exit 0 healthy, 1 not)",
     )
     health.set_defaults(func=_health)
+
+
+def _add_backup(sub: _Subparsers) -> None:
+    """`backup PATH`: copy the live database."""
     backup = sub.add_parser(
         "backup", help="write a consistent copy of the live database (DATABASE_PATH) to PATH"
     )
     backup.add_argument("path", help="the new file to write (must not exist)")
     backup.set_defaults(func=_backup)
+
+
+def _add_console(sub: _Subparsers) -> None:
+    """`console`: the bot in a terminal, Slack played locally."""
     console = sub.add_parser(
         "console",
         help="chat with the bot in this terminal: Slack (and Deepnote) played locally",
@@ -299,6 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--sim-running-seconds", type=_seconds, default=2.0, help=argparse.SUPPRESS
     )
     console.set_defaults(func=_console)
+
+
+def _add_simulator(sub: _Subparsers) -> None:
+    """`simulator`: serve the Deepnote API simulator."""
     simulator = sub.add_parser(
         "simulator",
         help="serve the built-in Deepnote API simulator until Ctrl-C",
@@ -343,7 +375,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long a run then runs before its outcome (default: 5)",
     )
     simulator.set_defaults(func=_simulator)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

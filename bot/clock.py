@@ -10,7 +10,9 @@ from typing import Protocol
 class Clock(Protocol):
     """Something that tells the current time as an aware UTC datetime."""
 
-    def now(self) -> datetime: ...
+    def now(self) -> datetime:
+        """The current time, aware, in UTC."""
+        ...
 
 
 class SystemClock:

@@ -243,83 +243,91 @@ def _user_ids(raw: str | None, name: str, problems: list[str]) -> tuple[str, ...
     return ids
 
 
-def load_config(env: Mapping[str, str]) -> Config:
-    """Read and check every setting; raise ConfigError naming every problem at once."""
-    by_name = {s.name: s for s in SETTINGS}
-    values = {s.name: _get(env, s) for s in SETTINGS}
-    problems: list[str] = []
+_Parse = Callable[[str | None, str, list[str]], Any]
+"""Reads one setting: (raw value, setting name, problems found so far) -> the value."""
 
+
+def _in_range(low: float, high: float) -> _Parse:
+    """A parser of a number of seconds (or per second) from `low` to `high`."""
+    return lambda raw, name, problems: _number(raw, name, low, high, problems, float)
+
+
+def _port(raw: str | None, name: str, problems: list[str]) -> int:
+    return int(_number(raw, name, 0, 65535, problems, int))
+
+
+def _slack_url(raw: str | None, name: str, problems: list[str]) -> str:
+    """Slack's API URL, ending in `/` (method names are appended to it)."""
+    value = _url(raw, name, problems)
+    return value if value.endswith("/") else value + "/"
+
+
+def _base_url(raw: str | None, name: str, problems: list[str]) -> str:
+    """A base URL without its trailing `/` (paths starting with `/` are appended)."""
+    return _url(raw, name, problems).rstrip("/")
+
+
+def _log_level(raw: str | None, name: str, problems: list[str]) -> str:
+    level = (raw or "").upper()
+    if level not in _LOG_LEVELS:
+        problems.append(f"{name} must be one of {', '.join(_LOG_LEVELS)} (got {level!r}).")
+    return level
+
+
+# The checked settings, in the order their problems are reported: (setting, Config field,
+# parser). A parser returns the value and appends what is wrong with it to `problems`.
+_CHECKED: tuple[tuple[str, str, _Parse], ...] = (
+    ("PORT", "port", _port),
+    ("POLL_INTERVAL_SECONDS", "poll_interval_seconds", _in_range(0.2, 300)),
+    ("LOST_AFTER_SECONDS", "lost_after_seconds", _in_range(60, 604800)),
+    ("SLACK_API_URL", "slack_api_url", _slack_url),
+    ("DEEPNOTE_API_URL", "deepnote_api_url", _base_url),
+    ("DEEPNOTE_APP_URL", "deepnote_app_url", _base_url),
+    ("ADMIN_USER_IDS", "admin_user_ids", _user_ids),
+    ("SCHEDULE_GRACE_SECONDS", "schedule_grace_seconds", _in_range(0, 86400)),
+    ("ALLOWED_CHANNEL_IDS", "allowed_channel_ids", lambda raw, _, p: parse_channels(raw, p)),
+    ("NOTEBOOK_ACCESS", "notebook_access", lambda raw, _, p: parse_notebook_access(raw, p)),
+    ("DEEPNOTE_REQUESTS_PER_SECOND", "deepnote_requests_per_second", _in_range(0.5, 1000)),
+    ("SLACK_CHANNEL_PACE_SECONDS", "slack_channel_pace_seconds", _in_range(0, 10)),
+    ("LOG_LEVEL", "log_level", _log_level),
+)
+
+
+def _check_secrets(values: Mapping[str, str | None], problems: list[str]) -> None:
+    """The tokens, the signing secret and the API key: present where needed, well-formed."""
+    by_name = {s.name: s for s in SETTINGS}
     bot_token = values["SLACK_BOT_TOKEN"]
     if not bot_token:
         problems.append("SLACK_BOT_TOKEN is missing: " + by_name["SLACK_BOT_TOKEN"].doc)
     elif not bot_token.startswith("xoxb-"):
         problems.append("SLACK_BOT_TOKEN must be a bot token starting with `xoxb-`.")
-
     app_token = values["SLACK_APP_TOKEN"]
     if app_token and not app_token.startswith("xapp-"):
         problems.append("SLACK_APP_TOKEN must be an app-level token starting with `xapp-`.")
-
-    signing_secret = values["SLACK_SIGNING_SECRET"]
-    if not app_token and not signing_secret:
+    if not app_token and not values["SLACK_SIGNING_SECRET"]:
         problems.append(
             "SLACK_SIGNING_SECRET is missing: HTTP mode (no SLACK_APP_TOKEN) needs it to "
             "check that requests come from Slack."
         )
-
-    api_key = values["DEEPNOTE_API_KEY"]
-    if not api_key:
+    if not values["DEEPNOTE_API_KEY"]:
         problems.append(
             "DEEPNOTE_API_KEY (or DEEPNOTE_TOKEN) is missing: " + by_name["DEEPNOTE_API_KEY"].doc
         )
 
-    port = int(_number(values["PORT"], "PORT", 0, 65535, problems, int))
-    poll = _number(
-        values["POLL_INTERVAL_SECONDS"], "POLL_INTERVAL_SECONDS", 0.2, 300, problems, float
-    )
-    lost = _number(values["LOST_AFTER_SECONDS"], "LOST_AFTER_SECONDS", 60, 604800, problems, float)
-    slack_url = _url(values["SLACK_API_URL"], "SLACK_API_URL", problems)
-    deepnote_url = _url(values["DEEPNOTE_API_URL"], "DEEPNOTE_API_URL", problems)
-    app_url = _url(values["DEEPNOTE_APP_URL"], "DEEPNOTE_APP_URL", problems)
-    admins = _user_ids(values["ADMIN_USER_IDS"], "ADMIN_USER_IDS", problems)
-    grace = _number(
-        values["SCHEDULE_GRACE_SECONDS"], "SCHEDULE_GRACE_SECONDS", 0, 86400, problems, float
-    )
-    allowed_channels = parse_channels(values["ALLOWED_CHANNEL_IDS"], problems)
-    notebook_access = parse_notebook_access(values["NOTEBOOK_ACCESS"], problems)
-    budget = _number(
-        values["DEEPNOTE_REQUESTS_PER_SECOND"],
-        "DEEPNOTE_REQUESTS_PER_SECOND",
-        0.5,
-        1000,
-        problems,
-        float,
-    )
-    pace = _number(
-        values["SLACK_CHANNEL_PACE_SECONDS"], "SLACK_CHANNEL_PACE_SECONDS", 0, 10, problems, float
-    )
-    level = (values["LOG_LEVEL"] or "").upper()
-    if level not in _LOG_LEVELS:
-        problems.append(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)} (got {level!r}).")
 
+def load_config(env: Mapping[str, str]) -> Config:
+    """Read and check every setting; raise ConfigError naming every problem at once."""
+    values = {s.name: _get(env, s) for s in SETTINGS}
+    problems: list[str] = []
+    _check_secrets(values, problems)
+    checked = {field: parse(values[name], name, problems) for name, field, parse in _CHECKED}
     if problems:
         raise ConfigError(problems)
     return Config(
-        slack_bot_token=bot_token or "",
-        deepnote_api_key=api_key or "",
-        slack_signing_secret=signing_secret,
-        slack_app_token=app_token,
-        port=port,
-        slack_api_url=slack_url if slack_url.endswith("/") else slack_url + "/",
-        deepnote_api_url=deepnote_url.rstrip("/"),
-        deepnote_app_url=app_url.rstrip("/"),
+        slack_bot_token=values["SLACK_BOT_TOKEN"] or "",
+        deepnote_api_key=values["DEEPNOTE_API_KEY"] or "",
+        slack_signing_secret=values["SLACK_SIGNING_SECRET"],
+        slack_app_token=values["SLACK_APP_TOKEN"],
         database_path=Path(values["DATABASE_PATH"] or "./deepnote-bot.db"),
-        poll_interval_seconds=poll,
-        lost_after_seconds=lost,
-        log_level=level,
-        admin_user_ids=admins,
-        schedule_grace_seconds=grace,
-        allowed_channel_ids=allowed_channels,
-        notebook_access=notebook_access,
-        deepnote_requests_per_second=budget,
-        slack_channel_pace_seconds=pace,
+        **checked,
     )

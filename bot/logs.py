@@ -16,6 +16,7 @@ class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON object: time, level, logger, message and extra fields."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one line of JSON."""
         data: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
@@ -46,6 +47,7 @@ class RedactSecrets(logging.Filter):
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Blank out every secret in the record (it is always let through)."""
         if not self.secrets:
             return True
         message = self.redact(record.getMessage())

@@ -40,12 +40,11 @@ class AuditStore:
         details: dict[str, Any] | None = None,
     ) -> None:
         """Append one entry."""
-        with self.db.write() as tx:
-            tx.execute(
-                "INSERT INTO audit (at, user_id, action, target, channel_id, details)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (iso(at), user_id, action, target, channel_id, json.dumps(details or {})),
-            )
+        self.db.execute_write(
+            "INSERT INTO audit (at, user_id, action, target, channel_id, details)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (iso(at), user_id, action, target, channel_id, json.dumps(details or {})),
+        )
 
     def latest(self, limit: int = 20) -> list[AuditEntry]:
         """The newest entries first."""

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -79,6 +80,11 @@ class Database:
             raise
         else:
             db.conn.execute("COMMIT")
+
+    def execute_write(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement in a write transaction of its own."""
+        with self.write() as tx:
+            tx.execute(sql, params)
 
     def migrate(self) -> int:
         """Check the file and bring its schema up to date; return the schema version."""

@@ -12,6 +12,13 @@ import sqlite_utils
 
 
 def _m001_runs(db: sqlite_utils.Database) -> None:
+    """Runs, their results, the audit log, heartbeats and leases."""
+    _m001_runs_table(db)
+    _m001_side_tables(db)
+
+
+def _m001_runs_table(db: sqlite_utils.Database) -> None:
+    """Part of migration 1: one row per run, with the state of its Slack messages."""
     db.execute(
         """
         CREATE TABLE runs (
@@ -66,6 +73,10 @@ def _m001_runs(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX runs_outbox ON runs (card_dirty, reply_posted)")
     db.execute("CREATE INDEX runs_user ON runs (user_id, created_at)")
     db.execute("CREATE INDEX runs_finish ON runs (finish_pending)")
+
+
+def _m001_side_tables(db: sqlite_utils.Database) -> None:
+    """Part of migration 1: a run's results, the audit log, heartbeats and leases."""
     db.execute(
         """
         CREATE TABLE run_results (

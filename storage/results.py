@@ -83,8 +83,7 @@ class ResultStore:
 
     def mark_posted(self, run_key: str, position: int) -> None:
         """One file is in the thread; never post it again."""
-        with self.db.write() as tx:
-            tx.execute(
-                "UPDATE run_results SET posted = 1 WHERE run = ? AND position = ?",
-                (run_key, position),
-            )
+        self.db.execute_write(
+            "UPDATE run_results SET posted = 1 WHERE run = ? AND position = ?",
+            (run_key, position),
+        )

@@ -106,10 +106,9 @@ class RunStore:
 
     def set_card(self, id_: str, card_ts: str) -> None:
         """Remember the ts of the run's card message."""
-        with self.db.write() as tx:
-            tx.execute(
-                "UPDATE runs SET card_ts = ?, card_intent = NULL WHERE id = ?", (card_ts, id_)
-            )
+        self.db.execute_write(
+            "UPDATE runs SET card_ts = ?, card_intent = NULL WHERE id = ?", (card_ts, id_)
+        )
 
     def set_intent(self, id_: str, kind: str, holder: str | None) -> None:
         """Note that `holder` is about to post the run's `card` or `reply` (None clears it).
@@ -118,8 +117,7 @@ class RunStore:
         next process to look in Slack before posting again.
         """
         column = {"card": "card_intent", "reply": "reply_intent"}[kind]
-        with self.db.write() as tx:
-            tx.execute(f"UPDATE runs SET {column} = ? WHERE id = ?", (holder, id_))
+        self.db.execute_write(f"UPDATE runs SET {column} = ? WHERE id = ?", (holder, id_))
 
     def in_doubt(self, holder: str) -> list[tuple[RunRecord, str, str]]:
         """Posts another process started and may not have finished: (run, kind, holder)."""
@@ -141,21 +139,19 @@ class RunStore:
         self, id_: str, *, run_id: str, status: str, now: datetime, next_poll_at: datetime
     ) -> None:
         """Deepnote accepted the run: store its id; the card needs an edit."""
-        with self.db.write() as tx:
-            tx.execute(
-                "UPDATE runs SET run_id = ?, status = ?, started_at = ?, next_poll_at = ?,"
-                " card_dirty = 1 WHERE id = ?",
-                (run_id, status, iso(now), iso(next_poll_at), id_),
-            )
+        self.db.execute_write(
+            "UPDATE runs SET run_id = ?, status = ?, started_at = ?, next_poll_at = ?,"
+            " card_dirty = 1 WHERE id = ?",
+            (run_id, status, iso(now), iso(next_poll_at), id_),
+        )
 
     def set_create_failed(self, id_: str, *, error: str, now: datetime) -> None:
         """Deepnote refused or could not be asked; the run never started."""
-        with self.db.write() as tx:
-            tx.execute(
-                "UPDATE runs SET status = ?, error = ?, completed_at = ?, card_dirty = 1,"
-                " reply_posted = 1, files_posted = 1, finish_pending = 1 WHERE id = ?",
-                (CREATE_FAILED, error, iso(now), id_),
-            )
+        self.db.execute_write(
+            "UPDATE runs SET status = ?, error = ?, completed_at = ?, card_dirty = 1,"
+            " reply_posted = 1, files_posted = 1, finish_pending = 1 WHERE id = ?",
+            (CREATE_FAILED, error, iso(now), id_),
+        )
 
     def due_for_poll(self, now: datetime, limit: int = 500) -> list[RunRecord]:
         """Started, unfinished runs whose next check is due, most overdue first."""
@@ -203,13 +199,11 @@ class RunStore:
 
     def mark_create_started(self, id_: str) -> None:
         """The create request is about to be sent: from now on it may have reached Deepnote."""
-        with self.db.write() as tx:
-            tx.execute("UPDATE runs SET create_started = 1 WHERE id = ?", (id_,))
+        self.db.execute_write("UPDATE runs SET create_started = 1 WHERE id = ?", (id_,))
 
     def queue_card(self, id_: str) -> None:
         """The channel is busy: the outbox posts this run's card at the channel's pace."""
-        with self.db.write() as tx:
-            tx.execute("UPDATE runs SET card_queued = 1 WHERE id = ?", (id_,))
+        self.db.execute_write("UPDATE runs SET card_queued = 1 WHERE id = ?", (id_,))
 
     def record_status(
         self,
@@ -299,12 +293,11 @@ class RunStore:
 
     def mark_lost(self, id_: str, *, reason: str, now: datetime) -> None:
         """Stop following a run whose status cannot be read; the card and thread say so."""
-        with self.db.write() as tx:
-            tx.execute(
-                "UPDATE runs SET status = ?, error = ?, completed_at = ?, card_dirty = 1,"
-                " finish_pending = 1 WHERE id = ?",
-                (LOST, reason, iso(now), id_),
-            )
+        self.db.execute_write(
+            "UPDATE runs SET status = ?, error = ?, completed_at = ?, card_dirty = 1,"
+            " finish_pending = 1 WHERE id = ?",
+            (LOST, reason, iso(now), id_),
+        )
 
     def outbox(self, now: datetime, limit: int = 200) -> list[tuple[RunRecord, bool, bool, bool]]:
         """Runs with something to post: (run, card post/edit due, reply due, files due), most
@@ -333,8 +326,7 @@ class RunStore:
 
     def files_done(self, id_: str) -> None:
         """Every file of the run's results is in its thread."""
-        with self.db.write() as tx:
-            tx.execute("UPDATE runs SET files_posted = 1 WHERE id = ?", (id_,))
+        self.db.execute_write("UPDATE runs SET files_posted = 1 WHERE id = ?", (id_,))
 
     def finish_pending(self, limit: int = 200) -> list[RunRecord]:
         """Runs that reached a final status whose follow-up (schedule bookkeeping) is due."""
@@ -344,33 +336,30 @@ class RunStore:
 
     def finish_done(self, id_: str, *, announce: bool) -> None:
         """Record the follow-up; a quiet run that is not announced posts nothing at all."""
-        with self.db.write() as tx:
-            tx.execute(
-                "UPDATE runs SET finish_pending = 0, announce = ?,"
-                " reply_posted = CASE WHEN quiet = 1 AND ? = 0 THEN 1 ELSE reply_posted END,"
-                " files_posted = CASE WHEN quiet = 1 AND ? = 0 THEN 1 ELSE files_posted END,"
-                " card_dirty = CASE WHEN quiet = 1 AND ? = 0 THEN 0 ELSE card_dirty END"
-                " WHERE id = ?",
-                (int(announce), int(announce), int(announce), int(announce), id_),
-            )
+        self.db.execute_write(
+            "UPDATE runs SET finish_pending = 0, announce = ?,"
+            " reply_posted = CASE WHEN quiet = 1 AND ? = 0 THEN 1 ELSE reply_posted END,"
+            " files_posted = CASE WHEN quiet = 1 AND ? = 0 THEN 1 ELSE files_posted END,"
+            " card_dirty = CASE WHEN quiet = 1 AND ? = 0 THEN 0 ELSE card_dirty END"
+            " WHERE id = ?",
+            (int(announce), int(announce), int(announce), int(announce), id_),
+        )
 
     def card_done(self, id_: str, status: str) -> None:
         """The card now shows `status`; clear the flag unless the status moved meanwhile."""
-        with self.db.write() as tx:
-            tx.execute(
-                "UPDATE runs SET card_dirty = 0, card_status = ?, slack_attempts = 0"
-                " WHERE id = ? AND status = ?",
-                (status, id_, status),
-            )
+        self.db.execute_write(
+            "UPDATE runs SET card_dirty = 0, card_status = ?, slack_attempts = 0"
+            " WHERE id = ? AND status = ?",
+            (status, id_, status),
+        )
 
     def reply_done(self, id_: str, reply_ts: str | None) -> None:
         """The run's thread reply was posted (or will never be)."""
-        with self.db.write() as tx:
-            tx.execute(
-                "UPDATE runs SET reply_posted = 1, reply_ts = ?, slack_attempts = 0,"
-                " reply_intent = NULL WHERE id = ?",
-                (reply_ts, id_),
-            )
+        self.db.execute_write(
+            "UPDATE runs SET reply_posted = 1, reply_ts = ?, slack_attempts = 0,"
+            " reply_intent = NULL WHERE id = ?",
+            (reply_ts, id_),
+        )
 
     def slack_failed(self, id_: str, *, error: str, retry_at: datetime | None) -> int:
         """A post failed: retry at `retry_at`, or never when it is None; return attempts."""
@@ -448,5 +437,4 @@ class LeaseStore:
 
     def release(self, name: str, holder: str) -> None:
         """Give the lease up (on clean shutdown)."""
-        with self.db.write() as tx:
-            tx.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+        self.db.execute_write("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))

@@ -21,7 +21,7 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 from urllib.parse import quote
@@ -99,6 +99,8 @@ class DeepnoteClient:
         sleep: Callable[[float], None] = time.sleep,
         on_call: OnCall | None = None,
         budget: RequestBudget | None = None,
+        before_call: Callable[[], object] | None = None,
+        observers: Sequence[OnCall] = (),
     ) -> None:
         if not api_key or not api_key.isascii() or not api_key.isprintable() or " " in api_key:
             # httpx would echo an unsendable header value in its error: refuse it here instead.
@@ -110,11 +112,13 @@ class DeepnoteClient:
         self._backoff_cap = backoff_cap
         self._sleep = sleep
         self._on_call = on_call
-        self._observers: list[OnCall] = []
+        self._observers: list[OnCall] = list(observers)
         self.budget = budget
         # Called before every request goes out (the bot waits there while Slack's requests
-        # are being answered: bot/foreground.py).
-        self.before_call: Callable[[], object] | None = None
+        # are being answered: bot/web/foreground.py).
+        self.before_call = before_call
+        self._transport = transport
+        self._timeout = timeout
         self._local = threading.local()
         self._http = httpx.Client(
             base_url=self._base,
@@ -140,6 +144,33 @@ class DeepnoteClient:
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
+
+    def with_hooks(
+        self,
+        *,
+        budget: RequestBudget | None,
+        before_call: Callable[[], object] | None,
+        observers: Sequence[OnCall] = (),
+    ) -> DeepnoteClient:
+        """A new client with this one's settings and observers, and these hooks as well.
+
+        The bot builds its own client from one it is given (tests give theirs), so that its
+        budget, its wait for Slack's requests and its health observer are constructor keywords.
+        """
+        return DeepnoteClient(
+            base_url=str(self._base),
+            api_key=self._api_key,
+            transport=self._transport,
+            timeout=self._timeout,
+            retries=self._retries,
+            backoff_base=self._backoff_base,
+            backoff_cap=self._backoff_cap,
+            sleep=self._sleep,
+            on_call=self._on_call,
+            budget=budget,
+            before_call=before_call,
+            observers=[*self._observers, *observers],
+        )
 
     # -- endpoints -------------------------------------------------------------------------
 
@@ -188,14 +219,9 @@ class DeepnoteClient:
         self, notebook_id: str, *, page_size: int = 50, retries: int | None = None
     ) -> list[RunSummary]:
         """GET /v2/notebooks/{notebookId}/runs: the newest `page_size` runs, newest first."""
-        content = self._call(
-            "GET",
-            f"v2/notebooks/{_segment(notebook_id)}/runs",
-            label="GET /v2/notebooks/{notebookId}/runs",
-            params={"pageSize": str(page_size)},
-            retries=self._retries if retries is None else retries,
+        runs, _next = self.list_notebook_runs_page(
+            notebook_id, page_size=page_size, retries=retries
         )
-        runs, _next = parse.parse_runs_page(parse.read_json(content))
         return runs
 
     def list_notebook_runs_page(

@@ -9,8 +9,8 @@ HTTP server; in `ForegroundApp.dispatch` for Socket Mode), and slow work calls `
 before it starts: it waits until no request is being answered, at most `limit` seconds, so a
 steady stream of requests delays it by a bounded amount and never starves it. Work already
 under way waits the same way before each call it makes to Deepnote
-(`DeepnoteClient.before_call`) and before posting a run's messages (`RunService.quiet`), and
-so does each round of the poller.
+(`DeepnoteClient.before_call`) and before posting a run's messages (`Delivery.quiet` in
+bot/runs/deliver.py), and so does each round of the poller.
 """
 
 from __future__ import annotations
@@ -136,6 +136,7 @@ class Background:
         """Run `fn(*args, **kwargs)` once requests are answered; `what` names it in logs."""
 
         def work() -> None:
+            """Run `fn`; a failure is logged, never raised."""
             try:
                 fn(*args, **kwargs)
             except Exception:
@@ -184,6 +185,7 @@ class Background:
         together = threading.Barrier(count)
 
         def hold() -> None:
+            """Run `each` and wait until every thread has done so."""
             each()
             with contextlib.suppress(threading.BrokenBarrierError):
                 together.wait(timeout=10)
@@ -211,5 +213,6 @@ class ForegroundApp(App):
         self.foreground = foreground
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
+        """Answer one request of Slack's, counted in the foreground while it is answered."""
         with self.foreground.answering():
             return super().dispatch(req)

@@ -58,6 +58,7 @@ class _Server(ThreadingHTTPServer):
             worker.start()
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        """Hand the connection to an idle worker, or to a thread of its own."""
         with self._idle_lock:
             idle = self._idle > 0
             if idle:
@@ -77,6 +78,7 @@ class _Server(ThreadingHTTPServer):
             self.process_request_thread(*item)
 
     def server_close(self) -> None:
+        """Close the socket and let the workers end."""
         super().server_close()
         for _ in self._workers:
             self._connections.put(None)
@@ -117,92 +119,115 @@ class BotHTTPServer:
         self.server.server_close()
 
 
+class _Handler(BaseHTTPRequestHandler):
+    """One connection: Slack's requests on `EVENTS_PATH`, health on `/healthz`.
+
+    `_make_handler` makes a subclass that knows the app, the health check and the foreground.
+    """
+
+    app: App
+    health: Callable[[], tuple[bool, dict[str, Any]]]
+    foreground: Foreground | None = None
+
+    protocol_version = "HTTP/1.1"
+    # An answer goes out in one write: headers and body are buffered until the handler
+    # flushes after each request (fewer system calls, each of which gives up and then
+    # waits for the interpreter lock). TCP_NODELAY: a write is never held back waiting
+    # for the peer's delayed ACK.
+    wbufsize = io.DEFAULT_BUFFER_SIZE
+    disable_nagle_algorithm = True
+    # A kept-alive connection left idle this long is closed, so it holds no thread forever.
+    timeout = 60
+
+    # Slack's requests are counted in `foreground` from their request line until they
+    # are answered: slow work waits for them (health checks do not count).
+    def setup(self) -> None:
+        """Start the connection, not yet answering a request of Slack's."""
+        self.answering = False
+        super().setup()
+
+    def parse_request(self) -> bool:
+        """Parse the request line; a request of Slack's enters the foreground."""
+        ok = super().parse_request()
+        slack = self.command == "POST" and self.path.partition("?")[0] == EVENTS_PATH
+        if ok and slack and self.foreground is not None and not self.answering:
+            self.foreground.enter()
+            self.answering = True
+        return ok
+
+    def handle_one_request(self) -> None:
+        """Answer one request, then leave the foreground."""
+        try:
+            super().handle_one_request()
+        finally:
+            self._answered()
+
+    def finish(self) -> None:
+        """Close the connection, leaving the foreground if a request was cut short."""
+        try:
+            super().finish()
+        finally:
+            self._answered()
+
+    def _answered(self) -> None:
+        if self.foreground is not None and self.answering:
+            self.answering = False
+            self.foreground.leave()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Log nothing: access logs would duplicate the bot's own structured events."""
+        return
+
+    def _send(self, status: int, body: str, headers: dict[str, Any] | None = None) -> None:
+        """Send a whole answer; JSON unless the headers name another content type."""
+        data = body.encode("utf-8")
+        self.send_response(status)
+        content_type_set = False
+        for key, values in (headers or {}).items():
+            for value in values if isinstance(values, list | tuple) else [values]:
+                if key.lower() == "content-length":
+                    continue
+                content_type_set = content_type_set or key.lower() == "content-type"
+                self.send_header(key, str(value))
+        if not content_type_set:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        """`/healthz`: 200 with the report when the bot can work, else 503."""
+        path = self.path.partition("?")[0]
+        if path == "/healthz":
+            ok, report = self.health()
+            self._send(200 if ok else 503, json.dumps(report, default=str))
+        else:
+            self._send(404, json.dumps({"error": "not_found"}))
+
+    def do_POST(self) -> None:
+        """`EVENTS_PATH`: hand the request to Bolt, which checks its signature first."""
+        path, _, query = self.path.partition("?")
+        if path != EVENTS_PATH:
+            self._send(404, json.dumps({"error": "not_found"}))
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._send(413, json.dumps({"error": "too_large"}))
+            return
+        body = self.rfile.read(length).decode("utf-8", errors="replace")
+        request = BoltRequest(body=body, query=query, headers=dict(self.headers.items()))
+        response = self.app.dispatch(request)
+        self._send(response.status, response.body, response.headers)
+
+
 def _make_handler(
     app: App,
     health: Callable[[], tuple[bool, dict[str, Any]]],
     foreground: Foreground | None,
 ) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # An answer goes out in one write: headers and body are buffered until the handler
-        # flushes after each request (fewer system calls, each of which gives up and then
-        # waits for the interpreter lock). TCP_NODELAY: a write is never held back waiting
-        # for the peer's delayed ACK.
-        wbufsize = io.DEFAULT_BUFFER_SIZE
-        disable_nagle_algorithm = True
-        # A kept-alive connection left idle this long is closed, so it holds no thread forever.
-        timeout = 60
-
-        # Slack's requests are counted in `foreground` from their request line until they
-        # are answered: slow work waits for them (health checks do not count).
-        def setup(self) -> None:
-            self.answering = False
-            super().setup()
-
-        def parse_request(self) -> bool:
-            ok = super().parse_request()
-            slack = self.command == "POST" and self.path.partition("?")[0] == EVENTS_PATH
-            if ok and slack and foreground is not None and not self.answering:
-                foreground.enter()
-                self.answering = True
-            return ok
-
-        def handle_one_request(self) -> None:
-            try:
-                super().handle_one_request()
-            finally:
-                self._answered()
-
-        def finish(self) -> None:
-            try:
-                super().finish()
-            finally:
-                self._answered()
-
-        def _answered(self) -> None:
-            if foreground is not None and self.answering:
-                self.answering = False
-                foreground.leave()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return  # access logs would duplicate the bot's own structured events
-
-        def _send(self, status: int, body: str, headers: dict[str, Any] | None = None) -> None:
-            data = body.encode("utf-8")
-            self.send_response(status)
-            content_type_set = False
-            for key, values in (headers or {}).items():
-                for value in values if isinstance(values, list | tuple) else [values]:
-                    if key.lower() == "content-length":
-                        continue
-                    content_type_set = content_type_set or key.lower() == "content-type"
-                    self.send_header(key, str(value))
-            if not content_type_set:
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
-            path = self.path.partition("?")[0]
-            if path == "/healthz":
-                ok, report = health()
-                self._send(200 if ok else 503, json.dumps(report, default=str))
-            else:
-                self._send(404, json.dumps({"error": "not_found"}))
-
-        def do_POST(self) -> None:
-            path, _, query = self.path.partition("?")
-            if path != EVENTS_PATH:
-                self._send(404, json.dumps({"error": "not_found"}))
-                return
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._send(413, json.dumps({"error": "too_large"}))
-                return
-            body = self.rfile.read(length).decode("utf-8", errors="replace")
-            request = BoltRequest(body=body, query=query, headers=dict(self.headers.items()))
-            response = app.dispatch(request)
-            self._send(response.status, response.body, response.headers)
-
-    return Handler
+    """A handler class serving this app (the server makes one instance per connection)."""
+    return type(
+        "Handler",
+        (_Handler,),
+        {"app": app, "health": staticmethod(health), "foreground": foreground},
+    )

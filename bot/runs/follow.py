@@ -1,0 +1,297 @@
+"""Following runs in Deepnote: rounds of status reads, notebook listings and lost runs.
+
+A run due for a read is read on its own (GET /v2/runs/{id}), or, when its notebook has
+several runs due, from the notebook's run list. New runs are read often, old ones less
+(`poll_interval`); failed reads back off (`failure_backoff`) until the run counts as lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bot.clock import Clock
+from bot.deepnote.client import DeepnoteClient
+from bot.deepnote.models import FAILED_STATUSES, Run, RunSummary, is_terminal
+from bot.deepnote.notebook_ref import notebook_url
+from bot.deepnote.snapshot import failure_reason, key_results, parse_snapshot
+from bot.errors import BudgetExhausted, DeepnoteAuthError, DeepnoteError, DeepnoteNotFound
+from bot.slack.messages.status import format_duration
+from storage.records import RunRecord
+from storage.results import ResultStore
+from storage.runs import RunStore
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_WAITS = 3
+SNAPSHOT_WAIT_SECONDS = 1.5
+MAX_POLL_INTERVAL = 30.0
+MAX_LIST_PAGES = 20
+MAX_DUE_PER_ROUND = 2000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LIST_EVERY = 1.0
+
+
+def poll_interval(age_seconds: float, base: float) -> float:
+    """Seconds until the next status read of a run this old: new runs often, old ones less.
+
+    >>> poll_interval(10, 1.0), poll_interval(600, 1.0), poll_interval(10**6, 1.0)
+    (1.0, 5.0, 30.0)
+    """
+    if age_seconds <= 60:
+        return base
+    return min(MAX_POLL_INTERVAL, max(base, base * age_seconds / 120))
+
+
+def failure_backoff(failures: int, base: float) -> float:
+    """Seconds until the next try after `failures` failed status reads in a row."""
+    return float(min(MAX_POLL_INTERVAL * 2, base * 2 ** min(failures, 10)))
+
+
+@dataclass(kw_only=True, eq=False)
+class Follower:
+    """Reads the statuses of unfinished runs from Deepnote and stores what changed."""
+
+    store: RunStore
+    results: ResultStore
+    deepnote: DeepnoteClient
+    clock: Clock
+    poll_seconds: float
+    lost_after_seconds: float
+    app_url: str
+    # Called once when a run reaches a final status; returns whether to announce a quiet run.
+    on_finish: Callable[[RunRecord], bool] | None = None
+    _snapshot_waits: dict[str, int] = field(default_factory=dict, init=False)
+    _listed_at: dict[str, datetime] = field(default_factory=dict, init=False)
+    _finished_seen: dict[str, RunRecord] = field(default_factory=dict, init=False)
+
+    @property
+    def lost_after(self) -> timedelta:
+        """How long a run's status may go unread before the run counts as lost."""
+        return timedelta(seconds=self.lost_after_seconds)
+
+    # -- rounds ---------------------------------------------------------------------------
+
+    def poll_due(self, now: datetime) -> None:
+        """Read the statuses of the runs due, within this round's request budget."""
+        due = self.store.due_for_poll(now, limit=MAX_DUE_PER_ROUND)
+        try:
+            with self.deepnote.background():
+                # Runs a listing showed finished come first: people are waiting for them.
+                self._poll_seen_finished(now)
+                listed, waiting = self._list_statuses(due, now)
+                for run in due:
+                    summary = listed.get(run.run_id or "")
+                    if summary is not None and is_terminal(summary.status):
+                        self._finished_seen[run.id] = run
+                self._poll_seen_finished(now)
+                for run in due:
+                    summary = listed.get(run.run_id or "")
+                    if summary is not None:
+                        if not is_terminal(summary.status):
+                            self._record_listed(run, summary.status, now)
+                    elif run.notebook_id not in waiting:
+                        self.poll(run, now)  # not batched, or not in its notebook's list
+        except BudgetExhausted:
+            # The rest stays due: the most overdue runs go first next round.
+            log.debug("request budget used up this round", extra={"event": "budget_round"})
+
+    def settle_finished(self) -> None:
+        """Run the follow-up of every run that just ended (e.g. schedule bookkeeping)."""
+        for run in self.store.finish_pending():
+            announce = True
+            if self.on_finish is not None:
+                try:
+                    announce = self.on_finish(run)
+                except Exception:
+                    # The run's own messages must still go out; the hook is retried next round.
+                    log.exception("finish hook failed", extra={"event": "finish_hook_error"})
+                    continue
+            self.store.finish_done(run.id, announce=announce)
+
+    def _poll_seen_finished(self, now: datetime) -> None:
+        """Read the details of runs a listing showed finished (oldest first)."""
+        for key, run in list(self._finished_seen.items()):
+            self.poll(run, now)
+            self._finished_seen.pop(key, None)
+
+    # -- listings ---------------------------------------------------------------------------
+
+    def _list_statuses(
+        self, due: list[RunRecord], now: datetime
+    ) -> tuple[dict[str, RunSummary], set[str]]:
+        """Statuses of many runs at once: GET /v2/notebooks/{id}/runs per notebook.
+
+        Used for notebooks with several runs due, at most once per `LIST_EVERY` seconds per
+        notebook. Returns the statuses found, and the notebooks listed so recently that their
+        runs wait for the next listing instead of being read one by one.
+        """
+        by_notebook: dict[str, list[RunRecord]] = {}
+        for run in due:
+            by_notebook.setdefault(run.notebook_id, []).append(run)
+        found: dict[str, RunSummary] = {}
+        waiting: set[str] = set()
+        # The notebook listed longest ago goes first, so every notebook gets its turn.
+        order = sorted(by_notebook, key=lambda n: self._listed_at.get(n, EPOCH))
+        for position, notebook_id in enumerate(order):
+            runs = by_notebook[notebook_id]
+            if len(runs) < 2:
+                continue
+            last = self._listed_at.get(notebook_id)
+            if last is not None and (now - last).total_seconds() < LIST_EVERY:
+                waiting.add(notebook_id)
+                continue
+            self._listed_at[notebook_id] = now
+            try:
+                self._list_notebook(notebook_id, runs, found)
+            except BudgetExhausted:
+                # No budget left to list: the rest waits for the next round, and the
+                # finished runs found so far are still read first.
+                waiting.update(n for n in order[position:] if len(by_notebook[n]) >= 2)
+                return found, waiting
+        return found, waiting
+
+    def _list_notebook(
+        self, notebook_id: str, runs: list[RunRecord], found: dict[str, RunSummary]
+    ) -> None:
+        """Add the statuses of these runs to `found`, from their notebook's run list.
+
+        Stops at the first failed page: the runs not found are read one by one instead.
+        BudgetExhausted propagates; what the pages before it showed stays in `found`.
+        """
+        wanted = {r.run_id for r in runs if r.run_id}
+        token: str | None = None
+        for _ in range(MAX_LIST_PAGES):
+            try:
+                page, token = self.deepnote.list_notebook_runs_page(
+                    notebook_id, page_size=100, page_token=token, retries=0
+                )
+            except DeepnoteError:
+                break
+            for summary in page:
+                if summary.run_id in wanted:
+                    found[summary.run_id] = summary
+            if wanted.issubset(found) or not page or not token:
+                break
+
+    # -- status reads -----------------------------------------------------------------------
+
+    def _record_listed(self, run: RunRecord, status: str, now: datetime) -> None:
+        """Store an unfinished status read from a notebook's run list."""
+        self.store.record_status(
+            run.id, status=status, now=now, next_poll_at=self._next_read(run, now)
+        )
+
+    def _next_read(self, run: RunRecord, now: datetime) -> datetime:
+        """When to read this unfinished run's status again (older runs less often)."""
+        age = (now - (run.started_at or run.created_at)).total_seconds()
+        return now + timedelta(seconds=poll_interval(age, self.poll_seconds))
+
+    def poll(self, run: RunRecord, now: datetime) -> None:
+        """Read one run's status from Deepnote and store what changed."""
+        assert run.run_id is not None
+        try:
+            remote = self.deepnote.get_run(run.run_id, retries=0)
+        except DeepnoteError as exc:
+            self._poll_failed(run, exc, now)
+            return
+        if not remote.finished:
+            self.store.record_status(
+                run.id, status=remote.status, now=now, next_poll_at=self._next_read(run, now)
+            )
+            return
+        select = self.store.post_outputs(run.id)
+        want_results = remote.status == "success" and select != "none"
+        snapshot_text = self._snapshot(remote, want_results=want_results)
+        if snapshot_text is None and not remote.snapshot_url:
+            waited = self._snapshot_waits.get(run.id, 0)
+            if waited < SNAPSHOT_WAITS:
+                # The snapshot can attach a little after the terminal status.
+                self._snapshot_waits[run.id] = waited + 1
+                wait = now + timedelta(seconds=SNAPSHOT_WAIT_SECONDS)
+                self.store.record_status(run.id, status=run.status, now=now, next_poll_at=wait)
+                return
+        self._snapshot_waits.pop(run.id, None)
+        self._record_finished(
+            run, remote, snapshot_text, now, select=select, want_results=want_results
+        )
+
+    def _record_finished(
+        self,
+        run: RunRecord,
+        remote: Run,
+        snapshot_text: str | None,
+        now: datetime,
+        *,
+        select: str | None,
+        want_results: bool,
+    ) -> None:
+        """Store a finished run: its outcome, why it failed, and the results to post."""
+        error: str | None = None
+        failing: str | None = None
+        snapshot = parse_snapshot(snapshot_text) if snapshot_text else None
+        if remote.status in FAILED_STATUSES:
+            error, block = failure_reason(remote.error, snapshot, remote.status)
+            failing = block.describe() if block is not None else None
+        elif want_results and snapshot is not None:
+            self.results.save(
+                run.id, key_results(snapshot, select=select, notebook_id=run.notebook_id)
+            )
+        self.store.record_status(
+            run.id,
+            status=remote.status,
+            now=now,
+            next_poll_at=None,
+            completed_at=remote.completed_at or now,
+            error=error,
+            failing_block=failing,
+            snapshot_url=remote.snapshot_url,
+            project_id=remote.project_id,
+            notebook_url=notebook_url(run.notebook_id, remote.project_id, app_url=self.app_url),
+        )
+        log.info(
+            "run finished",
+            extra={
+                "event": "run_finished",
+                "run": run.run_id,
+                "status": remote.status,
+                "channel": run.channel_id,
+                "notebook": run.notebook_id,
+            },
+        )
+
+    def _snapshot(self, remote: Run, *, want_results: bool) -> str | None:
+        """The run's snapshot YAML when it is needed (results to post, or why it failed)."""
+        if remote.snapshot_content:
+            return remote.snapshot_content
+        if not want_results and (remote.status not in FAILED_STATUSES or remote.error):
+            return None
+        try:
+            return self.deepnote.fetch_snapshot(remote)
+        except DeepnoteError:
+            return None
+
+    def _poll_failed(self, run: RunRecord, exc: DeepnoteError, now: datetime) -> None:
+        """Back off after a failed read; a run unread for `lost_after` counts as lost."""
+        failures = self.store.counter(run.id, "poll_failures") + 1
+        wait = failure_backoff(failures, self.poll_seconds)
+        if isinstance(exc, DeepnoteNotFound | DeepnoteAuthError):
+            wait = max(wait, 10.0)
+        self.store.record_poll_failure(
+            run.id, error=exc.user_message, next_poll_at=now + timedelta(seconds=wait)
+        )
+        last_ok = self.store.last_read_at(run.id) or run.created_at
+        log.warning(
+            "status read failed",
+            extra={"event": "poll_failed", "run": run.run_id, "failures": failures},
+        )
+        if now - last_ok >= self.lost_after:
+            answer = exc.user_message.rstrip(". ")
+            self.store.mark_lost(
+                run.id,
+                reason=f"its status could not be read for "
+                f"{format_duration(self.lost_after.total_seconds())} (last answer: {answer})",
+                now=now,
+            )
