@@ -63,8 +63,14 @@ def answer(
 
 
 def on_listener_error(error: Exception) -> None:
-    """Bolt's error handler: a listener failed before acknowledging (Bolt answers 500)."""
-    report(error, "listener failed", event="listener_error")
+    """Bolt's error handler: a listener failed before acknowledging (Bolt answers 500).
+
+    Nobody is told in Slack, so even an explained error is logged here.
+    """
+    if is_expected(error):
+        log.warning("listener refused: %s", error, extra={"event": "listener_error"})
+    else:
+        report(error, "listener failed", event="listener_error")
 
 
 def install(app: App) -> None:
