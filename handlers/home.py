@@ -156,6 +156,10 @@ def is_home_click(body: Mapping[str, Any]) -> bool:
     return isinstance(view, Mapping) and view.get("type") == "home"
 
 
+# What a schedule button did, for the notice when nothing else says it.
+_DONE = {HOME_TRIGGER: "Started", HOME_PAUSE: "Paused", HOME_RESUME: "Resumed"}
+
+
 class HomeTab:
     """The Home tab's listeners: publish it when opened, and its schedule buttons."""
 
@@ -201,9 +205,6 @@ class HomeTab:
             errors.report(exc, "home action failed", event="home_action_error")
             notice = errors.warning(exc)
         self.publish(who.user_id, who.team_id, notice)
-
-
-_DONE = {HOME_TRIGGER: "Started", HOME_PAUSE: "Paused", HOME_RESUME: "Resumed"}
 
 
 def register(app: App, services: Services) -> None:
