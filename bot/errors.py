@@ -38,6 +38,22 @@ class FormErrors(UserError):
         self.errors = dict(errors)
 
 
+class NotebookNotFound(UserError):
+    """Deepnote has no notebook by this id, or the bot's API key cannot see it.
+
+    >>> NotebookNotFound("abc").message
+    "Deepnote has no notebook `abc` that the bot's API key can see."
+    """
+
+    def __init__(self, notebook_id: str) -> None:
+        super().__init__(
+            f"Deepnote has no notebook `{notebook_id}` that the bot's API key can see.",
+            hint="Check the id or link, and that the key's owner has access to the project "
+            "(the notebook may have been deleted or moved).",
+        )
+        self.notebook_id = notebook_id
+
+
 class StorageError(BotError):
     """The database file cannot be used; the message says why and what to do."""
 

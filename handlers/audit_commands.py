@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -56,9 +55,3 @@ def do_audit(services: Services, who: Requester, cmd: AuditCommand) -> Message:
             + " setting.",
         )
     return render_audit(services.audit.latest(cmd.limit))
-
-
-AUDIT_HANDLERS: dict[type[Any], Callable[[Services, Requester, Any], Message | None]] = {
-    AuditCommand: do_audit,
-}
-AUDIT_NAMES: dict[type[Any], str] = {AuditCommand: "audit"}

@@ -12,13 +12,15 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.errors import SlackError, UpstreamError, UserError
-from bot.runs.service import Requester
-from bot.schedules.service import words
+from bot.errors import SlackError
+from bot.schedules.rules import words
 from bot.services import Services
 from bot.slack.messages.schedules import format_slot
 from bot.slack.messages.status import is_finished, status_emoji
 from bot.text.mrkdwn import code, escape, link, slack_date, truncate
+from handlers import errors
+from handlers.payloads import action_value, viewer
+from handlers.schedule_commands import change_reply
 from storage.records import RunRecord
 from storage.schedules import ScheduleRecord
 
@@ -138,41 +140,15 @@ def home_view(
     return {"type": "home", "blocks": blocks[:VIEW_BLOCKS]}
 
 
-def _owned_schedules(services: Services, team_id: str, user_id: str) -> list[ScheduleRecord]:
-    # The schedule store lists by channel only; its rows are looked up by id from here.
-    rows = services.db.conn().query(
-        "SELECT id FROM schedules WHERE team_id = ? AND owner_id = ? ORDER BY id LIMIT ?",
-        (team_id, user_id, MAX_SCHEDULES + 1),
-    )
-    found = (services.schedules.store.get(int(r["id"])) for r in rows)
-    return [s for s in found if s is not None]
-
-
 def publish_home(
     services: Services, user_id: str, team_id: str, *, notice: str | None = None
 ) -> None:
     """Build and publish one person's Home tab."""
     runs = [r for r in services.store.recent_for_user(user_id, limit=MAX_RUNS * 2)]
     runs = [r for r in runs if not team_id or r.team_id == team_id][:MAX_RUNS]
-    schedules = [(s, words(s)) for s in _owned_schedules(services, team_id, user_id)]
+    owned = services.schedules.store.owned_by(team_id, user_id, limit=MAX_SCHEDULES + 1)
+    schedules = [(s, words(s)) for s in owned]
     services.slack.publish_view(user_id, home_view(runs, schedules, notice=notice))
-
-
-def _viewer(body: Mapping[str, Any]) -> Requester:
-    user = body.get("user")
-    user_id = str(user.get("id") or "") if isinstance(user, Mapping) else ""
-    team = user.get("team_id") if isinstance(user, Mapping) else None
-    if not team:
-        team_obj = body.get("team")
-        team = team_obj.get("id") if isinstance(team_obj, Mapping) else None
-    return Requester(user_id=user_id, team_id=str(team or ""), channel_id="", trigger="home")
-
-
-def warning(exc: Exception) -> str:
-    """The notice at the top of the Home tab when a button there failed."""
-    if isinstance(exc, UserError | UpstreamError):
-        return f":warning: {exc.user_message}"
-    return ":warning: Something went wrong inside the bot; nothing was changed."
 
 
 def is_home_click(body: Mapping[str, Any]) -> bool:
@@ -181,58 +157,61 @@ def is_home_click(body: Mapping[str, Any]) -> bool:
     return isinstance(view, Mapping) and view.get("type") == "home"
 
 
-def register(app: App, services: Services) -> None:
-    """Attach the Home tab listener and its schedule buttons."""
+# What a schedule button did, for the notice when nothing else says it.
+_DONE = {HOME_TRIGGER: "Started", HOME_PAUSE: "Paused", HOME_RESUME: "Resumed"}
 
-    def publish(user_id: str, team_id: str) -> None:
-        try:
-            publish_home(services, user_id, team_id)
-        except SlackError:
-            log.warning("could not publish the Home tab", extra={"event": "home_failed"})
 
-    def on_home_opened(ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
+class HomeTab:
+    """The Home tab's listeners: publish it when opened, and its schedule buttons."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def on_home_opened(self, ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """Acknowledge, and queue publishing the viewer's Home tab."""
         ack()
         if event.get("tab", "home") != "home":
             return
         user_id = str(event.get("user") or "")
         team_id = str(body.get("team_id") or "")
-        services.background.submit("home", publish, user_id, team_id)
+        self.services.background.submit("home", self.publish, user_id, team_id)
 
-    app.event("app_home_opened")(on_home_opened)
+    def publish(self, user_id: str, team_id: str, notice: str | None = None) -> None:
+        """Publish the Home tab (best effort: Slack may refuse)."""
+        try:
+            publish_home(self.services, user_id, team_id, notice=notice)
+        except SlackError:
+            log.warning("could not publish the Home tab", extra={"event": "home_failed"})
 
-    def schedule_action(action_id: str) -> Any:
-        def work(body: dict[str, Any]) -> None:
-            who = _viewer(body)
-            actions = body.get("actions")
-            first = actions[0] if isinstance(actions, list) and actions else {}
-            raw = str(first.get("value") or "") if isinstance(first, Mapping) else ""
-            done = {HOME_TRIGGER: "Started", HOME_PAUSE: "Paused", HOME_RESUME: "Resumed"}
-            act = {
-                HOME_TRIGGER: services.schedules.trigger,
-                HOME_PAUSE: services.schedules.pause,
-                HOME_RESUME: services.schedules.resume,
-            }[action_id]
-            try:
-                msg = act(who, raw)
-                notice = (
-                    f"✔️ {msg.text}"
-                    if msg is not None
-                    else (f"✔️ {done[action_id]} schedule {code(raw, limit=20)}.")
-                )
-            except Exception as exc:
-                if not isinstance(exc, UserError | UpstreamError):
-                    log.exception("home action failed", extra={"event": "home_action_error"})
-                notice = warning(exc)
-            try:
-                publish_home(services, who.user_id, who.team_id, notice=notice)
-            except SlackError:
-                log.warning("could not publish the Home tab", extra={"event": "home_failed"})
+    def on_schedule_button(self, ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
+        """Acknowledge a schedule button, and queue what it asks."""
+        ack()
+        action_id = str(action.get("action_id") or "")
+        self.services.background.submit(action_id, self.schedule_action, action_id, body)
 
-        def listener(ack: Ack, body: dict[str, Any]) -> None:
-            ack()
-            services.background.submit(action_id, work, body)
+    def schedule_action(self, action_id: str, body: dict[str, Any]) -> None:
+        """Run now, pause or resume a schedule, then publish the tab saying what happened."""
+        who = viewer(body)
+        raw = action_value(body)
+        act = {
+            HOME_TRIGGER: self.services.schedules.trigger,
+            HOME_PAUSE: self.services.schedules.pause,
+            HOME_RESUME: self.services.schedules.resume,
+        }[action_id]
+        try:
+            msg = change_reply(act(who, raw), who)
+            done = f"{_DONE[action_id]} schedule {code(raw, limit=20)}."
+            notice = f"✔️ {msg.text if msg is not None else done}"
+        except Exception as exc:
+            errors.report(exc, "home action failed", event="home_action_error")
+            notice = errors.warning(exc)
+        self.publish(who.user_id, who.team_id, notice)
 
-        return listener
 
-    for action_id in (HOME_TRIGGER, HOME_PAUSE, HOME_RESUME):
-        app.action(action_id)(schedule_action(action_id))
+def register(app: App, services: Services) -> None:
+    """Attach the Home tab listener and its schedule buttons."""
+    errors.install(app)
+    tab = HomeTab(services)
+    app.event("app_home_opened")(tab.on_home_opened)
+    for action_id in _DONE:
+        app.action(action_id)(tab.on_schedule_button)

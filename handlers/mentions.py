@@ -16,11 +16,12 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.commands.parse import parse_command
-from bot.errors import SlackError, UpstreamError, UserError
+from bot.errors import SlackError
 from bot.runs.service import Requester
 from bot.services import Services
 from bot.slack.messages.blocks import Message
-from handlers.commands import dispatch, reply_for
+from handlers import errors
+from handlers.dispatch import dispatch
 
 log = logging.getLogger(__name__)
 
@@ -108,22 +109,29 @@ def handle_mention(services: Services, body: Mapping[str, Any]) -> None:
         log.info("event already handled", extra={"event": "event_duplicate", "id": event_id})
         return
     who = mention_requester(body, event)
-    try:
-        cmd = parse_command(command_text(str(event.get("text") or ""), bot_user))
-        msg = dispatch(services, who, cmd)
-    except Exception as exc:
-        if not isinstance(exc, UserError | UpstreamError):
-            log.exception("mention failed", extra={"event": "mention_error"})
-        msg = reply_for(exc)
+    text = command_text(str(event.get("text") or ""), bot_user)
+    msg = errors.answer(
+        lambda: dispatch(services, who, parse_command(text)),
+        "mention failed",
+        event="mention_error",
+    )
     if msg is not None:
         reply(services, who, event, msg)
 
 
-def register(app: App, services: Services) -> None:
-    """Attach the app_mention listener: acknowledged at once, handled in the background."""
+class MentionListener:
+    """The app_mention listener: acknowledged at once, handled in the background."""
 
-    def on_mention(ack: Ack, body: dict[str, Any]) -> None:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def on_mention(self, ack: Ack, body: dict[str, Any]) -> None:
+        """Acknowledge, and queue `handle_mention`."""
         ack()
-        services.background.submit("mention", handle_mention, services, body)
+        self.services.background.submit("mention", handle_mention, self.services, body)
 
-    app.event("app_mention")(on_mention)
+
+def register(app: App, services: Services) -> None:
+    """Attach the app_mention listener to the Bolt app."""
+    errors.install(app)
+    app.event("app_mention")(MentionListener(services).on_mention)

@@ -7,9 +7,6 @@ team relies on it, so everyone sees who set up or changed what); listing is ephe
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from bot.commands.docs import format_example
 from bot.commands.types import (
     PauseCommand,
@@ -20,16 +17,40 @@ from bot.commands.types import (
     UnscheduleCommand,
 )
 from bot.runs.service import Requester
+from bot.schedules.service import PAUSE, RESUME, TRIGGER, ScheduleChange, change_message
 from bot.services import Services
 from bot.slack.messages.blocks import Message
-from bot.slack.messages.schedules import schedules_listing
+from bot.slack.messages.help import info_reply
+from bot.slack.messages.schedules import format_slot, schedules_listing
+from bot.text.mrkdwn import code
+from handlers.notebooks import load_notebook
+
+
+def change_reply(change: ScheduleChange, who: Requester) -> Message | None:
+    """The reply to the person who changed a schedule; None when the channel's post says it."""
+    schedule = change.schedule
+    sid = code(str(schedule.id))
+    if change.action == TRIGGER:
+        if who.channel_id == schedule.channel_id:
+            return None  # the run's card in this channel is the answer
+        return info_reply(f"Started schedule {sid} now; its card is in <#{schedule.channel_id}>.")
+    if change.action == PAUSE and not change.changed:
+        return info_reply(
+            f"Schedule {sid} is already paused. "
+            f"Resume it with {code(f'/deepnote resume {schedule.id}')}."
+        )
+    if change.action == RESUME and not change.changed:
+        after = schedule.next_fire_at
+        return info_reply(
+            f"Schedule {sid} is not paused"
+            + (f"; its next run is {format_slot(after, schedule.tz)}." if after else ".")
+        )
+    # Shown to the person alone when it could not be posted in the channel.
+    return None if change.announced else change_message(change)
 
 
 def do_schedule(services: Services, who: Requester, cmd: ScheduleCommand) -> Message | None:
     """Create a schedule; its notice in the channel is the answer."""
-    # Imported here: handlers.commands registers this module's handlers when it loads.
-    from handlers.commands import load_notebook
-
     notebook = load_notebook(services, cmd.notebook, team_id=who.team_id)
     services.schedules.create(
         who,
@@ -50,38 +71,19 @@ def do_schedules(services: Services, who: Requester, cmd: SchedulesCommand) -> M
 
 def do_unschedule(services: Services, who: Requester, cmd: UnscheduleCommand) -> Message | None:
     """Delete a schedule (owner or admin)."""
-    return services.schedules.delete(who, cmd.schedule_id)
+    return change_reply(services.schedules.delete(who, cmd.schedule_id), who)
 
 
 def do_pause(services: Services, who: Requester, cmd: PauseCommand) -> Message | None:
     """Pause a schedule (owner or admin)."""
-    return services.schedules.pause(who, cmd.schedule_id)
+    return change_reply(services.schedules.pause(who, cmd.schedule_id), who)
 
 
 def do_resume(services: Services, who: Requester, cmd: ResumeCommand) -> Message | None:
     """Resume a schedule from its next slot (owner or admin)."""
-    return services.schedules.resume(who, cmd.schedule_id)
+    return change_reply(services.schedules.resume(who, cmd.schedule_id), who)
 
 
 def do_trigger(services: Services, who: Requester, cmd: TriggerCommand) -> Message | None:
     """Run a schedule once now; its card in the schedule's channel is the answer."""
-    return services.schedules.trigger(who, cmd.schedule_id)
-
-
-SCHEDULE_HANDLERS: dict[type[Any], Callable[[Services, Requester, Any], Message | None]] = {
-    ScheduleCommand: do_schedule,
-    SchedulesCommand: do_schedules,
-    UnscheduleCommand: do_unschedule,
-    PauseCommand: do_pause,
-    ResumeCommand: do_resume,
-    TriggerCommand: do_trigger,
-}
-
-SCHEDULE_NAMES: dict[type[Any], str] = {
-    ScheduleCommand: "schedule",
-    SchedulesCommand: "schedules",
-    UnscheduleCommand: "unschedule",
-    PauseCommand: "pause",
-    ResumeCommand: "resume",
-    TriggerCommand: "trigger",
-}
+    return change_reply(services.schedules.trigger(who, cmd.schedule_id), who)

@@ -176,6 +176,13 @@ class ScheduleStore:
             (team_id, channel_id),
         )
 
+    def owned_by(self, team_id: str, owner_id: str, *, limit: int) -> list[ScheduleRecord]:
+        """The schedules a person owns in a team, oldest first, at most `limit`."""
+        return self._rows(
+            "SELECT * FROM schedules WHERE team_id = ? AND owner_id = ? ORDER BY id LIMIT ?",
+            (team_id, owner_id, limit),
+        )
+
     def due(self, now: datetime, limit: int = 200) -> list[ScheduleRecord]:
         """Unpaused schedules whose next slot is at or before `now`, most overdue first."""
         return self._rows(

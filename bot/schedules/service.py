@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,18 +21,24 @@ from bot.clock import Clock
 from bot.deepnote.client import DeepnoteClient
 from bot.deepnote.inputs import validate_inputs
 from bot.deepnote.models import InputValue, Notebook
-from bot.errors import DeepnoteError, DeepnoteNotFound, SlackError, UserError
+from bot.errors import DeepnoteError, DeepnoteNotFound, NotebookNotFound, SlackError, UserError
 from bot.runs.service import Requester, RunService
 from bot.schedules.describe import describe
-from bot.schedules.firing import next_time, next_times, previous_time
+from bot.schedules.firing import next_time, next_times
 from bot.schedules.recurrence import Recurrence
+from bot.schedules.rules import (
+    local_today,
+    parse_schedule_id,
+    plan_slots,
+    should_announce,
+    words,
+    zone_source,
+)
 from bot.schedules.when import parse_when
 from bot.schedules.zones import resolve_timezone
 from bot.slack.gateway import SlackGateway
 from bot.slack.messages.blocks import Message
-from bot.slack.messages.help import info_reply
 from bot.slack.messages.schedules import (
-    format_slot,
     schedule_auto_paused,
     schedule_back_to_normal,
     schedule_created,
@@ -52,113 +58,39 @@ log = logging.getLogger(__name__)
 PAUSE_AFTER_FAILURES = 3
 """A schedule pauses itself after this many failed runs in a row."""
 NOTE_ATTEMPTS = 5
-MISSED_CAP = 1000
 TRIGGER_SCHEDULE = "schedule"
-_TINY = timedelta(microseconds=1)
 
 
-# --- pure decisions -------------------------------------------------------------------------
+# --- results ----------------------------------------------------------------------------------
 
-
-def should_announce(notify: str, *, success: bool, previous_status: str | None) -> bool:
-    """Whether a finished scheduled run is posted in the channel.
-
-    `changes` posts when the outcome (success or not) differs from the previous run's; a
-    first run has nothing to differ from, so it is posted only when it fails.
-
-    >>> [should_announce("changes", success=s, previous_status=p)
-    ...  for s, p in ((True, None), (False, None), (True, "error"), (True, "success"))]
-    [False, True, True, False]
-    """
-    if notify == "failures":
-        return not success
-    if notify == "changes":
-        if previous_status is None:
-            return not success
-        return success != (previous_status == SUCCESS)
-    return True
+PAUSE, RESUME, DELETE, TRIGGER = "pause", "resume", "delete", "trigger"
 
 
 @dataclass(frozen=True)
-class SlotPlan:
-    """What to do about a due schedule: the slot to run now (if any) and the slots skipped."""
+class ScheduleChange:
+    """What pausing, resuming, deleting or triggering a schedule did, for the reply."""
 
-    run: datetime | None
-    next_fire_at: datetime | None
-    skipped: int = 0
-    skipped_first: datetime | None = None
-    skipped_last: datetime | None = None
-
-
-def plan_slots(
-    rec: Recurrence, tz: ZoneInfo, *, expected: datetime, now: datetime, grace_seconds: float
-) -> SlotPlan:
-    """Decide a due schedule's firing: only the latest slot runs, and only within the grace.
-
-    Slots before it (missed while the bot was down) are skipped, never caught up.
-
-    >>> from datetime import UTC
-    >>> rec, utc = parse_when("every hour"), ZoneInfo("UTC")
-    >>> at = datetime(2026, 1, 1, 9, tzinfo=UTC)
-    >>> plan = plan_slots(rec, utc, expected=at, now=at + timedelta(hours=2, minutes=5),
-    ...                   grace_seconds=600)
-    >>> plan.run.hour, plan.skipped, plan.next_fire_at.hour
-    (11, 2, 12)
-    """
-    latest = previous_time(rec, tz, now)
-    if latest is None or latest < expected:
-        latest = expected
-    run = latest if (now - latest).total_seconds() <= grace_seconds else None
-    following = next_time(rec, tz, now)
-    if run == expected:
-        return SlotPlan(run=run, next_fire_at=following)
-    bound = latest if run is None else latest - _TINY
-    missed = [
-        t for t in next_times(rec, tz, expected - _TINY, MISSED_CAP) if t <= bound and t >= expected
-    ]
-    if not missed:
-        return SlotPlan(run=run, next_fire_at=following)
-    # Counting stops at MISSED_CAP; the last missed slot is still the real one.
-    last = previous_time(rec, tz, bound) if len(missed) == MISSED_CAP else missed[-1]
-    return SlotPlan(
-        run=run,
-        next_fire_at=following,
-        skipped=len(missed),
-        skipped_first=missed[0],
-        skipped_last=last or missed[-1],
-    )
+    action: str
+    """`PAUSE`, `RESUME`, `DELETE` or `TRIGGER`."""
+    schedule: ScheduleRecord
+    """The schedule as it is now (as it was, when deleted)."""
+    actor: str
+    """The user who asked."""
+    changed: bool = True
+    """False when there was nothing to do (pausing a paused schedule, resuming a running one)."""
+    announced: bool = True
+    """False when the change could not be posted in the schedule's channel."""
 
 
-def parse_schedule_id(text: str) -> int | None:
-    """The schedule id in what a user typed (`12`, `#12`), or None.
-
-    >>> parse_schedule_id("#12"), parse_schedule_id("abc")
-    (12, None)
-    """
-    digits = text.strip().removeprefix("#")
-    if not digits.isascii() or not digits.isdigit() or len(digits) > 12:
-        return None
-    return int(digits)
-
-
-def zone_source(tz: str | None, user_tz: str | None, zone_name: str) -> str:
-    """Where a schedule's zone came from, in words for the confirmation.
-
-    >>> zone_source(None, "Europe/Prague", "Europe/Prague"), zone_source(None, None, "UTC")
-    ('your Slack time zone', 'UTC, because your Slack profile has no time zone')
-    """
-    if tz is not None:
-        return "set with --tz"
-    if user_tz and (zone_name != "UTC" or user_tz.strip().lower() in ("utc", "gmt")):
-        return "your Slack time zone"
-    if user_tz:
-        return f"UTC, because your Slack time zone {user_tz[:64]!r} is unknown here"
-    return "UTC, because your Slack profile has no time zone"
-
-
-def local_today(now: datetime, tz: str) -> date:
-    """The date in the schedule's zone (what `today` means for its inputs)."""
-    return now.astimezone(ZoneInfo(tz)).date()
+def change_message(change: ScheduleChange) -> Message:
+    """The channel's announcement of a pause, resume or delete."""
+    schedule, actor = change.schedule, change.actor
+    render = {
+        PAUSE: schedule_paused,
+        RESUME: schedule_resumed,
+        DELETE: schedule_deleted,
+    }[change.action]
+    return render(schedule, actor=actor, words=words(schedule))
 
 
 # --- the service ------------------------------------------------------------------------------
@@ -293,31 +225,22 @@ class ScheduleService:
             hint="Ask them, or create your own schedule with `/deepnote schedule`.",
         )
 
-    def pause(self, who: Requester, raw_id: str) -> Message | None:
+    def pause(self, who: Requester, raw_id: str) -> ScheduleChange:
         """Pause a schedule: it does not fire until resumed."""
         schedule = self.editable(who, raw_id, "pause")
         if schedule.paused:
-            return info_reply(
-                f"Schedule {code(str(schedule.id))} is already paused. "
-                f"Resume it with {code(f'/deepnote resume {schedule.id}')}."
-            )
+            return ScheduleChange(PAUSE, schedule, who.user_id, changed=False)
         reason = f"paused by {user_mention(who.user_id)}"
         updated = self.store.set_paused(schedule.id, paused=True, reason=reason, next_fire_at=None)
         assert updated is not None
         self._audit(who, "pause", schedule)
-        return self._tell_channel(
-            updated, schedule_paused(updated, actor=who.user_id, words=words(updated))
-        )
+        return self._announce(ScheduleChange(PAUSE, updated, who.user_id))
 
-    def resume(self, who: Requester, raw_id: str) -> Message | None:
+    def resume(self, who: Requester, raw_id: str) -> ScheduleChange:
         """Resume a schedule from its next slot after now (missed slots are not made up)."""
         schedule = self.editable(who, raw_id, "resume")
         if not schedule.paused:
-            after = schedule.next_fire_at
-            return info_reply(
-                f"Schedule {code(str(schedule.id))} is not paused"
-                + (f"; its next run is {format_slot(after, schedule.tz)}." if after else ".")
-            )
+            return ScheduleChange(RESUME, schedule, who.user_id, changed=False)
         rec, zone = _timing(schedule)
         following = next_time(rec, zone, self.clock.now())
         updated = self.store.set_paused(
@@ -325,22 +248,19 @@ class ScheduleService:
         )
         assert updated is not None
         self._audit(who, "resume", schedule)
-        return self._tell_channel(
-            updated, schedule_resumed(updated, actor=who.user_id, words=words(updated))
-        )
+        return self._announce(ScheduleChange(RESUME, updated, who.user_id))
 
-    def delete(self, who: Requester, raw_id: str) -> Message | None:
+    def delete(self, who: Requester, raw_id: str) -> ScheduleChange:
         """Delete a schedule; it stops at once (a run already started goes on)."""
         schedule = self.editable(who, raw_id, "delete")
         self.store.delete(schedule.id)
         log.info("schedule deleted", extra={"event": "schedule_deleted", "schedule": schedule.id})
         self._audit(who, "unschedule", schedule)
-        return self._tell_channel(
-            schedule, schedule_deleted(schedule, actor=who.user_id, words=words(schedule))
-        )
+        return self._announce(ScheduleChange(DELETE, schedule, who.user_id))
 
-    def trigger(self, who: Requester, raw_id: str) -> Message | None:
-        """Run the schedule's notebook once now, with its inputs, in its channel."""
+    def trigger(self, who: Requester, raw_id: str) -> ScheduleChange:
+        """Run the schedule's notebook once now, with its inputs, in its channel (where its
+        card is the announcement)."""
         schedule = self.editable(who, raw_id, "trigger")
         notebook, inputs = self._prepare(schedule, self.clock.now())
         self.runs.start(
@@ -355,21 +275,18 @@ class ScheduleService:
             inputs,
             RunOptions(post_outputs=schedule.post_outputs),
         )
-        if who.channel_id != schedule.channel_id:
-            return info_reply(
-                f"Started schedule {code(str(schedule.id))} now; its card is in "
-                f"<#{schedule.channel_id}>."
-            )
-        return None
+        return ScheduleChange(TRIGGER, schedule, who.user_id)
 
-    def _tell_channel(self, schedule: ScheduleRecord, msg: Message) -> Message | None:
-        """Post a change in the schedule's channel; show it to the user alone if that fails."""
+    def _announce(self, change: ScheduleChange) -> ScheduleChange:
+        """Post a change in the schedule's channel; `announced` is False when that failed."""
+        schedule = change.schedule
+        msg = change_message(change)
         try:
             self.runs.pacer.wait(schedule.channel_id)
             self.slack.post(schedule.channel_id, msg.text, msg.blocks)
         except SlackError:
-            return msg
-        return None
+            return replace(change, announced=False)
+        return change
 
     def _prepare(
         self, schedule: ScheduleRecord, now: datetime
@@ -378,10 +295,7 @@ class ScheduleService:
         try:
             notebook = self.deepnote.get_notebook(schedule.notebook_id)
         except DeepnoteNotFound:
-            raise UserError(
-                f"Deepnote has no notebook `{schedule.notebook_id}` that the bot's API key "
-                "can see any more."
-            ) from None
+            raise NotebookNotFound(schedule.notebook_id) from None
         # Checked here too, so a schedule refused by a newer rule counts as a failure.
         self.runs.access.check_notebook(schedule.channel_id, notebook.id, notebook.name)
         raw = list(schedule.inputs.items())
@@ -569,11 +483,6 @@ class ScheduleService:
 
 def _timing(schedule: ScheduleRecord) -> tuple[Recurrence, ZoneInfo]:
     return parse_when(schedule.expression), ZoneInfo(schedule.tz)
-
-
-def words(schedule: ScheduleRecord) -> str:
-    """The schedule's timing in words (bot-written mrkdwn)."""
-    return describe(parse_when(schedule.expression))
 
 
 def _auto_pause_reason() -> str:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from bot.config import SETTINGS, Setting
-from handlers.commands import help_reply, supported_commands, supported_names
+from handlers.dispatch import help_reply, supported_commands, supported_names
 from tests.conftest import DATA
 
 ROOT = Path(__file__).resolve().parents[2]

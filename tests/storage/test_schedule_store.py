@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import storage.schedules
-from bot.schedules.service import parse_schedule_id, plan_slots, should_announce
+from bot.schedules.rules import parse_schedule_id, plan_slots, should_announce
 from bot.schedules.when import parse_when
 from storage.db import Database
 from storage.records import RunRecord
@@ -61,6 +61,16 @@ def test_insert_and_read_back(store: ScheduleStore) -> None:
     assert store.get(1) == first
     assert store.in_channel("T1", "C1") == [first]
     assert store.in_channel("T2", "C1") == []
+
+
+def test_owned_by_lists_one_owners_schedules_in_one_team(store: ScheduleStore) -> None:
+    first = store.insert(new_schedule())
+    store.insert(new_schedule(owner_id="U2"))
+    store.insert(new_schedule(team_id="T2"))
+    third = store.insert(new_schedule(channel_id="C2"))
+    assert store.owned_by("T1", "U1", limit=10) == [first, third]
+    assert store.owned_by("T1", "U1", limit=1) == [first]
+    assert store.owned_by("T1", "U3", limit=10) == []
 
 
 def test_deleted_ids_are_never_reused(store: ScheduleStore) -> None:

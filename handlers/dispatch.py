@@ -1,0 +1,124 @@
+"""Which handler serves each parsed command: the one table, built here from the per-command
+modules, and `dispatch`, which slash commands and mentions both go through."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from bot.commands.docs import COMMANDS, CommandDoc
+from bot.commands.types import (
+    AliasCommand,
+    AliasesCommand,
+    AuditCommand,
+    Command,
+    HelpCommand,
+    InputsCommand,
+    PauseCommand,
+    ResumeCommand,
+    RunCommand,
+    ScheduleCommand,
+    SchedulesCommand,
+    StatusCommand,
+    TriggerCommand,
+    UnaliasCommand,
+    UnscheduleCommand,
+)
+from bot.errors import UserError
+from bot.runs.service import Requester
+from bot.services import Services
+from bot.slack.messages.blocks import Message
+from bot.slack.messages.help import help_message
+from handlers import aliases, audit_commands, run_commands, schedule_commands
+
+Handler = Callable[[Services, Requester, Any], "Message | None"]
+
+
+class Route(NamedTuple):
+    """A subcommand's name (as help and the README call it) and its handler."""
+
+    name: str
+    handler: Handler
+
+
+def do_help(services: Services, who: Requester, cmd: HelpCommand) -> Message:
+    """`/deepnote help [command]`."""
+    return help_reply(cmd.topic)
+
+
+ROUTES: Mapping[type[Any], Route] = MappingProxyType(
+    {
+        RunCommand: Route("run", run_commands.do_run),
+        InputsCommand: Route("inputs", run_commands.do_inputs),
+        StatusCommand: Route("status", run_commands.do_status),
+        HelpCommand: Route("help", do_help),
+        AliasCommand: Route("alias", aliases.do_alias),
+        AliasesCommand: Route("aliases", aliases.do_aliases),
+        UnaliasCommand: Route("unalias", aliases.do_unalias),
+        ScheduleCommand: Route("schedule", schedule_commands.do_schedule),
+        SchedulesCommand: Route("schedules", schedule_commands.do_schedules),
+        UnscheduleCommand: Route("unschedule", schedule_commands.do_unschedule),
+        PauseCommand: Route("pause", schedule_commands.do_pause),
+        ResumeCommand: Route("resume", schedule_commands.do_resume),
+        TriggerCommand: Route("trigger", schedule_commands.do_trigger),
+        AuditCommand: Route("audit", audit_commands.do_audit),
+    }
+)
+"""Every command this version serves, by its parsed type."""
+
+# Commands that change something: each one that succeeds is written to the audit log.
+# (Runs are logged where they start, whatever started them.)
+AUDITED = frozenset({"schedule", "unschedule", "pause", "resume", "trigger", "alias", "unalias"})
+
+
+def supported_names() -> list[str]:
+    """The subcommands this version serves, in the order help lists them."""
+    served = {route.name for route in ROUTES.values()}
+    return [c.name for c in COMMANDS if c.name in served]
+
+
+def supported_commands() -> list[CommandDoc]:
+    """The command docs of every subcommand this version serves."""
+    names = supported_names()
+    return [c for c in COMMANDS if c.name in names]
+
+
+def help_reply(topic: str | None = None) -> Message:
+    """The `/deepnote help` message, or the help of one command."""
+    docs = supported_commands()
+    if topic:
+        chosen = [d for d in docs if d.name == topic.lower().strip()]
+        if chosen:
+            return help_message(chosen)
+    return help_message(docs)
+
+
+def _audit(services: Services, who: Requester, name: str, cmd: Command) -> None:
+    fields = {k: v for k, v in vars(cmd).items() if v not in (None, (), "")}
+    target = str(fields.get("notebook") or fields.get("schedule_id") or fields.get("name") or "")
+    services.audit.record(
+        at=services.clock.now(),
+        user_id=who.user_id,
+        action=name,
+        target=target,
+        channel_id=who.channel_id,
+        details={k: v if isinstance(v, str | int | bool) else repr(v) for k, v in fields.items()},
+    )
+
+
+def dispatch(services: Services, who: Requester, cmd: Command) -> Message | None:
+    """Carry out a parsed command; return the ephemeral reply, if any."""
+    route = ROUTES.get(type(cmd))
+    if route is None:
+        names = ", ".join(f"`{n}`" for n in supported_names())
+        raise UserError(
+            "That command is not available in this version of the bot.",
+            hint=f"Available: {names}. See `/deepnote help`.",
+        )
+    if not isinstance(cmd, HelpCommand):
+        services.config.access().check_channel(who.channel_id)
+    reply = route.handler(services, who, cmd)
+    if route.name in AUDITED:
+        _audit(services, who, route.name, cmd)
+    return reply

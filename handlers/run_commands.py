@@ -1,0 +1,60 @@
+"""The notebook subcommands: `run`, `inputs` and `status`."""
+
+from __future__ import annotations
+
+from bot.commands.types import InputsCommand, RunCommand, StatusCommand
+from bot.deepnote.inputs import describe_input, validate_inputs
+from bot.deepnote.models import Notebook
+from bot.errors import UserError
+from bot.runs.service import Requester
+from bot.services import Services
+from bot.slack.messages.blocks import Message
+from bot.slack.messages.cards import status_reply
+from bot.slack.messages.inputs import inputs_listing
+from bot.slack.run_form import form_wanted
+from handlers.forms import open_run_form, request_for
+from handlers.notebooks import load_notebook
+
+
+def _check_blocks(notebook: Notebook, block_ids: tuple[str, ...]) -> None:
+    """Refuse `--blocks` that name no block of the notebook."""
+    if not block_ids or not notebook.blocks:
+        return
+    known = {b.id for b in notebook.blocks}
+    unknown = [b for b in block_ids if b not in known]
+    if unknown:
+        raise UserError(
+            f"*{notebook.name}* has no block {', '.join(f'`{b}`' for b in unknown)}.",
+            hint="Copy block ids from Deepnote (block menu > Copy link) or leave out "
+            "`--blocks` to run the whole notebook.",
+        )
+
+
+def do_run(services: Services, who: Requester, cmd: RunCommand) -> Message | None:
+    """Validate and start a run; the card in the channel is the answer."""
+    notebook = load_notebook(services, cmd.notebook, team_id=who.team_id)
+    inputs = validate_inputs(notebook, cmd.inputs, today=services.clock.now().date())
+    _check_blocks(notebook, cmd.options.block_ids)
+    if form_wanted(form_flag=cmd.form, inputs_given=bool(cmd.inputs), notebook=notebook):
+        # The run form, prefilled with any inputs given; it starts the run when submitted.
+        request = request_for(who, notebook, cmd.options, inputs=inputs)
+        return open_run_form(services, notebook, request, trigger_id=who.trigger_id, values=inputs)
+    services.runs.start(who, notebook, inputs, cmd.options)
+    return None
+
+
+def do_inputs(services: Services, who: Requester, cmd: InputsCommand) -> Message:
+    """List a notebook's inputs."""
+    notebook = load_notebook(services, cmd.notebook, team_id=who.team_id)
+    return inputs_listing(notebook, describe=describe_input)
+
+
+def do_status(services: Services, who: Requester, cmd: StatusCommand) -> Message:
+    """Show the state of a run the bot started."""
+    run = services.store.get(cmd.run_id.strip())
+    if run is None:
+        raise UserError(
+            f"The bot has no run `{cmd.run_id[:80]}`.",
+            hint="Use the run id shown on a run's card (only runs started from Slack are known).",
+        )
+    return status_reply(run, now=services.clock.now())
