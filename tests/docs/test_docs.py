@@ -79,3 +79,49 @@ def test_entry_point_and_procfile() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert project["project"]["scripts"]["deepnote-bot"] == "bot.cli:main"
     assert (ROOT / "Procfile").read_text().strip() == "web: deepnote-bot serve"
+
+
+def _layout_section() -> str:
+    match = re.search(r"### Layout\n(.*?)(?=\n#{2,3} |\Z)", README, re.S)
+    assert match, "README must have a '### Layout' section"
+    return match.group(1)
+
+
+def _named_in_layout() -> list[str]:
+    """Every package, and every module of the runtime, that the layout must name."""
+    names: list[str] = []
+    for top in ("bot", "handlers", "storage"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            rel = path.relative_to(ROOT)
+            if "offline" in rel.parts[1:-1] and len(rel.parts) > 3:
+                continue  # inside an offline tool's package: the package is named
+            if path.name == "__init__.py":
+                if len(rel.parts) > 2:
+                    names.append(f"{rel.parts[-2]}/")
+            elif path.name != "__main__.py" or top != "bot":
+                names.append(path.name)
+    return names
+
+
+@pytest.mark.parametrize("name", _named_in_layout())
+def test_readme_layout_names_every_package_and_module(name: str) -> None:
+    layout = _layout_section()
+    # Top-level modules of bot/ are spelled with their folder (`bot/app.py`).
+    assert f"`{name}`" in layout or f"`bot/{name}`" in layout, (
+        f"README's layout section does not say where {name} lives"
+    )
+
+
+def test_readme_layout_answers_where_things_are_decided() -> None:
+    layout = _layout_section()
+    for question in (
+        "parsing a command",
+        "checking inputs",
+        "starting a run",
+        "polling",
+        "paces Slack messages",
+        "renders a run card",
+        "fire a schedule",
+        "chat.update",
+    ):
+        assert question in layout, f"the layout section does not say where {question} lives"
