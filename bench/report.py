@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 ACK_LEVELS = (1, 10, 50)
@@ -28,12 +28,7 @@ class Check:
 
     def as_dict(self) -> dict[str, str]:
         """The check as JSON."""
-        return {
-            "label": self.label,
-            "measured": self.measured,
-            "target": self.target,
-            "verdict": self.verdict,
-        }
+        return asdict(self)
 
 
 def _get(results: dict[str, Any], *path: str) -> Any:
