@@ -52,6 +52,15 @@ def _check(
 def checks(results: dict[str, Any]) -> list[Check]:
     """Every target of the issue, judged against the measurements."""
     scenarios = results.get("scenarios", {})
+    return [
+        *_latency_checks(scenarios),
+        *_pacing_checks(scenarios),
+        *_resource_checks(results, scenarios),
+    ]
+
+
+def _latency_checks(scenarios: dict[str, Any]) -> list[Check]:
+    """How fast the bot acknowledges commands and notifies of finished runs."""
     out = [
         _check(
             "ack p99, 50 concurrent, Deepnote answering after 2 s",
@@ -88,6 +97,12 @@ def checks(results: dict[str, Any]) -> list[Check]:
                 "s",
             )
         )
+    return out
+
+
+def _pacing_checks(scenarios: dict[str, Any]) -> list[Check]:
+    """That Deepnote and Slack were called no faster than their budgets allow."""
+    out: list[Check] = []
     for name, scenario in scenarios.items():
         peak = _get(scenario, "costs", "deepnote", "peak_per_second")
         out.append(
@@ -110,6 +125,12 @@ def checks(results: dict[str, Any]) -> list[Check]:
                 "",
             )
         )
+    return out
+
+
+def _resource_checks(results: dict[str, Any], scenarios: dict[str, Any]) -> list[Check]:
+    """The bot's peak memory and its start-up time."""
+    out: list[Check] = []
     rss_name = next((n for n in scenarios if n.startswith("memory-")), None)
     runs = _get(scenarios, rss_name, "runs") if rss_name else None
     rss = _get(scenarios, rss_name, "costs", "bot", "peak_rss_mb") if rss_name else None

@@ -20,8 +20,7 @@ def views_open(
     view_id = ws.new_view_id()
     record = View(view_id, "modal", user, view, ws.new_hash(now), now, view_id, None, trigger_id)
     ws.open_modal(record)
-    events.append(view_event(record))
-    return {"view": ws.view_json(record)}
+    return _answer(ws, record, events)
 
 
 def views_push(
@@ -38,8 +37,7 @@ def views_push(
     previous = stack[-1] if stack else None
     record = View(view_id, "modal", user, view, ws.new_hash(now), now, root, previous, trigger_id)
     ws.push_modal(record)
-    events.append(view_event(record))
-    return {"view": ws.view_json(record)}
+    return _answer(ws, record, events)
 
 
 def views_update(
@@ -63,8 +61,7 @@ def views_update(
         raise ApiError("hash_conflict")
     updated = _revised(ws, current, ws.checked_view("views.update", args, current.kind, now), now)
     ws.store_view(updated)
-    events.append(view_event(updated))
-    return {"view": ws.view_json(updated)}
+    return _answer(ws, updated, events)
 
 
 def views_publish(
@@ -87,8 +84,7 @@ def views_publish(
     else:
         record = _revised(ws, current, view, now)
     ws.publish_home(record)
-    events.append(view_event(record))
-    return {"view": ws.view_json(record)}
+    return _answer(ws, record, events)
 
 
 def _revised(ws: Workspace, current: View, view: dict[str, Any], now: datetime) -> View:
@@ -100,3 +96,9 @@ def _revised(ws: Workspace, current: View, view: dict[str, Any], now: datetime) 
         at=now,
         versions=[*current.versions, current.view],
     )
+
+
+def _answer(ws: Workspace, record: View, events: list[Event]) -> dict[str, Any]:
+    """Tell subscribers `record` changed; the answer every views.* method gives."""
+    events.append(view_event(record))
+    return {"view": ws.view_json(record)}
