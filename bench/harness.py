@@ -28,10 +28,11 @@ from typing import Any
 
 import httpx
 
-from bench.stats import max_in_window, mb
+from bench.stats import mb
 from bot.config import SETTINGS
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, SAMPLES_DIR, Simulator
 from bot.offline.slack_standin import Call, SlackRequester, SlackStandIn
+from bot.offline.slack_standin.records import max_in_window
 
 REPO = Path(__file__).resolve().parents[1]
 SIGNING_SECRET = "bench-signing-secret-3c9e1a7f"

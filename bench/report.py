@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 ACK_LEVELS = (1, 10, 50)
@@ -28,12 +28,7 @@ class Check:
 
     def as_dict(self) -> dict[str, str]:
         """The check as JSON."""
-        return {
-            "label": self.label,
-            "measured": self.measured,
-            "target": self.target,
-            "verdict": self.verdict,
-        }
+        return asdict(self)
 
 
 def _get(results: dict[str, Any], *path: str) -> Any:
@@ -57,6 +52,15 @@ def _check(
 def checks(results: dict[str, Any]) -> list[Check]:
     """Every target of the issue, judged against the measurements."""
     scenarios = results.get("scenarios", {})
+    return [
+        *_latency_checks(scenarios),
+        *_pacing_checks(scenarios),
+        *_resource_checks(results, scenarios),
+    ]
+
+
+def _latency_checks(scenarios: dict[str, Any]) -> list[Check]:
+    """How fast the bot acknowledges commands and notifies of finished runs."""
     out = [
         _check(
             "ack p99, 50 concurrent, Deepnote answering after 2 s",
@@ -93,6 +97,12 @@ def checks(results: dict[str, Any]) -> list[Check]:
                 "s",
             )
         )
+    return out
+
+
+def _pacing_checks(scenarios: dict[str, Any]) -> list[Check]:
+    """That Deepnote and Slack were called no faster than their budgets allow."""
+    out: list[Check] = []
     for name, scenario in scenarios.items():
         peak = _get(scenario, "costs", "deepnote", "peak_per_second")
         out.append(
@@ -115,6 +125,12 @@ def checks(results: dict[str, Any]) -> list[Check]:
                 "",
             )
         )
+    return out
+
+
+def _resource_checks(results: dict[str, Any], scenarios: dict[str, Any]) -> list[Check]:
+    """The bot's peak memory and its start-up time."""
+    out: list[Check] = []
     rss_name = next((n for n in scenarios if n.startswith("memory-")), None)
     runs = _get(scenarios, rss_name, "runs") if rss_name else None
     rss = _get(scenarios, rss_name, "costs", "bot", "peak_rss_mb") if rss_name else None

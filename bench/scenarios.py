@@ -30,6 +30,7 @@ from bench.harness import (
     DEEPNOTE_KEY,
     REPO,
     SIGNING_SECRET,
+    BotProcess,
     Session,
     channel_peaks,
     utc_now,
@@ -197,42 +198,14 @@ def notify(
     channels = channel_names(in_flight, -(-in_flight // MAX_CHANNELS))
     ids = session.notebook_ids
     ramp_started = time.monotonic()
-    if command_rate <= 0:
-        for run in _seed(session, in_flight, channels, post_cards=True):
-            assert run.run_id is not None
-            assert run.card_ts is not None
-            tracker.known(run.run_id, run.channel_id, run.card_ts)
-        bot = session.start_bot()
-        sender = CommandSender(session)
-    else:
-        bot = session.start_bot()
-        sender = CommandSender(session)
-        for i in range(in_flight):
-            _sleep_until(ramp_started + i / command_rate)
-            sender.submit(run_command(ids[i % len(ids)]), channels[i % len(channels)])
-        _wait(lambda: len(tracker.cards) >= in_flight, tracker, 30.0 + in_flight * 0.2)
+    bot, sender = _ramp(session, tracker, in_flight, channels, command_rate)
     ramp_seconds = time.monotonic() - ramp_started
     time.sleep(SETTLE_SECONDS)
     in_flight_before = bot.health().get("runs_in_flight")
     window_started, window_started_at = time.monotonic(), utc_now()
-    started = in_flight
-    next_at = window_started
-    for _ in range(samples):
-        next_at += rng.uniform(0.5, 1.5) * mean_gap
-        _sleep_until(next_at)
-        run_id = _pick(tracker, rng)
-        if run_id is None:
-            break
-        if mean_gap == 0:
-            time.sleep(rng.uniform(0.0, 1.0))  # a random phase against the poll interval
-        notebook = _finish(session.sim, run_id, tracker)
-        if in_flight == 1:
-            # One run at a time: the next starts once this one is reported, a moment later.
-            _wait(lambda r=run_id: r in tracker.final, tracker, 30.0)
-            time.sleep(1.0)
-        sender.submit(run_command(notebook), tracker.cards[run_id].channel)
-        started += 1
-        next_at = max(next_at, time.monotonic()) if mean_gap == 0 else next_at
+    started = in_flight + _finish_and_replace(
+        session, tracker, sender, rng, in_flight=in_flight, samples=samples, mean_gap=mean_gap
+    )
     window_seconds = time.monotonic() - window_started
     # A card later than the target is a failure anyway: wait a little longer, no more.
     drain_limit = max(10.0, target_p99(in_flight) + 5.0)
@@ -258,6 +231,63 @@ def notify(
             "drain_limit_seconds": drain_limit,
         },
     )
+
+
+def _ramp(
+    session: Session,
+    tracker: CardTracker,
+    in_flight: int,
+    channels: list[str],
+    command_rate: float,
+) -> tuple[BotProcess, CommandSender]:
+    """Bring `in_flight` runs into being: seeded before the bot starts, or by slash commands."""
+    ids = session.notebook_ids
+    ramp_started = time.monotonic()
+    if command_rate <= 0:
+        for run in _seed(session, in_flight, channels, post_cards=True):
+            assert run.run_id is not None
+            assert run.card_ts is not None
+            tracker.known(run.run_id, run.channel_id, run.card_ts)
+        return session.start_bot(), CommandSender(session)
+    bot = session.start_bot()
+    sender = CommandSender(session)
+    for i in range(in_flight):
+        _sleep_until(ramp_started + i / command_rate)
+        sender.submit(run_command(ids[i % len(ids)]), channels[i % len(channels)])
+    _wait(lambda: len(tracker.cards) >= in_flight, tracker, 30.0 + in_flight * 0.2)
+    return bot, sender
+
+
+def _finish_and_replace(
+    session: Session,
+    tracker: CardTracker,
+    sender: CommandSender,
+    rng: random.Random,
+    *,
+    in_flight: int,
+    samples: int,
+    mean_gap: float,
+) -> int:
+    """Finish up to `samples` runs, starting a new one for each; how many were started."""
+    started = 0
+    next_at = time.monotonic()
+    for _ in range(samples):
+        next_at += rng.uniform(0.5, 1.5) * mean_gap
+        _sleep_until(next_at)
+        run_id = _pick(tracker, rng)
+        if run_id is None:
+            break
+        if mean_gap == 0:
+            time.sleep(rng.uniform(0.0, 1.0))  # a random phase against the poll interval
+        notebook = _finish(session.sim, run_id, tracker)
+        if in_flight == 1:
+            # One run at a time: the next starts once this one is reported, a moment later.
+            _wait(lambda r=run_id: r in tracker.final, tracker, 30.0)
+            time.sleep(1.0)
+        sender.submit(run_command(notebook), tracker.cards[run_id].channel)
+        started += 1
+        next_at = max(next_at, time.monotonic()) if mean_gap == 0 else next_at
+    return started
 
 
 def target_p99(in_flight: int) -> float:

@@ -1,10 +1,9 @@
-"""Pure arithmetic over measurements: percentiles and per-second peaks."""
+"""Pure arithmetic over measurements: percentiles and sizes."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -39,22 +38,6 @@ def summary(values: Sequence[float], *, missing: int = 0) -> dict[str, Any]:
         "max": max(every) if every else math.nan,
         "mean": sum(finite) / len(finite) if finite else math.nan,
     }
-
-
-def max_in_window(times: Iterable[datetime], window: timedelta = timedelta(seconds=1)) -> int:
-    """Most events within any half-open `window` (e.g. calls to one channel in one second).
-
-    >>> t = datetime(2026, 1, 1)
-    >>> max_in_window([t, t + timedelta(seconds=0.5), t + timedelta(seconds=1)])
-    2
-    """
-    ordered = sorted(times)
-    best, start = 0, 0
-    for end, when in enumerate(ordered):
-        while when - ordered[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def mb(num_bytes: float) -> float:

@@ -171,17 +171,28 @@ def sales_daily_units(region: str, channel: str, product: str) -> int:
     return 1 + digest[0] % 40
 
 
+def _cell_failure(
+    notebook: SimNotebook, block_id: str, ename: str, evalue: str, *, at: str, reported: bool
+) -> Failure:
+    """`block_id` raising `ename`, its IPython traceback pointing at the line containing `at`."""
+    code = str((notebook.block(block_id) or {}).get("content") or "")
+    return Failure(
+        block_id=block_id,
+        ename=ename,
+        evalue=evalue,
+        traceback=ipython_traceback(ename, evalue, cell=2, code=code, line=line_of(code, at)),
+        reported=reported,
+    )
+
+
 def _no_stores(notebook: SimNotebook) -> Failure:
     """The totals block's failure for a region without stores: a division by zero."""
-    code = str((notebook.block(_SALES_TOTALS) or {}).get("content") or "")
-    evalue = "float division by zero"
-    return Failure(
-        block_id=_SALES_TOTALS,
-        ename="ZeroDivisionError",
-        evalue=evalue,
-        traceback=ipython_traceback(
-            "ZeroDivisionError", evalue, cell=2, code=code, line=line_of(code, "/ SALES_STORES")
-        ),
+    return _cell_failure(
+        notebook,
+        _SALES_TOTALS,
+        "ZeroDivisionError",
+        "float division by zero",
+        at="/ SALES_STORES",
         reported=False,
     )
 
@@ -254,20 +265,11 @@ def quality_behaviour(notebook: SimNotebook, values: Mapping[str, Any], today: d
     rows, missing = QUALITY_DATASETS.get(dataset, (0, 0))
     if not missing:
         return Script(outputs={})
-    code = str((notebook.block(_QUALITY_CHECK) or {}).get("content") or "")
     evalue = f"{missing} of {rows} rows in {dataset} have no customer_id"
-    return Script(
-        outputs={},
-        failure=Failure(
-            block_id=_QUALITY_CHECK,
-            ename="AssertionError",
-            evalue=evalue,
-            traceback=ipython_traceback(
-                "AssertionError", evalue, cell=2, code=code, line=line_of(code, "assert missing")
-            ),
-            reported=True,
-        ),
+    failure = _cell_failure(
+        notebook, _QUALITY_CHECK, "AssertionError", evalue, at="assert missing", reported=True
     )
+    return Script(outputs={}, failure=failure)
 
 
 SAMPLE_BEHAVIOURS: dict[str, Behaviour] = {

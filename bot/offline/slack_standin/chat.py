@@ -23,12 +23,12 @@ def chat_post_message(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
     """chat.postMessage: a message (or thread reply) in a channel."""
-    channel = ws._writable_channel(args.get("channel"))
-    text, blocks = ws._message_content("chat.postMessage", args, channel, now, require_text=True)
-    thread_ts = ws._thread_root(channel, text_arg(args, "thread_ts"))
+    channel = ws.writable_channel(args.get("channel"))
+    text, blocks = ws.message_content("chat.postMessage", args, channel, now, require_text=True)
+    thread_ts = ws.thread_root(channel, text_arg(args, "thread_ts"))
     message = Message(
         channel=channel,
-        ts=ws._next_ts(now),
+        ts=ws.next_ts(now),
         text=text,
         blocks=blocks,
         user=ws.bot_user_id,
@@ -39,16 +39,16 @@ def chat_post_message(
         metadata=args.get("metadata") if isinstance(args.get("metadata"), dict) else None,
         bot_id=ws.bot_id,
     )
-    ws._messages.setdefault(channel, []).append(message)
+    ws.add_message(message)
     events.append(message_event("message", message))
-    return {"channel": channel, "ts": message.ts, "message": ws._message_json(message)}
+    return {"channel": channel, "ts": message.ts, "message": ws.message_json(message)}
 
 
 def _own_message(ws: Workspace, args: dict[str, Any], refused: str) -> tuple[str, Message]:
     """The channel and the bot's own message that `args` name (ApiError `refused` if not its)."""
-    channel = ws._writable_channel(args.get("channel"))
+    channel = ws.writable_channel(args.get("channel"))
     ts = text_arg(args, "ts")
-    current = ws._find_message(channel, ts) if ts else None
+    current = ws.find_message(channel, ts) if ts else None
     if current is None:
         raise ApiError("message_not_found")
     if current.user != ws.bot_user_id:
@@ -65,7 +65,7 @@ def chat_update(
     blocks = args.get("blocks", current.blocks)
     problems = validate_message(text, blocks)
     if problems:
-        raise ws._violation("chat.update", problems, channel, now, args)
+        raise ws.record_violation("chat.update", problems, channel, now, args)
     updated = replace(
         current,
         text=text,
@@ -75,13 +75,13 @@ def chat_update(
         else current.attachments,
         edits=[*current.edits, MessageVersion(current.text, current.blocks, now)],
     )
-    ws._store_message(updated)
+    ws.store_message(updated)
     events.append(message_event("message_changed", updated))
     return {
         "channel": channel,
         "ts": updated.ts,
         "text": updated.text,
-        "message": ws._message_json(updated),
+        "message": ws.message_json(updated),
     }
 
 
@@ -90,7 +90,7 @@ def chat_delete(
 ) -> dict[str, Any]:
     """chat.delete: remove a message."""
     channel, current = _own_message(ws, args, "cant_delete_message")
-    ws._messages[channel].remove(current)
+    ws.remove_message(current)
     events.append(message_event("message_deleted", current))
     return {"channel": channel, "ts": current.ts}
 
@@ -99,23 +99,23 @@ def chat_post_ephemeral(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
     """chat.postEphemeral: a message only one person sees."""
-    channel = ws._writable_channel(args.get("channel"))
+    channel = ws.writable_channel(args.get("channel"))
     user = text_arg(args, "user")
     if user is None:
         raise ApiError("invalid_arguments", response_metadata={"messages": ["user is required"]})
-    if user not in ws._users:
+    if not ws.has_user(user):
         raise ApiError("user_not_found")
-    text, blocks = ws._message_content("chat.postEphemeral", args, channel, now, require_text=True)
+    text, blocks = ws.message_content("chat.postEphemeral", args, channel, now, require_text=True)
     ephemeral = Ephemeral(
         channel=channel,
         user=user,
         text=text,
         blocks=blocks,
-        message_ts=ws._next_ts(now),
+        message_ts=ws.next_ts(now),
         at=now,
         thread_ts=text_arg(args, "thread_ts"),
     )
-    ws._ephemerals.append(ephemeral)
+    ws.add_ephemeral(ephemeral)
     events.append(ephemeral_event("ephemeral", ephemeral))
     return {"message_ts": ephemeral.message_ts}
 
@@ -124,11 +124,8 @@ def chat_get_permalink(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
     """chat.getPermalink: a link to a message."""
-    channel = ws._existing_channel(args.get("channel"))
-    ts = text_arg(args, "message_ts")
-    message = ws._find_message(channel, ts) if ts else None
-    if message is None:
-        raise ApiError("message_not_found")
+    channel = ws.existing_channel(args.get("channel"))
+    message = ws.existing_message(channel, text_arg(args, "message_ts"), "message_not_found")
     link = f"{ws.url}/archives/{channel}/p{message.ts.replace('.', '')}"
     if message.is_reply:
         link += f"?thread_ts={message.thread_ts}&cid={channel}"

@@ -29,31 +29,31 @@ def users_info(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
     """users.info: one user, with time zone."""
-    user = ws._users.get(text_arg(args, "user") or "")
+    user = ws.user_info(text_arg(args, "user") or "")
     if user is None:
         raise ApiError("user_not_found")
-    return {"user": ws._user_json(user)}
+    return {"user": user}
 
 
 def conversations_info(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
     """conversations.info: one channel."""
-    channel = ws._existing_channel(args.get("channel"))
-    return {"channel": ws._channel_json(channel, ws._channel(channel))}
+    channel = ws.existing_channel(args.get("channel"))
+    return {"channel": ws.channel_json(channel, ws.channel_state(channel))}
 
 
 def conversations_history(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
     """Top-level messages newest first, after `oldest`; metadata only when asked for."""
-    channel = ws._existing_channel(args.get("channel"))
+    channel = ws.existing_channel(args.get("channel"))
     oldest = float(text_arg(args, "oldest") or 0)
     limit = int(text_arg(args, "limit") or 100)
     with_meta = str(args.get("include_all_metadata", "")).lower() in ("true", "1")
     top = [
         m
-        for m in ws._messages.get(channel, [])
+        for m in ws.all_messages(channel)
         if not m.is_reply and ts_key(m.ts) >= ts_key(f"{oldest:.6f}")
     ]
     top.sort(key=lambda m: ts_key(m.ts), reverse=True)
@@ -67,20 +67,17 @@ def conversations_replies(
     ws: Workspace, args: dict[str, Any], now: datetime, events: list[Event]
 ) -> dict[str, Any]:
     """A thread: its parent first, then the replies oldest first."""
-    channel = ws._existing_channel(args.get("channel"))
+    channel = ws.existing_channel(args.get("channel"))
     ts = text_arg(args, "ts")
-    parent = ws._find_message(channel, ts) if ts else None
-    if parent is None:
-        raise ApiError("thread_not_found")
+    parent = ws.existing_message(channel, ts, "thread_not_found")
     with_meta = str(args.get("include_all_metadata", "")).lower() in ("true", "1")
-    replies = [m for m in ws._messages.get(channel, []) if m.is_reply and m.thread_ts == ts]
-    thread = [parent, *replies]
+    thread = [parent, *ws.thread(channel, parent.ts)]
     return {"messages": [history_json(ws, m, with_meta) for m in thread], "has_more": False}
 
 
 def history_json(ws: Workspace, message: Message, with_metadata: bool) -> dict[str, Any]:
     """A message as conversations.history lists it."""
-    shape = ws._message_json(message)
+    shape = ws.message_json(message)
     if not with_metadata:
         shape.pop("metadata", None)
     elif message.metadata:

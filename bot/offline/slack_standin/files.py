@@ -22,8 +22,7 @@ def files_get_upload_url(
             "invalid_arguments",
             response_metadata={"messages": ["filename and a numeric length are required"]},
         )
-    file_id = f"F{next(ws._ids):010d}"
-    ws._uploads[file_id] = Upload(file_id, filename, int(length))
+    file_id = ws.new_upload(filename, int(length))
     return {"upload_url": f"{ws.url}/upload/{file_id}", "file_id": file_id}
 
 
@@ -36,14 +35,14 @@ def files_complete_upload(
         raise ApiError("invalid_arguments", response_metadata={"messages": ["files is required"]})
     channels: list[str | None] = []
     if text_arg(args, "channel_id"):
-        channels.append(ws._writable_channel(args["channel_id"]))
+        channels.append(ws.writable_channel(args["channel_id"]))
     for name in str(args.get("channels") or "").split(","):
         if name.strip():
-            channels.append(ws._writable_channel(name.strip()))
+            channels.append(ws.writable_channel(name.strip()))
     if args.get("blocks") is not None:
         problems = validate_blocks(args["blocks"])
         if problems:
-            raise ws._violation(
+            raise ws.record_violation(
                 "files.completeUploadExternal",
                 problems,
                 channels[0] if channels else None,
@@ -57,7 +56,7 @@ def files_complete_upload(
         )
     uploads: list[tuple[Upload, str]] = []
     for entry in entries:
-        upload = ws._uploads.get(str(entry.get("id"))) if isinstance(entry, dict) else None
+        upload = ws.find_upload(str(entry.get("id"))) if isinstance(entry, dict) else None
         if upload is None or upload.content is None:
             raise ApiError("file_not_found")
         title = entry.get("title") or upload.filename
@@ -83,7 +82,7 @@ def _share(
     """Share one uploaded file in each channel (or nowhere); the file as the answer lists it."""
     shares: dict[str, list[dict[str, str]]] = {}
     for channel in channels or [None]:
-        root = ws._thread_root(channel, thread_ts) if channel else None
+        root = ws.thread_root(channel, thread_ts) if channel else None
         share = FileShare(
             file_id=upload.file_id,
             filename=upload.filename,
@@ -92,10 +91,10 @@ def _share(
             channel=channel,
             thread_ts=root,
             initial_comment=comment,
-            ts=ws._next_ts(now),
+            ts=ws.next_ts(now),
             at=now,
         )
-        ws._files.append(share)
+        ws.add_file(share)
         events.append(
             Event("file", channel, ws.bot_user_id, share.ts, root, comment or title, "api", share)
         )

@@ -5,6 +5,7 @@ Plain records, the limits Slack enforces, and the events a person would notice.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -243,8 +244,13 @@ def ts_key(ts: str) -> tuple[int, int]:
     return int(seconds), int(micros or 0)
 
 
-def max_in_window(times: list[datetime], window: timedelta) -> int:
-    """The most moments that fall within any one `window`."""
+def max_in_window(times: Iterable[datetime], window: timedelta = timedelta(seconds=1)) -> int:
+    """Most moments within any half-open `window` (e.g. calls to one channel in one second).
+
+    >>> t = datetime(2026, 1, 1)
+    >>> max_in_window([t, t + timedelta(seconds=0.5), t + timedelta(seconds=1)])
+    2
+    """
     ordered = sorted(times)
     best, start = 0, 0
     for end, moment in enumerate(ordered):

@@ -16,7 +16,6 @@ from bot.offline.slack_standin.records import (
     Message,
     MessageVersion,
     ResponseUrl,
-    Violation,
     ephemeral_event,
     message_event,
 )
@@ -32,11 +31,9 @@ def respond(
     if not flag(payload.get("delete_original")):
         problems = validate_message(text, blocks)
         if problems:
-            ws._violations.append(
-                Violation(RESPONSE_URL, problems, now, record.channel, dict(payload))
-            )
+            ws.record_violation(RESPONSE_URL, problems, record.channel, now, payload)
             return json_reply(400, {"ok": False, "error": "invalid_blocks", "errors": problems})
-    if ws._channel(record.channel).deleted:
+    if ws.channel_state(record.channel).deleted:
         return json_reply(404, {"ok": False, "error": "channel_not_found"})
     record.uses += 1
     original = record.original
@@ -46,10 +43,10 @@ def respond(
     elif flag(payload.get("replace_original")) and original is not None:
         replace_original(ws, record, original, text, blocks_of(blocks), now, events)
     elif payload.get("response_type") == "in_channel":
-        thread_ts = ws._thread_root(record.channel, text_arg(payload, "thread_ts"))
+        thread_ts = ws.thread_root(record.channel, text_arg(payload, "thread_ts"))
         message = Message(
             channel=record.channel,
-            ts=ws._next_ts(now),
+            ts=ws.next_ts(now),
             text=text,
             blocks=blocks_of(blocks),
             user=ws.bot_user_id,
@@ -58,7 +55,7 @@ def respond(
             bot_id=ws.bot_id,
             via=RESPONSE_URL,
         )
-        ws._messages.setdefault(record.channel, []).append(message)
+        ws.add_message(message)
         events.append(message_event("message", message))
         record.original = record.original or ("message", message.ts)
     else:
@@ -67,12 +64,12 @@ def respond(
             user=record.user,
             text=text,
             blocks=blocks_of(blocks),
-            message_ts=ws._next_ts(now),
+            message_ts=ws.next_ts(now),
             at=now,
             thread_ts=text_arg(payload, "thread_ts"),
             via=RESPONSE_URL,
         )
-        ws._ephemerals.append(ephemeral)
+        ws.add_ephemeral(ephemeral)
         events.append(ephemeral_event("ephemeral", ephemeral))
         record.original = record.original or ("ephemeral", ephemeral.message_ts)
     return json_reply(200, {"ok": True})
@@ -87,12 +84,12 @@ def delete_original(
     """Delete the message the response_url came from."""
     kind, ts = original
     if kind == "message":
-        message = ws._find_message(record.channel, ts)
+        message = ws.find_message(record.channel, ts)
         if message is not None:
-            ws._messages[record.channel].remove(message)
+            ws.remove_message(message)
             events.append(message_event("message_deleted", message, via=RESPONSE_URL))
         return
-    gone = next((e for e in ws._ephemerals if e.message_ts == ts), None)
+    gone = ws.find_ephemeral(ts)
     if gone is not None:
         events.append(ephemeral_event("ephemeral_deleted", gone, via=RESPONSE_URL))
 
@@ -109,7 +106,7 @@ def replace_original(
     """Replace the message the response_url came from."""
     kind, ts = original
     if kind == "message":
-        current = ws._find_message(record.channel, ts)
+        current = ws.find_message(record.channel, ts)
         if current is not None:
             updated = replace(
                 current,
@@ -117,21 +114,21 @@ def replace_original(
                 blocks=blocks,
                 edits=[*current.edits, MessageVersion(current.text, current.blocks, now)],
             )
-            ws._store_message(updated)
+            ws.store_message(updated)
             events.append(message_event("message_changed", updated, via=RESPONSE_URL))
         return
-    previous = next((e for e in ws._ephemerals if e.message_ts == ts), None)
+    previous = ws.find_ephemeral(ts)
     ephemeral = Ephemeral(
         channel=record.channel,
         user=record.user,
         text=text,
         blocks=blocks,
-        message_ts=ws._next_ts(now),
+        message_ts=ws.next_ts(now),
         at=now,
         thread_ts=previous.thread_ts if previous else None,
         via=RESPONSE_URL,
         replaces=ts,
     )
-    ws._ephemerals.append(ephemeral)
+    ws.add_ephemeral(ephemeral)
     record.original = ("ephemeral", ephemeral.message_ts)
     events.append(ephemeral_event("ephemeral", ephemeral))

@@ -45,7 +45,6 @@ from bot.offline.slack_standin.records import (
     Violation,
     max_in_window,
     message_event,
-    ts_key,
 )
 from bot.offline.slack_standin.socket_mode import SocketModeServer
 from bot.offline.slack_standin.workspace import Workspace
@@ -108,29 +107,29 @@ class SlackStandIn(Workspace, Lifecycle):
     def add_channel(self, channel: str, *, name: str | None = None, private: bool = False) -> None:
         """Name a channel (any channel id works without this; its name is then derived)."""
         with self._lock:
-            state = self._channel(channel)
+            state = self.channel_state(channel)
             state.name = name or state.name
             state.private = private
 
     def archive(self, channel: str) -> None:
         """Archive a channel: writes to it answer `is_archived`."""
         with self._lock:
-            self._channel(channel).archived = True
+            self.channel_state(channel).archived = True
 
     def kick(self, channel: str) -> None:
         """Remove the bot from a channel: writes to it answer `not_in_channel`."""
         with self._lock:
-            self._channel(channel).member = False
+            self.channel_state(channel).member = False
 
     def delete_channel(self, channel: str) -> None:
         """Delete a channel: every call naming it answers `channel_not_found`."""
         with self._lock:
-            self._channel(channel).deleted = True
+            self.channel_state(channel).deleted = True
 
     def restore_channel(self, channel: str) -> None:
         """Undo archive(), kick() and delete_channel() for a channel."""
         with self._lock:
-            state = self._channel(channel)
+            state = self.channel_state(channel)
             state.archived = state.deleted = False
             state.member = True
 
@@ -211,7 +210,7 @@ class SlackStandIn(Workspace, Lifecycle):
     def new_ts(self) -> str:
         """A fresh message timestamp, later than every one handed out so far."""
         with self._lock:
-            return self._next_ts(self._clock.now())
+            return self.next_ts(self._clock.now())
 
     def user_message(
         self, channel: str, text: str, *, user: str = "U0ALICE", thread_ts: str | None = None
@@ -222,7 +221,7 @@ class SlackStandIn(Workspace, Lifecycle):
             resolved = self._resolve(channel) or channel
             message = Message(
                 channel=resolved,
-                ts=self._next_ts(now),
+                ts=self.next_ts(now),
                 text=text,
                 blocks=[],
                 user=user,
@@ -261,24 +260,10 @@ class SlackStandIn(Workspace, Lifecycle):
                 m for m in self._messages.get(resolved, []) if not m.is_reply or m.reply_broadcast
             ]
 
-    def all_messages(self, channel: str | None = None) -> list[Message]:
-        """Every message (thread replies too), in one channel or in all, oldest first."""
-        with self._lock:
-            if channel is not None:
-                return list(self._messages.get(self._resolve(channel) or channel, []))
-            every = [m for ms in self._messages.values() for m in ms]
-            return sorted(every, key=lambda m: ts_key(m.ts))
-
-    def thread(self, channel: str, ts: str) -> list[Message]:
-        """The replies under message `ts` (not the parent itself), oldest first."""
-        with self._lock:
-            resolved = self._resolve(channel) or channel
-            return [m for m in self._messages.get(resolved, []) if m.is_reply and m.thread_ts == ts]
-
     def message(self, channel: str, ts: str) -> Message | None:
         """One message by its ts, in its current state."""
         with self._lock:
-            return self._find_message(self._resolve(channel) or channel, ts)
+            return self.find_message(self._resolve(channel) or channel, ts)
 
     def ephemerals(self, channel: str | None = None, user: str | None = None) -> list[Ephemeral]:
         """Ephemeral messages shown so far, filtered by channel and/or user."""
@@ -302,17 +287,6 @@ class SlackStandIn(Workspace, Lifecycle):
         with self._lock:
             return [v for v in self._views.values() if v.kind == "modal"]
 
-    def view(self, view_id: str) -> View | None:
-        """A modal or Home tab by id."""
-        with self._lock:
-            return self._views.get(view_id)
-
-    def home(self, user: str) -> View | None:
-        """The Home tab last published for `user`."""
-        with self._lock:
-            view_id = self._homes.get(user)
-            return self._views[view_id] if view_id else None
-
     @property
     def response_url_posts(self) -> list[ResponseUrlPost]:
         """Every POST to a response_url, accepted or not."""
@@ -325,18 +299,12 @@ class SlackStandIn(Workspace, Lifecycle):
         with self._lock:
             return list(self._violations)
 
-    def user_info(self, user_id: str) -> dict[str, Any] | None:
-        """The user object users.info would return, or None for an unknown user."""
-        with self._lock:
-            user = self._users.get(user_id)
-            return self._user_json(user) if user else None
-
     def channel_info(self, channel: str) -> dict[str, Any] | None:
         """The channel object conversations.info would return, or None if deleted."""
         with self._lock:
             resolved = self._resolve(channel) or channel
-            state = self._channel(resolved)
-            return None if state.deleted else self._channel_json(resolved, state)
+            state = self.channel_state(resolved)
+            return None if state.deleted else self.channel_json(resolved, state)
 
     def max_calls_per_channel_per_second(self, channel: str | None = None) -> int:
         """Most chat.postMessage/chat.update calls to one channel within any 1 s (clock time).
@@ -417,8 +385,6 @@ class SlackStandIn(Workspace, Lifecycle):
         field_token = args.pop("token", None)
         token = token or (str(field_token) if field_token else None)
         fault = self._take_fault(method, args)
-        if fault is not None and fault.delay > 0:
-            time.sleep(fault.delay)
         events: list[Event] = []
         with self._lock:
             now = self._clock.now()
@@ -475,8 +441,6 @@ class SlackStandIn(Workspace, Lifecycle):
             content = chosen[0][2] if chosen else b""
         args: dict[str, Any] = {"file_id": file_id, "length": len(content)}
         fault = self._take_fault(UPLOAD_URL, args)
-        if fault is not None and fault.delay > 0:
-            time.sleep(fault.delay)
         with self._lock:
             now = self._clock.now()
             upload = self._uploads.get(file_id)
@@ -497,8 +461,6 @@ class SlackStandIn(Workspace, Lifecycle):
             payload = None
         args: dict[str, Any] = payload if isinstance(payload, dict) else {}
         fault = self._take_fault(RESPONSE_URL, args)
-        if fault is not None and fault.delay > 0:
-            time.sleep(fault.delay)
         events: list[Event] = []
         with self._lock:
             now = self._clock.now()

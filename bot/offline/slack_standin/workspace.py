@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -35,6 +36,7 @@ from bot.offline.slack_standin.records import (
     User,
     View,
     Violation,
+    ts_key,
 )
 
 _log = logging.getLogger(__name__)
@@ -101,9 +103,13 @@ class Workspace:
         self._buckets: dict[str, Bucket] = {}
         self._write_times: dict[str, list[datetime]] = {}
 
+        self._add_default_users()
+
+    def _add_default_users(self) -> None:
+        """Alice and Bob, in two time zones, and the bot user itself."""
         self.set_user("U0ALICE", tz="Europe/Prague", name="Alice Example")
         self.set_user("U0BOB", tz="America/New_York", name="Bob Example")
-        self._users[bot_user_id] = User(bot_user_id, "Deepnote", "UTC", is_bot=True)
+        self._users[self.bot_user_id] = User(self.bot_user_id, "Deepnote", "UTC", is_bot=True)
 
     @property
     def url(self) -> str:
@@ -125,7 +131,114 @@ class Workspace:
         with self._lock:
             self._users[user_id] = User(user_id, name or user_id, tz, email=email)
 
-    def _channel(self, channel: str) -> ChannelState:
+    # --------------------------------------------- state the Web API method modules share
+
+    def has_user(self, user_id: str) -> bool:
+        """Whether the workspace knows this user."""
+        return user_id in self._users
+
+    def existing_message(self, channel: str, ts: str | None, error: str) -> Message:
+        """Message `ts` in `channel`, or the Web API `error` when there is none."""
+        message = self.find_message(channel, ts) if ts else None
+        if message is None:
+            raise ApiError(error)
+        return message
+
+    def add_message(self, message: Message) -> None:
+        """Post `message` at the end of its channel."""
+        self._messages.setdefault(message.channel, []).append(message)
+
+    def remove_message(self, message: Message) -> None:
+        """Delete `message` from its channel."""
+        self._messages[message.channel].remove(message)
+
+    def add_ephemeral(self, ephemeral: Ephemeral) -> None:
+        """Show an ephemeral message."""
+        self._ephemerals.append(ephemeral)
+
+    def find_ephemeral(self, message_ts: str) -> Ephemeral | None:
+        """The ephemeral message with this ts, if there is one."""
+        return next((e for e in self._ephemerals if e.message_ts == message_ts), None)
+
+    def new_upload(self, filename: str, length: int) -> str:
+        """Expect an upload of `length` bytes; its file id."""
+        file_id = f"F{next(self._ids):010d}"
+        self._uploads[file_id] = Upload(file_id, filename, length)
+        return file_id
+
+    def find_upload(self, file_id: str) -> Upload | None:
+        """The upload with this file id, if there is one."""
+        return self._uploads.get(file_id)
+
+    def add_file(self, share: FileShare) -> None:
+        """Keep a completed file upload."""
+        self._files.append(share)
+
+    def view_with_external_id(self, external_id: str) -> View | None:
+        """The view whose `external_id` is this, if there is one."""
+        return next(
+            (v for v in self._views.values() if v.view.get("external_id") == external_id), None
+        )
+
+    def store_view(self, record: View) -> None:
+        """Keep `record` as the current state of its view."""
+        self._views[record.id] = record
+
+    def modal_stack(self, user: str | None) -> list[str]:
+        """The ids of the modals `user` has open, bottom first."""
+        return list(self._modal_stacks.get(user, []))
+
+    def open_modal(self, record: View) -> None:
+        """Open `record` as the only modal of its user."""
+        self.store_view(record)
+        self._modal_stacks[record.user] = [record.id]
+
+    def push_modal(self, record: View) -> None:
+        """Open `record` on top of its user's modals."""
+        self.store_view(record)
+        self._modal_stacks.setdefault(record.user, []).append(record.id)
+
+    def publish_home(self, record: View) -> None:
+        """Make `record` its user's Home tab."""
+        assert record.user is not None
+        self.store_view(record)
+        self._homes[record.user] = record.id
+
+    # ----------------------------------------------------------------- queries
+
+    def all_messages(self, channel: str | None = None) -> list[Message]:
+        """Every message (thread replies too), in one channel or in all, oldest first."""
+        with self._lock:
+            if channel is not None:
+                return list(self._messages.get(self._resolve(channel) or channel, []))
+            every = [m for ms in self._messages.values() for m in ms]
+            return sorted(every, key=lambda m: ts_key(m.ts))
+
+    def thread(self, channel: str, ts: str) -> list[Message]:
+        """The replies under message `ts` (not the parent itself), oldest first."""
+        with self._lock:
+            resolved = self._resolve(channel) or channel
+            return [m for m in self._messages.get(resolved, []) if m.is_reply and m.thread_ts == ts]
+
+    def view(self, view_id: str) -> View | None:
+        """A modal or Home tab by id."""
+        with self._lock:
+            return self._views.get(view_id)
+
+    def home(self, user: str) -> View | None:
+        """The Home tab last published for `user`."""
+        with self._lock:
+            view_id = self._homes.get(user)
+            return self._views[view_id] if view_id else None
+
+    def user_info(self, user_id: str) -> dict[str, Any] | None:
+        """The user object users.info would return, or None for an unknown user."""
+        with self._lock:
+            user = self._users.get(user_id)
+            return self.user_json(user) if user else None
+
+    def channel_state(self, channel: str) -> ChannelState:
+        """A channel's state, made up on first mention (a "C0NAME" id is named "name")."""
         state = self._channels.get(channel)
         if state is None:
             prefix = channel[:2]
@@ -146,22 +259,24 @@ class Workspace:
             return "D" + channel[1:]
         return channel
 
-    def _existing_channel(self, value: object) -> str:
+    def existing_channel(self, value: object) -> str:
+        """The channel a Web API argument names, or channel_not_found."""
         channel = self._resolve(str(value) if value else None)
-        if channel is None or self._channel(channel).deleted:
+        if channel is None or self.channel_state(channel).deleted:
             raise ApiError("channel_not_found")
         return channel
 
-    def _writable_channel(self, value: object) -> str:
-        channel = self._existing_channel(value)
-        state = self._channel(channel)
+    def writable_channel(self, value: object) -> str:
+        """The channel a Web API argument names, if the bot may post there."""
+        channel = self.existing_channel(value)
+        state = self.channel_state(channel)
         if state.archived:
             raise ApiError("is_archived")
         if not state.member:
             raise ApiError("not_in_channel")
         return channel
 
-    def _message_content(
+    def message_content(
         self,
         method: str,
         args: dict[str, Any],
@@ -170,16 +285,17 @@ class Workspace:
         *,
         require_text: bool,
     ) -> tuple[str, list[dict[str, Any]]]:
+        """A message's text and blocks from `args`, checked as Slack checks them."""
         text = args.get("text")
         blocks = args.get("blocks")
         if require_text and not text and not blocks and not args.get("attachments"):
             raise ApiError("no_text")
         problems = validate_message(text, blocks)
         if problems:
-            raise self._violation(method, problems, channel, now, args)
+            raise self.record_violation(method, problems, channel, now, args)
         return (str(text) if text is not None else ""), blocks_of(blocks)
 
-    def _violation(
+    def record_violation(
         self,
         method: str,
         problems: list[str],
@@ -187,6 +303,7 @@ class Workspace:
         now: datetime,
         args: dict[str, Any],
     ) -> ApiError:
+        """Keep a request rejected for its content; the ApiError to answer it with."""
         self._violations.append(Violation(method, problems, now, channel, dict(args)))
         too_long = any(p.startswith("text is ") for p in problems)
         return ApiError(
@@ -195,17 +312,19 @@ class Workspace:
             response_metadata={"messages": [f"[ERROR] {p}" for p in problems]},
         )
 
-    def _checked_view(
+    def checked_view(
         self, method: str, args: dict[str, Any], kind: Literal["modal", "home"], now: datetime
     ) -> dict[str, Any]:
+        """The `view` argument, checked as Slack checks a modal or Home tab."""
         view = args.get("view")
         problems = validate_view(view, kind=kind)
         if problems:
-            raise self._violation(method, problems, None, now, args)
+            raise self.record_violation(method, problems, None, now, args)
         assert isinstance(view, dict)
         return view
 
-    def _use_trigger(self, args: dict[str, Any], now: datetime) -> tuple[str, str | None]:
+    def use_trigger(self, args: dict[str, Any], now: datetime) -> tuple[str, str | None]:
+        """Spend the trigger_id in `args`; it and the user it was issued to."""
         trigger_id = text_arg(args, "trigger_id") or text_arg(args, "interactivity_pointer")
         if trigger_id is None:
             raise ApiError(
@@ -221,48 +340,58 @@ class Workspace:
         trigger.used = True
         return trigger_id, trigger.user
 
-    def _thread_root(self, channel: str | None, thread_ts: str | None) -> str | None:
+    def thread_root(self, channel: str | None, thread_ts: str | None) -> str | None:
         """Replying to a reply lands under its parent, as on Slack."""
         if channel is None or thread_ts is None:
             return thread_ts
-        target = self._find_message(channel, thread_ts)
+        target = self.find_message(channel, thread_ts)
         if target is not None and target.is_reply:
             return target.thread_ts
         return thread_ts
 
-    def _find_message(self, channel: str, ts: str | None) -> Message | None:
+    def find_message(self, channel: str, ts: str | None) -> Message | None:
+        """Message `ts` in `channel`, if there is one."""
         return next((m for m in self._messages.get(channel, []) if m.ts == ts), None)
 
-    def _store_message(self, message: Message) -> None:
+    def store_message(self, message: Message) -> None:
+        """Replace a stored message with its new state (same channel and ts)."""
         stored = self._messages[message.channel]
         index = next(i for i, m in enumerate(stored) if m.ts == message.ts)
         stored[index] = message
 
-    def _next_ts(self, now: datetime) -> str:
+    def next_ts(self, now: datetime) -> str:
+        """A fresh message ts at `now`, later than every ts handed out before."""
         micros = max(int(now.timestamp() * 1_000_000), self._last_ts_us + 1)
         self._last_ts_us = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
-    def _new_view_id(self) -> str:
+    def new_view_id(self) -> str:
+        """A fresh view id."""
         return f"V{next(self._ids):010d}"
 
-    def _new_hash(self, now: datetime) -> str:
+    def new_hash(self, now: datetime) -> str:
+        """A fresh view hash."""
         return f"{int(now.timestamp())}.{next(self._ids):08x}"
 
     def _take_fault(self, method: str, args: Mapping[str, Any]) -> ApiFault | None:
+        """The fault armed for this call, if any, once its delay has passed (outside the lock)."""
         with self._lock:
             channel = self._resolve(text_arg(args, "channel") or text_arg(args, "channel_id"))
-            for fault in self._faults:
-                if fault.method not in (method, "*"):
-                    continue
-                if fault.channel is not None and fault.channel != channel:
-                    continue
-                if fault.remaining is not None:
-                    fault.remaining -= 1
-                    if fault.remaining == 0:
-                        self._faults.remove(fault)
-                return fault
-        return None
+            fault = next(
+                (
+                    f
+                    for f in self._faults
+                    if f.method in (method, "*") and f.channel in (None, channel)
+                ),
+                None,
+            )
+            if fault is not None and fault.remaining is not None:
+                fault.remaining -= 1
+                if fault.remaining == 0:
+                    self._faults.remove(fault)
+        if fault is not None and fault.delay > 0:
+            time.sleep(fault.delay)
+        return fault
 
     @staticmethod
     def _fault_reply(fault: ApiFault) -> Reply:
@@ -314,7 +443,8 @@ class Workspace:
                     except Exception:
                         _log.exception("a SlackStandIn subscriber failed on %s", event.kind)
 
-    def _message_json(self, message: Message) -> dict[str, Any]:
+    def message_json(self, message: Message) -> dict[str, Any]:
+        """A message as the Web API returns it."""
         shape: dict[str, Any] = {
             "type": "message",
             "user": message.user,
@@ -339,7 +469,8 @@ class Workspace:
         micros = int(when.timestamp() * 1_000_000)
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
-    def _user_json(self, user: User) -> dict[str, Any]:
+    def user_json(self, user: User) -> dict[str, Any]:
+        """A user as users.info returns it."""
         zone = ZoneInfo(user.tz)
         local = self._clock.now().astimezone(zone)
         offset = local.utcoffset() or timedelta(0)
@@ -360,7 +491,8 @@ class Workspace:
             "profile": profile,
         }
 
-    def _channel_json(self, channel: str, state: ChannelState) -> dict[str, Any]:
+    def channel_json(self, channel: str, state: ChannelState) -> dict[str, Any]:
+        """A channel as conversations.info returns it."""
         is_im = channel.startswith("D")
         return {
             "id": channel,
@@ -374,7 +506,8 @@ class Workspace:
             "created": 1_700_000_000,
         }
 
-    def _view_json(self, record: View) -> dict[str, Any]:
+    def view_json(self, record: View) -> dict[str, Any]:
+        """A view as the views.* methods return it."""
         shape = {
             "blocks": [],
             "private_metadata": "",
