@@ -172,9 +172,7 @@ class DeepnoteClient:
 
     def create_run(self, req: RunRequest) -> RunCreated:
         """POST /v2/runs: start a run; never retried once the request may have been sent."""
-        content = self._call(
-            "POST", "v2/runs", label="POST /v2/runs", json=req.to_body(), retries=self._retries
-        )
+        content = self._call("POST", "v2/runs", label="POST /v2/runs", json=req.to_body())
         try:
             return parse.parse_run_created(parse.read_json(content))
         except errors.DeepnoteUnavailable as exc:
@@ -197,7 +195,7 @@ class DeepnoteClient:
             f"v2/runs/{_segment(run_id)}",
             label="GET /v2/runs/{runId}",
             params=params,
-            retries=self._retries if retries is None else retries,
+            retries=retries,
         )
         return parse.parse_run(parse.read_json(content))
 
@@ -207,7 +205,7 @@ class DeepnoteClient:
             "GET",
             f"v2/notebooks/{_segment(notebook_id)}",
             label="GET /v2/notebooks/{notebookId}",
-            retries=self._retries if retries is None else retries,
+            retries=retries,
         )
         return parse.parse_notebook(parse.read_json(content), notebook_id=notebook_id)
 
@@ -237,13 +235,13 @@ class DeepnoteClient:
             f"v2/notebooks/{_segment(notebook_id)}/runs",
             label="GET /v2/notebooks/{notebookId}/runs",
             params=params,
-            retries=self._retries if retries is None else retries,
+            retries=retries,
         )
         return parse.parse_runs_page(parse.read_json(content))
 
     def me(self) -> dict[str, Any]:
         """GET /v2/me: the key's user, workspace and access level (checks the key works)."""
-        content = self._call("GET", "v2/me", label="GET /v2/me", retries=self._retries)
+        content = self._call("GET", "v2/me", label="GET /v2/me")
         return parse.parse_object(parse.read_json(content), "the answer to /v2/me")
 
     def fetch_snapshot(self, run: Run) -> str | None:
@@ -265,7 +263,6 @@ class DeepnoteClient:
             "GET",
             url,
             label="GET snapshot",
-            retries=self._retries,
             auth=_origin(url) == _origin(self._base),
             follow_redirects=True,
         )
@@ -279,13 +276,16 @@ class DeepnoteClient:
         url: str | httpx.URL,
         *,
         label: str,
-        retries: int,
+        retries: int | None = None,
         params: dict[str, str] | None = None,
         json: Any = None,
         auth: bool = True,
         follow_redirects: bool = False,
     ) -> bytes:
-        """One logical call with retries; returns the 2xx body or raises a DeepnoteError."""
+        """One logical call with retries; returns the 2xx body or raises a DeepnoteError.
+
+        `retries` is the client's own count unless a caller gives another."""
+        retries = self._retries if retries is None else retries
         is_create = method == "POST"
         headers = {"Authorization": f"Bearer {self._api_key}"} if auth else {}
         attempt = 0
