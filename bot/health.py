@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from storage.db import Database
-from storage.runs import RunStore, from_iso, iso
+from storage.rows import from_iso, iso
+from storage.runs import RunStore
 
 
 class CallRecorder:

@@ -7,24 +7,8 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from bot.commands import types
 from bot.commands.docs import COMMANDS, CommandDoc
-from bot.commands.types import (
-    AliasCommand,
-    AliasesCommand,
-    AuditCommand,
-    Command,
-    HelpCommand,
-    InputsCommand,
-    PauseCommand,
-    ResumeCommand,
-    RunCommand,
-    ScheduleCommand,
-    SchedulesCommand,
-    StatusCommand,
-    TriggerCommand,
-    UnaliasCommand,
-    UnscheduleCommand,
-)
 from bot.errors import UserError
 from bot.runs.service import Requester
 from bot.services import Services
@@ -42,27 +26,27 @@ class Route(NamedTuple):
     handler: Handler
 
 
-def do_help(services: Services, who: Requester, cmd: HelpCommand) -> Message:
+def do_help(services: Services, who: Requester, cmd: types.HelpCommand) -> Message:
     """`/deepnote help [command]`."""
     return help_reply(cmd.topic)
 
 
 ROUTES: Mapping[type[Any], Route] = MappingProxyType(
     {
-        RunCommand: Route("run", run_commands.do_run),
-        InputsCommand: Route("inputs", run_commands.do_inputs),
-        StatusCommand: Route("status", run_commands.do_status),
-        HelpCommand: Route("help", do_help),
-        AliasCommand: Route("alias", aliases.do_alias),
-        AliasesCommand: Route("aliases", aliases.do_aliases),
-        UnaliasCommand: Route("unalias", aliases.do_unalias),
-        ScheduleCommand: Route("schedule", schedule_commands.do_schedule),
-        SchedulesCommand: Route("schedules", schedule_commands.do_schedules),
-        UnscheduleCommand: Route("unschedule", schedule_commands.do_unschedule),
-        PauseCommand: Route("pause", schedule_commands.do_pause),
-        ResumeCommand: Route("resume", schedule_commands.do_resume),
-        TriggerCommand: Route("trigger", schedule_commands.do_trigger),
-        AuditCommand: Route("audit", audit_commands.do_audit),
+        types.RunCommand: Route("run", run_commands.do_run),
+        types.InputsCommand: Route("inputs", run_commands.do_inputs),
+        types.StatusCommand: Route("status", run_commands.do_status),
+        types.HelpCommand: Route("help", do_help),
+        types.AliasCommand: Route("alias", aliases.do_alias),
+        types.AliasesCommand: Route("aliases", aliases.do_aliases),
+        types.UnaliasCommand: Route("unalias", aliases.do_unalias),
+        types.ScheduleCommand: Route("schedule", schedule_commands.do_schedule),
+        types.SchedulesCommand: Route("schedules", schedule_commands.do_schedules),
+        types.UnscheduleCommand: Route("unschedule", schedule_commands.do_unschedule),
+        types.PauseCommand: Route("pause", schedule_commands.do_pause),
+        types.ResumeCommand: Route("resume", schedule_commands.do_resume),
+        types.TriggerCommand: Route("trigger", schedule_commands.do_trigger),
+        types.AuditCommand: Route("audit", audit_commands.do_audit),
     }
 )
 """Every command this version serves, by its parsed type."""
@@ -94,7 +78,7 @@ def help_reply(topic: str | None = None) -> Message:
     return help_message(docs)
 
 
-def _audit(services: Services, who: Requester, name: str, cmd: Command) -> None:
+def _audit(services: Services, who: Requester, name: str, cmd: types.Command) -> None:
     fields = {k: v for k, v in vars(cmd).items() if v not in (None, (), "")}
     target = str(fields.get("notebook") or fields.get("schedule_id") or fields.get("name") or "")
     services.audit.record(
@@ -107,7 +91,7 @@ def _audit(services: Services, who: Requester, name: str, cmd: Command) -> None:
     )
 
 
-def dispatch(services: Services, who: Requester, cmd: Command) -> Message | None:
+def dispatch(services: Services, who: Requester, cmd: types.Command) -> Message | None:
     """Carry out a parsed command; return the ephemeral reply, if any."""
     route = ROUTES.get(type(cmd))
     if route is None:
@@ -116,7 +100,7 @@ def dispatch(services: Services, who: Requester, cmd: Command) -> Message | None
             "That command is not available in this version of the bot.",
             hint=f"Available: {names}. See `/deepnote help`.",
         )
-    if not isinstance(cmd, HelpCommand):
+    if not isinstance(cmd, types.HelpCommand):
         services.config.access().check_channel(who.channel_id)
     reply = route.handler(services, who, cmd)
     if route.name in AUDITED:

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from storage.db import Database
-from storage.runs import from_iso, iso
+from storage.rows import iso, record_reader
 
 MAX_NAME_KEY = 300
 
@@ -55,23 +54,8 @@ class KnownNotebook:
     seen_at: datetime
 
 
-def _alias(row: dict[str, Any]) -> Alias:
-    created = from_iso(row["created_at"])
-    assert created is not None
-    return Alias(
-        team_id=row["team_id"],
-        name=row["name"],
-        notebook_id=row["notebook_id"],
-        notebook_name=row["notebook_name"],
-        created_by=row["created_by"],
-        created_at=created,
-    )
-
-
-def _known(row: dict[str, Any]) -> KnownNotebook:
-    seen = from_iso(row["seen_at"])
-    assert seen is not None
-    return KnownNotebook(id=row["id"], name=row["name"], seen_at=seen)
+_alias = record_reader(Alias)
+_known = record_reader(KnownNotebook)
 
 
 class AliasStore:
@@ -149,18 +133,16 @@ class NotebookNames:
 
     def remember(self, notebook_id: str, name: str, *, now: datetime) -> None:
         """Record (or refresh) a notebook's name."""
-        with self.db.write() as tx:
-            tx.execute(
-                "INSERT INTO notebooks (id, name, name_key, seen_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
-                " name_key = excluded.name_key, seen_at = excluded.seen_at",
-                (notebook_id, name, name_key(name), iso(now)),
-            )
+        self.db.execute_write(
+            "INSERT INTO notebooks (id, name, name_key, seen_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+            " name_key = excluded.name_key, seen_at = excluded.seen_at",
+            (notebook_id, name, name_key(name), iso(now)),
+        )
 
     def forget(self, notebook_id: str) -> None:
         """Drop a notebook that no longer exists (or that the API key can no longer see)."""
-        with self.db.write() as tx:
-            tx.execute("DELETE FROM notebooks WHERE id = ?", (notebook_id,))
+        self.db.execute_write("DELETE FROM notebooks WHERE id = ?", (notebook_id,))
 
     def named(self, name: str) -> list[KnownNotebook]:
         """The known notebooks whose name is `name` (ignoring case and extra spaces)."""

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database
-from storage.runs import from_iso, iso
+from storage.rows import from_iso, iso
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from storage.db import Database
-from storage.runs import iso
+from storage.rows import iso
 
 KEEP = timedelta(days=2)
 """Slack retries within minutes; rows older than this are pruned."""

@@ -7,44 +7,37 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from storage import records
 from storage.db import Database
-from storage.records import (
-    BigNumberResult,
-    ChartResult,
-    ImageResult,
-    ResultItem,
-    TableResult,
-    TextResult,
-)
 
 _KINDS: dict[str, type[Any]] = {
-    "text": TextResult,
-    "big_number": BigNumberResult,
-    "table": TableResult,
-    "image": ImageResult,
-    "chart": ChartResult,
+    "text": records.TextResult,
+    "big_number": records.BigNumberResult,
+    "table": records.TableResult,
+    "image": records.ImageResult,
+    "chart": records.ChartResult,
 }
 _KIND_OF = {cls: kind for kind, cls in _KINDS.items()}
 
 
-def encode(item: ResultItem) -> str:
+def encode(item: records.ResultItem) -> str:
     """A result as JSON text (image bytes as base64)."""
     data = asdict(item)
-    if isinstance(item, ImageResult):
+    if isinstance(item, records.ImageResult):
         data["data"] = base64.b64encode(item.data).decode("ascii")
     return json.dumps({"kind": _KIND_OF[type(item)], **data})
 
 
-def decode(text: str) -> ResultItem:
+def decode(text: str) -> records.ResultItem:
     """The inverse of `encode`."""
     data = json.loads(text)
     cls = _KINDS[data.pop("kind")]
-    if cls is ImageResult:
+    if cls is records.ImageResult:
         data["data"] = base64.b64decode(data["data"])
-    if cls is TableResult:
+    if cls is records.TableResult:
         data["columns"] = tuple(data["columns"])
         data["rows"] = tuple(tuple(r) for r in data["rows"])
-    item: ResultItem = cls(**data)
+    item: records.ResultItem = cls(**data)
     return item
 
 
@@ -54,7 +47,7 @@ class ResultStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def save(self, run_key: str, items: list[ResultItem]) -> None:
+    def save(self, run_key: str, items: list[records.ResultItem]) -> None:
         """Replace a run's results."""
         with self.db.write() as tx:
             tx.execute("DELETE FROM run_results WHERE run = ?", (run_key,))
@@ -64,14 +57,14 @@ class ResultStore:
                     (run_key, position, encode(item)),
                 )
 
-    def load(self, run_key: str) -> list[ResultItem]:
+    def load(self, run_key: str) -> list[records.ResultItem]:
         """A run's results, in order."""
         rows = self.db.conn().conn.execute(
             "SELECT payload FROM run_results WHERE run = ? ORDER BY position", (run_key,)
         )
         return [decode(r[0]) for r in rows]
 
-    def unposted_files(self, run_key: str) -> list[tuple[int, ResultItem]]:
+    def unposted_files(self, run_key: str) -> list[tuple[int, records.ResultItem]]:
         """Results that become files in the thread (images, charts) and are not posted yet."""
         rows = self.db.conn().conn.execute(
             "SELECT position, payload FROM run_results WHERE run = ? AND posted = 0"
@@ -79,7 +72,9 @@ class ResultStore:
             (run_key,),
         )
         items = [(int(r[0]), decode(r[1])) for r in rows]
-        return [(p, i) for p, i in items if isinstance(i, ImageResult | ChartResult)]
+        return [
+            (p, i) for p, i in items if isinstance(i, records.ImageResult | records.ChartResult)
+        ]
 
     def mark_posted(self, run_key: str, position: int) -> None:
         """One file is in the thread; never post it again."""

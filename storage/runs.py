@@ -9,51 +9,13 @@ from typing import Any
 
 from storage.db import Database
 from storage.records import CREATE_FAILED, CREATING, LOST, TERMINAL_STATUSES, RunOptions, RunRecord
+from storage.rows import from_iso, iso, record_reader
 
 FINAL_STATUSES = frozenset(TERMINAL_STATUSES | {CREATE_FAILED, LOST})
 _FINAL_SQL = ",".join(f"'{s}'" for s in sorted(FINAL_STATUSES))
 
 
-def iso(when: datetime | None) -> str | None:
-    """A datetime as the ISO text stored in the database (UTC, sortable)."""
-    return None if when is None else when.isoformat(timespec="microseconds")
-
-
-def from_iso(text: str | None) -> datetime | None:
-    """The inverse of `iso`."""
-    return None if not text else datetime.fromisoformat(text)
-
-
-def _record(row: dict[str, Any]) -> RunRecord:
-    created = from_iso(row["created_at"])
-    assert created is not None
-    return RunRecord(
-        id=row["id"],
-        run_id=row["run_id"],
-        notebook_id=row["notebook_id"],
-        notebook_name=row["notebook_name"],
-        project_id=row["project_id"],
-        notebook_url=row["notebook_url"],
-        inputs=json.loads(row["inputs"] or "{}"),
-        readonly=bool(row["readonly"]),
-        block_ids=tuple(json.loads(row["block_ids"] or "[]")),
-        run_dependents=bool(row["run_dependents"]),
-        user_id=row["user_id"],
-        team_id=row["team_id"],
-        channel_id=row["channel_id"],
-        thread_ts=row["thread_ts"],
-        card_ts=row["card_ts"],
-        trigger=row["trigger"],
-        quiet=bool(row["quiet"]),
-        schedule_id=row["schedule_id"],
-        status=row["status"],
-        created_at=created,
-        started_at=from_iso(row["started_at"]),
-        completed_at=from_iso(row["completed_at"]),
-        error=row["error"],
-        failing_block=row["failing_block"],
-        snapshot_url=row["snapshot_url"],
-    )
+_record = record_reader(RunRecord)
 
 
 class RunStore:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from storage.db import Database
-from storage.runs import from_iso
+from storage.rows import record_reader
 
 SUCCESS = "success"
 
@@ -81,43 +81,8 @@ class Note:
     attempts: int = 0
 
 
-def _record(row: dict[str, Any]) -> ScheduleRecord:
-    created = from_iso(row["created_at"])
-    assert created is not None
-    return ScheduleRecord(
-        id=int(row["id"]),
-        team_id=row["team_id"],
-        channel_id=row["channel_id"],
-        owner_id=row["owner_id"],
-        notebook_id=row["notebook_id"],
-        notebook_name=row["notebook_name"],
-        inputs=json.loads(row["inputs"] or "{}"),
-        expression=row["expression"],
-        tz=row["tz"],
-        notify=row["notify"],
-        post_outputs=row["post_outputs"],
-        paused=bool(row["paused"]),
-        paused_reason=row["paused_reason"],
-        next_fire_at=from_iso(row["next_fire_at"]),
-        last_run_id=row["last_run_id"],
-        last_status=row["last_status"],
-        last_finished_at=from_iso(row["last_finished_at"]),
-        consecutive_failures=int(row["consecutive_failures"]),
-        created_at=created,
-    )
-
-
-def _note(row: dict[str, Any]) -> Note:
-    return Note(
-        id=int(row["id"]),
-        schedule_id=int(row["schedule_id"]),
-        channel_id=row["channel_id"],
-        text=row["text"],
-        blocks=json.loads(row["blocks"] or "[]"),
-        after_run_id=row["after_run_id"],
-        in_thread=bool(row["in_thread"]),
-        attempts=int(row["attempts"]),
-    )
+_record = record_reader(ScheduleRecord)
+_note = record_reader(Note)
 
 
 class ScheduleStore:
@@ -209,13 +174,12 @@ class ScheduleStore:
         self, id_: int, *, paused: bool, reason: str | None, next_fire_at: datetime | None
     ) -> ScheduleRecord | None:
         """Pause (next_fire_at None) or resume (a fresh next slot, failure count reset)."""
-        with self.db.write() as tx:
-            tx.execute(
-                "UPDATE schedules SET paused = ?, paused_reason = ?, next_fire_at = ?,"
-                " consecutive_failures = CASE WHEN ? THEN consecutive_failures ELSE 0 END"
-                " WHERE id = ?",
-                (int(paused), reason, utc_iso(next_fire_at), int(paused), id_),
-            )
+        self.db.execute_write(
+            "UPDATE schedules SET paused = ?, paused_reason = ?, next_fire_at = ?,"
+            " consecutive_failures = CASE WHEN ? THEN consecutive_failures ELSE 0 END"
+            " WHERE id = ?",
+            (int(paused), reason, utc_iso(next_fire_at), int(paused), id_),
+        )
         return self.get(id_)
 
     def delete(self, id_: int) -> bool:
@@ -313,16 +277,14 @@ class ScheduleStore:
 
     def note_done(self, id_: int) -> None:
         """The note was posted (or never will be)."""
-        with self.db.write() as tx:
-            tx.execute("DELETE FROM schedule_notes WHERE id = ?", (id_,))
+        self.db.execute_write("DELETE FROM schedule_notes WHERE id = ?", (id_,))
 
     def note_retry(self, id_: int, *, retry_at: datetime) -> None:
         """Posting failed for a reason that may pass: try again at `retry_at`."""
-        with self.db.write() as tx:
-            tx.execute(
-                "UPDATE schedule_notes SET attempts = attempts + 1, retry_at = ? WHERE id = ?",
-                (utc_iso(retry_at), id_),
-            )
+        self.db.execute_write(
+            "UPDATE schedule_notes SET attempts = attempts + 1, retry_at = ? WHERE id = ?",
+            (utc_iso(retry_at), id_),
+        )
 
 
 def _insert_note(conn: Any, note: Note, now: datetime) -> None:

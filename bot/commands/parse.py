@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from bot.commands import types
 from bot.commands.docs import COMMANDS, HELP_WORDS, SLASH, usage_error
 from bot.commands.scan import (
     Pair,
@@ -20,25 +21,6 @@ from bot.commands.scan import (
     plain_words,
     scan,
     stray_word,
-)
-from bot.commands.types import (
-    AUDIT_DEFAULT,
-    AUDIT_MAX,
-    AliasCommand,
-    AliasesCommand,
-    AuditCommand,
-    Command,
-    HelpCommand,
-    InputsCommand,
-    PauseCommand,
-    ResumeCommand,
-    RunCommand,
-    ScheduleCommand,
-    SchedulesCommand,
-    StatusCommand,
-    TriggerCommand,
-    UnaliasCommand,
-    UnscheduleCommand,
 )
 from bot.commands.values import ID_RE, parse_block_ids, parse_notify, parse_post_outputs, parse_tz
 from bot.deepnote.notebook_ref import UnknownNotebookRef, parse_notebook_ref
@@ -51,7 +33,7 @@ MAX_TEXT = 4000
 _NAMES = tuple(doc.name for doc in COMMANDS)
 
 
-def _parse_run(tokens: Sequence[Token]) -> RunCommand:
+def _parse_run(tokens: Sequence[Token]) -> types.RunCommand:
     options = {
         "readonly": False,
         "blocks": True,
@@ -92,7 +74,7 @@ def _parse_run(tokens: Sequence[Token]) -> RunCommand:
             "storage only for full-notebook runs. Drop one of them.",
         )
     post = parse_post_outputs(values["post-outputs"]) if "post-outputs" in values else None
-    return RunCommand(
+    return types.RunCommand(
         notebook=notebook,
         inputs=tuple(inputs),
         options=RunOptions(
@@ -105,7 +87,7 @@ def _parse_run(tokens: Sequence[Token]) -> RunCommand:
     )
 
 
-def _parse_schedule(tokens: Sequence[Token]) -> ScheduleCommand:
+def _parse_schedule(tokens: Sequence[Token]) -> types.ScheduleCommand:
     options = {"tz": True, "notify": True, "post-outputs": True}
     notebook: str | None = None
     when: list[Word] = []
@@ -153,7 +135,7 @@ def _parse_schedule(tokens: Sequence[Token]) -> ScheduleCommand:
             "schedule", "The schedule is empty: say when to run, e.g. `every weekday at 9am`."
         )
     check_input_count("schedule", inputs)
-    return ScheduleCommand(
+    return types.ScheduleCommand(
         notebook=notebook,
         when=when_text,
         inputs=tuple(inputs),
@@ -202,19 +184,19 @@ def _alias_name(command: str, raw: str, *, new: bool) -> str:
     return name
 
 
-def _parse_help(tokens: Sequence[Token]) -> HelpCommand:
+def _parse_help(tokens: Sequence[Token]) -> types.HelpCommand:
     words = plain_words("help", tokens, 0, 1, "one command name")
     if not words:
-        return HelpCommand(None)
+        return types.HelpCommand(None)
     topic = words[0].strip().lower()
     if topic in HELP_WORDS:
-        return HelpCommand("help")
+        return types.HelpCommand("help")
     if topic not in _NAMES:
         raise _unknown_command(words[0], "There is no help on")
-    return HelpCommand(topic)
+    return types.HelpCommand(topic)
 
 
-def _parse_status(tokens: Sequence[Token]) -> StatusCommand:
+def _parse_status(tokens: Sequence[Token]) -> types.StatusCommand:
     (raw,) = plain_words("status", tokens, 1, 1, "a run id")
     text = raw.strip()
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,100}", text):
@@ -223,57 +205,57 @@ def _parse_status(tokens: Sequence[Token]) -> StatusCommand:
             f"{quote_token(raw)} is not a run id. "
             "Run ids look like `3f2b7c1e-9a4d-4c1b-8e2f-6a7b8c9d0e1f`.",
         )
-    return StatusCommand(text)
+    return types.StatusCommand(text)
 
 
-def _parse_audit(tokens: Sequence[Token]) -> AuditCommand:
+def _parse_audit(tokens: Sequence[Token]) -> types.AuditCommand:
     words = plain_words("audit", tokens, 0, 1, "a number of entries")
     if not words:
-        return AuditCommand(AUDIT_DEFAULT)
+        return types.AuditCommand(types.AUDIT_DEFAULT)
     text = words[0].strip()
-    if not re.fullmatch(r"\d{1,6}", text) or not 1 <= int(text) <= AUDIT_MAX:
+    if not re.fullmatch(r"\d{1,6}", text) or not 1 <= int(text) <= types.AUDIT_MAX:
         raise usage_error(
-            "audit", f"{quote_token(words[0])} is not a number from 1 to {AUDIT_MAX}."
+            "audit", f"{quote_token(words[0])} is not a number from 1 to {types.AUDIT_MAX}."
         )
-    return AuditCommand(int(text))
+    return types.AuditCommand(int(text))
 
 
-def _parse_alias(tokens: Sequence[Token]) -> AliasCommand:
+def _parse_alias(tokens: Sequence[Token]) -> types.AliasCommand:
     words = plain_words("alias", tokens, 2, 2, "a name and a notebook id or link")
     notebook = unescape_slack(words[1]).strip()
     if not notebook:
         raise usage_error("alias", "`alias` needs a notebook id or link, but it is empty.")
-    return AliasCommand(_alias_name("alias", words[0], new=True), notebook)
+    return types.AliasCommand(_alias_name("alias", words[0], new=True), notebook)
 
 
-def _parse_inputs(tokens: Sequence[Token]) -> InputsCommand:
+def _parse_inputs(tokens: Sequence[Token]) -> types.InputsCommand:
     (raw,) = plain_words("inputs", tokens, 1, 1, "a notebook")
-    return InputsCommand(notebook_word("inputs", Word(raw, False, None, None)))
+    return types.InputsCommand(notebook_word("inputs", Word(raw, False, None, None)))
 
 
-def _parse_schedules(tokens: Sequence[Token]) -> SchedulesCommand:
+def _parse_schedules(tokens: Sequence[Token]) -> types.SchedulesCommand:
     plain_words("schedules", tokens, 0, 0, "nothing")
-    return SchedulesCommand()
+    return types.SchedulesCommand()
 
 
-def _parse_aliases(tokens: Sequence[Token]) -> AliasesCommand:
+def _parse_aliases(tokens: Sequence[Token]) -> types.AliasesCommand:
     plain_words("aliases", tokens, 0, 0, "nothing")
-    return AliasesCommand()
+    return types.AliasesCommand()
 
 
-def _parse_unalias(tokens: Sequence[Token]) -> UnaliasCommand:
+def _parse_unalias(tokens: Sequence[Token]) -> types.UnaliasCommand:
     (raw,) = plain_words("unalias", tokens, 1, 1, "an alias name")
-    return UnaliasCommand(_alias_name("unalias", raw, new=False))
+    return types.UnaliasCommand(_alias_name("unalias", raw, new=False))
 
 
-_SCHEDULE_ACTIONS: dict[str, Callable[[str], Command]] = {
-    "unschedule": UnscheduleCommand,
-    "pause": PauseCommand,
-    "resume": ResumeCommand,
-    "trigger": TriggerCommand,
+_SCHEDULE_ACTIONS: dict[str, Callable[[str], types.Command]] = {
+    "unschedule": types.UnscheduleCommand,
+    "pause": types.PauseCommand,
+    "resume": types.ResumeCommand,
+    "trigger": types.TriggerCommand,
 }
 
-_PARSERS: dict[str, Callable[[Sequence[Token]], Command]] = {
+_PARSERS: dict[str, Callable[[Sequence[Token]], types.Command]] = {
     "help": _parse_help,
     "run": _parse_run,
     "inputs": _parse_inputs,
@@ -306,7 +288,7 @@ def _unknown_command(word: str, lead: str = "") -> UserError:
     return UserError(problem, hint=hint)
 
 
-def parse_command(text: str) -> Command:
+def parse_command(text: str) -> types.Command:
     """The command in `/deepnote` slash command text; raises only `UserError`.
 
     >>> parse_command("")
@@ -326,7 +308,7 @@ def parse_command(text: str) -> Command:
     if tokens and not tokens[0].quoted and tokens[0].text.lower() == SLASH:
         tokens = tokens[1:]
     if not tokens:
-        return HelpCommand(None)
+        return types.HelpCommand(None)
     head = tokens[0].text.strip().lower()
     if head in HELP_WORDS:
         head = "help"

@@ -31,19 +31,6 @@ import httpx
 from bot import __version__, errors
 from bot.deepnote import parse
 from bot.deepnote.models import Notebook, Run, RunCreated, RunRequest, RunSummary
-from bot.errors import (
-    BudgetExhausted,
-    DeepnoteAuthError,
-    DeepnoteBadRequest,
-    DeepnoteConflict,
-    DeepnoteCreateUncertain,
-    DeepnoteError,
-    DeepnoteForbidden,
-    DeepnoteNotFound,
-    DeepnoteRateLimited,
-    DeepnoteServerError,
-    DeepnoteUnavailable,
-)
 from bot.ratelimit import RequestBudget
 
 logger = logging.getLogger(__name__)
@@ -59,6 +46,15 @@ _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _PERMANENT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# The 4xx answers that each have an error of their own (429 carries Retry-After: see below).
+_CLIENT_ERRORS: dict[int, type[errors.DeepnoteError]] = {
+    400: errors.DeepnoteBadRequest,
+    401: errors.DeepnoteAuthError,
+    403: errors.DeepnoteForbidden,
+    404: errors.DeepnoteNotFound,
+    409: errors.DeepnoteConflict,
+}
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -176,14 +172,12 @@ class DeepnoteClient:
 
     def create_run(self, req: RunRequest) -> RunCreated:
         """POST /v2/runs: start a run; never retried once the request may have been sent."""
-        content = self._call(
-            "POST", "v2/runs", label="POST /v2/runs", json=req.to_body(), retries=self._retries
-        )
+        content = self._call("POST", "v2/runs", label="POST /v2/runs", json=req.to_body())
         try:
             return parse.parse_run_created(parse.read_json(content))
-        except DeepnoteUnavailable as exc:
+        except errors.DeepnoteUnavailable as exc:
             # A 2xx came back, so a run most likely started; retrying could start a second one.
-            raise DeepnoteCreateUncertain(exc.message) from None
+            raise errors.DeepnoteCreateUncertain(exc.message) from None
 
     def get_run(
         self,
@@ -201,7 +195,7 @@ class DeepnoteClient:
             f"v2/runs/{_segment(run_id)}",
             label="GET /v2/runs/{runId}",
             params=params,
-            retries=self._retries if retries is None else retries,
+            retries=retries,
         )
         return parse.parse_run(parse.read_json(content))
 
@@ -211,7 +205,7 @@ class DeepnoteClient:
             "GET",
             f"v2/notebooks/{_segment(notebook_id)}",
             label="GET /v2/notebooks/{notebookId}",
-            retries=self._retries if retries is None else retries,
+            retries=retries,
         )
         return parse.parse_notebook(parse.read_json(content), notebook_id=notebook_id)
 
@@ -241,13 +235,13 @@ class DeepnoteClient:
             f"v2/notebooks/{_segment(notebook_id)}/runs",
             label="GET /v2/notebooks/{notebookId}/runs",
             params=params,
-            retries=self._retries if retries is None else retries,
+            retries=retries,
         )
         return parse.parse_runs_page(parse.read_json(content))
 
     def me(self) -> dict[str, Any]:
         """GET /v2/me: the key's user, workspace and access level (checks the key works)."""
-        content = self._call("GET", "v2/me", label="GET /v2/me", retries=self._retries)
+        content = self._call("GET", "v2/me", label="GET /v2/me")
         return parse.parse_object(parse.read_json(content), "the answer to /v2/me")
 
     def fetch_snapshot(self, run: Run) -> str | None:
@@ -269,7 +263,6 @@ class DeepnoteClient:
             "GET",
             url,
             label="GET snapshot",
-            retries=self._retries,
             auth=_origin(url) == _origin(self._base),
             follow_redirects=True,
         )
@@ -283,13 +276,16 @@ class DeepnoteClient:
         url: str | httpx.URL,
         *,
         label: str,
-        retries: int,
+        retries: int | None = None,
         params: dict[str, str] | None = None,
         json: Any = None,
         auth: bool = True,
         follow_redirects: bool = False,
     ) -> bytes:
-        """One logical call with retries; returns the 2xx body or raises a DeepnoteError."""
+        """One logical call with retries; returns the 2xx body or raises a DeepnoteError.
+
+        `retries` is the client's own count unless a caller gives another."""
+        retries = self._retries if retries is None else retries
         is_create = method == "POST"
         headers = {"Authorization": f"Bearer {self._api_key}"} if auth else {}
         attempt = 0
@@ -369,11 +365,11 @@ class DeepnoteClient:
             return
         if getattr(self._local, "background", False):
             if not self.budget.try_take(reserve=1.0):
-                raise BudgetExhausted("no Deepnote request budget left this round")
+                raise errors.BudgetExhausted("no Deepnote request budget left this round")
             return
         try:
             self.budget.take(max_wait=10.0)
-        except BudgetExhausted:
+        except errors.BudgetExhausted:
             raise errors.DeepnoteRateLimited(
                 "The bot is already sending Deepnote all the requests it may. "
                 "Try again in a minute."
@@ -397,41 +393,33 @@ class DeepnoteClient:
 
     def _transport_error(
         self, label: str, exc: httpx.TransportError, is_create: bool
-    ) -> DeepnoteError:
+    ) -> errors.DeepnoteError:
         detail = self._redact(f"{type(exc).__name__}: {exc}".rstrip(": "))
         if is_create and not isinstance(exc, _NEVER_SENT + _PERMANENT):
-            return DeepnoteCreateUncertain(
+            return errors.DeepnoteCreateUncertain(
                 f"Deepnote did not answer {label} ({detail}); the run may have started"
             )
-        return DeepnoteUnavailable(
+        return errors.DeepnoteUnavailable(
             f"Deepnote could not be reached for {label} ({detail})",
             retryable=not isinstance(exc, _PERMANENT),
         )
 
-    def _status_error(self, label: str, response: httpx.Response) -> DeepnoteError:
+    def _status_error(self, label: str, response: httpx.Response) -> errors.DeepnoteError:
         status = response.status_code
         message = parse.parse_error_message(response.content)
         if message is None:
             reason = response.reason_phrase or "error"
             message = f"Deepnote answered {label} with HTTP {status} {reason} and no explanation."
         message = self._redact(message)
-        if status == 400:
-            return DeepnoteBadRequest(message, status=status)
-        if status == 401:
-            return DeepnoteAuthError(message, status=status)
-        if status == 403:
-            return DeepnoteForbidden(message, status=status)
-        if status == 404:
-            return DeepnoteNotFound(message, status=status)
-        if status == 409:
-            return DeepnoteConflict(message, status=status)
+        if status in _CLIENT_ERRORS:
+            return _CLIENT_ERRORS[status](message, status=status)
         if status == 429:
-            return DeepnoteRateLimited(message, retry_after=_retry_after(response))
+            return errors.DeepnoteRateLimited(message, retry_after=_retry_after(response))
         if status >= 500:
-            return DeepnoteServerError(message, status=status, retryable=True)
+            return errors.DeepnoteServerError(message, status=status, retryable=True)
         if 400 <= status < 500:
-            return DeepnoteError(message, status=status)
-        return DeepnoteUnavailable(
+            return errors.DeepnoteError(message, status=status)
+        return errors.DeepnoteUnavailable(
             f"{parse.UNREADABLE}: unexpected HTTP {status} for {label}", status=status
         )
 

@@ -10,13 +10,12 @@ statuses, and `Delivery` (bot/runs/deliver.py) posts what changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 
 from bot.access import AccessPolicy
 from bot.clock import Clock
 from bot.deepnote.client import DeepnoteClient
-from bot.deepnote.models import InputValue, Notebook
 from bot.ratelimit import ChannelPacer
 from bot.runs.deliver import Delivery
 from bot.runs.follow import Follower
@@ -24,7 +23,7 @@ from bot.runs.requester import Requester
 from bot.runs.start import Starter
 from bot.slack.gateway import SlackGateway
 from storage.audit import AuditStore
-from storage.records import RunOptions, RunRecord
+from storage.records import RunRecord
 from storage.results import ResultStore
 from storage.runs import LeaseStore, RunStore
 
@@ -79,6 +78,8 @@ class RunService:
             access=self.access,
             audit=self.audit,
         )
+        # Starting is the starter's job alone: the service hands its `start` out as is.
+        self.start = self.starter.start
         # `on_finish` is called once when a run reaches a final status; it returns whether
         # to announce a quiet run (the schedules' bookkeeping).
         self.follower = Follower(
@@ -91,21 +92,6 @@ class RunService:
             app_url=app_url,
             on_finish=on_finish,
         )
-
-    def start(
-        self,
-        who: Requester,
-        notebook: Notebook,
-        inputs: Mapping[str, InputValue],
-        options: RunOptions,
-        *,
-        quiet: bool = False,
-    ) -> RunRecord:
-        """Post the card, start the run in Deepnote, and store both; inputs are already valid.
-
-        A `quiet` run posts no card now: `on_finish` decides at the end whether to announce it.
-        """
-        return self.starter.start(who, notebook, inputs, options, quiet=quiet)
 
     def recover(self, *, older_than_seconds: float = 120.0) -> None:
         """Settle runs that a stopped process left half-started (status `creating`)."""

@@ -11,7 +11,7 @@ normal, paused after failures) that are posted once the run's own messages are o
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -96,27 +96,17 @@ def change_message(change: ScheduleChange) -> Message:
 # --- the service ------------------------------------------------------------------------------
 
 
+@dataclass(kw_only=True, eq=False)
 class ScheduleService:
     """Creates, changes and fires schedules; the one place that knows their rules."""
 
-    def __init__(
-        self,
-        *,
-        store: ScheduleStore,
-        runs: RunService,
-        deepnote: DeepnoteClient,
-        slack: SlackGateway,
-        clock: Clock,
-        grace_seconds: float,
-        admins: Iterable[str] = (),
-    ) -> None:
-        self.store = store
-        self.runs = runs
-        self.deepnote = deepnote
-        self.slack = slack
-        self.clock = clock
-        self.grace_seconds = grace_seconds
-        self.admins = tuple(admins)
+    store: ScheduleStore
+    runs: RunService
+    deepnote: DeepnoteClient
+    slack: SlackGateway
+    clock: Clock
+    grace_seconds: float
+    admins: tuple[str, ...] = ()
 
     # -- creating ---------------------------------------------------------------------------
 

@@ -19,17 +19,7 @@ from bot.slack.messages.blocks import (
 )
 from bot.slack.messages.status import format_duration, notebook_ref, outcome, status_emoji
 from bot.text.mrkdwn import code, code_block, escape, is_safe_url, link, truncate, user_mention
-from storage.records import (
-    CREATE_FAILED,
-    LOST,
-    BigNumberResult,
-    ChartResult,
-    ImageResult,
-    ResultItem,
-    RunRecord,
-    TableResult,
-    TextResult,
-)
+from storage import records
 
 REASON_CHARS = 1500
 TEXT_RESULT_CHARS = 1500
@@ -48,7 +38,9 @@ _NEXT_STEP = {
         "The run was stopped before it finished (in Deepnote, or by a time limit). "
         "Press *Re-run* to start it again."
     ),
-    CREATE_FAILED: "Nothing ran in Deepnote. Fix the problem above, then start the run again.",
+    records.CREATE_FAILED: (
+        "Nothing ran in Deepnote. Fix the problem above, then start the run again."
+    ),
 }
 
 
@@ -62,11 +54,11 @@ def _title(text: str) -> str:
     return f"*{escape(truncate(text, 150))}*"
 
 
-def _text_result(item: TextResult) -> Block:
+def _text_result(item: records.TextResult) -> Block:
     return section(f"{_title(item.title)}\n{code_block(item.text, limit=TEXT_RESULT_CHARS)}")
 
 
-def _big_number_fields(items: Sequence[BigNumberResult]) -> list[Block]:
+def _big_number_fields(items: Sequence[records.BigNumberResult]) -> list[Block]:
     texts = []
     for item in items:
         text = f"{_title(item.title)}\n{escape(truncate(item.value, 300))}"
@@ -118,7 +110,7 @@ def table_text(columns: Sequence[str], rows: Sequence[Sequence[str]], width: int
     return "\n".join([line(header), rule, *(line(r) for r in body)])
 
 
-def _table_result(item: TableResult) -> Block:
+def _table_result(item: records.TableResult) -> Block:
     title = _title(item.title)
     rows = list(item.rows)
     columns = list(item.columns)
@@ -141,27 +133,27 @@ def _table_result(item: TableResult) -> Block:
     return section(f"{title}\n_The table is too wide to show here; see the snapshot._")
 
 
-def _attachment_line(item: ImageResult | ChartResult) -> str:
+def _attachment_line(item: records.ImageResult | records.ChartResult) -> str:
     title = escape(truncate(item.title, 150))
-    if isinstance(item, ImageResult):
+    if isinstance(item, records.ImageResult):
         kind = item.mime.split("/")[-1].split("+")[0].upper()
         size = max(1, round(len(item.data) / 1024))
         return f"🖼 *{title}*: {kind} image, {size} KB, posted as a file in this thread"
     return f"📈 *{title}*: a chart; open the run in Deepnote to see it"
 
 
-def results_blocks(results: Sequence[ResultItem], *, room: int = MAX_BLOCKS) -> list[Block]:
+def results_blocks(results: Sequence[records.ResultItem], *, room: int = MAX_BLOCKS) -> list[Block]:
     """Blocks showing key results, at most `room` of them (the last one says what was left out)."""
     blocks: list[Block] = []
-    numbers = [r for r in results if isinstance(r, BigNumberResult)]
+    numbers = [r for r in results if isinstance(r, records.BigNumberResult)]
     blocks += _big_number_fields(numbers)
     attachments: list[str] = []
     for item in results:
-        if isinstance(item, TableResult):
+        if isinstance(item, records.TableResult):
             blocks.append(_table_result(item))
-        elif isinstance(item, TextResult):
+        elif isinstance(item, records.TextResult):
             blocks.append(_text_result(item))
-        elif isinstance(item, ImageResult | ChartResult):
+        elif isinstance(item, records.ImageResult | records.ChartResult):
             attachments.append(_attachment_line(item))
     blocks += sections(attachments)
     room = max(1, room)
@@ -191,7 +183,7 @@ def _failing_block(failing: str) -> str:
     return f"*Failing block:* {code(failing, limit=80)}"
 
 
-def _failure_blocks(run: RunRecord) -> list[Block]:
+def _failure_blocks(run: records.RunRecord) -> list[Block]:
     """Why the run failed, the failing block, and what to do next."""
     if run.error and run.error.strip():
         blocks = [section(_reason_block(run.error))]
@@ -215,7 +207,7 @@ def _runs_url(url: str | None) -> str | None:
     return url + ("&" if "?" in url else "?") + "secondary-sidebar=runs"
 
 
-def _success_lines(run: RunRecord) -> list[str]:
+def _success_lines(run: records.RunRecord) -> list[str]:
     took = run.duration_seconds
     headline = f"{status_emoji(run.status)} {notebook_ref(run)} succeeded"
     headline += f" in {format_duration(took)}." if took is not None else "."
@@ -224,7 +216,7 @@ def _success_lines(run: RunRecord) -> list[str]:
     return [headline, "Deepnote kept no snapshot for this run."]
 
 
-def _lost_lines(run: RunRecord) -> list[str]:
+def _lost_lines(run: records.RunRecord) -> list[str]:
     why = run.error.strip() if run.error and run.error.strip() else None
     because = (
         escape(truncate(why, REASON_CHARS)) if why else "its status could not be read for too long"
@@ -240,19 +232,21 @@ def _lost_lines(run: RunRecord) -> list[str]:
     ]
 
 
-def _headline(run: RunRecord) -> tuple[list[str], str]:
+def _headline(run: records.RunRecord) -> tuple[list[str], str]:
     """The reply's first lines and its fallback text."""
     name = escape(truncate(run.notebook_name or run.notebook_id, 150))
     emoji = status_emoji(run.status)
     if run.status == "success":
         return _success_lines(run), f"{emoji} {name} succeeded"
-    if run.status == LOST:
+    if run.status == records.LOST:
         return _lost_lines(run), f"{emoji} The bot lost track of {name}"
     ended = outcome(run, run.completed_at or run.created_at)
     return [f"{emoji} {notebook_ref(run)} {ended}."], f"{emoji} {name} {ended}"
 
 
-def run_result_reply(run: RunRecord, *, results: list[ResultItem] | None = None) -> Message:
+def run_result_reply(
+    run: records.RunRecord, *, results: list[records.ResultItem] | None = None
+) -> Message:
     """The one thread reply when a run ends: results on success, the reason on failure."""
     lines, fallback = _headline(run)
     if run.trigger == "schedule" and run.status != "success":
@@ -264,7 +258,7 @@ def run_result_reply(run: RunRecord, *, results: list[ResultItem] | None = None)
         )
         fallback += f" ({owner}, schedule {run.schedule_id})"
     blocks = [section("\n".join(lines))]
-    if run.status not in ("success", LOST):
+    if run.status not in ("success", records.LOST):
         blocks += _failure_blocks(run)
     if results:
         blocks += results_blocks(results, room=MAX_BLOCKS - len(blocks) - 1)
