@@ -8,10 +8,7 @@ while commands arrive and runs move, then started again on the same database fil
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -22,9 +19,9 @@ import pytest
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import SlackRequester, SlackStandIn
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET
+from tests.e2e.support import BotProcess, bot_env
 
 CHANNEL = "C0GENERAL"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -37,42 +34,6 @@ def live_fakes() -> Iterator[tuple[SlackStandIn, Simulator]]:
         yield slack, sim
 
 
-class BotProcess:
-    """`deepnote-bot serve` in a subprocess, ready once it logs its port."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.port = 0
-        self.log: list[str] = []
-        deadline = time.monotonic() + 20
-        assert self.proc.stderr is not None
-        while time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            self.log.append(line)
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if event.get("event") == "ready":
-                self.port = int(event["port"])
-                return
-        raise AssertionError("bot did not start:\n" + "".join(self.log))
-
-    def kill(self) -> None:
-        """kill -9: no chance to clean up."""
-        self.proc.kill()
-        self.proc.wait(timeout=10)
-
-
 def cards(slack: SlackStandIn) -> list[object]:
     return [m for m in slack.messages(CHANNEL) if m.thread_ts is None]
 
@@ -81,18 +42,13 @@ def test_kill_9_repeatedly_under_load(
     tmp_path: Path, live_fakes: tuple[SlackStandIn, Simulator]
 ) -> None:
     slack, sim = live_fakes
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "DEEPNOTE_API_KEY": DEEPNOTE_KEY,
-        "DEEPNOTE_API_URL": sim.url,
-        "DATABASE_PATH": str(tmp_path / "bot.db"),
-        "POLL_INTERVAL_SECONDS": "0.2",
-        "PORT": "0",
-        "LOG_LEVEL": "INFO",
-    }
+    env = bot_env(
+        slack_api_url=slack.api_url,
+        deepnote_url=sim.url,
+        database=tmp_path / "bot.db",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        PORT="0",
+    )
     rng = random.Random(20261125)
     texts = [
         f"run {SALES_NOTEBOOK_ID} region=Europe",
