@@ -12,22 +12,24 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot.offline.simulator import Simulator
+from bot.offline.slack_standin import SlackStandIn
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def bot_env(
-    *, slack_api_url: str, deepnote_url: str, database: Path, **extra: str
+def process_env(
+    slack: SlackStandIn, deepnote: Simulator, db_path: Path, **extra: str
 ) -> dict[str, str]:
     """The environment of a bot subprocess talking to the fakes, plus `extra` settings."""
     return {
         "PATH": os.environ.get("PATH", ""),
         "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_API_URL": slack_api_url,
+        "SLACK_API_URL": slack.api_url,
         "DEEPNOTE_API_KEY": DEEPNOTE_KEY,
-        "DEEPNOTE_API_URL": deepnote_url,
-        "DATABASE_PATH": str(database),
+        "DEEPNOTE_API_URL": deepnote.url,
+        "DATABASE_PATH": str(db_path),
         "POLL_INTERVAL_SECONDS": "0.2",
         "LOG_LEVEL": "INFO",
         **extra,

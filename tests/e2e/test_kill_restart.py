@@ -19,7 +19,7 @@ import pytest
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import SlackRequester, SlackStandIn
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET
-from tests.e2e.support import BotProcess, bot_env
+from tests.e2e.support import BotProcess, process_env
 
 CHANNEL = "C0GENERAL"
 
@@ -42,10 +42,10 @@ def test_kill_9_repeatedly_under_load(
     tmp_path: Path, live_fakes: tuple[SlackStandIn, Simulator]
 ) -> None:
     slack, sim = live_fakes
-    env = bot_env(
-        slack_api_url=slack.api_url,
-        deepnote_url=sim.url,
-        database=tmp_path / "bot.db",
+    env = process_env(
+        slack,
+        sim,
+        tmp_path / "bot.db",
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         PORT="0",
     )

@@ -32,7 +32,7 @@ from bot.offline.simulator import HELLO_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import Message, SlackStandIn
 from bot.offline.slack_standin import socket_mode as ws
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY
-from tests.e2e.support import BotProcess, bot_env
+from tests.e2e.support import BotProcess, process_env
 
 APP_TOKEN = "xapp-1-A0TEST-1234-test-app-level-token"
 CHANNEL = "C0GENERAL"
@@ -55,10 +55,10 @@ def fakes() -> Iterator[tuple[SlackStandIn, Simulator]]:
 def bot(tmp_path: Path, fakes: tuple[SlackStandIn, Simulator]) -> Iterator[BotProcess]:
     """The bot, connected over Socket Mode (no signing secret, no port)."""
     slack, sim = fakes
-    env = bot_env(
-        slack_api_url=slack.api_url,
-        deepnote_url=sim.url,
-        database=tmp_path / "bot.db",
+    env = process_env(
+        slack,
+        sim,
+        tmp_path / "bot.db",
         SLACK_APP_TOKEN=APP_TOKEN,
         SLACK_CHANNEL_PACE_SECONDS="0",
         DEEPNOTE_REQUESTS_PER_SECOND="1000",
