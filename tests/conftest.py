@@ -156,11 +156,40 @@ def deepnote(clock: ManualClock) -> Iterator[Simulator]:
         yield sim
 
 
+class Bots:
+    """Starts bots on one database file; stops whichever are still running at the end."""
+
+    def __init__(
+        self, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock, path: Path
+    ) -> None:
+        self.slack, self.deepnote, self.clock, self.path = slack, deepnote, clock, path
+        self.running: list[Harness] = []
+
+    def start(self, **extra: str) -> Harness:
+        """Start one more bot on the shared file, with `extra` settings."""
+        h = start_bot(self.slack, self.deepnote, self.clock, self.path, **extra)
+        self.running.append(h)
+        return h
+
+    def stop(self, h: Harness) -> None:
+        """Stop this bot before the test ends (a restart)."""
+        self.running.remove(h)
+        h.stop()
+
+
 @pytest.fixture
-def harness(
+def bots(
     tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
-) -> Iterator[Harness]:
+) -> Iterator[Bots]:
+    """A factory of bots sharing one database file (for restarts and two processes); a
+    test may also start one bot with its own settings."""
+    factory = Bots(slack, deepnote, clock, tmp_path / "bot.db")
+    yield factory
+    for h in list(factory.running):
+        factory.stop(h)
+
+
+@pytest.fixture
+def harness(bots: Bots) -> Harness:
     """A running bot in HTTP mode against the fakes, with a real SQLite file."""
-    h = start_bot(slack, deepnote, clock, tmp_path / "bot.db")
-    yield h
-    h.stop()
+    return bots.start()

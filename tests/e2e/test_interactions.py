@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-from bot.clock import ManualClock
-from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
-from bot.offline.slack_standin import Message, SlackStandIn, View
+from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID
+from bot.offline.slack_standin import Message, View
 from bot.slack.run_form import form_key, read_request, sign_request
-from tests.conftest import Harness, start_bot
+from tests.conftest import Bots, Harness
 
 CHANNEL = "C0GENERAL"
 TEAM = "T0TEST"
@@ -424,28 +422,22 @@ def _key(h: Harness) -> bytes:
     return form_key(config.slack_signing_secret or config.slack_bot_token)
 
 
-def test_the_form_is_not_offered_where_the_notebook_may_not_run(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
-) -> None:
-    rule = f"{SALES_NOTEBOOK_ID}=C0FINANCE"
-    h = start_bot(slack, deepnote, clock, tmp_path / "bot.db", NOTEBOOK_ACCESS=rule)
-    try:
-        h.command(f"run {SALES_NOTEBOOK_ID}")
-        h.slack.wait_for(lambda s: len(s.response_url_posts) == 1)
-        refusal = json.dumps(h.slack.response_url_posts[0].payload)
-        assert "may not be run from this channel" in refusal
-        assert h.slack.views == []
-        h.command(f"run {SALES_NOTEBOOK_ID}", channel_id="C0FINANCE")
-        h.slack.wait_for(lambda s: len(s.views) == 1)
-        view = h.slack.views[0]
-        forged = sign_request(
-            replace(read_request(view.private_metadata, _key(h)), channel_id=CHANNEL), _key(h)
-        )
-        answer = submit(h, view, unchanged_state(view), metadata=forged).json()
-        assert answer["response_action"] == "update"
-        assert "may not be run" in json.dumps(answer["view"])
-        submit(h, view, unchanged_state(view))
-        wait_cards(h, 1, channel="C0FINANCE")
-        assert cards(h) == []
-    finally:
-        h.stop()
+def test_the_form_is_not_offered_where_the_notebook_may_not_run(bots: Bots) -> None:
+    h = bots.start(NOTEBOOK_ACCESS=f"{SALES_NOTEBOOK_ID}=C0FINANCE")
+    h.command(f"run {SALES_NOTEBOOK_ID}")
+    h.slack.wait_for(lambda s: len(s.response_url_posts) == 1)
+    refusal = json.dumps(h.slack.response_url_posts[0].payload)
+    assert "may not be run from this channel" in refusal
+    assert h.slack.views == []
+    h.command(f"run {SALES_NOTEBOOK_ID}", channel_id="C0FINANCE")
+    h.slack.wait_for(lambda s: len(s.views) == 1)
+    view = h.slack.views[0]
+    forged = sign_request(
+        replace(read_request(view.private_metadata, _key(h)), channel_id=CHANNEL), _key(h)
+    )
+    answer = submit(h, view, unchanged_state(view), metadata=forged).json()
+    assert answer["response_action"] == "update"
+    assert "may not be run" in json.dumps(answer["view"])
+    submit(h, view, unchanged_state(view))
+    wait_cards(h, 1, channel="C0FINANCE")
+    assert cards(h) == []

@@ -17,7 +17,7 @@ from bot.clock import ManualClock
 from bot.logs import setup_logging
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import SlackStandIn
-from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET, Harness, start_bot
+from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET, Bots, Harness, start_bot
 
 CHANNEL = "C0GENERAL"
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,49 +67,40 @@ def test_status_read_faults_do_not_stop_the_poller(
         assert len(h.slack.thread(CHANNEL, card.ts)) == 1
 
 
-def _lost_harness(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
-) -> Harness:
-    return start_bot(slack, deepnote, clock, tmp_path / "bot.db", LOST_AFTER_SECONDS="60")
+@pytest.fixture
+def following(bots: Bots) -> Harness:
+    """A bot that gives a run up after a minute of errors, following one Sales run."""
+    h = bots.start(LOST_AFTER_SECONDS="60")
+    h.command(f"run {SALES_NOTEBOOK_ID} region=Europe")
+    started(h, 1)
+    return h
 
 
 def test_run_gone_404_is_reported_as_lost_not_dropped(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
+    following: Harness, deepnote: Simulator
 ) -> None:
-    h = _lost_harness(tmp_path, slack, deepnote, clock)
-    try:
-        h.command(f"run {SALES_NOTEBOOK_ID} region=Europe")
-        started(h, 1)
-        run = next(iter(deepnote.runs))
-        deepnote.inject("GET", f"/v2/runs/{run}", status=404, message="Run not found", times=1000)
-        for _ in range(40):
-            h.advance(5)
-        card = cards(h)[0]
-        assert "no longer followed" in card.text
-        reply = shown(h.slack.thread(CHANNEL, card.ts)[0])
-        assert "Run not found" in reply
-        before = len(deepnote.requests)
-        h.advance(60)
-        assert len(deepnote.requests) == before  # no longer polled
-    finally:
-        h.stop()
+    h = following
+    run = next(iter(deepnote.runs))
+    deepnote.inject("GET", f"/v2/runs/{run}", status=404, message="Run not found", times=1000)
+    for _ in range(40):
+        h.advance(5)
+    card = cards(h)[0]
+    assert "no longer followed" in card.text
+    reply = shown(h.slack.thread(CHANNEL, card.ts)[0])
+    assert "Run not found" in reply
+    before = len(deepnote.requests)
+    h.advance(60)
+    assert len(deepnote.requests) == before  # no longer polled
 
 
-def test_revoked_key_reported_with_what_to_do(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
-) -> None:
-    h = _lost_harness(tmp_path, slack, deepnote, clock)
-    try:
-        h.command(f"run {SALES_NOTEBOOK_ID} region=Europe")
-        started(h, 1)
-        deepnote.revoke_key()
-        for _ in range(40):
-            h.advance(5)
-        card = cards(h)[0]
-        reply = shown(h.slack.thread(CHANNEL, card.ts)[0]).replace("\\u2060", "")
-        assert "DEEPNOTE_API_KEY" in reply
-    finally:
-        h.stop()
+def test_revoked_key_reported_with_what_to_do(following: Harness, deepnote: Simulator) -> None:
+    h = following
+    deepnote.revoke_key()
+    for _ in range(40):
+        h.advance(5)
+    card = cards(h)[0]
+    reply = shown(h.slack.thread(CHANNEL, card.ts)[0]).replace("\\u2060", "")
+    assert "DEEPNOTE_API_KEY" in reply
 
 
 def test_slack_429_on_edit_is_retried_after_retry_after(harness: Harness) -> None:
