@@ -36,6 +36,19 @@ def process_env(
     }
 
 
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python -m bot <args>` run to its end, with its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 class BotProcess:
     """`deepnote-bot serve` in a subprocess, ready once it logs `ready`; stderr (JSON logs) is
     read all along so it never fills its pipe."""

@@ -7,7 +7,6 @@ import json
 import logging
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -18,9 +17,9 @@ from bot.logs import setup_logging
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import SlackStandIn
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET, Bots, Harness, start_bot
+from tests.e2e.support import run_cli
 
 CHANNEL = "C0GENERAL"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def shown(message: object) -> str:
@@ -198,15 +197,7 @@ def _serve(env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
         "PORT": "0",
         **env_extra,
     }
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "serve"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli("serve", env=env)
 
 
 def test_corrupt_database_stops_start_up_with_a_clear_message(tmp_path: Path) -> None:
@@ -225,6 +216,11 @@ def test_unwritable_database_location_stops_start_up_with_a_clear_message(tmp_pa
     assert "Traceback" not in proc.stderr
 
 
+def database_only(h: Harness) -> dict[str, str]:
+    """The environment of a CLI command that needs only the bot's database."""
+    return {"PATH": "/usr/bin:/bin", "DATABASE_PATH": str(h.config.database_path)}
+
+
 def test_backup_makes_a_consistent_copy_while_the_bot_runs(
     harness: Harness, tmp_path: Path
 ) -> None:
@@ -232,15 +228,7 @@ def test_backup_makes_a_consistent_copy_while_the_bot_runs(
     h.command(f"run {HELLO_NOTEBOOK_ID}")
     started(h, 1)
     target = tmp_path / "copy.db"
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot", "backup", str(target)],
-        env={"PATH": "/usr/bin:/bin", "DATABASE_PATH": str(h.config.database_path)},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = run_cli("backup", str(target), env=database_only(h))
     assert proc.returncode == 0, proc.stderr
     rows = sqlite3.connect(target).execute("SELECT notebook_id FROM runs").fetchall()
     assert rows == [(HELLO_NOTEBOOK_ID,)]
@@ -260,15 +248,7 @@ def test_health_endpoint_and_command(harness: Harness) -> None:
     assert "poller_lag_seconds" in report
     # The scheduler is not started in tests (rounds are driven by hand), so: not healthy.
     assert resp.status_code == 503
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot", "health"],
-        env={"PATH": "/usr/bin:/bin", "DATABASE_PATH": str(h.config.database_path)},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = run_cli("health", env=database_only(h))
     assert '"runs_in_flight": 1' in proc.stdout
 
 
