@@ -26,6 +26,7 @@ from bot.offline.slack_standin import SlackRequester, SlackStandIn
 from bot.slack.gateway import make_web_client
 from bot.web.http_server import BotHTTPServer
 from storage.db import Database
+from storage.records import RunRecord
 
 # CI runs the property tests with a fixed seed, so a landing never depends on luck;
 # locally they explore new examples on every run.
@@ -40,6 +41,21 @@ START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 # Reference data copied into the repository (with its licences): tests read nothing outside it.
 DATA = Path(__file__).resolve().parent / "data"
+
+
+def run_record(**changes: Any) -> RunRecord:
+    """A run as the store keeps it, with plain defaults for the fields a test leaves out."""
+    fields: dict[str, Any] = {
+        "id": "run-1",
+        "notebook_id": "nb",
+        "notebook_name": "Sales",
+        "user_id": "U1",
+        "team_id": "T1",
+        "channel_id": "C1",
+        "status": "running",
+        "created_at": START,
+    }
+    return RunRecord(**{**fields, **changes})
 
 
 def bot_env(
