@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
+from bot.commands.docs import CommandDoc
 from bot.deepnote.models import Notebook, NotebookInput
 from bot.deepnote.snapshot import key_results, parse_snapshot
 from bot.slack.messages.blocks import Message
@@ -843,14 +844,6 @@ def test_inputs_listing_hostile_and_huge() -> None:
 # --- help and plain replies ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CommandDoc:
-    name: str
-    usage: str
-    summary: str
-    examples: tuple[str, ...] = ()
-
-
 COMMANDS = [
     CommandDoc(
         "run",
@@ -858,7 +851,7 @@ COMMANDS = [
         "Start a run & follow it.",
         ("/deepnote run abc region=EU",),
     ),
-    CommandDoc("inputs", "/deepnote inputs <notebook>", "List a notebook's inputs."),
+    CommandDoc("inputs", "/deepnote inputs <notebook>", "List a notebook's inputs.", ()),
 ]
 
 
