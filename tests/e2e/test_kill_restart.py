@@ -38,6 +38,49 @@ def cards(slack: SlackStandIn) -> list[object]:
     return [m for m in slack.messages(CHANNEL) if m.thread_ts is None]
 
 
+def requester_for(bot: BotProcess, slack: SlackStandIn) -> SlackRequester:
+    """Signed requests into this bot process, as Slack would send them."""
+    return SlackRequester(
+        bot_url=f"http://127.0.0.1:{bot.port}/slack/events",
+        signing_secret=SIGNING_SECRET,
+        standin=slack,
+    )
+
+
+def kill_under_load(env: dict[str, str], slack: SlackStandIn, rng: random.Random) -> None:
+    """Start the bot six times, send it a few commands, and kill -9 it at a random moment."""
+    texts = [
+        f"run {SALES_NOTEBOOK_ID} region=Europe",
+        f"run {SALES_NOTEBOOK_ID} region=Mars",
+        f"run {HELLO_NOTEBOOK_ID}",
+    ]
+    for _ in range(6):
+        bot = BotProcess(env)
+        requester = requester_for(bot, slack)
+        for _ in range(rng.randint(2, 4)):
+            try:
+                requester.slash_command(rng.choice(texts), channel_id=CHANNEL)
+            except Exception:  # the bot may already be gone: Slack would retry the user
+                break
+        time.sleep(rng.uniform(0.05, 1.5))
+        bot.kill()
+        requester.close()
+
+
+def settled(slack: SlackStandIn, sim: Simulator) -> bool:
+    """Every Deepnote run is finished and shown on a card with its one reply."""
+    ran = set(sim.runs)
+    shown = [json.dumps(c.blocks) for c in cards(slack)]
+    followed = all(any(run in s for s in shown) for run in ran)
+    finished = all(sim.run_json(r)["status"] in ("success", "error") for r in ran)
+    replies_done = all(
+        len(slack.thread(CHANNEL, c.ts)) == 1
+        for c in cards(slack)
+        if any(r in json.dumps(c.blocks) for r in ran)
+    )
+    return bool(ran) and followed and finished and replies_done
+
+
 def test_kill_9_repeatedly_under_load(
     tmp_path: Path, live_fakes: tuple[SlackStandIn, Simulator]
 ) -> None:
@@ -49,57 +92,22 @@ def test_kill_9_repeatedly_under_load(
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         PORT="0",
     )
-    rng = random.Random(20261125)
-    texts = [
-        f"run {SALES_NOTEBOOK_ID} region=Europe",
-        f"run {SALES_NOTEBOOK_ID} region=Mars",
-        f"run {HELLO_NOTEBOOK_ID}",
-    ]
     first = BotProcess(env)
-    SlackRequester(
-        bot_url=f"http://127.0.0.1:{first.port}/slack/events",
-        signing_secret=SIGNING_SECRET,
-        standin=slack,
-    ).slash_command(f'schedule {HELLO_NOTEBOOK_ID} "* * * * *" --tz UTC', channel_id=CHANNEL)
+    requester_for(first, slack).slash_command(
+        f'schedule {HELLO_NOTEBOOK_ID} "* * * * *" --tz UTC', channel_id=CHANNEL
+    )
     slack.wait_for(lambda s: any("Schedule 1" in m.text for m in s.messages(CHANNEL)), timeout=10)
     first.kill()
     began = time.time()
-    for _ in range(6):
-        bot = BotProcess(env)
-        requester = SlackRequester(
-            bot_url=f"http://127.0.0.1:{bot.port}/slack/events",
-            signing_secret=SIGNING_SECRET,
-            standin=slack,
-        )
-        for _ in range(rng.randint(2, 4)):
-            try:
-                requester.slash_command(rng.choice(texts), channel_id=CHANNEL)
-            except Exception:  # the bot may already be gone: Slack would retry the user
-                break
-        time.sleep(rng.uniform(0.05, 1.5))
-        bot.kill()
-        requester.close()
+    kill_under_load(env, slack, random.Random(20261125))
 
     final = BotProcess(env)
     try:
         deadline = time.monotonic() + 60
-
-        def settled() -> bool:
-            ran = set(sim.runs)
-            shown = [json.dumps(c.blocks) for c in cards(slack)]
-            followed = all(any(run in s for s in shown) for run in ran)
-            finished = all(sim.run_json(r)["status"] in ("success", "error") for r in ran)
-            replies_done = all(
-                len(slack.thread(CHANNEL, c.ts)) == 1
-                for c in cards(slack)
-                if any(r in json.dumps(c.blocks) for r in ran)
-            )
-            return bool(ran) and followed and finished and replies_done
-
-        while time.monotonic() < deadline and not settled():
+        while time.monotonic() < deadline and not settled(slack, sim):
             time.sleep(0.2)
         time.sleep(1.0)  # anything posted twice would show up now
-        assert settled(), "not every started run was followed to one reply"
+        assert settled(slack, sim), "not every started run was followed to one reply"
     finally:
         final.kill()
 
