@@ -26,6 +26,7 @@ from bot.offline.slack_standin import SlackRequester, SlackStandIn
 from bot.slack.gateway import make_web_client
 from bot.web.http_server import BotHTTPServer
 from storage.db import Database
+from storage.records import RunRecord
 
 # CI runs the property tests with a fixed seed, so a landing never depends on luck;
 # locally they explore new examples on every run.
@@ -40,6 +41,21 @@ START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 # Reference data copied into the repository (with its licences): tests read nothing outside it.
 DATA = Path(__file__).resolve().parent / "data"
+
+
+def run_record(**changes: Any) -> RunRecord:
+    """A run as the store keeps it, with plain defaults for the fields a test leaves out."""
+    fields: dict[str, Any] = {
+        "id": "run-1",
+        "notebook_id": "nb",
+        "notebook_name": "Sales",
+        "user_id": "U1",
+        "team_id": "T1",
+        "channel_id": "C1",
+        "status": "running",
+        "created_at": START,
+    }
+    return RunRecord(**{**fields, **changes})
 
 
 def bot_env(
@@ -156,11 +172,40 @@ def deepnote(clock: ManualClock) -> Iterator[Simulator]:
         yield sim
 
 
+class Bots:
+    """Starts bots on one database file; stops whichever are still running at the end."""
+
+    def __init__(
+        self, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock, path: Path
+    ) -> None:
+        self.slack, self.deepnote, self.clock, self.path = slack, deepnote, clock, path
+        self.running: list[Harness] = []
+
+    def start(self, **extra: str) -> Harness:
+        """Start one more bot on the shared file, with `extra` settings."""
+        h = start_bot(self.slack, self.deepnote, self.clock, self.path, **extra)
+        self.running.append(h)
+        return h
+
+    def stop(self, h: Harness) -> None:
+        """Stop this bot before the test ends (a restart)."""
+        self.running.remove(h)
+        h.stop()
+
+
 @pytest.fixture
-def harness(
+def bots(
     tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
-) -> Iterator[Harness]:
+) -> Iterator[Bots]:
+    """A factory of bots sharing one database file (for restarts and two processes); a
+    test may also start one bot with its own settings."""
+    factory = Bots(slack, deepnote, clock, tmp_path / "bot.db")
+    yield factory
+    for h in list(factory.running):
+        factory.stop(h)
+
+
+@pytest.fixture
+def harness(bots: Bots) -> Harness:
     """A running bot in HTTP mode against the fakes, with a real SQLite file."""
-    h = start_bot(slack, deepnote, clock, tmp_path / "bot.db")
-    yield h
-    h.stop()
+    return bots.start()

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-from bot.clock import ManualClock
-from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
-from bot.offline.slack_standin import Message, SlackStandIn, View
+from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID
+from bot.offline.slack_standin import Message, View
 from bot.slack.run_form import form_key, read_request, sign_request
-from tests.conftest import Harness, start_bot
+from tests.conftest import Bots, Harness
 
 CHANNEL = "C0GENERAL"
 TEAM = "T0TEST"
@@ -166,6 +164,12 @@ def initial(view: View, bid: str) -> Any:
     return None
 
 
+def opened_form(h: Harness) -> View:
+    """The run form, once the bot has opened it."""
+    h.slack.wait_for(lambda s: len(s.views) == 1)
+    return h.slack.views[0]
+
+
 def ephemeral_texts(h: Harness) -> list[str]:
     """Every ephemeral shown (through response_urls or chat.postEphemeral), as JSON text."""
     via_url = [json.dumps(p.payload) for p in h.slack.response_url_posts]
@@ -281,8 +285,7 @@ def test_rerun_with_changes_opens_the_form_prefilled_with_the_runs_inputs(
     h = harness
     card = start_sales_run(h, 'region="North America" top_n=3')
     click(h, card, "rerun_form", user="U0BOB")
-    h.slack.wait_for(lambda s: len(s.views) == 1)
-    view = h.slack.views[0]
+    view = opened_form(h)
     assert view.user == "U0BOB"
     assert initial(view, "input:region")["value"] == "North America"
     assert initial(view, "input:top_n") == "3"
@@ -307,8 +310,7 @@ def test_run_without_inputs_opens_the_form_and_submitting_runs_it(harness: Harne
     h = harness
     resp = h.command(f"run {SALES_NOTEBOOK_ID}")
     assert resp.status_code == 200
-    h.slack.wait_for(lambda s: len(s.views) == 1)
-    view = h.slack.views[0]
+    view = opened_form(h)
     assert view.trigger_id == resp.trigger_id
     assert view.callback_id == "run_form"
     assert creates(h) == []
@@ -338,8 +340,7 @@ def test_run_without_inputs_opens_the_form_and_submitting_runs_it(harness: Harne
 def test_form_flag_opens_the_form_prefilled_with_the_given_inputs(harness: Harness) -> None:
     h = harness
     h.command(f"run {SALES_NOTEBOOK_ID} region=Mars top_n=2 --form --readonly")
-    h.slack.wait_for(lambda s: len(s.views) == 1)
-    view = h.slack.views[0]
+    view = opened_form(h)
     assert initial(view, "input:region")["value"] == "Mars"
     assert initial(view, "input:top_n") == "2"
     assert read_request(view.private_metadata, _key(h)).options.readonly is True
@@ -360,8 +361,7 @@ def test_notebook_without_inputs_still_runs_directly(harness: Harness) -> None:
 def test_invalid_form_values_come_back_as_field_errors(harness: Harness) -> None:
     h = harness
     h.command(f"run {SALES_NOTEBOOK_ID}")
-    h.slack.wait_for(lambda s: len(s.views) == 1)
-    view = h.slack.views[0]
+    view = opened_form(h)
     state = unchanged_state(view)
     state["input:top_n"]["value"]["value"] = "70"
     state["input:as_of"]["value"]["selected_date"] = "2026-02-31"
@@ -380,8 +380,7 @@ def test_invalid_form_values_come_back_as_field_errors(harness: Harness) -> None
 def test_tampered_private_metadata_is_rejected(harness: Harness) -> None:
     h = harness
     h.command(f"run {SALES_NOTEBOOK_ID}")
-    h.slack.wait_for(lambda s: len(s.views) == 1)
-    view = h.slack.views[0]
+    view = opened_form(h)
     mac, _, body = view.private_metadata.partition(".")
     other_channel = f"{mac}.{body.replace(CHANNEL, 'C0SECRET')}"
     forged_key = sign_request(read_request(view.private_metadata, _key(h)), b"guess")
@@ -409,8 +408,7 @@ def test_expired_trigger_falls_back_to_an_ephemeral_with_buttons(harness: Harnes
     assert creates(h) == []
     as_message = last_ephemeral_as_message(h)
     click(h, as_message, "open_run_form", ephemeral=True)
-    h.slack.wait_for(lambda s: len(s.views) == 1)
-    view = h.slack.views[0]
+    view = opened_form(h)
     submit(h, view, unchanged_state(view))
     wait_cards(h, 1)
     click(h, as_message, "run_now", ephemeral=True)
@@ -424,28 +422,21 @@ def _key(h: Harness) -> bytes:
     return form_key(config.slack_signing_secret or config.slack_bot_token)
 
 
-def test_the_form_is_not_offered_where_the_notebook_may_not_run(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
-) -> None:
-    rule = f"{SALES_NOTEBOOK_ID}=C0FINANCE"
-    h = start_bot(slack, deepnote, clock, tmp_path / "bot.db", NOTEBOOK_ACCESS=rule)
-    try:
-        h.command(f"run {SALES_NOTEBOOK_ID}")
-        h.slack.wait_for(lambda s: len(s.response_url_posts) == 1)
-        refusal = json.dumps(h.slack.response_url_posts[0].payload)
-        assert "may not be run from this channel" in refusal
-        assert h.slack.views == []
-        h.command(f"run {SALES_NOTEBOOK_ID}", channel_id="C0FINANCE")
-        h.slack.wait_for(lambda s: len(s.views) == 1)
-        view = h.slack.views[0]
-        forged = sign_request(
-            replace(read_request(view.private_metadata, _key(h)), channel_id=CHANNEL), _key(h)
-        )
-        answer = submit(h, view, unchanged_state(view), metadata=forged).json()
-        assert answer["response_action"] == "update"
-        assert "may not be run" in json.dumps(answer["view"])
-        submit(h, view, unchanged_state(view))
-        wait_cards(h, 1, channel="C0FINANCE")
-        assert cards(h) == []
-    finally:
-        h.stop()
+def test_the_form_is_not_offered_where_the_notebook_may_not_run(bots: Bots) -> None:
+    h = bots.start(NOTEBOOK_ACCESS=f"{SALES_NOTEBOOK_ID}=C0FINANCE")
+    h.command(f"run {SALES_NOTEBOOK_ID}")
+    h.slack.wait_for(lambda s: len(s.response_url_posts) == 1)
+    refusal = json.dumps(h.slack.response_url_posts[0].payload)
+    assert "may not be run from this channel" in refusal
+    assert h.slack.views == []
+    h.command(f"run {SALES_NOTEBOOK_ID}", channel_id="C0FINANCE")
+    view = opened_form(h)
+    forged = sign_request(
+        replace(read_request(view.private_metadata, _key(h)), channel_id=CHANNEL), _key(h)
+    )
+    answer = submit(h, view, unchanged_state(view), metadata=forged).json()
+    assert answer["response_action"] == "update"
+    assert "may not be run" in json.dumps(answer["view"])
+    submit(h, view, unchanged_state(view))
+    wait_cards(h, 1, channel="C0FINANCE")
+    assert cards(h) == []

@@ -8,10 +8,7 @@ while commands arrive and runs move, then started again on the same database fil
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -22,9 +19,9 @@ import pytest
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import SlackRequester, SlackStandIn
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET
+from tests.e2e.support import BotProcess, process_env
 
 CHANNEL = "C0GENERAL"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -37,84 +34,29 @@ def live_fakes() -> Iterator[tuple[SlackStandIn, Simulator]]:
         yield slack, sim
 
 
-class BotProcess:
-    """`deepnote-bot serve` in a subprocess, ready once it logs its port."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.port = 0
-        self.log: list[str] = []
-        deadline = time.monotonic() + 20
-        assert self.proc.stderr is not None
-        while time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            self.log.append(line)
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if event.get("event") == "ready":
-                self.port = int(event["port"])
-                return
-        raise AssertionError("bot did not start:\n" + "".join(self.log))
-
-    def kill(self) -> None:
-        """kill -9: no chance to clean up."""
-        self.proc.kill()
-        self.proc.wait(timeout=10)
-
-
 def cards(slack: SlackStandIn) -> list[object]:
     return [m for m in slack.messages(CHANNEL) if m.thread_ts is None]
 
 
-def test_kill_9_repeatedly_under_load(
-    tmp_path: Path, live_fakes: tuple[SlackStandIn, Simulator]
-) -> None:
-    slack, sim = live_fakes
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "DEEPNOTE_API_KEY": DEEPNOTE_KEY,
-        "DEEPNOTE_API_URL": sim.url,
-        "DATABASE_PATH": str(tmp_path / "bot.db"),
-        "POLL_INTERVAL_SECONDS": "0.2",
-        "PORT": "0",
-        "LOG_LEVEL": "INFO",
-    }
-    rng = random.Random(20261125)
+def requester_for(bot: BotProcess, slack: SlackStandIn) -> SlackRequester:
+    """Signed requests into this bot process, as Slack would send them."""
+    return SlackRequester(
+        bot_url=f"http://127.0.0.1:{bot.port}/slack/events",
+        signing_secret=SIGNING_SECRET,
+        standin=slack,
+    )
+
+
+def kill_under_load(env: dict[str, str], slack: SlackStandIn, rng: random.Random) -> None:
+    """Start the bot six times, send it a few commands, and kill -9 it at a random moment."""
     texts = [
         f"run {SALES_NOTEBOOK_ID} region=Europe",
         f"run {SALES_NOTEBOOK_ID} region=Mars",
         f"run {HELLO_NOTEBOOK_ID}",
     ]
-    first = BotProcess(env)
-    SlackRequester(
-        bot_url=f"http://127.0.0.1:{first.port}/slack/events",
-        signing_secret=SIGNING_SECRET,
-        standin=slack,
-    ).slash_command(f'schedule {HELLO_NOTEBOOK_ID} "* * * * *" --tz UTC', channel_id=CHANNEL)
-    slack.wait_for(lambda s: any("Schedule 1" in m.text for m in s.messages(CHANNEL)), timeout=10)
-    first.kill()
-    began = time.time()
     for _ in range(6):
         bot = BotProcess(env)
-        requester = SlackRequester(
-            bot_url=f"http://127.0.0.1:{bot.port}/slack/events",
-            signing_secret=SIGNING_SECRET,
-            standin=slack,
-        )
+        requester = requester_for(bot, slack)
         for _ in range(rng.randint(2, 4)):
             try:
                 requester.slash_command(rng.choice(texts), channel_id=CHANNEL)
@@ -124,26 +66,48 @@ def test_kill_9_repeatedly_under_load(
         bot.kill()
         requester.close()
 
+
+def settled(slack: SlackStandIn, sim: Simulator) -> bool:
+    """Every Deepnote run is finished and shown on a card with its one reply."""
+    ran = set(sim.runs)
+    shown = [json.dumps(c.blocks) for c in cards(slack)]
+    followed = all(any(run in s for s in shown) for run in ran)
+    finished = all(sim.run_json(r)["status"] in ("success", "error") for r in ran)
+    replies_done = all(
+        len(slack.thread(CHANNEL, c.ts)) == 1
+        for c in cards(slack)
+        if any(r in json.dumps(c.blocks) for r in ran)
+    )
+    return bool(ran) and followed and finished and replies_done
+
+
+def test_kill_9_repeatedly_under_load(
+    tmp_path: Path, live_fakes: tuple[SlackStandIn, Simulator]
+) -> None:
+    slack, sim = live_fakes
+    env = process_env(
+        slack,
+        sim,
+        tmp_path / "bot.db",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        PORT="0",
+    )
+    first = BotProcess(env)
+    requester_for(first, slack).slash_command(
+        f'schedule {HELLO_NOTEBOOK_ID} "* * * * *" --tz UTC', channel_id=CHANNEL
+    )
+    slack.wait_for(lambda s: any("Schedule 1" in m.text for m in s.messages(CHANNEL)), timeout=10)
+    first.kill()
+    began = time.time()
+    kill_under_load(env, slack, random.Random(20261125))
+
     final = BotProcess(env)
     try:
         deadline = time.monotonic() + 60
-
-        def settled() -> bool:
-            ran = set(sim.runs)
-            shown = [json.dumps(c.blocks) for c in cards(slack)]
-            followed = all(any(run in s for s in shown) for run in ran)
-            finished = all(sim.run_json(r)["status"] in ("success", "error") for r in ran)
-            replies_done = all(
-                len(slack.thread(CHANNEL, c.ts)) == 1
-                for c in cards(slack)
-                if any(r in json.dumps(c.blocks) for r in ran)
-            )
-            return bool(ran) and followed and finished and replies_done
-
-        while time.monotonic() < deadline and not settled():
+        while time.monotonic() < deadline and not settled(slack, sim):
             time.sleep(0.2)
         time.sleep(1.0)  # anything posted twice would show up now
-        assert settled(), "not every started run was followed to one reply"
+        assert settled(slack, sim), "not every started run was followed to one reply"
     finally:
         final.kill()
 

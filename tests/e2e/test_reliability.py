@@ -7,7 +7,6 @@ import json
 import logging
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -17,10 +16,10 @@ from bot.clock import ManualClock
 from bot.logs import setup_logging
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import SlackStandIn
-from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET, Harness, start_bot
+from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET, Bots, Harness, start_bot
+from tests.e2e.support import run_cli
 
 CHANNEL = "C0GENERAL"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def shown(message: object) -> str:
@@ -67,49 +66,40 @@ def test_status_read_faults_do_not_stop_the_poller(
         assert len(h.slack.thread(CHANNEL, card.ts)) == 1
 
 
-def _lost_harness(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
-) -> Harness:
-    return start_bot(slack, deepnote, clock, tmp_path / "bot.db", LOST_AFTER_SECONDS="60")
+@pytest.fixture
+def following(bots: Bots) -> Harness:
+    """A bot that gives a run up after a minute of errors, following one Sales run."""
+    h = bots.start(LOST_AFTER_SECONDS="60")
+    h.command(f"run {SALES_NOTEBOOK_ID} region=Europe")
+    started(h, 1)
+    return h
 
 
 def test_run_gone_404_is_reported_as_lost_not_dropped(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
+    following: Harness, deepnote: Simulator
 ) -> None:
-    h = _lost_harness(tmp_path, slack, deepnote, clock)
-    try:
-        h.command(f"run {SALES_NOTEBOOK_ID} region=Europe")
-        started(h, 1)
-        run = next(iter(deepnote.runs))
-        deepnote.inject("GET", f"/v2/runs/{run}", status=404, message="Run not found", times=1000)
-        for _ in range(40):
-            h.advance(5)
-        card = cards(h)[0]
-        assert "no longer followed" in card.text
-        reply = shown(h.slack.thread(CHANNEL, card.ts)[0])
-        assert "Run not found" in reply
-        before = len(deepnote.requests)
-        h.advance(60)
-        assert len(deepnote.requests) == before  # no longer polled
-    finally:
-        h.stop()
+    h = following
+    run = next(iter(deepnote.runs))
+    deepnote.inject("GET", f"/v2/runs/{run}", status=404, message="Run not found", times=1000)
+    for _ in range(40):
+        h.advance(5)
+    card = cards(h)[0]
+    assert "no longer followed" in card.text
+    reply = shown(h.slack.thread(CHANNEL, card.ts)[0])
+    assert "Run not found" in reply
+    before = len(deepnote.requests)
+    h.advance(60)
+    assert len(deepnote.requests) == before  # no longer polled
 
 
-def test_revoked_key_reported_with_what_to_do(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
-) -> None:
-    h = _lost_harness(tmp_path, slack, deepnote, clock)
-    try:
-        h.command(f"run {SALES_NOTEBOOK_ID} region=Europe")
-        started(h, 1)
-        deepnote.revoke_key()
-        for _ in range(40):
-            h.advance(5)
-        card = cards(h)[0]
-        reply = shown(h.slack.thread(CHANNEL, card.ts)[0]).replace("\\u2060", "")
-        assert "DEEPNOTE_API_KEY" in reply
-    finally:
-        h.stop()
+def test_revoked_key_reported_with_what_to_do(following: Harness, deepnote: Simulator) -> None:
+    h = following
+    deepnote.revoke_key()
+    for _ in range(40):
+        h.advance(5)
+    card = cards(h)[0]
+    reply = shown(h.slack.thread(CHANNEL, card.ts)[0]).replace("\\u2060", "")
+    assert "DEEPNOTE_API_KEY" in reply
 
 
 def test_slack_429_on_edit_is_retried_after_retry_after(harness: Harness) -> None:
@@ -207,15 +197,7 @@ def _serve(env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
         "PORT": "0",
         **env_extra,
     }
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "serve"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli("serve", env=env)
 
 
 def test_corrupt_database_stops_start_up_with_a_clear_message(tmp_path: Path) -> None:
@@ -234,6 +216,11 @@ def test_unwritable_database_location_stops_start_up_with_a_clear_message(tmp_pa
     assert "Traceback" not in proc.stderr
 
 
+def database_only(h: Harness) -> dict[str, str]:
+    """The environment of a CLI command that needs only the bot's database."""
+    return {"PATH": "/usr/bin:/bin", "DATABASE_PATH": str(h.config.database_path)}
+
+
 def test_backup_makes_a_consistent_copy_while_the_bot_runs(
     harness: Harness, tmp_path: Path
 ) -> None:
@@ -241,15 +228,7 @@ def test_backup_makes_a_consistent_copy_while_the_bot_runs(
     h.command(f"run {HELLO_NOTEBOOK_ID}")
     started(h, 1)
     target = tmp_path / "copy.db"
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot", "backup", str(target)],
-        env={"PATH": "/usr/bin:/bin", "DATABASE_PATH": str(h.config.database_path)},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = run_cli("backup", str(target), env=database_only(h))
     assert proc.returncode == 0, proc.stderr
     rows = sqlite3.connect(target).execute("SELECT notebook_id FROM runs").fetchall()
     assert rows == [(HELLO_NOTEBOOK_ID,)]
@@ -269,15 +248,7 @@ def test_health_endpoint_and_command(harness: Harness) -> None:
     assert "poller_lag_seconds" in report
     # The scheduler is not started in tests (rounds are driven by hand), so: not healthy.
     assert resp.status_code == 503
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot", "health"],
-        env={"PATH": "/usr/bin:/bin", "DATABASE_PATH": str(h.config.database_path)},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = run_cli("health", env=database_only(h))
     assert '"runs_in_flight": 1' in proc.stdout
 
 

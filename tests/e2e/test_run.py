@@ -22,6 +22,14 @@ def card_of(h: Harness) -> object:
     return cards[0]
 
 
+def finished_card(h: Harness, text: str) -> object:
+    """Type `/deepnote <text>`, let the run finish, and return its one card."""
+    h.command(text)
+    h.slack.wait_for(lambda s: any(c.method == "chat.update" for c in s.calls()))
+    h.run_until_finished()
+    return card_of(h)
+
+
 def test_run_success_card_edited_and_one_thread_reply(harness: Harness) -> None:
     h = harness
     resp = h.command(f'run {SALES_NOTEBOOK_ID} region=Europe top_n=7 report_title="Q3 report"')
@@ -52,10 +60,7 @@ def test_run_success_card_edited_and_one_thread_reply(harness: Harness) -> None:
 
 def test_run_failure_reports_reason_in_thread(harness: Harness) -> None:
     h = harness
-    h.command(f"run {SALES_NOTEBOOK_ID} region=Mars")
-    h.slack.wait_for(lambda s: any(c.method == "chat.update" for c in s.calls()))
-    h.run_until_finished()
-    card = card_of(h)
+    card = finished_card(h, f"run {SALES_NOTEBOOK_ID} region=Mars")
     replies = h.slack.thread(CHANNEL, card.ts)
     assert len(replies) == 1
     assert "ZeroDivisionError" in shown(replies[0])
@@ -80,19 +85,13 @@ def test_help_is_answered_in_the_acknowledgement(harness: Harness) -> None:
 
 def test_hello_world_no_inputs(harness: Harness) -> None:
     h = harness
-    h.command(f"run {HELLO_NOTEBOOK_ID}")
-    h.slack.wait_for(lambda s: any(c.method == "chat.update" for c in s.calls()))
-    h.run_until_finished()
-    card = card_of(h)
+    card = finished_card(h, f"run {HELLO_NOTEBOOK_ID}")
     assert len(h.slack.thread(CHANNEL, card.ts)) == 1
 
 
 def test_key_results_in_the_thread_with_the_chart_as_a_file(harness: Harness) -> None:
     h = harness
-    h.command(f"run {SALES_NOTEBOOK_ID} region=Europe")
-    h.slack.wait_for(lambda s: any(c.method == "chat.update" for c in s.calls()))
-    h.run_until_finished()
-    card = card_of(h)
+    card = finished_card(h, f"run {SALES_NOTEBOOK_ID} region=Europe")
     reply = shown(h.slack.thread(CHANNEL, card.ts)[0])
     assert "Europe" in reply  # the dataframe preview and big number reflect the inputs
     files = h.slack.files(CHANNEL)
@@ -106,8 +105,6 @@ def test_key_results_in_the_thread_with_the_chart_as_a_file(harness: Harness) ->
 
 def test_post_outputs_none_posts_only_the_link(harness: Harness) -> None:
     h = harness
-    h.command(f"run {SALES_NOTEBOOK_ID} region=Europe --post-outputs none")
-    h.slack.wait_for(lambda s: any(c.method == "chat.update" for c in s.calls()))
-    h.run_until_finished()
+    card = finished_card(h, f"run {SALES_NOTEBOOK_ID} region=Europe --post-outputs none")
     assert h.slack.files(CHANNEL) == []
-    assert "/_snapshots/" in shown(h.slack.thread(CHANNEL, card_of(h).ts)[0])
+    assert "/_snapshots/" in shown(h.slack.thread(CHANNEL, card.ts)[0])

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.clock import ManualClock
-from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
+from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID
 from bot.offline.slack_standin import SlackStandIn
 from storage.schedules import ScheduleRecord
-from tests.conftest import START, Harness, start_bot
+from tests.conftest import START, Bots, Harness
 
 CHANNEL = "C0GENERAL"
 OTHER = "C0OTHER"
@@ -87,36 +85,6 @@ def fire_and_finish(h: Harness, *, fail: bool = False) -> None:
         h.deepnote.finish_run(newest_run_id(h), "error", error="ValueError: bad data")
     h.run_until_finished()
     h.advance(1)  # notes that follow a run go out in the round after its reply
-
-
-class Bots:
-    """Starts bots on one database file; stops whichever are still running at the end."""
-
-    def __init__(
-        self, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock, path: Path
-    ) -> None:
-        self.slack, self.deepnote, self.clock, self.path = slack, deepnote, clock, path
-        self.running: list[Harness] = []
-
-    def start(self, **extra: str) -> Harness:
-        h = start_bot(self.slack, self.deepnote, self.clock, self.path, **extra)
-        self.running.append(h)
-        return h
-
-    def stop(self, h: Harness) -> None:
-        self.running.remove(h)
-        h.stop()
-
-
-@pytest.fixture
-def bots(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
-) -> Iterator[Bots]:
-    """A factory of bots sharing one database file (for restarts and two processes)."""
-    factory = Bots(slack, deepnote, clock, tmp_path / "bot.db")
-    yield factory
-    for h in list(factory.running):
-        factory.stop(h)
 
 
 def stored(h: Harness) -> list[ScheduleRecord]:

@@ -12,7 +12,7 @@ from bot.clock import ManualClock
 from bot.logs import setup_logging
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import SlackStandIn
-from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET, Harness, start_bot
+from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET, Bots, Harness, start_bot
 
 GENERAL = "C0GENERAL"
 FINANCE = "C0FINANCE"
@@ -28,84 +28,63 @@ def posts(h: Harness) -> list[object]:
     return [r for r in h.deepnote.requests if r.method == "POST"]
 
 
-def secured(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock, **env: str
-) -> Harness:
-    return start_bot(slack, deepnote, clock, tmp_path / "bot.db", ADMIN_USER_IDS=ADMIN, **env)
+def secured(bots: Bots, **env: str) -> Harness:
+    """A bot with one admin and the given access settings."""
+    return bots.start(ADMIN_USER_IDS=ADMIN, **env)
 
 
-def test_channel_allowlist_refuses_with_who_to_ask(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
-) -> None:
-    h = secured(tmp_path, slack, deepnote, clock, ALLOWED_CHANNEL_IDS=GENERAL)
-    try:
-        h.command(f"run {HELLO_NOTEBOOK_ID}", channel_id="C0RANDOM")
-        text = reply_text(h)
-        assert "not enabled in this channel" in text
-        assert f"<@{ADMIN}>" in text
-        assert f"<#{GENERAL}>" in text
-        assert posts(h) == []
-        assert slack.messages("C0RANDOM") == []
-    finally:
-        h.stop()
+def test_channel_allowlist_refuses_with_who_to_ask(bots: Bots, slack: SlackStandIn) -> None:
+    h = secured(bots, ALLOWED_CHANNEL_IDS=GENERAL)
+    h.command(f"run {HELLO_NOTEBOOK_ID}", channel_id="C0RANDOM")
+    text = reply_text(h)
+    assert "not enabled in this channel" in text
+    assert f"<@{ADMIN}>" in text
+    assert f"<#{GENERAL}>" in text
+    assert posts(h) == []
+    assert slack.messages("C0RANDOM") == []
 
 
-def test_notebook_access_inline_rule(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
-) -> None:
-    h = secured(tmp_path, slack, deepnote, clock, NOTEBOOK_ACCESS=f"{SALES_NOTEBOOK_ID}={FINANCE}")
-    try:
-        h.command(f"run {SALES_NOTEBOOK_ID} region=Europe", channel_id=GENERAL)
-        text = reply_text(h)
-        assert "may not be run from this channel" in text
-        assert f"<#{FINANCE}>" in text
-        assert posts(h) == []
-        h.command(f"run {SALES_NOTEBOOK_ID} region=Europe", channel_id=FINANCE)
-        h.command(f"run {HELLO_NOTEBOOK_ID}", channel_id=GENERAL)
-        slack.wait_for(lambda s: len(posts(h)) == 2)
-    finally:
-        h.stop()
+def test_notebook_access_inline_rule(bots: Bots, slack: SlackStandIn) -> None:
+    h = secured(bots, NOTEBOOK_ACCESS=f"{SALES_NOTEBOOK_ID}={FINANCE}")
+    h.command(f"run {SALES_NOTEBOOK_ID} region=Europe", channel_id=GENERAL)
+    text = reply_text(h)
+    assert "may not be run from this channel" in text
+    assert f"<#{FINANCE}>" in text
+    assert posts(h) == []
+    h.command(f"run {SALES_NOTEBOOK_ID} region=Europe", channel_id=FINANCE)
+    h.command(f"run {HELLO_NOTEBOOK_ID}", channel_id=GENERAL)
+    slack.wait_for(lambda s: len(posts(h)) == 2)
 
 
-def test_notebook_access_from_a_yaml_file(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
-) -> None:
+def test_notebook_access_from_a_yaml_file(bots: Bots, tmp_path: Path, slack: SlackStandIn) -> None:
     rules = tmp_path / "access.yml"
     rules.write_text(f'"{HELLO_NOTEBOOK_ID}": "*"\n"*": [{FINANCE}]\n')
-    h = secured(tmp_path, slack, deepnote, clock, NOTEBOOK_ACCESS=str(rules))
-    try:
-        h.command(f"run {SALES_NOTEBOOK_ID} region=Europe", channel_id=GENERAL)
-        assert "may not be run from this channel" in reply_text(h)
-        h.command(f"run {HELLO_NOTEBOOK_ID}", channel_id=GENERAL)
-        slack.wait_for(lambda s: len(posts(h)) == 1)
-    finally:
-        h.stop()
+    h = secured(bots, NOTEBOOK_ACCESS=str(rules))
+    h.command(f"run {SALES_NOTEBOOK_ID} region=Europe", channel_id=GENERAL)
+    assert "may not be run from this channel" in reply_text(h)
+    h.command(f"run {HELLO_NOTEBOOK_ID}", channel_id=GENERAL)
+    slack.wait_for(lambda s: len(posts(h)) == 1)
 
 
-def test_audit_log_for_admins_only(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
-) -> None:
-    h = secured(tmp_path, slack, deepnote, clock)
-    try:
-        h.command(f"run {HELLO_NOTEBOOK_ID}")
-        h.command(f'schedule {HELLO_NOTEBOOK_ID} "0 9 * * 1-5" --tz Europe/Prague')
-        deadline = time.monotonic() + 10
-        while len(h.bot.services.audit.latest(10)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)  # the audit entry is written just after the channel notice
-        h.command("audit", user_id="U0ALICE")
-        slack.wait_for(lambda s: len(s.response_url_posts) >= 1)
-        assert "Only bot admins" in json.dumps(slack.response_url_posts[-1].payload)
-        h.command("audit", user_id=ADMIN)
-        slack.wait_for(lambda s: len(s.response_url_posts) >= 2)
-        text = json.dumps(slack.response_url_posts[-1].payload)
-        assert "run" in text
-        assert "schedule" in text
-        assert "<@U0ALICE>" in text
-        entries = h.bot.services.audit.latest(10)
-        assert {e.action for e in entries} == {"run", "schedule"}
-        assert all(e.user_id == "U0ALICE" and e.channel_id == GENERAL for e in entries)
-    finally:
-        h.stop()
+def test_audit_log_for_admins_only(bots: Bots, slack: SlackStandIn) -> None:
+    h = secured(bots)
+    h.command(f"run {HELLO_NOTEBOOK_ID}")
+    h.command(f'schedule {HELLO_NOTEBOOK_ID} "0 9 * * 1-5" --tz Europe/Prague')
+    deadline = time.monotonic() + 10
+    while len(h.bot.services.audit.latest(10)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)  # the audit entry is written just after the channel notice
+    h.command("audit", user_id="U0ALICE")
+    slack.wait_for(lambda s: len(s.response_url_posts) >= 1)
+    assert "Only bot admins" in json.dumps(slack.response_url_posts[-1].payload)
+    h.command("audit", user_id=ADMIN)
+    slack.wait_for(lambda s: len(s.response_url_posts) >= 2)
+    text = json.dumps(slack.response_url_posts[-1].payload)
+    assert "run" in text
+    assert "schedule" in text
+    assert "<@U0ALICE>" in text
+    entries = h.bot.services.audit.latest(10)
+    assert {e.action for e in entries} == {"run", "schedule"}
+    assert all(e.user_id == "U0ALICE" and e.channel_id == GENERAL for e in entries)
 
 
 def test_no_secret_reaches_logs_messages_or_the_database(

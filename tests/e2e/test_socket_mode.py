@@ -13,11 +13,8 @@ import base64
 import doctest
 import json
 import os
-import signal
 import socket
 import struct
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,84 +32,13 @@ from bot.offline.simulator import HELLO_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import Message, SlackStandIn
 from bot.offline.slack_standin import socket_mode as ws
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY
+from tests.e2e.support import BotProcess, process_env
 
 APP_TOKEN = "xapp-1-A0TEST-1234-test-app-level-token"
 CHANNEL = "C0GENERAL"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- the real bot in a subprocess ----------------------------------------------------------------
-
-
-class BotProcess:
-    """`deepnote-bot serve` in Socket Mode; stderr (JSON logs) is read all along so it never
-    fills its pipe."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._seen = threading.Condition()
-        self._pump = threading.Thread(target=self._read, daemon=True)
-        self._pump.start()
-        try:
-            self.wait_for_log("ready", timeout=20)
-        except AssertionError:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-            raise
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            with self._seen:
-                self.lines.append(line)
-                self._seen.notify_all()
-        with self._seen:
-            self._seen.notify_all()
-
-    def events(self) -> list[dict[str, Any]]:
-        """The JSON log lines so far."""
-        with self._seen:
-            lines = list(self.lines)
-        found = []
-        for line in lines:
-            try:
-                found.append(json.loads(line))
-            except ValueError:
-                continue
-        return found
-
-    def wait_for_log(self, event: str, timeout: float) -> dict[str, Any]:
-        """The first log line with this `event`, waiting for it."""
-        deadline = time.monotonic() + timeout
-        with self._seen:
-            while True:
-                match = next((e for e in self.events() if e.get("event") == event), None)
-                if match is not None:
-                    return match
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or (self.proc.poll() is not None and not self._pump.is_alive()):
-                    raise AssertionError(f"no {event!r} log line:\n" + "".join(self.lines))
-                self._seen.wait(min(remaining, 0.5))
-
-    def terminate(self, timeout: float = 10) -> int:
-        """SIGTERM, as a container stop sends; the exit status."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-            self._pump.join(timeout=5)
 
 
 @pytest.fixture
@@ -129,19 +55,14 @@ def fakes() -> Iterator[tuple[SlackStandIn, Simulator]]:
 def bot(tmp_path: Path, fakes: tuple[SlackStandIn, Simulator]) -> Iterator[BotProcess]:
     """The bot, connected over Socket Mode (no signing secret, no port)."""
     slack, sim = fakes
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_APP_TOKEN": APP_TOKEN,
-        "SLACK_API_URL": slack.api_url,
-        "DEEPNOTE_API_KEY": DEEPNOTE_KEY,
-        "DEEPNOTE_API_URL": sim.url,
-        "DATABASE_PATH": str(tmp_path / "bot.db"),
-        "POLL_INTERVAL_SECONDS": "0.2",
-        "SLACK_CHANNEL_PACE_SECONDS": "0",
-        "DEEPNOTE_REQUESTS_PER_SECOND": "1000",
-        "LOG_LEVEL": "INFO",
-    }
+    env = process_env(
+        slack,
+        sim,
+        tmp_path / "bot.db",
+        SLACK_APP_TOKEN=APP_TOKEN,
+        SLACK_CHANNEL_PACE_SECONDS="0",
+        DEEPNOTE_REQUESTS_PER_SECOND="1000",
+    )
     process = BotProcess(env)
     slack.socket_mode.wait_for_connections(1)
     yield process

@@ -26,11 +26,7 @@ from tests.offline.contract import (
     KEY,
     QUALITY_CHECK_BLOCK,
     REFERENCE_DIR,
-    SALES_BIG_NUMBER_BLOCK,
-    SALES_CHART_BLOCK,
-    SALES_HEADER_BLOCK,
-    SALES_TABLE_BLOCK,
-    SALES_TOTALS_BLOCK,
+    SALES_BLOCKS,
     START,
     snapshot_blocks,
     start_run,
@@ -62,13 +58,7 @@ def test_sample_block_ids_used_by_the_behaviours_exist() -> None:
     notebooks = {nb.id: nb for nb in load_notebooks([SAMPLES_DIR])}
     sales = {b.id for b in notebooks[SALES_NOTEBOOK_ID].notebook.blocks}
 
-    assert {
-        SALES_HEADER_BLOCK,
-        SALES_TOTALS_BLOCK,
-        SALES_BIG_NUMBER_BLOCK,
-        SALES_TABLE_BLOCK,
-        SALES_CHART_BLOCK,
-    } <= sales
+    assert set(SALES_BLOCKS) <= sales
     assert notebooks[QUALITY_NOTEBOOK_ID].block(QUALITY_CHECK_BLOCK) is not None
 
 

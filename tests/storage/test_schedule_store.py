@@ -13,9 +13,9 @@ import storage.schedules
 from bot.schedules.rules import parse_schedule_id, plan_slots, should_announce
 from bot.schedules.when import parse_when
 from storage.db import Database
-from storage.records import RunRecord
 from storage.runs import RunStore
 from storage.schedules import Note, ScheduleRecord, ScheduleStore
+from tests.conftest import run_record
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 UTC_ZONE = ZoneInfo("UTC")
@@ -179,13 +179,8 @@ def test_notes_wait_for_their_run(db_path: Path) -> None:
     db = Database(db_path)
     store, runs = ScheduleStore(db), RunStore(db)
     schedule = store.insert(new_schedule())
-    run = RunRecord(
+    run = run_record(
         id="run-1",
-        notebook_id="nb",
-        notebook_name="Sales",
-        user_id="U1",
-        team_id="T1",
-        channel_id="C1",
         status="creating",
         created_at=T0,
         quiet=True,

@@ -4,25 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.commands import types
 from bot.commands.docs import COMMANDS, format_usage
 from bot.commands.parse import MAX_TEXT, parse_command
 from bot.commands.scan import MAX_INPUTS
-from bot.commands.types import (
-    AliasCommand,
-    AliasesCommand,
-    AuditCommand,
-    HelpCommand,
-    InputsCommand,
-    PauseCommand,
-    ResumeCommand,
-    RunCommand,
-    ScheduleCommand,
-    SchedulesCommand,
-    StatusCommand,
-    TriggerCommand,
-    UnaliasCommand,
-    UnscheduleCommand,
-)
 from bot.commands.values import parse_tz
 from bot.deepnote.notebook_ref import (
     UnknownNotebookRef,
@@ -38,20 +23,20 @@ NB = "0123456789abcdef0123456789abcdef"
 UUID = "01234567-89AB-CDEF-0123-456789ABCDEF"
 
 
-def run(notebook: str = "sales", **kw: object) -> RunCommand:
+def run(notebook: str = "sales", **kw: object) -> types.RunCommand:
     """A RunCommand with the defaults filled in (run options by their own names)."""
     option_names = ("readonly", "block_ids", "run_dependents", "post_outputs")
     options = RunOptions(**{k: kw.pop(k) for k in option_names if k in kw})  # type: ignore[arg-type]
     fields: dict[str, object] = {"inputs": (), "form": False}
     fields.update(kw)
-    return RunCommand(notebook=notebook, options=options, **fields)  # type: ignore[arg-type]
+    return types.RunCommand(notebook=notebook, options=options, **fields)  # type: ignore[arg-type]
 
 
-def schedule(when: str, notebook: str = "sales", **kw: object) -> ScheduleCommand:
+def schedule(when: str, notebook: str = "sales", **kw: object) -> types.ScheduleCommand:
     """A ScheduleCommand with the defaults filled in."""
     fields: dict[str, object] = {"inputs": (), "tz": None, "notify": "always", "post_outputs": None}
     fields.update(kw)
-    return ScheduleCommand(notebook=notebook, when=when, **fields)  # type: ignore[arg-type]
+    return types.ScheduleCommand(notebook=notebook, when=when, **fields)  # type: ignore[arg-type]
 
 
 def user_error(text: str) -> UserError:
@@ -124,12 +109,12 @@ def test_unbalanced_quote_names_the_quote_and_where(text: str, quote: str, where
 # --- parse_command: every subcommand ---------------------------------------------------------
 
 PARSED = [
-    ("empty is help", "", HelpCommand(None)),
-    ("help", "help", HelpCommand(None)),
-    ("help topic", "help run", HelpCommand("run")),
-    ("help topic any case", "HELP Schedule", HelpCommand("schedule")),
-    ("--help", "--help", HelpCommand(None)),
-    ("leading /deepnote tolerated", "/deepnote help", HelpCommand(None)),
+    ("empty is help", "", types.HelpCommand(None)),
+    ("help", "help", types.HelpCommand(None)),
+    ("help topic", "help run", types.HelpCommand("run")),
+    ("help topic any case", "HELP Schedule", types.HelpCommand("schedule")),
+    ("--help", "--help", types.HelpCommand(None)),
+    ("leading /deepnote tolerated", "/deepnote help", types.HelpCommand(None)),
     ("run", "run sales", run()),
     ("run any case", "RUN sales", run()),
     (
@@ -183,16 +168,16 @@ PARSED = [
         run(inputs=(("url", "example.com/a.csv"), ("q", "R&D"), ("mail", "a@b.co"))),
     ),
     ("windows path", r"run sales path=C:\data\q3.csv", run(inputs=(("path", r"C:\data\q3.csv"),))),
-    ("inputs", "inputs sales", InputsCommand("sales")),
+    ("inputs", "inputs sales", types.InputsCommand("sales")),
     (
         "inputs by url",
         f"inputs <https://deepnote.com/x/notebook/{NB}>",
-        InputsCommand(f"<https://deepnote.com/x/notebook/{NB}>"),
+        types.InputsCommand(f"<https://deepnote.com/x/notebook/{NB}>"),
     ),
     (
         "status",
         "status 3f2b7c1e-9a4d-4c1b-8e2f-6a7b8c9d0e1f",
-        StatusCommand("3f2b7c1e-9a4d-4c1b-8e2f-6a7b8c9d0e1f"),
+        types.StatusCommand("3f2b7c1e-9a4d-4c1b-8e2f-6a7b8c9d0e1f"),
     ),
     (
         "schedule plain words",
@@ -225,21 +210,21 @@ PARSED = [
         schedule("every day", tz="UTC"),
     ),
     ("schedule collapses spaces", 'schedule sales "0  9 * *   *"', schedule("0 9 * * *")),
-    ("schedules", "schedules", SchedulesCommand()),
-    ("unschedule", "unschedule 12", UnscheduleCommand("12")),
-    ("pause with #", "pause #12", PauseCommand("12")),
-    ("resume", "resume sch_12", ResumeCommand("sch_12")),
-    ("trigger", "trigger 12", TriggerCommand("12")),
-    ("alias", f"alias sales-report {NB}", AliasCommand("sales-report", NB)),
+    ("schedules", "schedules", types.SchedulesCommand()),
+    ("unschedule", "unschedule 12", types.UnscheduleCommand("12")),
+    ("pause with #", "pause #12", types.PauseCommand("12")),
+    ("resume", "resume sch_12", types.ResumeCommand("sch_12")),
+    ("trigger", "trigger 12", types.TriggerCommand("12")),
+    ("alias", f"alias sales-report {NB}", types.AliasCommand("sales-report", NB)),
     (
         "alias lowercased",
         "alias Sales_Q3 https://deepnote.com/x",
-        AliasCommand("sales_q3", "https://deepnote.com/x"),
+        types.AliasCommand("sales_q3", "https://deepnote.com/x"),
     ),
-    ("aliases", "aliases", AliasesCommand()),
-    ("unalias", "unalias sales-report", UnaliasCommand("sales-report")),
-    ("audit default", "audit", AuditCommand(20)),
-    ("audit count", "audit 50", AuditCommand(50)),
+    ("aliases", "aliases", types.AliasesCommand()),
+    ("unalias", "unalias sales-report", types.UnaliasCommand("sales-report")),
+    ("audit default", "audit", types.AuditCommand(20)),
+    ("audit count", "audit 50", types.AuditCommand(50)),
 ]
 
 
@@ -419,7 +404,7 @@ def test_limits(text: str, fragment: str) -> None:
 def test_limits_allow_the_maximum() -> None:
     text = "run sales " + " ".join(f"k{i}=1" for i in range(MAX_INPUTS))
     cmd = parse_command(text)
-    assert isinstance(cmd, RunCommand)
+    assert isinstance(cmd, types.RunCommand)
     assert len(cmd.inputs) == MAX_INPUTS
 
 
@@ -432,20 +417,20 @@ def test_long_tokens_are_shortened_in_messages() -> None:
 # --- the COMMANDS table -----------------------------------------------------------------------
 
 EXPECTED_TYPES = {
-    "help": HelpCommand,
-    "run": RunCommand,
-    "inputs": InputsCommand,
-    "status": StatusCommand,
-    "schedule": ScheduleCommand,
-    "schedules": SchedulesCommand,
-    "unschedule": UnscheduleCommand,
-    "pause": PauseCommand,
-    "resume": ResumeCommand,
-    "trigger": TriggerCommand,
-    "alias": AliasCommand,
-    "aliases": AliasesCommand,
-    "unalias": UnaliasCommand,
-    "audit": AuditCommand,
+    "help": types.HelpCommand,
+    "run": types.RunCommand,
+    "inputs": types.InputsCommand,
+    "status": types.StatusCommand,
+    "schedule": types.ScheduleCommand,
+    "schedules": types.SchedulesCommand,
+    "unschedule": types.UnscheduleCommand,
+    "pause": types.PauseCommand,
+    "resume": types.ResumeCommand,
+    "trigger": types.TriggerCommand,
+    "alias": types.AliasCommand,
+    "aliases": types.AliasesCommand,
+    "unalias": types.UnaliasCommand,
+    "audit": types.AuditCommand,
 }
 
 

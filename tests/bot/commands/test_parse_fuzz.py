@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import TypeVar
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -44,6 +46,9 @@ command_text = st.one_of(
 )
 
 
+T = TypeVar("T")
+
+
 def assert_short_user_error(err: UserError, about: str | None = None) -> None:
     assert err.message.strip()
     assert len(err.user_message) < MAX_MESSAGE
@@ -51,27 +56,28 @@ def assert_short_user_error(err: UserError, about: str | None = None) -> None:
         assert getattr(err, "text", None) == about
 
 
+def accepted(call: Callable[[], T]) -> T | None:
+    """What `call` returns, or None when it refuses with a short user error."""
+    try:
+        return call()
+    except UserError as err:
+        assert_short_user_error(err)
+        return None
+
+
 @FUZZ
 @given(command_text)
 def test_parse_command_returns_a_command_or_a_user_error(text: str) -> None:
-    try:
-        cmd = parse_command(text)
-    except UserError as err:
-        assert_short_user_error(err)
-    else:
+    cmd = accepted(lambda: parse_command(text))
+    if cmd is not None:
         assert isinstance(cmd, Command)
 
 
 @FUZZ
 @given(st.text(max_size=200))
 def test_tokenize_never_keeps_control_characters(text: str) -> None:
-    try:
-        tokens = tokenize(text)
-    except UserError as err:
-        assert_short_user_error(err)
-    else:
-        for token in tokens:
-            assert not any(ord(c) < 32 and c not in "\t\n" for c in token)
+    for token in accepted(lambda: tokenize(text)) or []:
+        assert not any(ord(c) < 32 and c not in "\t\n" for c in token)
 
 
 @FUZZ
@@ -153,11 +159,8 @@ raw_inputs = st.lists(
 def test_validate_inputs_returns_values_or_a_user_error(
     raw: list[tuple[str, str]], today: date
 ) -> None:
-    try:
-        values = validate_inputs(EVERY_TYPE, raw, today=today)
-    except UserError as err:
-        assert_short_user_error(err)
-    else:
+    values = accepted(lambda: validate_inputs(EVERY_TYPE, raw, today=today))
+    if values is not None:
         assert set(values) <= set(NAMES)
         for value in values.values():
             assert isinstance(value, str | bool | list)

@@ -13,21 +13,10 @@ from typing import Any
 
 import pytest
 
+from bot import errors
 from bot.clock import ManualClock
 from bot.deepnote.client import USER_AGENT, DeepnoteClient
 from bot.deepnote.models import Run, RunRequest
-from bot.errors import (
-    DeepnoteAuthError,
-    DeepnoteBadRequest,
-    DeepnoteConflict,
-    DeepnoteCreateUncertain,
-    DeepnoteError,
-    DeepnoteForbidden,
-    DeepnoteNotFound,
-    DeepnoteRateLimited,
-    DeepnoteServerError,
-    DeepnoteUnavailable,
-)
 from bot.offline.simulator import (
     HELLO_NOTEBOOK_ID,
     QUALITY_NOTEBOOK_ID,
@@ -197,19 +186,19 @@ def test_me_and_user_agent(client: DeepnoteClient, sim: Simulator) -> None:
 @pytest.mark.parametrize(
     ("status", "error_type"),
     [
-        (400, DeepnoteBadRequest),
-        (401, DeepnoteAuthError),
-        (403, DeepnoteForbidden),
-        (404, DeepnoteNotFound),
-        (409, DeepnoteConflict),
-        (422, DeepnoteError),
-        (429, DeepnoteRateLimited),
-        (500, DeepnoteServerError),
-        (503, DeepnoteServerError),
+        (400, errors.DeepnoteBadRequest),
+        (401, errors.DeepnoteAuthError),
+        (403, errors.DeepnoteForbidden),
+        (404, errors.DeepnoteNotFound),
+        (409, errors.DeepnoteConflict),
+        (422, errors.DeepnoteError),
+        (429, errors.DeepnoteRateLimited),
+        (500, errors.DeepnoteServerError),
+        (503, errors.DeepnoteServerError),
     ],
 )
 def test_each_status_becomes_its_typed_error_with_deepnotes_message(
-    client: DeepnoteClient, sim: Simulator, status: int, error_type: type[DeepnoteError]
+    client: DeepnoteClient, sim: Simulator, status: int, error_type: type[errors.DeepnoteError]
 ) -> None:
     sim.inject("GET", "/v2/notebooks/", status=status, message=f"Deepnote says {status}")
 
@@ -224,25 +213,25 @@ def test_each_status_becomes_its_typed_error_with_deepnotes_message(
 def test_real_refusals_carry_the_simulators_messages(
     client: DeepnoteClient, sim: Simulator, sleeps: list[float]
 ) -> None:
-    with pytest.raises(DeepnoteNotFound, match="Notebook not found"):
+    with pytest.raises(errors.DeepnoteNotFound, match="Notebook not found"):
         client.get_notebook("0" * 32)
-    with pytest.raises(DeepnoteBadRequest, match='has no option "Venus"'):
+    with pytest.raises(errors.DeepnoteBadRequest, match='has no option "Venus"'):
         client.create_run(RunRequest(SALES_NOTEBOOK_ID, {"region": "Venus"}))
-    with pytest.raises(DeepnoteBadRequest, match="numeric string"):
+    with pytest.raises(errors.DeepnoteBadRequest, match="numeric string"):
         client.create_run(RunRequest(SALES_NOTEBOOK_ID, {"top_n": 7}))  # type: ignore[dict-item]
     with (
         _client(sim.url, sleeps, api_key=VIEWER_KEY) as viewer,
-        pytest.raises(DeepnoteForbidden, match="does not allow running"),
+        pytest.raises(errors.DeepnoteForbidden, match="does not allow running"),
     ):
         viewer.create_run(RunRequest(HELLO_NOTEBOOK_ID))
     with (
         _client(sim.url, sleeps, api_key="not-the-key") as stranger,
-        pytest.raises(DeepnoteAuthError, match="Invalid API key"),
+        pytest.raises(errors.DeepnoteAuthError, match="Invalid API key"),
     ):
         stranger.me()
     run = client.create_run(RunRequest(HELLO_NOTEBOOK_ID))
     sim.suspend_project()
-    with pytest.raises(DeepnoteConflict, match="Project is suspended"):
+    with pytest.raises(errors.DeepnoteConflict, match="Project is suspended"):
         client.get_run(run.run_id)
     assert sleeps == []
 
@@ -252,7 +241,7 @@ def test_an_error_without_a_json_message_names_the_status(
 ) -> None:
     sim.inject("GET", "/v2/notebooks/", status=502, malformed=True)
 
-    with pytest.raises(DeepnoteServerError) as caught:
+    with pytest.raises(errors.DeepnoteServerError) as caught:
         client.get_notebook(SALES_NOTEBOOK_ID, retries=0)
 
     assert "HTTP 502" in caught.value.message
@@ -262,7 +251,7 @@ def test_a_success_that_is_not_json_is_unavailable(client: DeepnoteClient, sim: 
     sim.inject("GET", "/v2/notebooks/", status=200, malformed=True)
 
     with pytest.raises(
-        DeepnoteUnavailable, match=r"^Deepnote sent an answer the bot could not read"
+        errors.DeepnoteUnavailable, match=r"^Deepnote sent an answer the bot could not read"
     ):
         client.get_notebook(SALES_NOTEBOOK_ID)
 
@@ -301,7 +290,7 @@ def test_retry_after_is_honoured_and_capped(sim: Simulator, sleeps: list[float])
 def test_reads_give_up_after_their_retries(client: DeepnoteClient, sim: Simulator) -> None:
     sim.inject("GET", "/v2/runs/", status=500, message="Internal server error", times=10)
 
-    with pytest.raises(DeepnoteServerError, match="Internal server error"):
+    with pytest.raises(errors.DeepnoteServerError, match="Internal server error"):
         client.get_run("6f1c2b8e-3d4a-4e5f-9a0b-1c2d3e4f5a6b", retries=2)
 
     assert sum(1 for r in sim.requests if r.path.startswith("/v2/runs/")) == 3
@@ -310,7 +299,7 @@ def test_reads_give_up_after_their_retries(client: DeepnoteClient, sim: Simulato
 def test_rate_limited_error_keeps_retry_after(client: DeepnoteClient, sim: Simulator) -> None:
     sim.inject("GET", "/v2/runs/", status=429, message="Too many requests", retry_after=12)
 
-    with pytest.raises(DeepnoteRateLimited) as caught:
+    with pytest.raises(errors.DeepnoteRateLimited) as caught:
         client.get_run("6f1c2b8e-3d4a-4e5f-9a0b-1c2d3e4f5a6b", retries=0)
 
     assert caught.value.retry_after == 12
@@ -331,7 +320,7 @@ def test_create_is_never_retried_on_5xx(
 ) -> None:
     sim.inject("POST", "/v2/runs", status=500, message="Hardware unable to start")
 
-    with pytest.raises(DeepnoteServerError, match="Hardware unable to start"):
+    with pytest.raises(errors.DeepnoteServerError, match="Hardware unable to start"):
         client.create_run(RunRequest(HELLO_NOTEBOOK_ID))
 
     assert (_posts(sim), sleeps, sim.runs) == (1, [], {})
@@ -354,7 +343,7 @@ def test_create_that_times_out_is_uncertain_and_not_retried(
 
     with (
         _client(sim.url, sleeps, timeout=0.1) as deepnote,
-        pytest.raises(DeepnoteCreateUncertain) as caught,
+        pytest.raises(errors.DeepnoteCreateUncertain) as caught,
     ):
         deepnote.create_run(RunRequest(HELLO_NOTEBOOK_ID))
 
@@ -372,7 +361,7 @@ def test_create_whose_connection_drops_is_uncertain(
 ) -> None:
     sim.inject("POST", "/v2/runs", reset=True)
 
-    with pytest.raises(DeepnoteCreateUncertain):
+    with pytest.raises(errors.DeepnoteCreateUncertain):
         client.create_run(RunRequest(HELLO_NOTEBOOK_ID))
 
     assert (_posts(sim), sleeps) == (1, [])
@@ -383,7 +372,7 @@ def test_create_whose_answer_is_unreadable_is_uncertain(
 ) -> None:
     sim.inject("POST", "/v2/runs", status=202, malformed=True)
 
-    with pytest.raises(DeepnoteCreateUncertain, match="could not read"):
+    with pytest.raises(errors.DeepnoteCreateUncertain, match="could not read"):
         client.create_run(RunRequest(HELLO_NOTEBOOK_ID))
 
 
@@ -403,7 +392,7 @@ def test_create_is_retried_when_the_connection_was_never_made(sleeps: list[float
             retries=2,
             on_call=lambda *call: calls.append(call),
         ) as deepnote,
-        pytest.raises(DeepnoteUnavailable, match="could not be reached"),
+        pytest.raises(errors.DeepnoteUnavailable, match="could not be reached"),
     ):
         deepnote.create_run(RunRequest(HELLO_NOTEBOOK_ID))
 
@@ -505,7 +494,7 @@ def test_an_expired_snapshot_url_is_forbidden(client: DeepnoteClient, clock: Man
     run = client.get_run(created.run_id)
     clock.advance(minutes=15, seconds=1)
 
-    with pytest.raises(DeepnoteForbidden, match="HTTP 403"):
+    with pytest.raises(errors.DeepnoteForbidden, match="HTTP 403"):
         client.fetch_snapshot(run)
     assert "Hello world!" in (client.fetch_snapshot(client.get_run(created.run_id)) or "")
 
@@ -560,7 +549,7 @@ def test_the_key_never_appears_in_errors_logs_or_reprs(
     sim: Simulator, sleeps: list[float], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    errors: list[DeepnoteError] = []
+    raised: list[errors.DeepnoteError] = []
     sim.inject("GET", "/v2/me", status=500, message=f"bad key {KEY}", times=2)
     sim.inject("POST", "/v2/runs", reset=True)
     with _client(sim.url, sleeps, retries=1) as deepnote:
@@ -570,26 +559,26 @@ def test_the_key_never_appears_in_errors_logs_or_reprs(
             lambda: deepnote.get_notebook("f" * 32),
             lambda: deepnote.create_run(RunRequest(SALES_NOTEBOOK_ID, {"nope": "x"})),
         ):
-            with pytest.raises(DeepnoteError) as caught:
+            with pytest.raises(errors.DeepnoteError) as caught:
                 attempt()
-            errors.append(caught.value)
+            raised.append(caught.value)
         client_repr = repr(deepnote)
     with _client(f"http://127.0.0.1:{_closed_port()}", sleeps, retries=0) as offline:
-        with pytest.raises(DeepnoteUnavailable) as unreachable:
+        with pytest.raises(errors.DeepnoteUnavailable) as unreachable:
             offline.me()
-        errors.append(unreachable.value)
+        raised.append(unreachable.value)
     sim.revoke_key()
-    with _client(sim.url, sleeps) as revoked, pytest.raises(DeepnoteAuthError) as denied:
+    with _client(sim.url, sleeps) as revoked, pytest.raises(errors.DeepnoteAuthError) as denied:
         revoked.me()
-    errors.append(denied.value)
+    raised.append(denied.value)
 
-    assert len(errors) == 6
+    assert len(raised) == 6
     texts = [client_repr, caplog.text, repr(sim), str(sim.requests)]
-    for error in errors:
+    for error in raised:
         texts += [str(error), repr(error), error.user_message, repr(error.args)]
         texts += [str(error.__cause__), str(error.__context__)]
     assert not [t for t in texts if KEY in t]
-    assert "[redacted]" in errors[0].message
+    assert "[redacted]" in raised[0].message
 
 
 def test_a_key_that_cannot_be_a_header_is_refused_without_echoing_it() -> None:

@@ -23,6 +23,7 @@ from storage.db import Database
 from storage.records import CREATE_FAILED, RunOptions, RunRecord
 from storage.results import ResultStore
 from storage.runs import LeaseStore, RunStore
+from tests.conftest import run_record
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -57,18 +58,7 @@ def store(tmp_path: Path) -> RunStore:
 
 
 def _run(id_: str, **changes: Any) -> RunRecord:
-    fields: dict[str, Any] = {
-        "id": id_,
-        "notebook_id": "nb",
-        "notebook_name": "Sales",
-        "user_id": "U1",
-        "team_id": "T1",
-        "channel_id": "C1",
-        "status": "running",
-        "created_at": T0,
-    }
-    fields.update(changes)
-    return RunRecord(**fields)
+    return run_record(**{"id": id_, "created_at": T0, **changes})
 
 
 def _delivery(store: RunStore, slack: FakeSlack, pace: float = 0) -> Delivery:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
+from bot.commands.docs import CommandDoc
 from bot.deepnote.models import Notebook, NotebookInput
 from bot.deepnote.snapshot import key_results, parse_snapshot
 from bot.slack.messages.blocks import Message
@@ -33,15 +34,7 @@ from bot.text.mrkdwn import (
     truncate,
     user_mention,
 )
-from storage.records import (
-    BigNumberResult,
-    ChartResult,
-    ImageResult,
-    ResultItem,
-    RunRecord,
-    TableResult,
-    TextResult,
-)
+from storage import records
 from tests.conftest import DATA
 
 SNAPSHOTS = DATA / "deepnote" / "snapshots"
@@ -358,8 +351,8 @@ def test_format_duration(seconds: float, words: str) -> None:
 # --- run card -----------------------------------------------------------------------------
 
 
-def make_run(**changes: Any) -> RunRecord:
-    base = RunRecord(
+def make_run(**changes: Any) -> records.RunRecord:
+    base = records.RunRecord(
         id="run-7",
         notebook_id="0123456789abcdef0123456789abcdef",
         notebook_name="Sales performance",
@@ -375,7 +368,7 @@ def make_run(**changes: Any) -> RunRecord:
     return replace(base, **changes)
 
 
-def finished(status: str, **changes: Any) -> RunRecord:
+def finished(status: str, **changes: Any) -> records.RunRecord:
     return make_run(
         status=status, started_at=T0, completed_at=T0 + timedelta(seconds=125), **changes
     )
@@ -420,9 +413,9 @@ NOW = T0 + timedelta(seconds=95)
             "has status `queued_somewhere` (1 min 35 s so far)",
         ),
     ],
-    ids=lambda v: v.status if isinstance(v, RunRecord) else None,
+    ids=lambda v: v.status if isinstance(v, records.RunRecord) else None,
 )
-def test_run_card_every_status(run: RunRecord, emoji: str, phrase: str) -> None:
+def test_run_card_every_status(run: records.RunRecord, emoji: str, phrase: str) -> None:
     msg = run_card(run, now=NOW)
     assert_valid_message(msg)
     summary = msg.blocks[0]["text"]["text"]
@@ -573,7 +566,7 @@ def test_status_reply() -> None:
 # --- the thread reply ---------------------------------------------------------------------
 
 
-def showcase_results(select: str | None = None) -> list[ResultItem]:
+def showcase_results(select: str | None = None) -> list[records.ResultItem]:
     snapshot = parse_snapshot((SNAPSHOTS / "snapshot-showcase.snapshot.deepnote").read_text())
     return key_results(snapshot, select=select)
 
@@ -696,12 +689,14 @@ def test_result_reply_lost(error: str | None, url: str | None, reason: str, wher
 
 
 def test_result_reply_hostile_results() -> None:
-    results: list[ResultItem] = [
-        TextResult("b1", HOSTILE, "```\n<!channel> escaped? ```" + "x" * 5000),
-        BigNumberResult("b2", HOSTILE, HOSTILE, HOSTILE),
-        TableResult("b3", HOSTILE, (HOSTILE, "n"), ((HOSTILE, "1"), ("&" * 500, "2")), 2, 2),
-        ImageResult("b4", HOSTILE, "image/png", b"x" * 5000),
-        ChartResult("b5", HOSTILE, {"mark": "bar"}),
+    results: list[records.ResultItem] = [
+        records.TextResult("b1", HOSTILE, "```\n<!channel> escaped? ```" + "x" * 5000),
+        records.BigNumberResult("b2", HOSTILE, HOSTILE, HOSTILE),
+        records.TableResult(
+            "b3", HOSTILE, (HOSTILE, "n"), ((HOSTILE, "1"), ("&" * 500, "2")), 2, 2
+        ),
+        records.ImageResult("b4", HOSTILE, "image/png", b"x" * 5000),
+        records.ChartResult("b5", HOSTILE, {"mark": "bar"}),
     ]
     msg = run_result_reply(
         finished("success", notebook_name=HOSTILE, error=HOSTILE), results=results
@@ -713,8 +708,10 @@ def test_result_reply_hostile_results() -> None:
 
 
 def test_result_reply_caps_blocks() -> None:
-    results: list[ResultItem] = [TextResult(f"b{i}", f"t{i}", f"out {i}") for i in range(120)]
-    results += [BigNumberResult(f"n{i}", f"k{i}", str(i)) for i in range(25)]
+    results: list[records.ResultItem] = [
+        records.TextResult(f"b{i}", f"t{i}", f"out {i}") for i in range(120)
+    ]
+    results += [records.BigNumberResult(f"n{i}", f"k{i}", str(i)) for i in range(25)]
     msg = run_result_reply(finished("error", error="E: v", failing_block="b"), results=results)
     assert_valid_message(msg)
     assert len(msg.blocks) == 50
@@ -725,9 +722,9 @@ def test_result_reply_caps_blocks() -> None:
 
 
 def test_big_numbers_as_fields() -> None:
-    results: list[ResultItem] = [
-        BigNumberResult("a", "Revenue", "$6,572,100", "+13.7% vs prior period"),
-        BigNumberResult("b", "To target", "110%"),
+    results: list[records.ResultItem] = [
+        records.BigNumberResult("a", "Revenue", "$6,572,100", "+13.7% vs prior period"),
+        records.BigNumberResult("b", "To target", "110%"),
     ]
     msg = run_result_reply(finished("success"), results=results)
     assert_valid_message(msg)
@@ -761,7 +758,7 @@ def test_big_table_fits_one_section() -> None:
     columns = tuple(f"column number {i} with a long name" for i in range(6))
     rows = tuple(tuple("&<>" * 20 for _ in range(6)) for _ in range(10))
     msg = run_result_reply(
-        finished("success"), results=[TableResult("t", "wide", columns, rows, 5000, 40)]
+        finished("success"), results=[records.TableResult("t", "wide", columns, rows, 5000, 40)]
     )
     assert_valid_message(msg)
     table = next(t for t in mrkdwn_texts(msg.blocks) if t.startswith("*wide*"))
@@ -847,14 +844,6 @@ def test_inputs_listing_hostile_and_huge() -> None:
 # --- help and plain replies ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CommandDoc:
-    name: str
-    usage: str
-    summary: str
-    examples: tuple[str, ...] = ()
-
-
 COMMANDS = [
     CommandDoc(
         "run",
@@ -862,7 +851,7 @@ COMMANDS = [
         "Start a run & follow it.",
         ("/deepnote run abc region=EU",),
     ),
-    CommandDoc("inputs", "/deepnote inputs <notebook>", "List a notebook's inputs."),
+    CommandDoc("inputs", "/deepnote inputs <notebook>", "List a notebook's inputs.", ()),
 ]
 
 

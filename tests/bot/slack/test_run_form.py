@@ -10,7 +10,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.deepnote.models import Notebook, NotebookInput
+from bot.deepnote.models import INPUT_TYPES, Notebook, NotebookInput
 from bot.errors import FormErrors, UserError
 from bot.offline.simulator import SALES_NOTEBOOK_ID, load_notebooks
 from bot.offline.simulator.notebooks import SAMPLES_DIR
@@ -77,16 +77,7 @@ def test_sales_form_covers_every_input_type_and_is_valid_block_kit() -> None:
     assert_valid_modal(view)
     assert view["callback_id"] == "run_form"
     types = {inp.type for inp in SALES.inputs}
-    assert types == {
-        "input-text",
-        "input-textarea",
-        "input-checkbox",
-        "input-select",
-        "input-slider",
-        "input-date",
-        "input-date-range",
-        "input-file",
-    }
+    assert types == set(INPUT_TYPES)
 
 
 @pytest.mark.parametrize(
