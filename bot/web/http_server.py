@@ -59,6 +59,7 @@ class BotHTTPServer:
             memory = Database(":memory:")
             memory.migrate()
             seen = SeenRequests(memory)
+        self.seen = seen
         self.front = SlackFront(app, health=health, signing_secret=signing_secret, seen=seen)
         self.server = create_server(
             self.front,
@@ -99,6 +100,7 @@ class BotHTTPServer:
             self._close_all()
         self.server.task_dispatcher.shutdown(timeout=5)
         self.front.close()
+        self.seen.close()
 
     def _close_all(self) -> None:
         for channel in list(self.server._map.values()):
