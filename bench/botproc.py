@@ -20,6 +20,7 @@ from bot.app import build_app
 from bot.config import load_config
 from bot.logs import setup_logging
 from bot.web.http_server import BotHTTPServer
+from storage.seen_requests import SeenRequests
 
 
 def main() -> int:
@@ -29,7 +30,14 @@ def main() -> int:
     bot = build_app(config)
     bot.services.runs.recover()
     bot.start_background()
-    server = BotHTTPServer(bot.bolt, health=bot.health, host="127.0.0.1", port=0)
+    server = BotHTTPServer(
+        bot.bolt,
+        health=bot.health,
+        host="127.0.0.1",
+        port=0,
+        signing_secret=config.slack_signing_secret,
+        seen=SeenRequests(bot.services.db),
+    )
     server.start()
     stop = threading.Event()
 

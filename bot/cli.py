@@ -28,6 +28,7 @@ log = logging.getLogger("bot")
 def _serve(_: argparse.Namespace) -> int:
     from bot.app import build_app
     from bot.web.http_server import BotHTTPServer
+    from storage.seen_requests import SeenRequests
 
     config = load_config(os.environ)
     setup_logging(config.log_level, config.secrets())
@@ -59,7 +60,13 @@ def _serve(_: argparse.Namespace) -> int:
         ready: dict[str, object] = {"event": "ready", "mode": "socket"}
     else:
         try:
-            server = BotHTTPServer(bot.bolt, health=bot.health, port=config.port)
+            server = BotHTTPServer(
+                bot.bolt,
+                health=bot.health,
+                port=config.port,
+                signing_secret=config.slack_signing_secret,
+                seen=SeenRequests(bot.services.db),
+            )
         except OSError as exc:
             bot.shutdown()
             print(

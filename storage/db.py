@@ -1,8 +1,10 @@
 """The SQLite database: one connection per thread, WAL, busy timeout, explicit transactions.
 
 Every thread gets its own connection to the same file (sqlite connections must not be
-shared across threads). Read-modify-write goes through `write()`, which holds
-`BEGIN IMMEDIATE` so two threads or two processes never interleave a check and its update.
+shared across threads); the connection of a thread that has ended is closed when the next
+thread connects, so threads that come and go never pile up open files. Read-modify-write
+goes through `write()`, which holds `BEGIN IMMEDIATE` so two threads or two processes never
+interleave a check and its update.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class Database:
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._open: dict[threading.Thread, sqlite3.Connection] = {}
         self._lock = threading.Lock()
         if self.path == ":memory:":
             # One shared in-memory database needs a URI with shared cache.
@@ -56,8 +58,16 @@ class Database:
         except sqlite3.DatabaseError as exc:
             raise StorageError(_explain(self.path, exc)) from None
         with self._lock:
-            self._all.append(conn)
+            ended = [t for t in self._open if not t.is_alive()]
+            for thread in ended:
+                self._open.pop(thread).close()
+            self._open[threading.current_thread()] = conn
         return conn
+
+    def open_connections(self) -> int:
+        """How many connections are open (one per live thread that used the database)."""
+        with self._lock:
+            return len(self._open)
 
     def conn(self) -> sqlite_utils.Database:
         """This thread's sqlite-utils handle on the database."""
@@ -116,7 +126,7 @@ class Database:
     def close(self) -> None:
         """Close every connection any thread opened."""
         with self._lock:
-            conns, self._all = self._all, []
+            conns, self._open = list(self._open.values()), {}
         for conn in conns:
             conn.close()
         self._local = threading.local()

@@ -209,10 +209,24 @@ def _m003_aliases_notebooks_events(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX seen_events_age ON seen_events (seen_at)")
 
 
+def _m004_seen_requests(db: sqlite_utils.Database) -> None:
+    """Signed requests already accepted: a replay within the signature window is refused."""
+    db.execute(
+        """
+        CREATE TABLE seen_requests (
+            timestamp INTEGER NOT NULL,
+            signature TEXT NOT NULL,
+            PRIMARY KEY (timestamp, signature)
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _m001_runs,
     _m002_schedules,
     _m003_aliases_notebooks_events,
+    _m004_seen_requests,
 )
 
 
