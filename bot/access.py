@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from bot.errors import UserError
+from bot.text.mrkdwn import fill
 
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _NOTEBOOK = re.compile(r"^([0-9a-f]{32}|\*)$")
@@ -61,7 +62,7 @@ class AccessPolicy:
             return
         where = _channels(allowed) if allowed else "no channel"
         raise AccessDenied(
-            f"*{notebook_name}* may not be run from this channel.",
+            fill("*{name}* may not be run from this channel.", name=notebook_name),
             hint=f"It may be run from {where}. {self.who_to_ask()}",
         )
 

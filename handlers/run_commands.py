@@ -12,6 +12,7 @@ from bot.slack.messages.blocks import Message
 from bot.slack.messages.cards import status_reply
 from bot.slack.messages.inputs import inputs_listing
 from bot.slack.run_form import form_wanted
+from bot.text.mrkdwn import Markup, code, fill
 from handlers.forms import open_run_form, request_for
 from handlers.notebooks import load_notebook
 
@@ -24,7 +25,11 @@ def _check_blocks(notebook: Notebook, block_ids: tuple[str, ...]) -> None:
     unknown = [b for b in block_ids if b not in known]
     if unknown:
         raise UserError(
-            f"*{notebook.name}* has no block {', '.join(f'`{b}`' for b in unknown)}.",
+            fill(
+                "*{name}* has no block {blocks}.",
+                name=notebook.name,
+                blocks=Markup(", ".join(code(b, limit=60) for b in unknown[:10])),
+            ),
             hint="Copy block ids from Deepnote (block menu > Copy link) or leave out "
             "`--blocks` to run the whole notebook.",
         )
