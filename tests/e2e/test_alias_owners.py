@@ -47,15 +47,18 @@ def test_only_the_owner_or_an_admin_may_change_an_alias(
         assert f"belongs to <@{ALICE}>" in refused
         assert "can remove it" in refused
         alias = h.bot.services.aliases.get(TEAM, "daily")
-        assert alias is not None and alias.notebook_id == SALES_NOTEBOOK_ID
+        assert alias is not None
+        assert alias.notebook_id == SALES_NOTEBOOK_ID
         # Everyone may read the list, which shows whose each alias is.
         listing = reply(h, "aliases", user=BOB)
-        assert "`daily`" in listing and f"owner <@{ALICE}>" in listing
+        assert "`daily`" in listing
+        assert f"owner <@{ALICE}>" in listing
         # The owner may repoint it; an admin may too, and it stays the owner's.
         assert "now names" in reply(h, f"alias daily {HELLO_NOTEBOOK_ID}", user=ALICE)
         assert "now names" in reply(h, f"alias daily {SALES_NOTEBOOK_ID}", user=ADMIN)
         alias = h.bot.services.aliases.get(TEAM, "daily")
-        assert alias is not None and alias.owner_id == ALICE
+        assert alias is not None
+        assert alias.owner_id == ALICE
         assert "Removed the alias" in reply(h, "unalias daily", user=ADMIN)
         assert audited(h) == [
             (ALICE, "alias"),
