@@ -20,7 +20,7 @@ from bot.deepnote.notebook_ref import notebook_url
 from bot.errors import DeepnoteError, SlackError, UserError
 from bot.runs.deliver import Delivery
 from bot.runs.requester import Requester
-from bot.text.mrkdwn import fill
+from bot.text.mrkdwn import Markup, escape, fill
 from storage.audit import AuditStore
 from storage.records import CREATING, RunOptions, RunRecord
 from storage.runs import LeaseStore, RunStore
@@ -144,7 +144,7 @@ class Starter:
                 fill(
                     "Deepnote did not start *{name}*: {reason}",
                     name=notebook.name,
-                    reason=exc.user_message,
+                    reason=Markup(exc.render(escape)),
                 )
             ) from None
         now = self.clock.now()

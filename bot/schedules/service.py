@@ -49,7 +49,7 @@ from bot.slack.messages.schedules import (
     schedule_skipped,
 )
 from bot.slack.messages.status import TRIGGER_NOW
-from bot.text.mrkdwn import code, escape, fill, user_mention
+from bot.text.mrkdwn import code, escape, user_mention
 from storage.records import CREATE_FAILED, RunOptions, RunRecord
 from storage.schedules import SUCCESS, Note, Outcome, ScheduleRecord, ScheduleStore
 
@@ -359,7 +359,7 @@ class ScheduleService:
             return
         except DeepnoteError as exc:
             # Deepnote's words are not ours: shown as text, never as markup.
-            self._not_started(schedule, fill("{reason}", reason=exc.user_message), now)
+            self._not_started(schedule, exc.render(escape), now)
             return
         who = Requester(
             user_id=schedule.owner_id,

@@ -80,7 +80,9 @@ def hostile_deepnote(tmp_path: Path, clock: ManualClock) -> Iterator[Simulator]:
         yield s
 
 
-def start(tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock, **env: str):
+def start(
+    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock, **env: str
+) -> Harness:
     return start_bot(slack, deepnote, clock, tmp_path / "bot.db", **env)
 
 
@@ -179,5 +181,20 @@ def test_access_refused_schedule_note_in_the_channel_is_inert(
         assert "&lt;!channel&gt;" in note
         assert_inert(note)
         assert [r for r in hostile_deepnote.requests if r.method == "POST"] == []
+    finally:
+        h.stop()
+
+
+def test_deepnote_error_messages_in_replies_are_inert(
+    tmp_path: Path, slack: SlackStandIn, hostile_deepnote: Simulator, clock: ManualClock
+) -> None:
+    h = start(tmp_path, slack, hostile_deepnote, clock)
+    try:
+        path = f"/v2/notebooks/{SALES_NOTEBOOK_ID}"
+        for command in (f"inputs {SALES_NOTEBOOK_ID}", f"run {SALES_NOTEBOOK_ID} region=Europe"):
+            h.deepnote.inject("GET", path, status=403, message=HOSTILE, times=5)
+            answer = reply(h, command)
+            assert "Deepnote said: &lt;!channel&gt;" in answer
+            assert_inert(answer)
     finally:
         h.stop()
