@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from bot.errors import UserError
+from bot.text.mrkdwn import fill
 
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _NOTEBOOK = re.compile(r"^([0-9a-f]{32}|\*)$")
@@ -53,15 +54,18 @@ class AccessPolicy:
                 hint=f"It works in {_channels(self.allowed_channels)}. {self.who_to_ask()}",
             )
 
-    def check_notebook(self, channel_id: str, notebook_id: str, notebook_name: str) -> None:
-        """Refuse running a notebook from a channel its rule does not list."""
+    def check_notebook(
+        self, channel_id: str, notebook_id: str, notebook_name: str, *, use: str = "be run from"
+    ) -> None:
+        """Refuse running a notebook (or, with `use`, showing its inputs or runs) from a
+        channel its rule does not list; `use` is the bot's words, e.g. "be run from"."""
         self.check_channel(channel_id)
         allowed = self.notebook_channels.get(notebook_id, self.notebook_channels.get("*"))
         if allowed is None or "*" in allowed or channel_id in allowed:
             return
         where = _channels(allowed) if allowed else "no channel"
         raise AccessDenied(
-            f"*{notebook_name}* may not be run from this channel.",
+            fill("*{name}* may not " + use + " this channel.", name=notebook_name),
             hint=f"It may be run from {where}. {self.who_to_ask()}",
         )
 

@@ -1,15 +1,16 @@
 """The bot's one error tree.
 
 `UserError` messages are written for the person in Slack: safe to show as they are.
-`UpstreamError` wraps a failure of Slack or Deepnote; its `user_message` is safe to show,
-its `str()` is for logs. No error text ever contains a token or key.
+`UpstreamError` wraps a failure of Slack or Deepnote; its `user_message` is plain text that
+may carry the service's own words, so a message shows `render(escape)`; its `str()` is for
+logs. No error text ever contains a token or key.
 
 Every layer imports this module (storage included) and it imports nothing of the bot's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 
 class BotError(Exception):
@@ -94,8 +95,16 @@ class UpstreamError(BotError):
 
     @property
     def user_message(self) -> str:
-        """What to tell the user about this failure."""
+        """What to tell the user about this failure (plain text)."""
         return f"{self.service} said: {self.message}"
+
+    def render(self, escape: Callable[[str], str]) -> str:
+        """`user_message` for a mrkdwn message: the service's own words go through `escape`.
+
+        >>> DeepnoteError("<!channel>").render(lambda s: s.replace("<", "&lt;"))
+        'Deepnote said: &lt;!channel>'
+        """
+        return f"{self.service} said: {escape(self.message)}"
 
 
 class DeepnoteError(UpstreamError):
@@ -117,6 +126,10 @@ class DeepnoteAuthError(DeepnoteError):
             "Deepnote rejected the bot's API key (401). An admin needs to set a valid "
             "DEEPNOTE_API_KEY and restart the bot."
         )
+
+    def render(self, escape: Callable[[str], str]) -> str:
+        """The bot's own words: nothing of Deepnote's to escape."""
+        return self.user_message
 
 
 class DeepnoteForbidden(DeepnoteError):
@@ -157,6 +170,10 @@ class DeepnoteCreateUncertain(DeepnoteError):
             "Check the notebook's runs in Deepnote before starting it again."
         )
 
+    def render(self, escape: Callable[[str], str]) -> str:
+        """The bot's own words: nothing of Deepnote's to escape."""
+        return self.user_message
+
 
 class SlackError(UpstreamError):
     """Slack's Web API answered with an error or could not be reached."""
@@ -175,3 +192,7 @@ class SlackError(UpstreamError):
         super().__init__(message, status=status, retryable=retryable)
         self.code = code
         self.retry_after = retry_after
+
+    def render(self, escape: Callable[[str], str]) -> str:
+        """The message is the gateway's explanation of Slack's code (bot-written mrkdwn)."""
+        return self.user_message

@@ -7,11 +7,13 @@ can read them from another process (e.g. a container health check).
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.errors import StorageError
 from storage.db import Database
 from storage.rows import from_iso, iso
 from storage.runs import RunStore
@@ -57,10 +59,34 @@ def save_heartbeat(db: Database, holder: str, now: datetime, calls: CallRecorder
         )
 
 
+PROBE_HOLDER = "health-probe"
+
+
+def write_problem(db: Database, now: datetime) -> str | None:
+    """None when a small real write commits; else why it failed.
+
+    Reading can work while every write fails (read-only or immutable files, a full disk): the
+    probe row is written and deleted in one transaction, so the commit goes to disk and
+    nothing is left behind.
+    """
+    try:
+        with db.write() as tx:
+            tx.execute(
+                "INSERT OR REPLACE INTO heartbeats (holder, last_round_at) VALUES (?, ?)",
+                (PROBE_HOLDER, iso(now)),
+            )
+            tx.execute("DELETE FROM heartbeats WHERE holder = ?", (PROBE_HOLDER,))
+    except (sqlite3.Error, StorageError, OSError) as exc:
+        return f"cannot write: {exc}"
+    return None
+
+
 def read_health(db: Database, now: datetime, *, stale_after: float) -> HealthReport:
-    """Database, background rounds, poller lag and last good calls, with a verdict."""
+    """Database (a real write), background rounds, poller lag and last good calls, with a
+    verdict."""
     conn = db.conn().conn
-    details: dict[str, Any] = {"database": "ok"}
+    problem = write_problem(db, now)
+    details: dict[str, Any] = {"database": problem or "ok"}
     row = conn.execute(
         "SELECT holder, last_round_at, deepnote_ok_at, slack_ok_at FROM heartbeats"
         " ORDER BY last_round_at DESC LIMIT 1"
@@ -80,4 +106,6 @@ def read_health(db: Database, now: datetime, *, stale_after: float) -> HealthRep
     details["runs_in_flight"] = runs.open_count()
     fresh = last_round is not None and now - last_round <= timedelta(seconds=stale_after)
     details["status"] = "ok" if fresh else "background work is not running"
-    return HealthReport(ok=fresh, details=details)
+    if problem is not None:
+        details["status"] = f"the database {problem}; check the file's permissions and free space"
+    return HealthReport(ok=fresh and problem is None, details=details)

@@ -1,6 +1,7 @@
 """The alias commands: `alias`, `aliases` and `unalias` name notebooks per team.
 
-Names are resolved in `handlers.notebooks.resolve_notebook_id`.
+Names are resolved in `handlers.notebooks.resolve_notebook_id`. An alias belongs to whoever
+made it: only they and the bot's admins may repoint or remove it (everyone may list them).
 """
 
 from __future__ import annotations
@@ -11,17 +12,48 @@ from bot.runs.service import Requester
 from bot.services import Services
 from bot.slack.messages.blocks import Message
 from bot.slack.messages.help import info_reply
-from bot.text.mrkdwn import code, escape, truncate, user_mention
+from bot.text.mrkdwn import code, escape, fill, truncate, user_mention
 from bot.text.tokens import closest
 from handlers.notebooks import load_notebook
-from storage.aliases import Alias
+from storage.aliases import Alias, MayChange
 
 MAX_LISTED = 200
+
+
+def _owner_check(services: Services, who: Requester, action: str) -> MayChange:
+    """Refuse to `action` an alias that belongs to someone else, unless `who` is an admin."""
+    policy = services.runs.access
+
+    def check(alias: Alias) -> None:
+        if alias.owner_id == who.user_id or policy.is_admin(who.user_id):
+            return
+        if alias.owner_id is None:
+            raise UserError(
+                fill(
+                    "Only a bot admin can {action} the alias {name}: it was made before aliases "
+                    "had owners, so the bot does not know whose it is.",
+                    action=action,
+                    name=code(alias.name),
+                ),
+                hint=policy.who_to_ask(),
+            )
+        raise UserError(
+            fill(
+                "The alias {name} belongs to {owner}; only they or a bot admin can {action} it.",
+                name=code(alias.name),
+                owner=user_mention(alias.owner_id),
+                action=action,
+            ),
+            hint="Pick another name for your alias, or ask its owner.",
+        )
+
+    return check
 
 
 def do_alias(services: Services, who: Requester, cmd: AliasCommand) -> Message:
     """`/deepnote alias <name> <notebook>`: name a notebook (it must exist in Deepnote)."""
     notebook = load_notebook(services, cmd.notebook, team_id=who.team_id)
+    existing = services.aliases.get(who.team_id, cmd.name)
     previous = services.aliases.set(
         Alias(
             team_id=who.team_id,
@@ -30,7 +62,10 @@ def do_alias(services: Services, who: Requester, cmd: AliasCommand) -> Message:
             notebook_name=notebook.name,
             created_by=who.user_id,
             created_at=services.clock.now(),
-        )
+            # An admin repointing someone's alias leaves it theirs.
+            owner_id=existing.owner_id if existing is not None else who.user_id,
+        ),
+        may_change=_owner_check(services, who, "change"),
     )
     shown = escape(truncate(notebook.name or notebook.id, 150))
     lines = [f"{code(cmd.name)} now names *{shown}* ({code(notebook.id)})."]
@@ -51,11 +86,13 @@ def do_aliases(services: Services, who: Requester, cmd: AliasesCommand) -> Messa
         )
     lines = [f"*Notebook aliases* ({len(aliases)})"]
     for alias in aliases[:MAX_LISTED]:
-        name = escape(truncate(alias.notebook_name, 100))
-        lines.append(
-            f"• {code(alias.name)} → *{name}* {code(alias.notebook_id)} · added by "
-            f"{user_mention(alias.created_by)}"
+        owner = (
+            user_mention(alias.owner_id)
+            if alias.owner_id
+            else f"unknown (admins only; added by {user_mention(alias.created_by)})"
         )
+        name = escape(truncate(alias.notebook_name, 100))
+        lines.append(f"• {code(alias.name)} → *{name}* {code(alias.notebook_id)} · owner {owner}")
     if len(aliases) > MAX_LISTED:
         lines.append(f"…and {len(aliases) - MAX_LISTED} more")
     return info_reply("\n".join(lines))
@@ -63,7 +100,9 @@ def do_aliases(services: Services, who: Requester, cmd: AliasesCommand) -> Messa
 
 def do_unalias(services: Services, who: Requester, cmd: UnaliasCommand) -> Message:
     """`/deepnote unalias <name>`: remove an alias."""
-    removed = services.aliases.remove(who.team_id, cmd.name)
+    removed = services.aliases.remove(
+        who.team_id, cmd.name, may_change=_owner_check(services, who, "remove")
+    )
     if removed is None:
         guess = closest(cmd.name, [a.name for a in services.aliases.for_team(who.team_id)])
         did_you_mean = f" Did you mean {code(guess)}?" if guess else ""

@@ -14,9 +14,10 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.errors import is_expected
+from bot.errors import UpstreamError, is_expected
 from bot.slack.messages.blocks import Message
 from bot.slack.messages.help import error_reply
+from bot.text.mrkdwn import escape
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ def error_text(exc: BaseException) -> str:
     >>> error_text(UserError("No.", hint="Try this.")), error_text(KeyError("x"))[:30]
     ('No.\\nTry this.', 'Something went wrong inside th')
     """
+    if isinstance(exc, UpstreamError):
+        return exc.render(escape)  # Deepnote's words are text, never markup
     return exc.user_message if is_expected(exc) else INTERNAL_ERROR  # type: ignore[attr-defined]
 
 

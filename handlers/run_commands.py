@@ -12,6 +12,7 @@ from bot.slack.messages.blocks import Message
 from bot.slack.messages.cards import status_reply
 from bot.slack.messages.inputs import inputs_listing
 from bot.slack.run_form import form_wanted
+from bot.text.mrkdwn import Markup, code, fill
 from handlers.forms import open_run_form, request_for
 from handlers.notebooks import load_notebook
 
@@ -24,7 +25,11 @@ def _check_blocks(notebook: Notebook, block_ids: tuple[str, ...]) -> None:
     unknown = [b for b in block_ids if b not in known]
     if unknown:
         raise UserError(
-            f"*{notebook.name}* has no block {', '.join(f'`{b}`' for b in unknown)}.",
+            fill(
+                "*{name}* has no block {blocks}.",
+                name=notebook.name,
+                blocks=Markup(", ".join(code(b, limit=60) for b in unknown[:10])),
+            ),
             hint="Copy block ids from Deepnote (block menu > Copy link) or leave out "
             "`--blocks` to run the whole notebook.",
         )
@@ -44,17 +49,24 @@ def do_run(services: Services, who: Requester, cmd: RunCommand) -> Message | Non
 
 
 def do_inputs(services: Services, who: Requester, cmd: InputsCommand) -> Message:
-    """List a notebook's inputs."""
+    """List a notebook's inputs, where the notebook may be run (the rules of `run`)."""
     notebook = load_notebook(services, cmd.notebook, team_id=who.team_id)
+    services.runs.access.check_notebook(
+        who.channel_id, notebook.id, notebook.name, use="have its inputs listed in"
+    )
     return inputs_listing(notebook, describe=describe_input)
 
 
 def do_status(services: Services, who: Requester, cmd: StatusCommand) -> Message:
-    """Show the state of a run the bot started."""
+    """Show the state of a run the bot started, where its notebook may be run (inputs are
+    shown, so the rules of `run` apply: a restricted notebook's runs stay in its channels)."""
     run = services.store.get(cmd.run_id.strip())
     if run is None:
         raise UserError(
-            f"The bot has no run `{cmd.run_id[:80]}`.",
+            fill("The bot has no run {run}.", run=code(cmd.run_id, limit=80)),
             hint="Use the run id shown on a run's card (only runs started from Slack are known).",
         )
+    services.runs.access.check_notebook(
+        who.channel_id, run.notebook_id, run.notebook_name, use="have its runs shown in"
+    )
     return status_reply(run, now=services.clock.now())

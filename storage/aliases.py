@@ -15,6 +15,7 @@ people can also name a notebook by its title when that title is unique.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -43,6 +44,12 @@ class Alias:
     notebook_name: str
     created_by: str
     created_at: datetime
+    # Who may change or remove it (with the admins); None for aliases older than owners.
+    owner_id: str | None = None
+
+
+# Called with the alias about to be replaced or removed, inside the write: raising refuses.
+MayChange = Callable[[Alias], None]
 
 
 @dataclass(frozen=True)
@@ -64,8 +71,11 @@ class AliasStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def set(self, alias: Alias) -> Alias | None:
-        """Store an alias, replacing one of the same name; return the one it replaced."""
+    def set(self, alias: Alias, *, may_change: MayChange | None = None) -> Alias | None:
+        """Store an alias, replacing one of the same name; return the one it replaced.
+
+        `may_change` sees the alias to be replaced first (in the same write) and may refuse.
+        """
         with self.db.write() as tx:
             rows = list(
                 tx.query(
@@ -73,10 +83,12 @@ class AliasStore:
                     (alias.team_id, alias.name),
                 )
             )
+            if rows and may_change is not None:
+                may_change(_alias(rows[0]))
             tx.execute(
                 "INSERT OR REPLACE INTO aliases"
-                " (team_id, name, notebook_id, notebook_name, created_by, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                " (team_id, name, notebook_id, notebook_name, created_by, created_at, owner_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     alias.team_id,
                     alias.name,
@@ -84,6 +96,7 @@ class AliasStore:
                     alias.notebook_name,
                     alias.created_by,
                     iso(alias.created_at),
+                    alias.owner_id,
                 ),
             )
         return _alias(rows[0]) if rows else None
@@ -115,12 +128,19 @@ class AliasStore:
             )
         ]
 
-    def remove(self, team_id: str, name: str) -> Alias | None:
-        """Delete the team's alias of this name; return it, or None when there was none."""
+    def remove(
+        self, team_id: str, name: str, *, may_change: MayChange | None = None
+    ) -> Alias | None:
+        """Delete the team's alias of this name; return it, or None when there was none.
+
+        `may_change` sees the alias first (in the same write) and may refuse.
+        """
         with self.db.write() as tx:
             rows = list(
                 tx.query("SELECT * FROM aliases WHERE team_id = ? AND name = ?", (team_id, name))
             )
+            if rows and may_change is not None:
+                may_change(_alias(rows[0]))
             tx.execute("DELETE FROM aliases WHERE team_id = ? AND name = ?", (team_id, name))
         return _alias(rows[0]) if rows else None
 

@@ -222,11 +222,21 @@ def _m004_seen_requests(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m005_alias_owners(db: sqlite_utils.Database) -> None:
+    """Aliases get an owner, who (with the admins) alone may change or remove them.
+
+    Aliases made before this have no owner (NULL): who made them was never checked, so only
+    admins may change those.
+    """
+    db.execute("ALTER TABLE aliases ADD COLUMN owner_id TEXT")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _m001_runs,
     _m002_schedules,
     _m003_aliases_notebooks_events,
     _m004_seen_requests,
+    _m005_alias_owners,
 )
 
 

@@ -17,9 +17,10 @@ from bot.clock import Clock
 from bot.deepnote.charts import render_chart
 from bot.errors import SlackError, UserError
 from bot.ratelimit import ChannelPacer
-from bot.slack.gateway import SlackGateway, explain
+from bot.slack.gateway import SlackGateway, advice, explain
 from bot.slack.messages.cards import run_card
 from bot.slack.messages.results import run_result_reply
+from bot.text.mrkdwn import Markup, code, fill
 from storage.records import ChartResult, ImageResult, RunRecord
 from storage.results import ResultStore
 from storage.runs import RunStore
@@ -67,9 +68,8 @@ class Delivery:
             self.store.set_intent(record.id, "card", None)
             self.store.set_create_failed(record.id, error=f"Slack: {exc.message}", now=now)
             raise UserError(
-                f"The run was not started: the bot cannot post in this channel ({exc.message}).",
-                hint="Invite the bot with `/invite @Deepnote`, or run the command in another "
-                "channel.",
+                f"The run was not started: Slack refused the bot's post ({exc.message}).",
+                hint=advice(exc),
             ) from None
 
     def tell_user(self, run: RunRecord, text: str) -> None:
@@ -181,8 +181,14 @@ class Delivery:
             return
         self.tell_user(
             run,
-            f"I could not update the run of *{run.notebook_name}* in <#{run.channel_id}>: "
-            f"{explain(exc.code)}. Its status is `{run.status}`.",
+            fill(
+                "I could not update the run of *{name}* in <#{channel}>: {why}. "
+                "Its status is {status}.",
+                name=run.notebook_name,
+                channel=run.channel_id,
+                why=Markup(explain(exc.code)),
+                status=code(run.status),
+            ),
         )
 
 

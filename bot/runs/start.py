@@ -20,6 +20,7 @@ from bot.deepnote.notebook_ref import notebook_url
 from bot.errors import DeepnoteError, SlackError, UserError
 from bot.runs.deliver import Delivery
 from bot.runs.requester import Requester
+from bot.text.mrkdwn import Markup, escape, fill
 from storage.audit import AuditStore
 from storage.records import CREATING, RunOptions, RunRecord
 from storage.runs import LeaseStore, RunStore
@@ -140,7 +141,11 @@ class Starter:
                 extra={"event": "create_failed", "run": record.id, "notebook": notebook.id},
             )
             raise UserError(
-                f"Deepnote did not start *{notebook.name}*: {exc.user_message}"
+                fill(
+                    "Deepnote did not start *{name}*: {reason}",
+                    name=notebook.name,
+                    reason=Markup(exc.render(escape)),
+                )
             ) from None
         now = self.clock.now()
         self.store.set_created(
@@ -206,8 +211,11 @@ class Starter:
                 )
                 self.delivery.tell_user(
                     run,
-                    f"The bot restarted before it could start *{run.notebook_name}* for you; "
-                    "nothing was started. Please run the command again.",
+                    fill(
+                        "The bot restarted before it could start *{name}* for you; "
+                        "nothing was started. Please run the command again.",
+                        name=run.notebook_name,
+                    ),
                 )
                 continue
             self._adopt(run, now)

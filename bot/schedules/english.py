@@ -7,6 +7,7 @@ import re
 from bot.errors import UserError
 from bot.schedules.cron import compress
 from bot.schedules.recurrence import DAYS_FULL, HOUR_DIVISORS, MINUTE_DIVISORS, shown
+from bot.text.mrkdwn import fill
 
 EXAMPLES: tuple[str, ...] = (
     "every day at 9:00",
@@ -177,7 +178,7 @@ def _parse_time(text: str) -> tuple[int, int]:
         return 0, 0
     match = re.fullmatch(r"(\d{1,2})(?:[:.](\d{2}))?(?: ?([ap]m))?", text)
     if not match:
-        raise UserError(f'"{text}" is not a time of day.', hint=_TIME_HINT)
+        raise UserError(fill('"{text}" is not a time of day.', text=shown(text)), hint=_TIME_HINT)
     hour, minute, half = int(match[1]), int(match[2] or 0), match[3]
     if minute > 59:
         raise UserError(f'"{text}" is not a valid time: minutes go from 00 to 59.', hint=_TIME_HINT)

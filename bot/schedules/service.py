@@ -36,7 +36,7 @@ from bot.schedules.rules import (
 )
 from bot.schedules.when import parse_when
 from bot.schedules.zones import resolve_timezone
-from bot.slack.gateway import SlackGateway
+from bot.slack.gateway import SlackGateway, advice
 from bot.slack.messages.blocks import Message
 from bot.slack.messages.schedules import (
     schedule_auto_paused,
@@ -158,9 +158,9 @@ class ScheduleService:
         except SlackError as exc:
             self.store.delete(schedule.id)
             raise UserError(
-                f"Nothing was scheduled: the bot cannot post in this channel ({exc.message}), "
-                "so it could not post the runs either.",
-                hint="Invite the bot with `/invite @Deepnote`, or schedule from another channel.",
+                f"Nothing was scheduled: Slack refused the bot's post in this channel "
+                f"({exc.message}), so it could not post the runs either.",
+                hint=advice(exc),
             ) from None
         log.info(
             "schedule created",
@@ -344,8 +344,12 @@ class ScheduleService:
     def _start(self, schedule: ScheduleRecord, now: datetime) -> None:
         try:
             notebook, inputs = self._prepare(schedule, now)
-        except (UserError, DeepnoteError) as exc:
+        except UserError as exc:
             self._not_started(schedule, exc.user_message, now)
+            return
+        except DeepnoteError as exc:
+            # Deepnote's words are not ours: shown as text, never as markup.
+            self._not_started(schedule, exc.render(escape), now)
             return
         who = Requester(
             user_id=schedule.owner_id,

@@ -12,6 +12,7 @@ from bot.errors import UserError
 from bot.schedules.cron import parse_cron
 from bot.schedules.english import EXAMPLES_HINT, parse_english
 from bot.schedules.recurrence import Recurrence, shown
+from bot.text.mrkdwn import fill
 
 _MAX_TEXT = 200
 
@@ -42,7 +43,10 @@ def parse_when(text: str) -> Recurrence:
 
 
 def _not_understood(text: str) -> UserError:
-    return UserError(f'I could not understand "{shown(text)}" as a schedule.', hint=EXAMPLES_HINT)
+    return UserError(
+        fill('I could not understand "{text}" as a schedule.', text=shown(text)),
+        hint=EXAMPLES_HINT,
+    )
 
 
 def _normalize(text: str) -> str:

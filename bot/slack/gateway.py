@@ -18,6 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.errors import SlackError
+from bot.text.mrkdwn import code as inline_code
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,30 @@ EXPLAIN = {
     "invalid_auth": "Slack rejected the bot token; an admin must reinstall the app",
     "token_revoked": "the bot token was revoked; an admin must reinstall the app",
     "ratelimited": "Slack asked the bot to slow down",
+    "channel_is_archived": "the channel is archived",
+    "account_inactive": "the bot's Slack account is deactivated; an admin must reinstall the app",
+    "not_authed": "Slack received no bot token; an admin must check SLACK_BOT_TOKEN",
+    "missing_scope": "the bot lacks a Slack permission it needs",
+    "restricted_action": "the workspace does not let the bot post in this channel",
+}
+
+_INVITE = "Invite the bot with `/invite @Deepnote`, or use another channel."
+_REINSTALL = "An admin must reinstall the app (and set the new SLACK_BOT_TOKEN)."
+_TRY_AGAIN = "Slack is busy or could not be reached; try again in a minute."
+# What a person can do about each Slack error: one table, so no caller guesses from the code.
+ADVICE = {
+    "not_in_channel": _INVITE,
+    "channel_not_found": _INVITE,
+    "is_archived": "Unarchive the channel, or use another channel.",
+    "channel_is_archived": "Unarchive the channel, or use another channel.",
+    "restricted_action": "Ask a workspace admin to allow the app to post here, or use another "
+    "channel.",
+    "invalid_auth": _REINSTALL,
+    "token_revoked": _REINSTALL,
+    "account_inactive": _REINSTALL,
+    "not_authed": _REINSTALL,
+    "missing_scope": "An admin must reinstall the app with the scopes in app_manifest.yml.",
+    "ratelimited": _TRY_AGAIN,
 }
 
 
@@ -69,8 +94,27 @@ def make_web_client(token: str, base_url: str) -> WebClient:
 
 
 def explain(code: str | None) -> str:
-    """A sentence-fragment for a Slack error code, for people."""
-    return EXPLAIN.get(code or "", f"Slack answered `{code}`")
+    """A sentence-fragment for a Slack error code, for people (mrkdwn).
+
+    >>> explain("<!channel>")
+    'Slack answered `&lt;!channel&gt;`'
+    """
+    return EXPLAIN.get(code or "", f"Slack answered {inline_code(str(code))}")
+
+
+def advice(err: SlackError) -> str:
+    """What the person should do after Slack refused a call (a sentence, mrkdwn).
+
+    >>> advice(SlackError("x", code="ratelimited", status=429, retryable=True))
+    'Slack is busy or could not be reached; try again in a minute.'
+    >>> advice(SlackError("x", code="not_in_channel"))
+    'Invite the bot with `/invite @Deepnote`, or use another channel.'
+    """
+    if err.code in ADVICE:
+        return ADVICE[err.code or ""]
+    if err.retryable:
+        return _TRY_AGAIN
+    return "Try again later; if it keeps failing, tell the admin who installed the bot."
 
 
 def to_slack_error(exc: Exception) -> SlackError:

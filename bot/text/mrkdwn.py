@@ -39,6 +39,30 @@ _SAFE_URL = re.compile(r"https?://[^\s<>|`\"]+")
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
 
+class Markup(str):
+    """Bot-written mrkdwn, already safe: `fill` inserts it as it is.
+
+    The escaping functions here return it, so their results can be passed to `fill`.
+    """
+
+    __slots__ = ()
+
+
+def fill(template: str, /, **values: object) -> Markup:
+    """The one way to put values into a message: `template` (bot-written mrkdwn) with every
+    `{name}` replaced by its value escaped as user text, unless the value is `Markup`.
+
+    >>> fill("*{name}* may not be run here.", name="<!channel> *x*") == (
+    ...     "*&lt;!channel&gt; \u2060*\u2060x\u2060*\u2060* may not be run here."
+    ... )
+    True
+    >>> fill("Run {cmd}", cmd=code("/deepnote run a"))
+    'Run `/deepnote run a`'
+    """
+    safe = {k: v if isinstance(v, Markup) else escape(str(v)) for k, v in values.items()}
+    return Markup(template.format_map(safe))
+
+
 def _clean(text: str) -> str:
     return _CONTROL.sub("", text.replace("\r\n", "\n"))
 
@@ -51,7 +75,7 @@ def _defuse_broadcasts(text: str) -> str:
     return _BROADCAST.sub("@" + ZERO_WIDTH_SPACE, text)
 
 
-def escape(text: str) -> str:
+def escape(text: str) -> Markup:
     """User text as inert mrkdwn: no mentions, links or formatting; shows as typed.
 
     >>> escape("a & b") == "a &amp; b"
@@ -60,7 +84,7 @@ def escape(text: str) -> str:
     out = _entities(_clean(text))
     out = _FORMATTING.sub(lambda m: WORD_JOINER + m.group() + WORD_JOINER, out)
     out = _QUOTE.sub(WORD_JOINER + "&gt;", out)
-    return _defuse_broadcasts(out)
+    return Markup(_defuse_broadcasts(out))
 
 
 def truncate(text: str, limit: int, *, marker: str = "…") -> str:
@@ -87,7 +111,7 @@ def truncate(text: str, limit: int, *, marker: str = "…") -> str:
     return head.rstrip() + marker
 
 
-def code(text: str, *, limit: int | None = None) -> str:
+def code(text: str, *, limit: int | None = None) -> Markup:
     """Inline code that cannot be broken out of (backticks become ˋ, newlines spaces).
 
     `limit` bounds the whole result, backticks included.
@@ -101,7 +125,7 @@ def code(text: str, *, limit: int | None = None) -> str:
         inner = truncate(inner, max(1, limit - 2))
     if not inner.strip():
         inner = "\u00a0"
-    return f"`{inner}`"
+    return Markup(f"`{inner}`")
 
 
 def code_block(text: str, *, limit: int | None = None) -> str:
@@ -143,23 +167,23 @@ def is_safe_url(url: str | None) -> bool:
     return _SAFE_URL.fullmatch(url) is not None
 
 
-def link(url: str | None, label: str) -> str:
+def link(url: str | None, label: str) -> Markup:
     """`<url|label>` with the label escaped; just the escaped label when the URL is unsafe."""
     text = escape(label) if label.strip() else escape(url or "")
     if url is None or not is_safe_url(url):
         return text
-    return f"<{url.replace('&', '&amp;')}|{text}>"
+    return Markup(f"<{url.replace('&', '&amp;')}|{text}>")
 
 
-def user_mention(user_id: str) -> str:
+def user_mention(user_id: str) -> Markup:
     """`<@U…>` for a Slack user id; anything that is not one is shown as code instead."""
     if _USER_ID.fullmatch(user_id):
-        return f"<@{user_id}>"
+        return Markup(f"<@{user_id}>")
     return code(user_id, limit=40)
 
 
-def slack_date(when: datetime) -> str:
+def slack_date(when: datetime) -> Markup:
     """A timestamp each reader sees in their own time zone, with a UTC fallback."""
     aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
     fallback = aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(aware.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+    return Markup(f"<!date^{int(aware.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>")
