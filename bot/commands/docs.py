@@ -97,7 +97,8 @@ COMMANDS: tuple[CommandDoc, ...] = (
     CommandDoc(
         "alias",
         "alias <name> <notebook-id-or-link>",
-        "Give a notebook a short name to use instead of its id or link.",
+        "Give a notebook a short name to use instead of its id or link; the alias is yours: "
+        "only you or a bot admin can change or remove it.",
         (
             "alias sales-report 0123456789abcdef0123456789abcdef",
             "alias kpi-dashboard https://deepnote.com/workspace/acme-4f1c2d3e/project/"
@@ -108,13 +109,13 @@ COMMANDS: tuple[CommandDoc, ...] = (
     CommandDoc(
         "aliases",
         "aliases",
-        "List the notebook aliases.",
+        "List the notebook aliases, with who owns each.",
         ("aliases",),
     ),
     CommandDoc(
         "unalias",
         "unalias <name>",
-        "Remove a notebook alias.",
+        "Remove a notebook alias you own (bot admins can remove any).",
         ("unalias sales-report",),
     ),
     CommandDoc(
