@@ -56,6 +56,10 @@ class Starter:
         A `quiet` run posts no card now: `on_finish` decides at the end whether to announce it.
         """
         self.access.check_notebook(who.channel_id, notebook.id, notebook.name)
+        if who.intent_id is not None:
+            existing = self.store.get(who.intent_id)
+            if existing is not None:
+                return existing  # this command's run started before a restart: never twice
         now = self.clock.now()
         record = self._new_record(who, notebook, inputs, options, quiet=quiet, now=now)
         self.store.insert(record, post_outputs=options.post_outputs)
@@ -84,7 +88,7 @@ class Starter:
     ) -> RunRecord:
         """The row of a run about to be started (status `creating`)."""
         return RunRecord(
-            id=uuid.uuid4().hex,
+            id=who.intent_id or uuid.uuid4().hex,
             notebook_id=notebook.id,
             notebook_name=notebook.name,
             project_id=notebook.project_id,
