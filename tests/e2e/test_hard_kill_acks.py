@@ -154,3 +154,43 @@ def test_commands_too_old_to_redo_are_explained(
     post = next(p for p in slack.response_url_posts if "restarted before" in json.dumps(p.payload))
     assert f"/deepnote run {HELLO_NOTEBOOK_ID}" in post.payload["text"]
     assert "run it again" in post.payload["text"]
+
+
+def test_a_change_under_way_at_the_kill_is_not_done_twice(
+    tmp_path: Path, live_fakes: tuple[SlackStandIn, Simulator]
+) -> None:
+    """A command that changes something and had begun when the bot was killed is not repeated
+    (it may have been done); the person is told to check."""
+    slack, sim = live_fakes
+    env = _env(tmp_path, slack, sim)
+    bot = BotProcess(env)
+    with SlackRequester(
+        bot_url=f"http://127.0.0.1:{bot.port}/slack/events",
+        signing_secret=SIGNING_SECRET,
+        standin=slack,
+    ) as requester:
+        ack = requester.slash_command(
+            f'schedule {HELLO_NOTEBOOK_ID} "every day at 9:00" --tz UTC', channel_id=CHANNEL
+        )
+        bot.kill()
+    assert ack.status_code == 200
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        # As if the kill had come in the middle of its work.
+        db.execute("UPDATE intents SET started_at = received_at WHERE done_at IS NULL")
+        open_intents = db.execute("SELECT count(*) FROM intents WHERE done_at IS NULL").fetchone()
+        schedules = db.execute("SELECT count(*) FROM schedules").fetchone()
+    assert open_intents == (1,)  # killed before its work finished
+    final = BotProcess(env)
+    try:
+        slack.wait_for(
+            lambda s: sum(_explanations(s, [str(ack.response_url)]).values()) == open_intents[0],
+            timeout=20,
+        )
+        time.sleep(1.0)
+    finally:
+        final.kill()
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        assert db.execute("SELECT count(*) FROM schedules").fetchone() == schedules
+    post = next(p for p in slack.response_url_posts if "restarted" in json.dumps(p.payload))
+    assert "cannot tell whether it was done" in post.payload["text"]
+    assert "/deepnote schedules" in post.payload["text"]
