@@ -160,6 +160,11 @@ class SlashCommand:
         for intent in self.intents.unfinished():
             if intent.holder == self.holder or self.leases.alive(intent.holder, now=now):
                 continue  # under way in a live process
+            if self.services.store.get(intent.id) is not None:
+                # Its run was being started: settle that run (never start it again).
+                if self.services.runs.starter.settle_abandoned(intent.id):
+                    self.intents.done(intent.id, "run already started", now=now)
+                continue
             if self.intents.take_over(intent.id, intent.holder, self.holder):
                 self.services.background.submit("recover command", self.finish, intent)
                 taken += 1

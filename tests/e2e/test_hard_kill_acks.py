@@ -98,8 +98,7 @@ def test_every_acknowledged_command_survives_a_hard_kill(
     try:
 
         def accounted() -> int:
-            told = _explanations(slack, urls)
-            return len(_cards(slack)) + sum(told.values())
+            return len(_cards(slack)) + sum(_explanations(slack, urls).values())
 
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and accounted() < N:
@@ -110,7 +109,11 @@ def test_every_acknowledged_command_survives_a_hard_kill(
 
     told = _explanations(slack, urls)
     cards = _cards(slack)
-    assert len(cards) + sum(told.values()) == N, (len(cards), told)
+    # Every command has its card or was explained. A run the kill left half-started gets
+    # both its card (saying it did not start) and a direct message; any other command gets
+    # either a card or a message through its response_url, never both.
+    assert len(cards) + sum(told.values()) >= N, (len(cards), told)
+    assert len(cards) + sum(n for url, n in told.items() if url != "dm") <= N, (len(cards), told)
     # One card per run the bot keeps, one Deepnote run per card: nothing started twice.
     keys = Counter((c.metadata or {}).get("event_payload", {}).get("run") for c in cards)
     assert all(n == 1 for n in keys.values()), keys
