@@ -11,6 +11,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +34,7 @@ from storage.aliases import AliasStore, NotebookNames
 from storage.audit import AuditStore
 from storage.db import Database
 from storage.events import SeenEvents
+from storage.intents import IntentStore
 from storage.records import RunRecord
 from storage.runs import LeaseStore, RunStore
 from storage.schedules import ScheduleStore
@@ -61,6 +63,8 @@ class BotApp:
     holder: str
     calls: CallRecorder
     scheduler: BackgroundScheduler | None = None
+    # Finishes or explains the slash commands a stopped process acknowledged but left undone.
+    recover_commands: Callable[[], object] | None = None
     _warned_other_holder: bool = False
     # A round and a delivery between rounds never overlap.
     _round: threading.Lock = field(default_factory=threading.Lock)
@@ -86,6 +90,8 @@ class BotApp:
                 self._warned_other_holder = True
             return False
         self._warned_other_holder = False
+        if self.recover_commands is not None:
+            self.recover_commands()
         services.schedules.tick()
         services.runs.tick()
         save_heartbeat(services.db, self.holder, services.clock.now(), self.calls)
@@ -225,8 +231,16 @@ def build_app(
         audit=runs.audit,
         background=Background(foreground, workers=WORKERS),
     )
-    bolt = _bolt_app(config, web, foreground, services)
-    return BotApp(bolt=bolt, services=services, leases=leases, holder=holder, calls=calls)
+    slash = commands.SlashCommand(services, intents=IntentStore(db), leases=leases, holder=holder)
+    bolt = _bolt_app(config, web, foreground, services, slash)
+    return BotApp(
+        bolt=bolt,
+        services=services,
+        leases=leases,
+        holder=holder,
+        calls=calls,
+        recover_commands=slash.recover,
+    )
 
 
 def _deepnote_client(
@@ -308,7 +322,11 @@ def _run_services(
 
 
 def _bolt_app(
-    config: Config, web: WebClient, foreground: Foreground, services: Services
+    config: Config,
+    web: WebClient,
+    foreground: Foreground,
+    services: Services,
+    slash: commands.SlashCommand,
 ) -> ForegroundApp:
     """The Bolt app with every listener registered."""
     bolt = ForegroundApp(
@@ -323,7 +341,7 @@ def _bolt_app(
         # `services.background`, which runs it once requests are answered (bot/web/foreground.py).
         process_before_response=True,
     )
-    commands.register(bolt, services)
+    commands.register(bolt, services, listener=slash)
     interactions.register(bolt, services)
     mentions.register(bolt, services)
     home.register(bolt, services)

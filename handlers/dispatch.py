@@ -56,6 +56,12 @@ ROUTES: Mapping[type[Any], Route] = MappingProxyType(
 AUDITED = frozenset({"schedule", "unschedule", "pause", "resume", "trigger", "alias", "unalias"})
 
 
+def changes_something(cmd: types.Command) -> bool:
+    """Whether carrying out `cmd` changes something (other than starting a run of its own)."""
+    route = ROUTES.get(type(cmd))
+    return route is not None and route.name in AUDITED
+
+
 def supported_names() -> list[str]:
     """The subcommands this version serves, in the order help lists them."""
     served = {route.name for route in ROUTES.values()}

@@ -231,12 +231,38 @@ def _m005_alias_owners(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE aliases ADD COLUMN owner_id TEXT")
 
 
+def _m006_command_intents(db: sqlite_utils.Database) -> None:
+    """Slash commands stored before they are acknowledged, so a hard kill loses none."""
+    db.execute(
+        """
+        CREATE TABLE intents (
+            id TEXT PRIMARY KEY,
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            thread_ts TEXT,
+            text TEXT NOT NULL,
+            response_url TEXT,
+            holder TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            started_at TEXT,
+            done_at TEXT,
+            outcome TEXT
+        )
+        """
+    )
+    # Recovery reads only the unfinished ones; pruning reads the finished ones by age.
+    db.execute("CREATE INDEX intents_open ON intents (received_at) WHERE done_at IS NULL")
+    db.execute("CREATE INDEX intents_done ON intents (done_at) WHERE done_at IS NOT NULL")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _m001_runs,
     _m002_schedules,
     _m003_aliases_notebooks_events,
     _m004_seen_requests,
     _m005_alias_owners,
+    _m006_command_intents,
 )
 
 

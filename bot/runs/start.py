@@ -57,6 +57,10 @@ class Starter:
         A `quiet` run posts no card now: `on_finish` decides at the end whether to announce it.
         """
         self.access.check_notebook(who.channel_id, notebook.id, notebook.name)
+        if who.intent_id is not None:
+            existing = self.store.get(who.intent_id)
+            if existing is not None:
+                return existing  # this command's run started before a restart: never twice
         now = self.clock.now()
         record = self._new_record(who, notebook, inputs, options, quiet=quiet, now=now)
         self.store.insert(record, post_outputs=options.post_outputs)
@@ -85,7 +89,7 @@ class Starter:
     ) -> RunRecord:
         """The row of a run about to be started (status `creating`)."""
         return RunRecord(
-            id=uuid.uuid4().hex,
+            id=who.intent_id or uuid.uuid4().hex,
             notebook_id=notebook.id,
             notebook_name=notebook.name,
             project_id=notebook.project_id,
@@ -202,24 +206,41 @@ class Starter:
         self.settle_in_doubt()
         now = self.clock.now()
         for run, sent in self.store.stuck_creating(now - timedelta(seconds=older_than_seconds)):
-            if not sent:
-                # Stopped before the create request went out: nothing runs in Deepnote.
-                self.store.set_create_failed(
-                    run.id,
-                    error="The bot stopped before starting this run; nothing was started.",
-                    now=now,
-                )
-                self.delivery.tell_user(
-                    run,
-                    fill(
-                        "The bot restarted before it could start *{name}* for you; "
-                        "nothing was started. Please run the command again.",
-                        name=run.notebook_name,
-                    ),
-                )
-                continue
-            self._adopt(run, now)
-            self.delivery.deliver(run.id)
+            self._settle_stuck(run, sent, now)
+
+    def settle_abandoned(self, run_id: str) -> bool:
+        """Settle a half-started run whose starting process is known to have stopped, without
+        waiting for `recover`'s age; True once it is no longer half-started."""
+        now = self.clock.now()
+        run = self.store.get(run_id)
+        if run is None or run.status != CREATING:
+            return True
+        for stuck, sent in self.store.stuck_creating(now + timedelta(seconds=1)):
+            if stuck.id == run_id:
+                self._settle_stuck(stuck, sent, now)
+                return True
+        return False  # a post of its card is in doubt: `settle_in_doubt` goes first
+
+    def _settle_stuck(self, run: RunRecord, sent: bool, now: datetime) -> None:
+        """Adopt the Deepnote run a half-started row created, or tell the person none was."""
+        if not sent:
+            # Stopped before the create request went out: nothing runs in Deepnote.
+            self.store.set_create_failed(
+                run.id,
+                error="The bot stopped before starting this run; nothing was started.",
+                now=now,
+            )
+            self.delivery.tell_user(
+                run,
+                fill(
+                    "The bot restarted before it could start *{name}* for you; "
+                    "nothing was started. Please run the command again.",
+                    name=run.notebook_name,
+                ),
+            )
+            return
+        self._adopt(run, now)
+        self.delivery.deliver(run.id)
 
     def _adopt(self, run: RunRecord, now: datetime) -> None:
         """Take over the Deepnote run a half-started row created, or mark the row failed."""
