@@ -27,6 +27,7 @@ from bot.offline.simulator import HELLO_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import SlackRequester, SlackStandIn
 from bot.offline.slack_standin.signing import sign_request
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET
+from tests.e2e.support import process_env
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
 
@@ -104,18 +105,9 @@ def fakes() -> Iterator[tuple[SlackStandIn, Simulator]]:
 def start(tmp_path: Path, fakes: tuple[SlackStandIn, Simulator]) -> Iterator[Callable[[], Serve]]:
     """Start (again) the bot on one database; every process is killed at the end."""
     slack, sim = fakes
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "DEEPNOTE_API_KEY": DEEPNOTE_KEY,
-        "DEEPNOTE_API_URL": sim.url,
-        "DATABASE_PATH": str(tmp_path / "bot.db"),
-        "POLL_INTERVAL_SECONDS": "0.2",
-        "PORT": "0",
-        "LOG_LEVEL": "INFO",
-    }
+    env = process_env(
+        slack, sim, tmp_path / "bot.db", SLACK_SIGNING_SECRET=SIGNING_SECRET, PORT="0"
+    )
     started: list[Serve] = []
 
     def _start() -> Serve:

@@ -11,7 +11,6 @@ or a message telling the person it was not carried out.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 from collections import Counter
@@ -22,7 +21,8 @@ import pytest
 
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import SlackRequester, SlackStandIn
-from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET
+from tests.conftest import SIGNING_SECRET
+from tests.e2e.support import process_env
 from tests.e2e.test_kill_restart import BotProcess, live_fakes
 
 __all__ = ["live_fakes"]  # the fixture, shared with the kill/restart test
@@ -33,18 +33,9 @@ N = 20
 
 
 def _env(tmp_path: Path, slack: SlackStandIn, sim: Simulator) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "DEEPNOTE_API_KEY": DEEPNOTE_KEY,
-        "DEEPNOTE_API_URL": sim.url,
-        "DATABASE_PATH": str(tmp_path / "bot.db"),
-        "POLL_INTERVAL_SECONDS": "0.2",
-        "PORT": "0",
-        "LOG_LEVEL": "INFO",
-    }
+    return process_env(
+        slack, sim, tmp_path / "bot.db", SLACK_SIGNING_SECRET=SIGNING_SECRET, PORT="0"
+    )
 
 
 def _acknowledged_then_killed(bot: BotProcess, slack: SlackStandIn, delay: float) -> list[str]:

@@ -25,7 +25,7 @@ import pytest
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import SlackStandIn
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET, Harness
-from tests.e2e.support import ROOT, BotProcess
+from tests.e2e.support import ROOT, BotProcess, process_env
 
 CHANNEL = "C0GENERAL"
 
@@ -91,18 +91,7 @@ def test_health_reports_a_database_that_cannot_be_written(
 ) -> None:
     slack, sim = live_fakes
     db = tmp_path / "bot.db"
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "DEEPNOTE_API_KEY": DEEPNOTE_KEY,
-        "DEEPNOTE_API_URL": sim.url,
-        "DATABASE_PATH": str(db),
-        "POLL_INTERVAL_SECONDS": "0.2",
-        "PORT": "0",
-        "LOG_LEVEL": "INFO",
-    }
+    env = process_env(slack, sim, db, SLACK_SIGNING_SECRET=SIGNING_SECRET, PORT="0")
     bot = BotProcess(env)
     try:
         deadline = time.monotonic() + 10
