@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from bot.clock import ManualClock
-from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
+from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID
 from bot.offline.slack_standin import SlackStandIn
-from tests.conftest import Harness, start_bot
+from tests.conftest import Bots, Harness
 
 FINANCE = "C0FINANCE"
 GENERAL = "C0GENERAL"
@@ -25,64 +23,44 @@ def reply(h: Harness, text: str, *, channel: str) -> str:
     return json.dumps(h.slack.response_url_posts[-1].payload, ensure_ascii=False)
 
 
-def restricted(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
-) -> Harness:
+def restricted(bots: Bots) -> Harness:
     """A bot where the sales report may only be run from #finance."""
-    return start_bot(
-        slack,
-        deepnote,
-        clock,
-        tmp_path / "bot.db",
-        ADMIN_USER_IDS=ADMIN,
-        NOTEBOOK_ACCESS=f"{SALES_NOTEBOOK_ID}={FINANCE}",
-    )
+    return bots.start(ADMIN_USER_IDS=ADMIN, NOTEBOOK_ACCESS=f"{SALES_NOTEBOOK_ID}={FINANCE}")
 
 
 def test_status_of_a_restricted_notebooks_run_stays_in_its_channels(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
+    bots: Bots, slack: SlackStandIn
 ) -> None:
-    h = restricted(tmp_path, slack, deepnote, clock)
-    try:
-        h.command(f'run {SALES_NOTEBOOK_ID} region="Asia Pacific"', channel_id=FINANCE)
-        slack.wait_for(lambda s: len(s.messages(FINANCE)) == 1)
-        (row,) = list(h.bot.services.db.conn().query("SELECT id FROM runs"))
-        in_finance = reply(h, f"status {row['id']}", channel=FINANCE)
-        assert "Asia Pacific" in in_finance
-        elsewhere = reply(h, f"status {row['id']}", channel=GENERAL)
-        assert "Asia Pacific" not in elsewhere  # no inputs leak
-        assert "may not have its runs shown in this channel" in elsewhere
-        assert f"<#{FINANCE}>" in elsewhere
-        assert f"<@{ADMIN}>" in elsewhere
-    finally:
-        h.stop()
+    h = restricted(bots)
+    h.command(f'run {SALES_NOTEBOOK_ID} region="Asia Pacific"', channel_id=FINANCE)
+    slack.wait_for(lambda s: len(s.messages(FINANCE)) == 1)
+    (row,) = list(h.bot.services.db.conn().query("SELECT id FROM runs"))
+    in_finance = reply(h, f"status {row['id']}", channel=FINANCE)
+    assert "Asia Pacific" in in_finance
+    elsewhere = reply(h, f"status {row['id']}", channel=GENERAL)
+    assert "Asia Pacific" not in elsewhere  # no inputs leak
+    assert "may not have its runs shown in this channel" in elsewhere
+    assert f"<#{FINANCE}>" in elsewhere
+    assert f"<@{ADMIN}>" in elsewhere
 
 
 def test_inputs_of_a_restricted_notebook_only_where_it_may_run(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
+    bots: Bots, slack: SlackStandIn
 ) -> None:
-    h = restricted(tmp_path, slack, deepnote, clock)
-    try:
-        assert "region" in reply(h, f"inputs {SALES_NOTEBOOK_ID}", channel=FINANCE)
-        refused = reply(h, f"inputs {SALES_NOTEBOOK_ID}", channel=GENERAL)
-        assert "region" not in refused
-        assert "may not have its inputs listed in this channel" in refused
-        assert f"<#{FINANCE}>" in refused
-        # A notebook without a rule is listed anywhere, as before.
-        assert "Hello world" in reply(h, f"inputs {HELLO_NOTEBOOK_ID}", channel=GENERAL)
-    finally:
-        h.stop()
+    h = restricted(bots)
+    assert "region" in reply(h, f"inputs {SALES_NOTEBOOK_ID}", channel=FINANCE)
+    refused = reply(h, f"inputs {SALES_NOTEBOOK_ID}", channel=GENERAL)
+    assert "region" not in refused
+    assert "may not have its inputs listed in this channel" in refused
+    assert f"<#{FINANCE}>" in refused
+    # A notebook without a rule is listed anywhere, as before.
+    assert "Hello world" in reply(h, f"inputs {HELLO_NOTEBOOK_ID}", channel=GENERAL)
 
 
-def test_status_and_inputs_follow_the_channel_allowlist(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
-) -> None:
-    h = start_bot(slack, deepnote, clock, tmp_path / "bot.db", ALLOWED_CHANNEL_IDS=GENERAL)
-    try:
-        h.command(f"run {HELLO_NOTEBOOK_ID}", channel_id=GENERAL)
-        slack.wait_for(lambda s: len(s.messages(GENERAL)) == 1)
-        (row,) = list(h.bot.services.db.conn().query("SELECT id FROM runs"))
-        for text in (f"status {row['id']}", f"inputs {HELLO_NOTEBOOK_ID}"):
-            assert "not enabled in this channel" in reply(h, text, channel="C0RANDOM")
-    finally:
-        h.stop()
+def test_status_and_inputs_follow_the_channel_allowlist(bots: Bots, slack: SlackStandIn) -> None:
+    h = bots.start(ALLOWED_CHANNEL_IDS=GENERAL)
+    h.command(f"run {HELLO_NOTEBOOK_ID}", channel_id=GENERAL)
+    slack.wait_for(lambda s: len(s.messages(GENERAL)) == 1)
+    (row,) = list(h.bot.services.db.conn().query("SELECT id FROM runs"))
+    for text in (f"status {row['id']}", f"inputs {HELLO_NOTEBOOK_ID}"):
+        assert "not enabled in this channel" in reply(h, text, channel="C0RANDOM")

@@ -20,7 +20,7 @@ from bot.errors import SlackError
 from bot.offline.simulator import SALES_NOTEBOOK_ID, Simulator
 from bot.offline.simulator.notebooks import SAMPLES_DIR
 from bot.offline.slack_standin import SlackStandIn
-from tests.conftest import DEEPNOTE_KEY, Harness, start_bot
+from tests.conftest import DEEPNOTE_KEY, Bots, Harness
 
 CHANNEL = "C0GENERAL"
 OTHER = "C0OTHER"
@@ -80,121 +80,99 @@ def hostile_deepnote(tmp_path: Path, clock: ManualClock) -> Iterator[Simulator]:
         yield s
 
 
-def start(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock, **env: str
-) -> Harness:
-    return start_bot(slack, deepnote, clock, tmp_path / "bot.db", **env)
-
-
-def test_replies_about_a_hostile_notebook_are_inert(
+@pytest.fixture
+def hostile_bots(
     tmp_path: Path, slack: SlackStandIn, hostile_deepnote: Simulator, clock: ManualClock
-) -> None:
-    h = start(tmp_path, slack, hostile_deepnote, clock)
-    try:
-        listing = reply(h, f"inputs {SALES_NOTEBOOK_ID}")
-        assert "&lt;!channel&gt;" in listing
-        answers = [
-            listing,
-            reply(h, f'run {SALES_NOTEBOOK_ID} region=Europe --blocks "{TYPED}"'),
-            reply(h, f'run {SALES_NOTEBOOK_ID} "{TYPED}=1"'),
-            reply(h, f'run {SALES_NOTEBOOK_ID} region=Europe include_returns="{TYPED}"'),
-            reply(h, f'schedule {SALES_NOTEBOOK_ID} "{TYPED} every day"'),
-            reply(h, f'schedule {SALES_NOTEBOOK_ID} "every day at {TYPED}"'),
-            reply(h, f"status {TYPED}"),
-        ]
-        for answer in answers:
-            assert_inert(answer)
-        assert "could not understand" in answers[4]
-        assert "&lt;!channel&gt;" in answers[4]
-    finally:
-        h.stop()
+) -> Iterator[Bots]:
+    """Bots talking to that Deepnote, stopped at the end of the test."""
+    factory = Bots(slack, hostile_deepnote, clock, tmp_path / "bot.db")
+    yield factory
+    for h in list(factory.running):
+        factory.stop(h)
 
 
-def test_cards_status_and_deepnote_refusals_are_inert(
-    tmp_path: Path, slack: SlackStandIn, hostile_deepnote: Simulator, clock: ManualClock
-) -> None:
-    h = start(tmp_path, slack, hostile_deepnote, clock)
-    try:
-        h.deepnote.inject("POST", "/v2/runs", status=400, message=HOSTILE)
-        refused = reply(h, f"run {SALES_NOTEBOOK_ID} region=Europe")
-        assert "Deepnote did not start" in refused
-        assert_inert(refused)
-        h.command(f"run {SALES_NOTEBOOK_ID} region=Europe")
-        h.slack.wait_for(lambda s: len(s.messages(CHANNEL)) >= 2)
-        h.run_until_finished()
-        for message in h.slack.all_messages(CHANNEL):
-            assert_inert(seen(message))
-            for edit in getattr(message, "edits", []) or []:
-                assert_inert(seen(edit))
-        rows = h.bot.services.db.conn().query("SELECT id FROM runs ORDER BY created_at")
-        for row in rows:
-            assert_inert(reply(h, f"status {row['id']}"))
-    finally:
-        h.stop()
+def test_replies_about_a_hostile_notebook_are_inert(hostile_bots: Bots) -> None:
+    h = hostile_bots.start()
+    listing = reply(h, f"inputs {SALES_NOTEBOOK_ID}")
+    assert "&lt;!channel&gt;" in listing
+    answers = [
+        listing,
+        reply(h, f'run {SALES_NOTEBOOK_ID} region=Europe --blocks "{TYPED}"'),
+        reply(h, f'run {SALES_NOTEBOOK_ID} "{TYPED}=1"'),
+        reply(h, f'run {SALES_NOTEBOOK_ID} region=Europe include_returns="{TYPED}"'),
+        reply(h, f'schedule {SALES_NOTEBOOK_ID} "{TYPED} every day"'),
+        reply(h, f'schedule {SALES_NOTEBOOK_ID} "every day at {TYPED}"'),
+        reply(h, f"status {TYPED}"),
+    ]
+    for answer in answers:
+        assert_inert(answer)
+    assert "could not understand" in answers[4]
+    assert "&lt;!channel&gt;" in answers[4]
 
 
-def test_direct_messages_about_a_run_are_inert(
-    tmp_path: Path, slack: SlackStandIn, hostile_deepnote: Simulator, clock: ManualClock
-) -> None:
-    h = start(tmp_path, slack, hostile_deepnote, clock)
-    try:
-        h.command(f"run {SALES_NOTEBOOK_ID} region=Europe")
-        h.slack.wait_for(lambda s: len(s.messages(CHANNEL)) >= 1)
-        store = h.bot.services.store
-        (row,) = list(h.bot.services.db.conn().query("SELECT id FROM runs"))
-        run = store.get(row["id"])
-        assert run is not None
-        delivery = h.bot.services.runs.delivery
-        before = len(h.slack.all_messages())
-        # Slack refusing an edit for good: the requester is told by direct message.
-        delivery._slack_failed(run, SlackError("no", code="<!channel>"), clock.now())
-        h.slack.wait_for(lambda s: len(s.all_messages()) > before)
-        dms = h.slack.all_messages()[before:]
-        assert dms
-        for dm in dms:
-            assert "could not update the run" in dm.text
-            assert "&lt;!channel&gt;" in dm.text
-            assert_inert(seen(dm))
-    finally:
-        h.stop()
+def test_cards_status_and_deepnote_refusals_are_inert(hostile_bots: Bots) -> None:
+    h = hostile_bots.start()
+    h.deepnote.inject("POST", "/v2/runs", status=400, message=HOSTILE)
+    refused = reply(h, f"run {SALES_NOTEBOOK_ID} region=Europe")
+    assert "Deepnote did not start" in refused
+    assert_inert(refused)
+    h.command(f"run {SALES_NOTEBOOK_ID} region=Europe")
+    h.slack.wait_for(lambda s: len(s.messages(CHANNEL)) >= 2)
+    h.run_until_finished()
+    for message in h.slack.all_messages(CHANNEL):
+        assert_inert(seen(message))
+        for edit in getattr(message, "edits", []) or []:
+            assert_inert(seen(edit))
+    rows = h.bot.services.db.conn().query("SELECT id FROM runs ORDER BY created_at")
+    for row in rows:
+        assert_inert(reply(h, f"status {row['id']}"))
 
 
-def test_access_refused_schedule_note_in_the_channel_is_inert(
-    tmp_path: Path, slack: SlackStandIn, hostile_deepnote: Simulator, clock: ManualClock
-) -> None:
-    h = start(tmp_path, slack, hostile_deepnote, clock)
+def test_direct_messages_about_a_run_are_inert(hostile_bots: Bots) -> None:
+    h = hostile_bots.start()
+    h.command(f"run {SALES_NOTEBOOK_ID} region=Europe")
+    h.slack.wait_for(lambda s: len(s.messages(CHANNEL)) >= 1)
+    store = h.bot.services.store
+    (row,) = list(h.bot.services.db.conn().query("SELECT id FROM runs"))
+    run = store.get(row["id"])
+    assert run is not None
+    delivery = h.bot.services.runs.delivery
+    before = len(h.slack.all_messages())
+    # Slack refusing an edit for good: the requester is told by direct message.
+    delivery._slack_failed(run, SlackError("no", code="<!channel>"), h.bot.services.clock.now())
+    h.slack.wait_for(lambda s: len(s.all_messages()) > before)
+    dms = h.slack.all_messages()[before:]
+    assert dms
+    for dm in dms:
+        assert "could not update the run" in dm.text
+        assert "&lt;!channel&gt;" in dm.text
+        assert_inert(seen(dm))
+
+
+def test_access_refused_schedule_note_in_the_channel_is_inert(hostile_bots: Bots) -> None:
+    h = hostile_bots.start()
     h.command(f"schedule {SALES_NOTEBOOK_ID} every hour region=Europe --notify always")
     h.slack.wait_for(lambda s: len(s.messages(CHANNEL)) >= 1)
-    h.stop()
+    hostile_bots.stop(h)
     # A newer rule keeps the notebook out of this channel: the schedule can no longer start.
-    h = start(
-        tmp_path, slack, hostile_deepnote, clock, NOTEBOOK_ACCESS=f"{SALES_NOTEBOOK_ID}={OTHER}"
-    )
-    try:
-        before = len(h.slack.messages(CHANNEL))
-        h.advance(3600)
-        h.advance(1)
-        h.slack.wait_for(lambda s: len(s.messages(CHANNEL)) > before)
-        note = seen(h.slack.messages(CHANNEL)[-1])
-        assert "could not start" in note
-        assert "may not be run from this channel" in note
-        assert "&lt;!channel&gt;" in note
-        assert_inert(note)
-        assert [r for r in hostile_deepnote.requests if r.method == "POST"] == []
-    finally:
-        h.stop()
+    h = hostile_bots.start(NOTEBOOK_ACCESS=f"{SALES_NOTEBOOK_ID}={OTHER}")
+    before = len(h.slack.messages(CHANNEL))
+    h.advance(3600)
+    h.advance(1)
+    h.slack.wait_for(lambda s: len(s.messages(CHANNEL)) > before)
+    note = seen(h.slack.messages(CHANNEL)[-1])
+    assert "could not start" in note
+    assert "may not be run from this channel" in note
+    assert "&lt;!channel&gt;" in note
+    assert_inert(note)
+    assert [r for r in h.deepnote.requests if r.method == "POST"] == []
 
 
-def test_deepnote_error_messages_in_replies_are_inert(
-    tmp_path: Path, slack: SlackStandIn, hostile_deepnote: Simulator, clock: ManualClock
-) -> None:
-    h = start(tmp_path, slack, hostile_deepnote, clock)
-    try:
-        path = f"/v2/notebooks/{SALES_NOTEBOOK_ID}"
-        for command in (f"inputs {SALES_NOTEBOOK_ID}", f"run {SALES_NOTEBOOK_ID} region=Europe"):
-            h.deepnote.inject("GET", path, status=403, message=HOSTILE, times=5)
-            answer = reply(h, command)
-            assert "Deepnote said: &lt;!channel&gt;" in answer
-            assert_inert(answer)
-    finally:
-        h.stop()
+def test_deepnote_error_messages_in_replies_are_inert(hostile_bots: Bots) -> None:
+    h = hostile_bots.start()
+    path = f"/v2/notebooks/{SALES_NOTEBOOK_ID}"
+    for command in (f"inputs {SALES_NOTEBOOK_ID}", f"run {SALES_NOTEBOOK_ID} region=Europe"):
+        h.deepnote.inject("GET", path, status=403, message=HOSTILE, times=5)
+        answer = reply(h, command)
+        assert "Deepnote said: &lt;!channel&gt;" in answer
+        assert_inert(answer)
