@@ -20,6 +20,8 @@ from bot.errors import ConfigError, StorageError
 from bot.logs import setup_logging
 
 if TYPE_CHECKING:
+    from bot.app import BotApp
+    from bot.config import Config
     from storage.db import Database
 
 log = logging.getLogger("bot")
@@ -27,8 +29,6 @@ log = logging.getLogger("bot")
 
 def _serve(_: argparse.Namespace) -> int:
     from bot.app import build_app
-    from bot.web.http_server import BotHTTPServer
-    from storage.seen_requests import SeenRequests
 
     config = load_config(os.environ)
     setup_logging(config.log_level, config.secrets())
@@ -40,44 +40,11 @@ def _serve(_: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    close: Callable[[], None]
-    if config.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        handler = SocketModeHandler(bot.bolt, config.slack_app_token)
-        try:
-            handler.connect()  # type: ignore[no-untyped-call]
-        except Exception as exc:
-            bot.shutdown()
-            print(
-                "The bot cannot start: Slack refused the Socket Mode connection "
-                f"({type(exc).__name__}). Check SLACK_APP_TOKEN (an app-level token with the "
-                "connections:write scope) and that Socket Mode is on in the app's settings.",
-                file=sys.stderr,
-            )
-            return 2
-        close = handler.close
-        ready: dict[str, object] = {"event": "ready", "mode": "socket"}
-    else:
-        try:
-            server = BotHTTPServer(
-                bot.bolt,
-                health=bot.health,
-                port=config.port,
-                signing_secret=config.slack_signing_secret,
-                seen=SeenRequests(bot.services.db),
-            )
-        except OSError as exc:
-            bot.shutdown()
-            print(
-                f"The bot cannot start: it cannot listen on PORT {config.port} "
-                f"({exc.strerror}). Choose a free port.",
-                file=sys.stderr,
-            )
-            return 2
-        server.start()
-        close = server.stop
-        ready = {"event": "ready", "mode": "http", "port": server.port}
+    opened = _open_socket_mode(bot, config) if config.socket_mode else _open_http(bot, config)
+    if opened is None:
+        bot.shutdown()
+        return 2
+    close, ready = opened
     bot.services.runs.recover()
     bot.start_background()
     log.info("ready", extra=ready)
@@ -86,6 +53,53 @@ def _serve(_: argparse.Namespace) -> int:
     bot.shutdown()
     log.info("stopped", extra={"event": "stopped"})
     return 0
+
+
+_Opened = tuple[Callable[[], None], dict[str, object]]
+
+
+def _open_socket_mode(bot: BotApp, config: Config) -> _Opened | None:
+    """Connect to Slack over Socket Mode: how to close it and the `ready` log line, or None
+    (after saying why) when Slack refuses the connection."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    handler = SocketModeHandler(bot.bolt, config.slack_app_token)
+    try:
+        handler.connect()  # type: ignore[no-untyped-call]
+    except Exception as exc:
+        print(
+            "The bot cannot start: Slack refused the Socket Mode connection "
+            f"({type(exc).__name__}). Check SLACK_APP_TOKEN (an app-level token with the "
+            "connections:write scope) and that Socket Mode is on in the app's settings.",
+            file=sys.stderr,
+        )
+        return None
+    return handler.close, {"event": "ready", "mode": "socket"}
+
+
+def _open_http(bot: BotApp, config: Config) -> _Opened | None:
+    """Listen for Slack's requests over HTTP: how to close it and the `ready` log line, or None
+    (after saying why) when the port is taken."""
+    from bot.web.http_server import BotHTTPServer
+    from storage.seen_requests import SeenRequests
+
+    try:
+        server = BotHTTPServer(
+            bot.bolt,
+            health=bot.health,
+            port=config.port,
+            signing_secret=config.slack_signing_secret,
+            seen=SeenRequests(bot.services.db),
+        )
+    except OSError as exc:
+        print(
+            f"The bot cannot start: it cannot listen on PORT {config.port} "
+            f"({exc.strerror}). Choose a free port.",
+            file=sys.stderr,
+        )
+        return None
+    server.start()
+    return server.stop, {"event": "ready", "mode": "http", "port": server.port}
 
 
 def _database_path() -> str:
