@@ -91,8 +91,14 @@ def test_every_acknowledged_command_survives_a_hard_kill(
         def accounted() -> int:
             return len(_cards(slack)) + sum(_explanations(slack, urls).values())
 
+        def runs_on_cards() -> bool:
+            shown = [json.dumps(c.blocks) for c in _cards(slack)]
+            return all(any(run in card for card in shown) for run in sim.runs)
+
+        # Settled: every command accounted for, and every Deepnote run on its card (a run
+        # adopted after the restart gets its id on the card with its next edit).
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and accounted() < N:
+        while time.monotonic() < deadline and (accounted() < N or not runs_on_cards()):
             time.sleep(0.2)
         time.sleep(1.5)  # anything done twice would show up now
     finally:
