@@ -35,7 +35,7 @@ def main() -> int:
         health=bot.health,
         host="127.0.0.1",
         port=0,
-        signing_secret=config.slack_signing_secret,
+        signing_secret=config.slack_signing_secret or "",
         seen=SeenRequests(bot.services.db),
     )
     server.start()

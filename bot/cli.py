@@ -88,7 +88,7 @@ def _open_http(bot: BotApp, config: Config) -> _Opened | None:
             bot.bolt,
             health=bot.health,
             port=config.port,
-            signing_secret=config.slack_signing_secret,
+            signing_secret=config.slack_signing_secret or "",
             seen=SeenRequests(bot.services.db),
         )
     except OSError as exc:

@@ -142,7 +142,9 @@ def start_bot(
         db=Database(db_path),
         clock=clock,
     )
-    server = BotHTTPServer(bot.bolt, health=bot.health, host="127.0.0.1", port=0)
+    server = BotHTTPServer(
+        bot.bolt, health=bot.health, host="127.0.0.1", port=0, signing_secret=SIGNING_SECRET
+    )
     server.start()
     requester = SlackRequester(
         bot_url=f"http://127.0.0.1:{server.port}/slack/events",

@@ -234,7 +234,13 @@ class Console:
         stack.callback(bot.services.db.close)
         stack.callback(bot.shutdown)
         self._bot = bot
-        server = BotHTTPServer(bot.bolt, health=bot.health, host="127.0.0.1", port=0)
+        server = BotHTTPServer(
+            bot.bolt,
+            health=bot.health,
+            host="127.0.0.1",
+            port=0,
+            signing_secret=signing_secret,
+        )
         server.start()
         stack.callback(server.stop)
         requester = SlackRequester(

@@ -49,12 +49,9 @@ class BotHTTPServer:
         health: Callable[[], tuple[bool, dict[str, Any]]],
         host: str = "0.0.0.0",  # noqa: S104 - Slack must reach it; deployments put it behind TLS
         port: int = 3000,
-        signing_secret: str | None = None,
+        signing_secret: str,
         seen: SeenRequests | None = None,
     ) -> None:
-        if signing_secret is None:
-            # Bolt keeps the secret it was built with; the front checks with the same one.
-            signing_secret = str(getattr(app, "_signing_secret", "") or "")
         if seen is None:  # remembered for this process only
             memory = Database(":memory:")
             memory.migrate()
