@@ -40,7 +40,7 @@ from bench.stats import mb, summary
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import SlackRequester, sign_request
 from bot.slack.messages.cards import run_card
-from storage.db import Database
+from storage.engine import open_database
 from storage.records import RunRecord
 from storage.runs import RunStore
 
@@ -474,7 +474,7 @@ def _seed(
     ]
     if post_cards:
         records = _post_cards(session, records, now)
-    db = Database(session.db_path)
+    db = open_database(session.db_path)
     db.migrate()
     store = RunStore(db)
     for record in records:

@@ -33,15 +33,17 @@ from handlers import commands, home, interactions, mentions
 from storage.aliases import AliasStore, NotebookNames
 from storage.audit import AuditStore
 from storage.db import Database
+from storage.engine import open_database
 from storage.events import SeenEvents
 from storage.intents import IntentStore
 from storage.records import RunRecord
-from storage.runs import LeaseStore, RunStore
+from storage.runs import POLLER_LEASE, LeaseStore, RunStore
 from storage.schedules import ScheduleStore
 
 log = logging.getLogger(__name__)
 
-POLLER_LEASE = "poller"
+# The longest a dead leader's lease holds: a replica takes over within this plus one check.
+LEADER_LEASE_SECONDS = 10.0
 # Threads for the slow half of requests: a burst of commands each waiting seconds on Deepnote
 # must not queue behind each other.
 WORKERS = 256
@@ -66,20 +68,38 @@ class BotApp:
     # Finishes or explains the slash commands a stopped process acknowledged but left undone.
     recover_commands: Callable[[], object] | None = None
     _warned_other_holder: bool = False
+    _leading: bool = False
     # A round and a delivery between rounds never overlap.
     _round: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long the leases last unrenewed: a few rounds, at most `LEADER_LEASE_SECONDS`."""
+        return min(LEADER_LEASE_SECONDS, max(3.0, self.services.config.poll_interval_seconds * 5))
+
+    def keep_lease(self) -> bool:
+        """Renew this process's heartbeat and take or renew the poller lease; True when this
+        process is the leader.
+
+        It runs on its own timer, apart from the rounds: a long round never lets the lease
+        lapse, and a follower notices a dead leader within a fraction of the lease.
+        """
+        now, ttl = self.services.clock.now(), self.lease_seconds
+        # A heartbeat, so other processes can tell this one is alive.
+        self.leases.acquire(f"process:{self.holder}", self.holder, now=now, ttl_seconds=ttl)
+        leading = self.leases.acquire(POLLER_LEASE, self.holder, now=now, ttl_seconds=ttl)
+        if leading and not self._leading:
+            log.info("leading", extra={"event": "leader", "holder": self.holder})
+            if self.scheduler is not None and self.scheduler.running:
+                # Start the first round as leader now, not at the next interval.
+                self.scheduler.modify_job("tick", next_run_time=datetime.now(UTC))
+        self._leading = leading
+        return leading
 
     def tick(self) -> bool:
         """One round of background work, when this process holds the poller lease."""
         services = self.services
-        ttl = max(3.0, services.config.poll_interval_seconds * 5)
-        # A heartbeat, so other processes can tell this one is alive.
-        self.leases.acquire(
-            f"process:{self.holder}", self.holder, now=services.clock.now(), ttl_seconds=ttl
-        )
-        if not self.leases.acquire(
-            POLLER_LEASE, self.holder, now=services.clock.now(), ttl_seconds=ttl
-        ):
+        if not self.keep_lease():
             if not self._warned_other_holder:
                 current = self.leases.holder(POLLER_LEASE)
                 log.warning(
@@ -99,8 +119,17 @@ class BotApp:
 
     def start_background(self) -> None:
         """Start the APScheduler job that polls runs and posts updates, and the worker threads."""
-        self.services.background.prestart(PRESTARTED_WORKERS, self.services.db.conn)
+        self.services.background.prestart(PRESTARTED_WORKERS, self.services.db.warm)
         scheduler = BackgroundScheduler(timezone="UTC")
+        scheduler.add_job(
+            self._safe_keep_lease,
+            "interval",
+            seconds=max(0.5, self.lease_seconds / 4),
+            id="lease",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
         scheduler.add_job(
             self._safe_tick,
             "interval",
@@ -148,6 +177,13 @@ class BotApp:
             self.services.runs.deliver_all()
             self.services.schedules.deliver_notes()
         return True
+
+    def _safe_keep_lease(self) -> None:
+        try:
+            self.keep_lease()
+        except Exception:
+            # The database may be away for a moment; the lease is renewed at the next check.
+            log.exception("lease renewal failed", extra={"event": "lease_error"})
 
     def _safe_deliver(self) -> None:
         try:
@@ -204,7 +240,7 @@ def build_app(
     builds its own from them, with its request budget and hooks (`DeepnoteClient.with_hooks`).
     """
     clock = clock or SystemClock()
-    db = db or Database(config.database_path)
+    db = db or open_database(config.database_url or config.database_path)
     db.migrate()
     web = slack or make_web_client(config.slack_bot_token, config.slack_api_url)
     foreground = Foreground()

@@ -111,14 +111,18 @@ def _database_path() -> str:
 
 
 def _live_database(missing: str) -> Database | None:
-    """The database at DATABASE_PATH, or None (and `missing` said) when there is no file."""
-    from storage.db import Database
+    """The database at DATABASE_URL (PostgreSQL) or DATABASE_PATH, or None (and `missing`
+    said) when there is no SQLite file."""
+    from storage.engine import open_database
 
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        return open_database(url)
     path = _database_path()
     if not Path(path).exists():
         print(missing.format(path=path), file=sys.stderr)
         return None
-    return Database(path)
+    return open_database(path)
 
 
 def _health(_: argparse.Namespace) -> int:
@@ -140,8 +144,42 @@ def _backup(args: argparse.Namespace) -> int:
     db = _live_database("No database at {path}: set DATABASE_PATH to the bot's database.")
     if db is None:
         return 2
+    if db.engine == "postgresql":
+        from storage.postgres import pg_dump_recipe
+
+        # PostgreSQL's own tool makes a consistent dump without stopping the bot.
+        print(pg_dump_recipe(args.path))
+        return 2
     db.backup(args.path)
-    print(f"Backed up {db.path} to {args.path}")
+    print(f"Backed up {db.describe()} to {args.path}")
+    return 0
+
+
+def _migrate_db(args: argparse.Namespace) -> int:
+    from storage.copy import TableCopy, copy_database
+    from storage.engine import open_database
+    from storage.redact import redact_url
+    from storage.sqlite import SQLiteDatabase
+
+    source, target = open_database(args.source), open_database(args.target)
+    if source.describe() == target.describe():
+        print("--from and --to name the same database; nothing to copy.", file=sys.stderr)
+        return 2
+    if isinstance(source, SQLiteDatabase) and not Path(source.path).exists():
+        print(f"No database at {redact_url(args.source)}.", file=sys.stderr)
+        return 2
+    print(f"Copying {source.describe()} into {target.describe()}:")
+
+    def progress(done: TableCopy) -> None:
+        """One line per table."""
+        print(f"  {done.table}: {done.copied} rows copied, {done.in_target} in the target")
+
+    try:
+        copy_database(source, target, progress=progress)
+    finally:
+        source.close()
+        target.close()
+    print("Done. Running it again is safe: rows are matched by their keys, never doubled.")
     return 0
 
 
@@ -259,7 +297,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"deepnote-bot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_serve, _add_health, _add_backup, _add_console, _add_simulator):
+    for add in (
+        _add_serve,
+        _add_health,
+        _add_backup,
+        _add_migrate_db,
+        _add_console,
+        _add_simulator,
+    ):
         add(sub)
     return parser
 
@@ -290,6 +335,30 @@ def _add_backup(sub: _Subparsers) -> None:
     )
     backup.add_argument("path", help="the new file to write (must not exist)")
     backup.set_defaults(func=_backup)
+
+
+def _add_migrate_db(sub: _Subparsers) -> None:
+    """`migrate-db --from URL --to URL`: copy an installation into another database."""
+    migrate = sub.add_parser(
+        "migrate-db",
+        help="copy every table of one database into another (e.g. SQLite into PostgreSQL)",
+        description="Copy the bot's whole state (runs, schedules, aliases, audit log, ...) "
+        "from one database into another, printing the rows per table. Rows are upserted by "
+        "their keys, so running it again is safe. Stop the bot first.",
+        epilog="Example: deepnote-bot migrate-db --from sqlite:///deepnote-bot.db "
+        '--to "$DATABASE_URL"',
+    )
+    migrate.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URL",
+        help="sqlite:///path/to/file.db (or a file path), or postgres://...",
+    )
+    migrate.add_argument(
+        "--to", dest="target", required=True, metavar="URL", help="postgres://... or sqlite:///..."
+    )
+    migrate.set_defaults(func=_migrate_db)
 
 
 def _add_console(sub: _Subparsers) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 
 from bot.access import AccessPolicy, parse_channels, parse_notebook_access
 from bot.errors import ConfigError
+from storage.engine import is_postgres_url
+from storage.redact import url_password
 
 
 @dataclass(frozen=True)
@@ -77,9 +79,25 @@ SETTINGS: tuple[Setting, ...] = (
         default="https://deepnote.com",
     ),
     Setting(
+        "DATABASE_URL",
+        "PostgreSQL database holding the bot's state (`postgres://user:password@host:5432/db`"
+        " or `postgresql://…`, as Heroku, Render and Fly set it). Set it to run several "
+        "replicas or on a platform without a persistent disk. Empty: the SQLite file at "
+        "`DATABASE_PATH`.",
+        secret=True,
+    ),
+    Setting(
         "DATABASE_PATH",
-        "SQLite file holding runs and schedules. Put it on a persistent disk.",
+        "SQLite file holding runs and schedules when `DATABASE_URL` is empty. Put it on a "
+        "persistent disk.",
         default="./deepnote-bot.db",
+    ),
+    Setting(
+        "ALLOW_EPHEMERAL_STORAGE",
+        "Set to `1` to start anyway with SQLite on a platform known to wipe its disk "
+        "(Heroku: `DYNO` set) and no `DATABASE_URL`, accepting that every restart loses "
+        "schedules, aliases, the audit log and runs in flight.",
+        default="0",
     ),
     Setting(
         "POLL_INTERVAL_SECONDS",
@@ -154,6 +172,8 @@ class Config:
     deepnote_api_url: str = "https://api.deepnote.com"
     deepnote_app_url: str = "https://deepnote.com"
     database_path: Path = Path("./deepnote-bot.db")
+    database_url: str | None = None
+    allow_ephemeral_storage: bool = False
     poll_interval_seconds: float = 1.0
     lost_after_seconds: float = 3600.0
     log_level: str = "INFO"
@@ -185,6 +205,8 @@ class Config:
             self.deepnote_api_key,
             self.slack_signing_secret,
             self.slack_app_token,
+            self.database_url,
+            url_password(self.database_url or ""),
         )
         return tuple(v for v in values if v)
 
@@ -192,7 +214,8 @@ class Config:
         return (
             f"Config(socket_mode={self.socket_mode}, port={self.port}, "
             f"slack_api_url={self.slack_api_url!r}, deepnote_api_url={self.deepnote_api_url!r}, "
-            f"database_path={str(self.database_path)!r}, secrets=<hidden>)"
+            f"database_path={str(self.database_path)!r}, "
+            f"postgres={bool(self.database_url)}, secrets=<hidden>)"
         )
 
 
@@ -274,6 +297,26 @@ def _log_level(raw: str | None, name: str, problems: list[str]) -> str:
     return level
 
 
+def _database_url(raw: str | None, name: str, problems: list[str]) -> str | None:
+    """A PostgreSQL URL, or None for SQLite; the value is secret, so only its scheme is shown."""
+    if not raw:
+        return None
+    if not is_postgres_url(raw):
+        scheme = raw.split("://", 1)[0] + "://" if "://" in raw else "no scheme"
+        problems.append(
+            f"{name} must be a PostgreSQL URL starting with postgres:// or postgresql:// "
+            f"(got {scheme!r}); leave it empty to use the SQLite file at DATABASE_PATH."
+        )
+    return raw
+
+
+def _flag(raw: str | None, name: str, problems: list[str]) -> bool:
+    value = (raw or "").strip().lower()
+    if value not in ("", "0", "1", "true", "false", "yes", "no"):
+        problems.append(f"{name} must be 1 or 0 (got {value!r}).")
+    return value in ("1", "true", "yes")
+
+
 # The checked settings, in the order their problems are reported: (setting, Config field,
 # parser). A parser returns the value and appends what is wrong with it to `problems`.
 _CHECKED: tuple[tuple[str, str, _Parse], ...] = (
@@ -290,6 +333,8 @@ _CHECKED: tuple[tuple[str, str, _Parse], ...] = (
     ("DEEPNOTE_REQUESTS_PER_SECOND", "deepnote_requests_per_second", _in_range(0.5, 1000)),
     ("SLACK_CHANNEL_PACE_SECONDS", "slack_channel_pace_seconds", _in_range(0, 10)),
     ("LOG_LEVEL", "log_level", _log_level),
+    ("DATABASE_URL", "database_url", _database_url),
+    ("ALLOW_EPHEMERAL_STORAGE", "allow_ephemeral_storage", _flag),
 )
 
 
@@ -315,12 +360,39 @@ def _check_secrets(values: Mapping[str, str | None], problems: list[str]) -> Non
         )
 
 
+# Environment variables that only platforms which wipe the local disk set, with their name.
+EPHEMERAL_PLATFORMS = (("DYNO", "Heroku"),)
+
+
+def ephemeral_platform(env: Mapping[str, str]) -> str | None:
+    """The platform the bot runs on when it is known to wipe the local disk.
+
+    >>> ephemeral_platform({"DYNO": "web.1"}), ephemeral_platform({})
+    ('Heroku', None)
+    """
+    return next((name for var, name in EPHEMERAL_PLATFORMS if env.get(var)), None)
+
+
+def _check_storage(env: Mapping[str, str], checked: Mapping[str, Any], problems: list[str]) -> None:
+    """Refuse SQLite on a disk that is wiped at every restart, unless the admin opts in."""
+    platform = ephemeral_platform(env)
+    if platform and not checked["database_url"] and not checked["allow_ephemeral_storage"]:
+        problems.append(
+            f"DATABASE_URL is not set, and this is {platform}, whose local disk is wiped at "
+            "every deploy and restart (at least daily): the SQLite file would lose every "
+            "schedule, alias, audit entry and run in flight. Add a PostgreSQL database and set "
+            "DATABASE_URL to it (on Heroku: `heroku addons:create heroku-postgresql`, which "
+            "sets it), or set ALLOW_EPHEMERAL_STORAGE=1 to accept losing that state."
+        )
+
+
 def load_config(env: Mapping[str, str]) -> Config:
     """Read and check every setting; raise ConfigError naming every problem at once."""
     values = {s.name: _get(env, s) for s in SETTINGS}
     problems: list[str] = []
     _check_secrets(values, problems)
     checked = {field: parse(values[name], name, problems) for name, field, parse in _CHECKED}
+    _check_storage(env, checked, problems)
     if problems:
         raise ConfigError(problems)
     return Config(

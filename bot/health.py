@@ -16,7 +16,7 @@ from typing import Any
 from bot.errors import StorageError
 from storage.db import Database
 from storage.rows import from_iso, iso
-from storage.runs import RunStore
+from storage.runs import POLLER_LEASE, LeaseStore, RunStore
 
 
 class CallRecorder:
@@ -72,35 +72,42 @@ def write_problem(db: Database, now: datetime) -> str | None:
     try:
         with db.write() as tx:
             tx.execute(
-                "INSERT OR REPLACE INTO heartbeats (holder, last_round_at) VALUES (?, ?)",
+                "INSERT INTO heartbeats (holder, last_round_at) VALUES (?, ?)"
+                " ON CONFLICT (holder) DO UPDATE SET last_round_at = excluded.last_round_at",
                 (PROBE_HOLDER, iso(now)),
             )
             tx.execute("DELETE FROM heartbeats WHERE holder = ?", (PROBE_HOLDER,))
-    except (sqlite3.Error, StorageError, OSError) as exc:
+    except (sqlite3.Error, StorageError, OSError) as exc:  # psycopg's become StorageError
         return f"cannot write: {exc}"
     return None
+
+
+def _leader(db: Database, now: datetime) -> str | None:
+    """The process holding the poller lease (doing background work), or None."""
+    current = LeaseStore(db).holder(POLLER_LEASE)
+    return current[0] if current is not None and current[1] > now else None
 
 
 def read_health(db: Database, now: datetime, *, stale_after: float) -> HealthReport:
     """Database (a real write), background rounds, poller lag and last good calls, with a
     verdict."""
-    conn = db.conn().conn
     problem = write_problem(db, now)
-    details: dict[str, Any] = {"database": problem or "ok"}
-    row = conn.execute(
+    details: dict[str, Any] = {"database": problem or "ok", "storage": db.describe()}
+    row = db.one(
         "SELECT holder, last_round_at, deepnote_ok_at, slack_ok_at FROM heartbeats"
         " ORDER BY last_round_at DESC LIMIT 1"
-    ).fetchone()
-    last_round = from_iso(row[1]) if row else None
+    )
+    last_round = from_iso(row["last_round_at"]) if row else None
+    details["leader"] = _leader(db, now)
     details["background"] = {
-        "process": row[0] if row else None,
+        "process": row["holder"] if row else None,
         "last_round_at": iso(last_round),
         "seconds_since_last_round": (
             round((now - last_round).total_seconds(), 3) if last_round else None
         ),
     }
-    details["last_deepnote_success_at"] = row[2] if row else None
-    details["last_slack_success_at"] = row[3] if row else None
+    details["last_deepnote_success_at"] = row["deepnote_ok_at"] if row else None
+    details["last_slack_success_at"] = row["slack_ok_at"] if row else None
     runs = RunStore(db)
     details["poller_lag_seconds"] = round(runs.poll_lag(now), 3)
     details["runs_in_flight"] = runs.open_count()

@@ -4,9 +4,9 @@ Aliases are short names a team gives notebooks (`sales` → `03fde7a7…`). The 
 table is a small cache of id → name, refreshed whenever the bot fetches a notebook, so
 people can also name a notebook by its title when that title is unique.
 
->>> from storage.db import Database
+>>> from storage.sqlite import SQLiteDatabase
 >>> from datetime import UTC, datetime
->>> db = Database(":memory:"); _ = db.migrate()
+>>> db = SQLiteDatabase(":memory:"); _ = db.migrate()
 >>> names = NotebookNames(db)
 >>> names.remember("ab" * 16, "Sales report", now=datetime(2026, 1, 1, tzinfo=UTC))
 >>> [n.id for n in names.named("  sales   REPORT ")]
@@ -77,18 +77,19 @@ class AliasStore:
         `may_change` sees the alias to be replaced first (in the same write) and may refuse.
         """
         with self.db.write() as tx:
-            rows = list(
-                tx.query(
-                    "SELECT * FROM aliases WHERE team_id = ? AND name = ?",
-                    (alias.team_id, alias.name),
-                )
+            rows = tx.query(
+                f"SELECT * FROM aliases WHERE team_id = ? AND name = ?{tx.lock}",
+                (alias.team_id, alias.name),
             )
             if rows and may_change is not None:
                 may_change(_alias(rows[0]))
             tx.execute(
-                "INSERT OR REPLACE INTO aliases"
+                "INSERT INTO aliases"
                 " (team_id, name, notebook_id, notebook_name, created_by, created_at, owner_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (team_id, name) DO UPDATE SET"
+                " notebook_id = excluded.notebook_id, notebook_name = excluded.notebook_name,"
+                " created_by = excluded.created_by, created_at = excluded.created_at,"
+                " owner_id = excluded.owner_id",
                 (
                     alias.team_id,
                     alias.name,
@@ -103,10 +104,8 @@ class AliasStore:
 
     def get(self, team_id: str, name: str) -> Alias | None:
         """The team's alias of this name, if any."""
-        rows = list(
-            self.db.conn().query(
-                "SELECT * FROM aliases WHERE team_id = ? AND name = ?", (team_id, name)
-            )
+        rows = self.db.query(
+            "SELECT * FROM aliases WHERE team_id = ? AND name = ?", (team_id, name)
         )
         return _alias(rows[0]) if rows else None
 
@@ -114,16 +113,14 @@ class AliasStore:
         """Every team's alias of this name (for callers that do not know the team)."""
         return [
             _alias(r)
-            for r in self.db.conn().query(
-                "SELECT * FROM aliases WHERE name = ? ORDER BY team_id", (name,)
-            )
+            for r in self.db.query("SELECT * FROM aliases WHERE name = ? ORDER BY team_id", (name,))
         ]
 
     def for_team(self, team_id: str) -> list[Alias]:
         """The team's aliases, by name."""
         return [
             _alias(r)
-            for r in self.db.conn().query(
+            for r in self.db.query(
                 "SELECT * FROM aliases WHERE team_id = ? ORDER BY name", (team_id,)
             )
         ]
@@ -136,8 +133,8 @@ class AliasStore:
         `may_change` sees the alias first (in the same write) and may refuse.
         """
         with self.db.write() as tx:
-            rows = list(
-                tx.query("SELECT * FROM aliases WHERE team_id = ? AND name = ?", (team_id, name))
+            rows = tx.query(
+                f"SELECT * FROM aliases WHERE team_id = ? AND name = ?{tx.lock}", (team_id, name)
             )
             if rows and may_change is not None:
                 may_change(_alias(rows[0]))
@@ -168,7 +165,7 @@ class NotebookNames:
         """The known notebooks whose name is `name` (ignoring case and extra spaces)."""
         return [
             _known(r)
-            for r in self.db.conn().query(
+            for r in self.db.query(
                 "SELECT * FROM notebooks WHERE name_key = ? ORDER BY seen_at DESC, id",
                 (name_key(name),),
             )
@@ -178,7 +175,7 @@ class NotebookNames:
         """The notebooks seen most recently (for suggestions)."""
         return [
             _known(r)
-            for r in self.db.conn().query(
+            for r in self.db.query(
                 "SELECT * FROM notebooks ORDER BY seen_at DESC, id LIMIT ?", (limit,)
             )
         ]

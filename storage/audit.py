@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database
-from storage.rows import from_iso, iso
+from storage.rows import iso, record_reader
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,9 @@ class AuditEntry:
     target: str
     channel_id: str
     details: dict[str, Any]
+
+
+_entry = record_reader(AuditEntry)
 
 
 class AuditStore:
@@ -48,14 +51,9 @@ class AuditStore:
 
     def latest(self, limit: int = 20) -> list[AuditEntry]:
         """The newest entries first."""
-        rows = self.db.conn().conn.execute(
+        rows = self.db.query(
             "SELECT at, user_id, action, target, channel_id, details FROM audit"
             " ORDER BY id DESC LIMIT ?",
             (limit,),
         )
-        entries = []
-        for row in rows:
-            at = from_iso(row[0])
-            assert at is not None
-            entries.append(AuditEntry(at, row[1], row[2], row[3], row[4], json.loads(row[5])))
-        return entries
+        return [_entry(row) for row in rows]

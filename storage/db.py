@@ -1,147 +1,216 @@
-"""The SQLite database: one connection per thread, WAL, busy timeout, explicit transactions.
+"""The database the stores share, whichever engine holds it: SQLite (a file) or PostgreSQL.
 
-Every thread gets its own connection to the same file (sqlite connections must not be
-shared across threads); the connection of a thread that has ended is closed when the next
-thread connects, so threads that come and go never pile up open files. Read-modify-write
-goes through `write()`, which holds `BEGIN IMMEDIATE` so two threads or two processes never
-interleave a check and its update.
+Stores write one dialect of SQL, the part both engines understand: `?` placeholders,
+`INSERT … ON CONFLICT`, `RETURNING`, datetimes as sortable ISO text. The few places where the
+engines differ are seams here: how a placeholder is spelled, how a read-modify-write locks
+(`BEGIN IMMEDIATE` on SQLite, `SELECT … FOR UPDATE` on PostgreSQL), how an id column counts up,
+and where the schema version is kept. `SQLiteDatabase` (storage/sqlite.py) and
+`PostgresDatabase` (storage/postgres.py) implement them; `open_database` (storage/engine.py)
+picks one from the settings.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
-from bot.errors import StorageError
-from storage.migrations import apply_migrations
-
-BUSY_TIMEOUT_MS = 10_000
+Params = Sequence[Any]
+Row = dict[str, Any]
 
 
-class Database:
-    """A SQLite file shared by the bot's threads.
+class Dialect:
+    """What differs in the SQL text between the engines.
 
-    >>> db = Database(":memory:"); _ = db.migrate(); "runs" in db.conn().table_names()
-    True
+    >>> SQLITE.sql("SELECT * FROM t WHERE a = ? AND b LIKE '5%'")
+    "SELECT * FROM t WHERE a = ? AND b LIKE '5%'"
+    >>> POSTGRES.sql("SELECT * FROM t WHERE a = ? AND b LIKE '5%'")
+    "SELECT * FROM t WHERE a = %s AND b LIKE '5%%'"
+    >>> POSTGRES.ddl("CREATE TABLE t (n INTEGER, s TEXT)")
+    'CREATE TABLE t (n BIGINT, s TEXT COLLATE "C")'
+    >>> SQLITE.ddl("CREATE TABLE t (id {autoid})")
+    'CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT)'
     """
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        self._local = threading.local()
-        self._open: dict[threading.Thread, sqlite3.Connection] = {}
-        self._lock = threading.Lock()
-        if self.path == ":memory:":
-            # One shared in-memory database needs a URI with shared cache.
-            self.path = f"file:memdb{id(self)}?mode=memory&cache=shared"
+    def __init__(self, name: str, *, placeholder: str, autoid: str, lock: str) -> None:
+        self.name = name
+        self._placeholder = placeholder
+        self._autoid = autoid
+        self.lock = lock
+        """Appended to a SELECT whose rows the same transaction then changes."""
 
-    def _connect(self) -> sqlite3.Connection:
-        uri = self.path.startswith("file:")
-        try:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-                isolation_level=None,
-                check_same_thread=False,
-                uri=uri,
-            )
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            if not uri:
-                conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(_explain(self.path, exc)) from None
-        with self._lock:
-            ended = [t for t in self._open if not t.is_alive()]
-            for thread in ended:
-                self._open.pop(thread).close()
-            self._open[threading.current_thread()] = conn
-        return conn
+    def sql(self, text: str) -> str:
+        """A statement written with `?` placeholders, in this engine's spelling."""
+        if self._placeholder == "?":
+            return text
+        return text.replace("%", "%%").replace("?", self._placeholder)
+
+    def ddl(self, text: str) -> str:
+        """A schema statement in this engine's types.
+
+        On PostgreSQL text compares byte by byte (`COLLATE "C"`), as SQLite's does: times are
+        stored as ISO text and compared as text, which a locale's collation could reorder.
+        INTEGER becomes BIGINT, which is what SQLite's INTEGER holds.
+        """
+        text = text.replace("{autoid}", "\0")
+        if self.name == "postgresql":
+            text = re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', text)
+            text = re.sub(r"\bINTEGER\b", "BIGINT", text)
+        return text.replace("\0", self._autoid)
+
+
+SQLITE = Dialect("sqlite", placeholder="?", autoid="INTEGER PRIMARY KEY AUTOINCREMENT", lock="")
+POSTGRES = Dialect(
+    "postgresql",
+    placeholder="%s",
+    autoid="BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+    lock=" FOR UPDATE",
+)
+
+
+class Session:
+    """One connection, in a transaction (`Database.write`) or in autocommit (reads)."""
+
+    def __init__(self, conn: Any, dialect: Dialect) -> None:
+        self._conn = conn
+        self.dialect = dialect
+
+    @property
+    def lock(self) -> str:
+        """` FOR UPDATE` on PostgreSQL (SQLite's `BEGIN IMMEDIATE` already holds the file)."""
+        return self.dialect.lock
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+        cursor = self._conn.execute(self.dialect.sql(sql), tuple(params))
+        return int(cursor.rowcount)
+
+    def query(self, sql: str, params: Params = ()) -> list[Row]:
+        """Rows of a query, each a dict by column name."""
+        cursor = self._conn.execute(self.dialect.sql(sql), tuple(params))
+        if cursor.description is None:
+            return []
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of a query, or None."""
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row, or None."""
+        row = self.one(sql, params)
+        return None if row is None else next(iter(row.values()))
+
+    def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
+        """Run one statement once per parameter row (batched where the driver can)."""
+        if rows:
+            self._conn.cursor().executemany(self.dialect.sql(sql), [tuple(r) for r in rows])
+
+    def insert(self, table: str, row: Mapping[str, Any], *, returning: str | None = None) -> Any:
+        """Insert one row; with `returning`, the value of that column (e.g. a new id)."""
+        sql = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})" + (
+            f" RETURNING {returning}" if returning else ""
+        )
+        if returning is None:
+            self.execute(sql, tuple(row.values()))
+            return None
+        return self.scalar(sql, tuple(row.values()))
+
+
+class Database(ABC):
+    """The bot's database: reads on a connection of their own, writes in transactions."""
+
+    dialect: Dialect
+
+    @property
+    def engine(self) -> str:
+        """`sqlite` or `postgresql`."""
+        return self.dialect.name
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the data is, for people (never with a password)."""
+
+    @abstractmethod
+    def session(self) -> AbstractContextManager[Session]:
+        """A connection for reads (each statement its own transaction)."""
+
+    @abstractmethod
+    def write(self) -> AbstractContextManager[Session]:
+        """A read-modify-write transaction; commits on success, rolls back on error."""
+
+    @abstractmethod
+    def migrate(self) -> int:
+        """Bring the schema up to date (safe with several processes starting); its version."""
+
+    @abstractmethod
+    def backup(self, destination: Path | str) -> None:
+        """Write a consistent copy of the live database to `destination`."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close every connection."""
+
+    def warm(self) -> None:  # noqa: B027 - most engines need nothing here
+        """Prepare this thread to use the database (SQLite opens its connection now)."""
 
     def open_connections(self) -> int:
-        """How many connections are open (one per live thread that used the database)."""
-        with self._lock:
-            return len(self._open)
+        """How many connections are open."""
+        return 0
 
-    def conn(self) -> sqlite_utils.Database:
-        """This thread's sqlite-utils handle on the database."""
-        db: sqlite_utils.Database | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite_utils.Database(self._connect())
-            self._local.db = db
-        return db
+    def insert_now(self, sql: str, params: Params) -> None:
+        """One statement, durable once this returns, on the fastest path the engine has."""
+        self.execute_write(sql, params)
 
-    @contextmanager
-    def write(self) -> Iterator[sqlite_utils.Database]:
-        """A read-modify-write transaction under `BEGIN IMMEDIATE`; commits on success."""
-        db = self.conn()
-        db.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            if db.conn.in_transaction:
-                db.conn.execute("ROLLBACK")
-            raise
-        else:
-            db.conn.execute("COMMIT")
+    def query(self, sql: str, params: Params = ()) -> list[Row]:
+        """Rows of a read."""
+        with self.session() as s:
+            return s.query(sql, params)
 
-    def execute_write(self, sql: str, params: Sequence[Any] = ()) -> None:
-        """Run one statement in a write transaction of its own."""
+    def one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of a read, or None."""
+        with self.session() as s:
+            return s.one(sql, params)
+
+    def scalar(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row of a read, or None."""
+        with self.session() as s:
+            return s.scalar(sql, params)
+
+    def execute_write(self, sql: str, params: Params = ()) -> int:
+        """Run one statement in a write transaction of its own; rows changed."""
         with self.write() as tx:
-            tx.execute(sql, params)
+            return tx.execute(sql, params)
 
-    def migrate(self) -> int:
-        """Check the file and bring its schema up to date; return the schema version."""
-        db = self.conn()
-        try:
-            result = db.conn.execute("PRAGMA quick_check").fetchone()
-            if result is None or result[0] != "ok":
-                raise StorageError(
-                    f"The database file {self.path} is damaged ({result[0] if result else '?'}). "
-                    "Restore it from a backup (`deepnote-bot backup`) or move it away to start "
-                    "with an empty one."
-                )
-            with self.write() as tx:
-                return apply_migrations(tx)
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(_explain(self.path, exc)) from None
+    @abstractmethod
+    def id_high_water(self, tx: Session, table: str) -> int:
+        """The largest id `table`'s counting `id` column has ever handed out (0 if none)."""
 
-    def backup(self, destination: Path | str) -> None:
-        """Write a consistent copy of the live database to `destination` (online backup)."""
-        dest = Path(destination)
-        if dest.exists():
-            raise StorageError(f"{dest} already exists; choose a new file name for the backup.")
-        target = sqlite3.connect(str(dest))
-        try:
-            self.conn().conn.backup(target)
-        finally:
-            target.close()
-
-    def close(self) -> None:
-        """Close every connection any thread opened."""
-        with self._lock:
-            conns, self._open = list(self._open.values()), {}
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
+    @abstractmethod
+    def raise_id_counter(self, tx: Session, table: str, at_least: int) -> None:
+        """Make `table`'s next new id greater than `at_least` (never lowers it)."""
 
 
-def _explain(path: str, exc: sqlite3.DatabaseError) -> str:
-    text = str(exc)
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return (
-            f"The database file {path} is not a usable SQLite database ({text}). "
-            "Restore it from a backup or move it away to start with an empty one."
-        )
-    if "readonly" in text or "read-only" in text or "unable to open" in text:
-        return (
-            f"The database file {path} cannot be opened for writing ({text}). "
-            "Check that its folder exists and that the bot's user may write to it."
-        )
-    return f"The database file {path} cannot be used: {text}."
+# Every table the migrations create with its primary key, parents before children (copying
+# follows this order).
+PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
+    "runs": ("id",),
+    "run_results": ("run", "position"),
+    "audit": ("id",),
+    "heartbeats": ("holder",),
+    "leases": ("name",),
+    "schedules": ("id",),
+    "schedule_notes": ("id",),
+    "aliases": ("team_id", "name"),
+    "notebooks": ("id",),
+    "seen_events": ("event_id",),
+    "seen_requests": ("timestamp", "signature"),
+    "intents": ("id",),
+}
+# The tables whose `id` counts up ({autoid}): an id once used is never handed out again.
+COUNTED_IDS = ("audit", "schedules", "schedule_notes")

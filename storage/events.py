@@ -1,8 +1,8 @@
 """Events API deliveries already handled, so Slack's retries never act twice.
 
->>> from storage.db import Database
+>>> from storage.sqlite import SQLiteDatabase
 >>> from datetime import UTC, datetime
->>> db = Database(":memory:"); _ = db.migrate()
+>>> db = SQLiteDatabase(":memory:"); _ = db.migrate()
 >>> seen = SeenEvents(db); now = datetime(2026, 1, 1, tzinfo=UTC)
 >>> seen.first_time("Ev1", now=now), seen.first_time("Ev1", now=now)
 (True, False)
@@ -29,8 +29,8 @@ class SeenEvents:
         """Claim an event: True the first time it is seen (by any thread or process)."""
         with self.db.write() as tx:
             tx.execute("DELETE FROM seen_events WHERE seen_at < ?", (iso(now - KEEP),))
-            cursor = tx.execute(
-                "INSERT OR IGNORE INTO seen_events (event_id, seen_at) VALUES (?, ?)",
+            inserted = tx.execute(
+                "INSERT INTO seen_events (event_id, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 (event_id, iso(now)),
             )
-            return bool(cursor.rowcount)
+            return inserted == 1

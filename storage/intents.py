@@ -6,7 +6,8 @@ INSERT) and marked done once its work has finished; after a restart the process 
 poller lease finishes or explains every one left open.
 
 >>> from datetime import UTC, datetime
->>> db = Database(":memory:"); _ = db.migrate()
+>>> from storage.sqlite import SQLiteDatabase
+>>> db = SQLiteDatabase(":memory:"); _ = db.migrate()
 >>> intents = IntentStore(db); now = datetime(2026, 1, 1, tzinfo=UTC)
 >>> intents.add(Intent(id="i1", team_id="T1", user_id="U1", channel_id="C1", thread_ts=None,
 ...     text="run sales", response_url="https://hooks.example/1", holder="p1", received_at=now))
@@ -22,14 +23,11 @@ True
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from storage.db import BUSY_TIMEOUT_MS, Database
-from storage.rows import from_iso, iso
+from storage.db import Database
+from storage.rows import iso, record_reader
 
 KEEP = timedelta(days=2)
 """Finished intents are kept this long (to tell what happened to a command), then pruned."""
@@ -66,41 +64,25 @@ class IntentStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        # Commands are stored on the threads that receive requests. One connection of the
-        # store's own, opened now, spares each of those threads opening one during its first
-        # acknowledgement; commands arriving together queue on the lock rather than in
-        # SQLite's busy handler, which sleeps in steps of milliseconds.
-        self._adding = threading.Lock()
-        self._conn = sqlite3.connect(
-            db.path,
-            timeout=BUSY_TIMEOUT_MS / 1000,
-            isolation_level=None,
-            check_same_thread=False,
-            uri=db.path.startswith("file:"),
-        )
-        # WAL (set on the file by `Database`) with NORMAL sync: a commit survives a killed
-        # process, which is the point here.
-        self._conn.execute("PRAGMA synchronous = NORMAL")
 
     def add(self, intent: Intent) -> None:
         """Store a command about to be acknowledged (one INSERT, durable once it returns)."""
-        # One statement in autocommit mode is its own transaction: no BEGIN IMMEDIATE needed.
-        with self._adding:
-            self._conn.execute(
-                "INSERT INTO intents (id, team_id, user_id, channel_id, thread_ts, text, "
-                "response_url, holder, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    intent.id,
-                    intent.team_id,
-                    intent.user_id,
-                    intent.channel_id,
-                    intent.thread_ts,
-                    intent.text,
-                    intent.response_url,
-                    intent.holder,
-                    iso(intent.received_at),
-                ),
-            )
+        # One statement in autocommit mode is its own transaction, on the engine's fast path.
+        self.db.insert_now(
+            "INSERT INTO intents (id, team_id, user_id, channel_id, thread_ts, text, "
+            "response_url, holder, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                intent.id,
+                intent.team_id,
+                intent.user_id,
+                intent.channel_id,
+                intent.thread_ts,
+                intent.text,
+                intent.response_url,
+                intent.holder,
+                iso(intent.received_at),
+            ),
+        )
 
     def started(self, intent_id: str, *, now: datetime) -> None:
         """Note that a command's work has begun."""
@@ -119,36 +101,25 @@ class IntentStore:
 
     def take_over(self, intent_id: str, old_holder: str, new_holder: str) -> bool:
         """Claim an unfinished command from a stopped process; False if someone else did."""
-        with self.db.write() as tx:
-            cursor = tx.execute(
+        return (
+            self.db.execute_write(
                 "UPDATE intents SET holder = ? WHERE id = ? AND holder = ? AND done_at IS NULL",
                 (new_holder, intent_id, old_holder),
             )
-            return bool(cursor.rowcount)
+            == 1
+        )
 
     def get(self, intent_id: str) -> Intent | None:
         """One stored command, finished or not."""
-        row = (
-            self.db.conn()
-            .conn.execute(f"SELECT {_COLUMNS} FROM intents WHERE id = ?", (intent_id,))
-            .fetchone()
-        )
+        row = self.db.one(f"SELECT {_COLUMNS} FROM intents WHERE id = ?", (intent_id,))
         return _intent(row) if row else None
 
     def unfinished(self) -> list[Intent]:
         """Every command not yet marked done, oldest first."""
-        rows = (
-            self.db.conn()
-            .conn.execute(
-                f"SELECT {_COLUMNS} FROM intents WHERE done_at IS NULL ORDER BY received_at, id"
-            )
-            .fetchall()
+        rows = self.db.query(
+            f"SELECT {_COLUMNS} FROM intents WHERE done_at IS NULL ORDER BY received_at, id"
         )
         return [_intent(row) for row in rows]
-
-    def close(self) -> None:
-        """Close the store's own connection."""
-        self._conn.close()
 
     def prune(self, *, now: datetime) -> None:
         """Delete finished commands older than `KEEP`."""
@@ -157,20 +128,4 @@ class IntentStore:
         )
 
 
-def _intent(row: tuple[Any, ...]) -> Intent:
-    received_at = from_iso(row[8])
-    assert received_at is not None
-    return Intent(
-        id=row[0],
-        team_id=row[1],
-        user_id=row[2],
-        channel_id=row[3],
-        thread_ts=row[4],
-        text=row[5],
-        response_url=row[6],
-        holder=row[7],
-        received_at=received_at,
-        started_at=from_iso(row[9]),
-        done_at=from_iso(row[10]),
-        outcome=row[11],
-    )
+_intent = record_reader(Intent)

@@ -1,25 +1,28 @@
 """Versioned schema migrations, applied in order at start-up.
 
-Each migration is a function of the sqlite-utils handle; `PRAGMA user_version` records how
-many have been applied. Never edit a released migration: add a new one.
+Each migration is a function of a session in the migrating transaction; it writes its DDL once
+for both engines (`{autoid}` for a counting id column; `Dialect.ddl` maps the types). The
+engine records how many have been applied (SQLite: `PRAGMA user_version`; PostgreSQL: the
+`schema_version` table). Never edit a released migration: add a new one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import sqlite_utils
+from storage.db import Session
 
 
-def _m001_runs(db: sqlite_utils.Database) -> None:
+def _m001_runs(db: Session) -> None:
     """Runs, their results, the audit log, heartbeats and leases."""
     _m001_runs_table(db)
     _m001_side_tables(db)
 
 
-def _m001_runs_table(db: sqlite_utils.Database) -> None:
+def _m001_runs_table(db: Session) -> None:
     """Part of migration 1: one row per run, with the state of its Slack messages."""
-    db.execute(
+    _ddl(
+        db,
         """
         CREATE TABLE runs (
             id TEXT PRIMARY KEY,
@@ -67,17 +70,18 @@ def _m001_runs_table(db: sqlite_utils.Database) -> None:
             create_started INTEGER NOT NULL DEFAULT 0,
             reply_intent TEXT
         )
-        """
+        """,
     )
-    db.execute("CREATE INDEX runs_open ON runs (status, next_poll_at)")
-    db.execute("CREATE INDEX runs_outbox ON runs (card_dirty, reply_posted)")
-    db.execute("CREATE INDEX runs_user ON runs (user_id, created_at)")
-    db.execute("CREATE INDEX runs_finish ON runs (finish_pending)")
+    _ddl(db, "CREATE INDEX runs_open ON runs (status, next_poll_at)")
+    _ddl(db, "CREATE INDEX runs_outbox ON runs (card_dirty, reply_posted)")
+    _ddl(db, "CREATE INDEX runs_user ON runs (user_id, created_at)")
+    _ddl(db, "CREATE INDEX runs_finish ON runs (finish_pending)")
 
 
-def _m001_side_tables(db: sqlite_utils.Database) -> None:
+def _m001_side_tables(db: Session) -> None:
     """Part of migration 1: a run's results, the audit log, heartbeats and leases."""
-    db.execute(
+    _ddl(
+        db,
         """
         CREATE TABLE run_results (
             run TEXT NOT NULL REFERENCES runs(id),
@@ -86,12 +90,13 @@ def _m001_side_tables(db: sqlite_utils.Database) -> None:
             posted INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (run, position)
         )
-        """
+        """,
     )
-    db.execute(
+    _ddl(
+        db,
         """
         CREATE TABLE audit (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            id {autoid},
             at TEXT NOT NULL,
             user_id TEXT NOT NULL,
             action TEXT NOT NULL,
@@ -99,9 +104,10 @@ def _m001_side_tables(db: sqlite_utils.Database) -> None:
             channel_id TEXT NOT NULL,
             details TEXT NOT NULL DEFAULT '{}'
         )
-        """
+        """,
     )
-    db.execute(
+    _ddl(
+        db,
         """
         CREATE TABLE heartbeats (
             holder TEXT PRIMARY KEY,
@@ -109,26 +115,28 @@ def _m001_side_tables(db: sqlite_utils.Database) -> None:
             deepnote_ok_at TEXT,
             slack_ok_at TEXT
         )
-        """
+        """,
     )
-    db.execute(
+    _ddl(
+        db,
         """
         CREATE TABLE leases (
             name TEXT PRIMARY KEY,
             holder TEXT NOT NULL,
             expires_at TEXT NOT NULL
         )
-        """
+        """,
     )
 
 
-def _m002_schedules(db: sqlite_utils.Database) -> None:
+def _m002_schedules(db: Session) -> None:
     # AUTOINCREMENT: a deleted schedule's id is never handed out again, so a stale
     # `/deepnote pause 3` can never hit someone else's newer schedule.
-    db.execute(
+    _ddl(
+        db,
         """
         CREATE TABLE schedules (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            id {autoid},
             team_id TEXT NOT NULL,
             channel_id TEXT NOT NULL,
             owner_id TEXT NOT NULL,
@@ -148,15 +156,16 @@ def _m002_schedules(db: sqlite_utils.Database) -> None:
             consecutive_failures INTEGER NOT NULL DEFAULT 0,
             created_at TEXT NOT NULL
         )
-        """
+        """,
     )
-    db.execute("CREATE INDEX schedules_due ON schedules (paused, next_fire_at)")
-    db.execute("CREATE INDEX schedules_channel ON schedules (team_id, channel_id)")
+    _ddl(db, "CREATE INDEX schedules_due ON schedules (paused, next_fire_at)")
+    _ddl(db, "CREATE INDEX schedules_channel ON schedules (team_id, channel_id)")
     # Messages about schedules waiting to be posted; one that follows a run waits for its card.
-    db.execute(
+    _ddl(
+        db,
         """
         CREATE TABLE schedule_notes (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            id {autoid},
             schedule_id INTEGER NOT NULL,
             channel_id TEXT NOT NULL,
             after_run_id TEXT,
@@ -167,12 +176,13 @@ def _m002_schedules(db: sqlite_utils.Database) -> None:
             attempts INTEGER NOT NULL DEFAULT 0,
             retry_at TEXT
         )
-        """
+        """,
     )
 
 
-def _m003_aliases_notebooks_events(db: sqlite_utils.Database) -> None:
-    db.execute(
+def _m003_aliases_notebooks_events(db: Session) -> None:
+    _ddl(
+        db,
         """
         CREATE TABLE aliases (
             team_id TEXT NOT NULL,
@@ -183,10 +193,11 @@ def _m003_aliases_notebooks_events(db: sqlite_utils.Database) -> None:
             created_at TEXT NOT NULL,
             PRIMARY KEY (team_id, name)
         )
-        """
+        """,
     )
     # The names of notebooks the bot has fetched, so people can name a notebook by its title.
-    db.execute(
+    _ddl(
+        db,
         """
         CREATE TABLE notebooks (
             id TEXT PRIMARY KEY,
@@ -194,46 +205,49 @@ def _m003_aliases_notebooks_events(db: sqlite_utils.Database) -> None:
             name_key TEXT NOT NULL,
             seen_at TEXT NOT NULL
         )
-        """
+        """,
     )
-    db.execute("CREATE INDEX notebooks_name ON notebooks (name_key)")
+    _ddl(db, "CREATE INDEX notebooks_name ON notebooks (name_key)")
     # Events API deliveries already acted on: Slack retries must not act twice.
-    db.execute(
+    _ddl(
+        db,
         """
         CREATE TABLE seen_events (
             event_id TEXT PRIMARY KEY,
             seen_at TEXT NOT NULL
         )
-        """
+        """,
     )
-    db.execute("CREATE INDEX seen_events_age ON seen_events (seen_at)")
+    _ddl(db, "CREATE INDEX seen_events_age ON seen_events (seen_at)")
 
 
-def _m004_seen_requests(db: sqlite_utils.Database) -> None:
+def _m004_seen_requests(db: Session) -> None:
     """Signed requests already accepted: a replay within the signature window is refused."""
-    db.execute(
+    _ddl(
+        db,
         """
         CREATE TABLE seen_requests (
             timestamp INTEGER NOT NULL,
             signature TEXT NOT NULL,
             PRIMARY KEY (timestamp, signature)
         )
-        """
+        """,
     )
 
 
-def _m005_alias_owners(db: sqlite_utils.Database) -> None:
+def _m005_alias_owners(db: Session) -> None:
     """Aliases get an owner, who (with the admins) alone may change or remove them.
 
     Aliases made before this have no owner (NULL): who made them was never checked, so only
     admins may change those.
     """
-    db.execute("ALTER TABLE aliases ADD COLUMN owner_id TEXT")
+    _ddl(db, "ALTER TABLE aliases ADD COLUMN owner_id TEXT")
 
 
-def _m006_command_intents(db: sqlite_utils.Database) -> None:
+def _m006_command_intents(db: Session) -> None:
     """Slash commands stored before they are acknowledged, so a hard kill loses none."""
-    db.execute(
+    _ddl(
+        db,
         """
         CREATE TABLE intents (
             id TEXT PRIMARY KEY,
@@ -249,14 +263,14 @@ def _m006_command_intents(db: sqlite_utils.Database) -> None:
             done_at TEXT,
             outcome TEXT
         )
-        """
+        """,
     )
     # Recovery reads only the unfinished ones; pruning reads the finished ones by age.
-    db.execute("CREATE INDEX intents_open ON intents (received_at) WHERE done_at IS NULL")
-    db.execute("CREATE INDEX intents_done ON intents (done_at) WHERE done_at IS NOT NULL")
+    _ddl(db, "CREATE INDEX intents_open ON intents (received_at) WHERE done_at IS NULL")
+    _ddl(db, "CREATE INDEX intents_done ON intents (done_at) WHERE done_at IS NOT NULL")
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+MIGRATIONS: tuple[Callable[[Session], None], ...] = (
     _m001_runs,
     _m002_schedules,
     _m003_aliases_notebooks_events,
@@ -266,10 +280,12 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
 )
 
 
-def apply_migrations(db: sqlite_utils.Database) -> int:
-    """Apply every migration not yet applied (inside the caller's transaction)."""
-    row = db.conn.execute("PRAGMA user_version").fetchone()
-    version = int(row[0]) if row else 0
+def _ddl(db: Session, text: str) -> None:
+    db.execute(db.dialect.ddl(text))
+
+
+def apply_migrations(db: Session, version: int, set_version: Callable[[Session, int], None]) -> int:
+    """Apply every migration after `version` (inside the caller's transaction)."""
     if version > len(MIGRATIONS):
         raise RuntimeError(
             f"The database was written by a newer version of the bot (schema {version}, "
@@ -277,5 +293,5 @@ def apply_migrations(db: sqlite_utils.Database) -> int:
         )
     for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
         migration(db)
-        db.conn.execute(f"PRAGMA user_version = {number}")
+        set_version(db, number)
     return len(MIGRATIONS)

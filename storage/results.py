@@ -59,19 +59,19 @@ class ResultStore:
 
     def load(self, run_key: str) -> list[records.ResultItem]:
         """A run's results, in order."""
-        rows = self.db.conn().conn.execute(
+        rows = self.db.query(
             "SELECT payload FROM run_results WHERE run = ? ORDER BY position", (run_key,)
         )
-        return [decode(r[0]) for r in rows]
+        return [decode(r["payload"]) for r in rows]
 
     def unposted_files(self, run_key: str) -> list[tuple[int, records.ResultItem]]:
         """Results that become files in the thread (images, charts) and are not posted yet."""
-        rows = self.db.conn().conn.execute(
+        rows = self.db.query(
             "SELECT position, payload FROM run_results WHERE run = ? AND posted = 0"
             " ORDER BY position",
             (run_key,),
         )
-        items = [(int(r[0]), decode(r[1])) for r in rows]
+        items = [(int(r["position"]), decode(r["payload"])) for r in rows]
         return [
             (p, i) for p, i in items if isinstance(i, records.ImageResult | records.ChartResult)
         ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from storage.db import Database
@@ -24,8 +24,8 @@ class RunStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def _rows(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[RunRecord]:
-        return [_record(r) for r in self.db.conn().query(sql, params)]
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[RunRecord]:
+        return [_record(r) for r in self.db.query(sql, params)]
 
     def _one(self, sql: str, params: tuple[Any, ...]) -> RunRecord | None:
         rows = self._rows(sql, params)
@@ -46,7 +46,7 @@ class RunStore:
             post_outputs=post_outputs,
         )
         with self.db.write() as tx:
-            tx.table("runs").insert(row)
+            tx.insert("runs", row)
 
     def get(self, id_: str) -> RunRecord | None:
         """A run by the bot's own id or by Deepnote's run id."""
@@ -54,8 +54,8 @@ class RunStore:
 
     def post_outputs(self, id_: str) -> str | None:
         """The run's choice of which outputs to post (`None` for the default)."""
-        rows = list(self.db.conn().query("SELECT post_outputs FROM runs WHERE id = ?", (id_,)))
-        return rows[0]["post_outputs"] if rows else None
+        value = self.db.scalar("SELECT post_outputs FROM runs WHERE id = ?", (id_,))
+        return None if value is None else str(value)
 
     def options(self, run: RunRecord) -> RunOptions:
         """The options `run` was started with, to start it again the same way."""
@@ -83,7 +83,7 @@ class RunStore:
 
     def in_doubt(self, holder: str) -> list[tuple[RunRecord, str, str]]:
         """Posts another process started and may not have finished: (run, kind, holder)."""
-        rows = self.db.conn().query(
+        rows = self.db.query(
             "SELECT * FROM runs WHERE (card_intent IS NOT NULL AND card_intent != ?"
             " AND card_ts IS NULL) OR (reply_intent IS NOT NULL AND reply_intent != ?"
             " AND reply_posted = 0)",
@@ -126,34 +126,26 @@ class RunStore:
 
     def open_count(self) -> int:
         """How many started runs are still being followed."""
-        row = (
-            self.db.conn()
-            .conn.execute(
-                f"SELECT count(*) FROM runs WHERE run_id IS NOT NULL"
-                f" AND status NOT IN ({_FINAL_SQL})"
-            )
-            .fetchone()
+        count = self.db.scalar(
+            f"SELECT count(*) FROM runs WHERE run_id IS NOT NULL AND status NOT IN ({_FINAL_SQL})"
         )
-        return int(row[0]) if row else 0
+        return int(count or 0)
 
     def poll_lag(self, now: datetime) -> float:
         """Seconds by which the most overdue status read is late (0 when none is due)."""
-        row = (
-            self.db.conn()
-            .conn.execute(
+        oldest = from_iso(
+            self.db.scalar(
                 f"SELECT min(next_poll_at) FROM runs WHERE run_id IS NOT NULL"
                 f" AND status NOT IN ({_FINAL_SQL}) AND next_poll_at <= ?",
                 (iso(now),),
             )
-            .fetchone()
         )
-        oldest = from_iso(row[0]) if row and row[0] else None
         return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
 
     def stuck_creating(self, before: datetime) -> list[tuple[RunRecord, bool]]:
         """Runs left in `creating` by a process that stopped mid-create, each with whether
         the create request may have been sent."""
-        rows = self.db.conn().query(
+        rows = self.db.query(
             "SELECT * FROM runs WHERE status = ? AND created_at < ? AND card_intent IS NULL",
             (CREATING, iso(before)),
         )
@@ -183,12 +175,12 @@ class RunStore:
     ) -> bool:
         """Store what a status read said; return True when the status changed."""
         with self.db.write() as tx:
-            row = tx.conn.execute(
-                "SELECT status, project_id, notebook_url FROM runs WHERE id = ?", (id_,)
-            ).fetchone()
+            row = tx.one(
+                f"SELECT status, project_id, notebook_url FROM runs WHERE id = ?{tx.lock}", (id_,)
+            )
             if row is None:
                 return False
-            changed = row[0] != status
+            changed = row["status"] != status
             finishing = changed and status in FINAL_STATUSES
             tx.execute(
                 "UPDATE runs SET status = ?, last_read_at = ?, next_poll_at = ?,"
@@ -197,7 +189,8 @@ class RunStore:
                 " failing_block = coalesce(?, failing_block),"
                 " snapshot_url = coalesce(?, snapshot_url),"
                 " project_id = coalesce(project_id, ?), notebook_url = coalesce(?, notebook_url),"
-                " card_dirty = card_dirty OR ?, finish_pending = finish_pending OR ?"
+                " card_dirty = CASE WHEN ? = 1 THEN 1 ELSE card_dirty END,"
+                " finish_pending = CASE WHEN ? = 1 THEN 1 ELSE finish_pending END"
                 " WHERE id = ?",
                 (
                     status,
@@ -208,7 +201,7 @@ class RunStore:
                     failing_block,
                     snapshot_url,
                     project_id,
-                    notebook_url if row[2] is None else None,
+                    notebook_url if row["notebook_url"] is None else None,
                     int(changed),
                     int(finishing),
                     id_,
@@ -224,34 +217,22 @@ class RunStore:
                 " next_poll_at = ? WHERE id = ?",
                 (error, iso(next_poll_at), id_),
             )
-            row = tx.conn.execute("SELECT poll_failures FROM runs WHERE id = ?", (id_,)).fetchone()
-            return int(row[0]) if row else 0
+            return int(tx.scalar("SELECT poll_failures FROM runs WHERE id = ?", (id_,)) or 0)
 
     def counter(self, id_: str, column: str) -> int:
         """A run's failure counter: `poll_failures` or `slack_attempts`."""
         if column not in ("poll_failures", "slack_attempts"):
             raise ValueError(column)
-        row = (
-            self.db.conn()
-            .conn.execute(
-                f"SELECT {column} FROM runs WHERE id = ?",
-                (id_,),
-            )
-            .fetchone()
-        )
-        return int(row[0]) if row else 0
+        return int(self.db.scalar(f"SELECT {column} FROM runs WHERE id = ?", (id_,)) or 0)
 
     def last_read_at(self, id_: str) -> datetime | None:
         """When the run's status was last read successfully."""
-        row = (
-            self.db.conn()
-            .conn.execute(
+        return from_iso(
+            self.db.scalar(
                 "SELECT coalesce(last_read_at, started_at, created_at) FROM runs WHERE id = ?",
                 (id_,),
             )
-            .fetchone()
         )
-        return from_iso(row[0]) if row else None
 
     def mark_lost(self, id_: str, *, reason: str, now: datetime) -> None:
         """Stop following a run whose status cannot be read; the card and thread say so."""
@@ -283,7 +264,7 @@ class RunStore:
             f"   WHEN card_ts IS NOT NULL AND card_dirty = 1 AND status IN ({_FINAL_SQL}) THEN 0"
             "   ELSE 1 END, created_at LIMIT ?"
         )
-        rows = self.db.conn().query(sql, (iso(now), limit))
+        rows = self.db.query(sql, (iso(now), limit))
         return [(_record(r), bool(r["_card"]), bool(r["_reply"]), bool(r["_files"])) for r in rows]
 
     def files_done(self, id_: str) -> None:
@@ -334,17 +315,12 @@ class RunStore:
                     " WHERE id = ?",
                     (iso(retry_at), id_),
                 )
-            row = tx.conn.execute("SELECT slack_attempts FROM runs WHERE id = ?", (id_,)).fetchone()
-            return int(row[0]) if row else 0
+            return int(tx.scalar("SELECT slack_attempts FROM runs WHERE id = ?", (id_,)) or 0)
 
     def slack_error(self, id_: str) -> str | None:
         """The unrecoverable Slack error recorded against a run, if any."""
-        row = (
-            self.db.conn()
-            .conn.execute("SELECT slack_error FROM runs WHERE id = ?", (id_,))
-            .fetchone()
-        )
-        return str(row[0]) if row and row[0] else None
+        value = self.db.scalar("SELECT slack_error FROM runs WHERE id = ?", (id_,))
+        return str(value) if value else None
 
     def recent_for_user(self, user_id: str, limit: int = 10) -> list[RunRecord]:
         """The user's latest runs, newest first."""
@@ -354,30 +330,32 @@ class RunStore:
         )
 
 
+POLLER_LEASE = "poller"
+"""The lease whose holder is the leader: the one process doing background work."""
+
+
 class LeaseStore:
-    """Named leases so that only one bot process does background work at a time."""
+    """Named leases (a row with a holder and an expiry) so that only one bot process does
+    background work at a time, on either engine.
+
+    Taking a lease is one conditional upsert: it succeeds only when the row is new, already
+    this holder's, or expired; so of any number of processes racing, exactly one wins.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     def acquire(self, name: str, holder: str, *, now: datetime, ttl_seconds: float) -> bool:
         """Take or renew the lease; False when another holder has it and it has not expired."""
-        from datetime import timedelta
-
         expires = now + timedelta(seconds=ttl_seconds)
-        with self.db.write() as tx:
-            row = tx.conn.execute(
-                "SELECT holder, expires_at FROM leases WHERE name = ?", (name,)
-            ).fetchone()
-            if row is not None and row[0] != holder and (from_iso(row[1]) or now) > now:
-                return False
-            tx.execute(
-                "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)"
-                " ON CONFLICT(name) DO UPDATE SET holder = excluded.holder,"
-                " expires_at = excluded.expires_at",
-                (name, holder, iso(expires)),
-            )
-            return True
+        changed = self.db.execute_write(
+            "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+            " expires_at = excluded.expires_at"
+            " WHERE leases.holder = excluded.holder OR leases.expires_at <= ?",
+            (name, holder, iso(expires), iso(now)),
+        )
+        return changed == 1
 
     def alive(self, holder: str, *, now: datetime) -> bool:
         """Whether a bot process has shown signs of life recently (its heartbeat lease)."""
@@ -386,16 +364,12 @@ class LeaseStore:
 
     def holder(self, name: str) -> tuple[str, datetime] | None:
         """Who holds the lease and until when."""
-        row = (
-            self.db.conn()
-            .conn.execute("SELECT holder, expires_at FROM leases WHERE name = ?", (name,))
-            .fetchone()
-        )
+        row = self.db.one("SELECT holder, expires_at FROM leases WHERE name = ?", (name,))
         if row is None:
             return None
-        expires = from_iso(row[1])
+        expires = from_iso(row["expires_at"])
         assert expires is not None
-        return str(row[0]), expires
+        return str(row["holder"]), expires
 
     def release(self, name: str, holder: str) -> None:
         """Give the lease up (on clean shutdown)."""

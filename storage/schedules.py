@@ -1,7 +1,8 @@
 """The schedules table, the source of truth for recurring runs, and the notes about them.
 
-Firing claims a slot with a compare-and-set on `next_fire_at` inside `BEGIN IMMEDIATE`, so
-a slot is started at most once even with two bot processes on one database file.
+Firing claims a slot with a compare-and-set on `next_fire_at` (one conditional UPDATE, atomic
+on either engine), so a slot is started at most once even with several bot processes on one
+database.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from storage.db import Database
+from storage.db import Database, Session
 from storage.rows import record_reader
 
 SUCCESS = "success"
@@ -86,9 +87,11 @@ _note = record_reader(Note)
 
 
 class ScheduleStore:
-    """Reads and writes schedules; every read-then-write is one IMMEDIATE transaction.
+    """Reads and writes schedules; every read-then-write is one transaction that holds the
+    rows it changes.
 
-    >>> db = Database(":memory:"); _ = db.migrate(); store = ScheduleStore(db)
+    >>> from storage.sqlite import SQLiteDatabase
+    >>> db = SQLiteDatabase(":memory:"); _ = db.migrate(); store = ScheduleStore(db)
     >>> s = store.insert(ScheduleRecord(0, "T1", "C1", "U1", "nb", "Sales", "0 9 * * *",
     ...     "UTC", "always", datetime(2026, 1, 1, tzinfo=UTC)))
     >>> s.id, store.get(s.id) == s
@@ -99,7 +102,7 @@ class ScheduleStore:
         self.db = db
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[ScheduleRecord]:
-        return [_record(r) for r in self.db.conn().query(sql, params)]
+        return [_record(r) for r in self.db.query(sql, params)]
 
     def insert(self, schedule: ScheduleRecord) -> ScheduleRecord:
         """Store a new schedule; its `id` is assigned here (the one passed is ignored)."""
@@ -121,12 +124,7 @@ class ScheduleStore:
             "created_at": utc_iso(schedule.created_at),
         }
         with self.db.write() as tx:
-            cursor = tx.conn.execute(
-                f"INSERT INTO schedules ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                tuple(row.values()),
-            )
-            new_id = cursor.lastrowid
-        assert new_id is not None
+            new_id = tx.insert("schedules", row, returning="id")
         return replace(schedule, id=int(new_id), consecutive_failures=0)
 
     def get(self, id_: int) -> ScheduleRecord | None:
@@ -162,13 +160,12 @@ class ScheduleStore:
         Compare-and-set: it succeeds only while the row still says `expected` and is not
         paused, so of any number of processes racing for one slot exactly one wins.
         """
-        with self.db.write() as tx:
-            cursor = tx.conn.execute(
-                "UPDATE schedules SET next_fire_at = ?"
-                " WHERE id = ? AND paused = 0 AND next_fire_at = ?",
-                (utc_iso(next_fire_at), id_, utc_iso(expected)),
-            )
-            return cursor.rowcount == 1
+        changed = self.db.execute_write(
+            "UPDATE schedules SET next_fire_at = ?"
+            " WHERE id = ? AND paused = 0 AND next_fire_at = ?",
+            (utc_iso(next_fire_at), id_, utc_iso(expected)),
+        )
+        return changed == 1
 
     def set_paused(
         self, id_: int, *, paused: bool, reason: str | None, next_fire_at: datetime | None
@@ -176,7 +173,7 @@ class ScheduleStore:
         """Pause (next_fire_at None) or resume (a fresh next slot, failure count reset)."""
         self.db.execute_write(
             "UPDATE schedules SET paused = ?, paused_reason = ?, next_fire_at = ?,"
-            " consecutive_failures = CASE WHEN ? THEN consecutive_failures ELSE 0 END"
+            " consecutive_failures = CASE WHEN ? = 1 THEN consecutive_failures ELSE 0 END"
             " WHERE id = ?",
             (int(paused), reason, utc_iso(next_fire_at), int(paused), id_),
         )
@@ -185,9 +182,9 @@ class ScheduleStore:
     def delete(self, id_: int) -> bool:
         """Remove a schedule and its unsent notes; False when there was none."""
         with self.db.write() as tx:
-            cursor = tx.conn.execute("DELETE FROM schedules WHERE id = ?", (id_,))
+            deleted = tx.execute("DELETE FROM schedules WHERE id = ?", (id_,))
             tx.execute("DELETE FROM schedule_notes WHERE schedule_id = ?", (id_,))
-            return cursor.rowcount == 1
+            return deleted == 1
 
     def record_outcome(
         self,
@@ -207,7 +204,7 @@ class ScheduleStore:
         (`run_id` equal to `last_run_id`) changes nothing and comes back as `duplicate`.
         """
         with self.db.write() as tx:
-            rows = list(tx.query("SELECT * FROM schedules WHERE id = ?", (id_,)))
+            rows = tx.query(f"SELECT * FROM schedules WHERE id = ?{tx.lock}", (id_,))
             if not rows:
                 return None
             before = _record(rows[0])
@@ -242,7 +239,7 @@ class ScheduleStore:
             )
             outcome = Outcome(after, before.last_status, before.consecutive_failures, auto_pause)
             for note in notes(outcome):
-                _insert_note(tx.conn, note, finished_at)
+                _insert_note(tx, note, finished_at)
             return outcome
 
     # -- notes ----------------------------------------------------------------------------
@@ -250,7 +247,7 @@ class ScheduleStore:
     def add_note(self, note: Note, *, now: datetime) -> None:
         """Queue a message about a schedule."""
         with self.db.write() as tx:
-            _insert_note(tx.conn, note, now)
+            _insert_note(tx, note, now)
 
     def ready_notes(self, now: datetime, limit: int = 100) -> list[tuple[Note, str | None]]:
         """Notes to post now, each with the thread to post it in (None: top level).
@@ -270,7 +267,7 @@ class ScheduleStore:
             " ORDER BY n.id LIMIT ?"
         )
         ready = []
-        for row in self.db.conn().query(sql, (utc_iso(now), limit)):
+        for row in self.db.query(sql, (utc_iso(now), limit)):
             note = _note(row)
             ready.append((note, row["_card_ts"] if note.in_thread else None))
         return ready
@@ -287,8 +284,8 @@ class ScheduleStore:
         )
 
 
-def _insert_note(conn: Any, note: Note, now: datetime) -> None:
-    conn.execute(
+def _insert_note(tx: Session, note: Note, now: datetime) -> None:
+    tx.execute(
         "INSERT INTO schedule_notes (schedule_id, channel_id, after_run_id, in_thread, text,"
         " blocks, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (

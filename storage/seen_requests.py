@@ -6,8 +6,8 @@ again. Each accepted (timestamp, signature) pair is claimed here, in the databas
 replay after a restart is refused too. Slack's own retries carry a new timestamp and so a new
 signature; they are deduplicated by event id elsewhere (`SeenEvents`).
 
->>> from storage.db import Database
->>> db = Database(":memory:"); _ = db.migrate()
+>>> from storage.sqlite import SQLiteDatabase
+>>> db = SQLiteDatabase(":memory:"); _ = db.migrate()
 >>> seen = SeenRequests(db)
 >>> seen.claim(1000, "v0=abc", now=1000.0), seen.claim(1000, "v0=abc", now=1001.0)
 (True, False)
@@ -117,8 +117,9 @@ class SeenRequests:
                 )
                 self._next_prune = now + PRUNE_EVERY
             for claim in batch:
-                cursor = tx.execute(
-                    "INSERT OR IGNORE INTO seen_requests (timestamp, signature) VALUES (?, ?)",
+                inserted = tx.execute(
+                    "INSERT INTO seen_requests (timestamp, signature) VALUES (?, ?)"
+                    " ON CONFLICT DO NOTHING",
                     (claim.timestamp, claim.signature),
                 )
-                claim.first = bool(cursor.rowcount)
+                claim.first = inserted == 1

@@ -25,8 +25,10 @@ from bot.offline.simulator import Simulator
 from bot.offline.slack_standin import SlackRequester, SlackStandIn
 from bot.slack.gateway import make_web_client
 from bot.web.http_server import BotHTTPServer
-from storage.db import Database
+from storage.engine import is_postgres_url, open_database
 from storage.records import RunRecord
+
+pytest_plugins = ["tests.pg"]
 
 # CI runs the property tests with a fixed seed, so a landing never depends on luck;
 # locally they explore new examples on every run.
@@ -59,16 +61,17 @@ def run_record(**changes: Any) -> RunRecord:
 
 
 def bot_env(
-    slack: SlackStandIn, deepnote: Simulator, db_path: Path, **extra: str
+    slack: SlackStandIn, deepnote: Simulator, db_path: Path | str, **extra: str
 ) -> dict[str, str]:
-    """The environment a bot under test is configured from."""
+    """The environment a bot under test is configured from; `db_path` is a SQLite file or a
+    PostgreSQL URL."""
     env = {
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.api_url,
         "DEEPNOTE_API_KEY": DEEPNOTE_KEY,
         "DEEPNOTE_API_URL": deepnote.url,
-        "DATABASE_PATH": str(db_path),
+        **_database_env(db_path),
         "POLL_INTERVAL_SECONDS": "1",
         # Tests drive rounds faster than real time: pacing and the request budget are
         # real-time limits, tested on their own (test_pacing.py) and measured in bench/.
@@ -77,6 +80,13 @@ def bot_env(
     }
     env.update(extra)
     return env
+
+
+def _database_env(target: Path | str) -> dict[str, str]:
+    """DATABASE_URL for a PostgreSQL URL, DATABASE_PATH for a SQLite file."""
+    if is_postgres_url(str(target)):
+        return {"DATABASE_URL": str(target)}
+    return {"DATABASE_PATH": str(target)}
 
 
 @dataclass
@@ -121,7 +131,7 @@ def start_bot(
     slack: SlackStandIn,
     deepnote: Simulator,
     clock: ManualClock,
-    db_path: Path,
+    db_path: Path | str,
     *,
     deepnote_timeout: float = 10.0,
     **extra: str,
@@ -139,7 +149,7 @@ def start_bot(
         config,
         slack=make_web_client(config.slack_bot_token, config.slack_api_url),
         deepnote=client,
-        db=Database(db_path),
+        db=open_database(db_path),
         clock=clock,
     )
     server = BotHTTPServer(
@@ -178,7 +188,7 @@ class Bots:
     """Starts bots on one database file; stops whichever are still running at the end."""
 
     def __init__(
-        self, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock, path: Path
+        self, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock, path: Path | str
     ) -> None:
         self.slack, self.deepnote, self.clock, self.path = slack, deepnote, clock, path
         self.running: list[Harness] = []
@@ -197,11 +207,12 @@ class Bots:
 
 @pytest.fixture
 def bots(
-    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
+    database_target: str, slack: SlackStandIn, deepnote: Simulator, clock: ManualClock
 ) -> Iterator[Bots]:
-    """A factory of bots sharing one database file (for restarts and two processes); a
-    test may also start one bot with its own settings."""
-    factory = Bots(slack, deepnote, clock, tmp_path / "bot.db")
+    """A factory of bots sharing one database (for restarts and two processes); a test may
+    also start one bot with its own settings. The database is a SQLite file, or PostgreSQL
+    where the module's `engine` fixture says so."""
+    factory = Bots(slack, deepnote, clock, database_target)
     yield factory
     for h in list(factory.running):
         factory.stop(h)

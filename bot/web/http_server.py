@@ -25,8 +25,8 @@ from slack_bolt import App
 from waitress.server import create_server
 
 from bot.web.front import EVENTS_PATH, SlackFront
-from storage.db import Database
 from storage.seen_requests import SeenRequests
+from storage.sqlite import SQLiteDatabase
 
 __all__ = ["EVENTS_PATH", "MAX_BODY", "WORKERS", "BotHTTPServer"]
 
@@ -53,7 +53,7 @@ class BotHTTPServer:
         seen: SeenRequests | None = None,
     ) -> None:
         if seen is None:  # remembered for this process only
-            memory = Database(":memory:")
+            memory = SQLiteDatabase(":memory:")
             memory.migrate()
             seen = SeenRequests(memory)
         self.seen = seen

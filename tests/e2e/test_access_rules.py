@@ -34,7 +34,7 @@ def test_status_of_a_restricted_notebooks_run_stays_in_its_channels(
     h = restricted(bots)
     h.command(f'run {SALES_NOTEBOOK_ID} region="Asia Pacific"', channel_id=FINANCE)
     slack.wait_for(lambda s: len(s.messages(FINANCE)) == 1)
-    (row,) = list(h.bot.services.db.conn().query("SELECT id FROM runs"))
+    (row,) = h.bot.services.db.query("SELECT id FROM runs")
     in_finance = reply(h, f"status {row['id']}", channel=FINANCE)
     assert "Asia Pacific" in in_finance
     elsewhere = reply(h, f"status {row['id']}", channel=GENERAL)
@@ -61,6 +61,6 @@ def test_status_and_inputs_follow_the_channel_allowlist(bots: Bots, slack: Slack
     h = bots.start(ALLOWED_CHANNEL_IDS=GENERAL)
     h.command(f"run {HELLO_NOTEBOOK_ID}", channel_id=GENERAL)
     slack.wait_for(lambda s: len(s.messages(GENERAL)) == 1)
-    (row,) = list(h.bot.services.db.conn().query("SELECT id FROM runs"))
+    (row,) = h.bot.services.db.query("SELECT id FROM runs")
     for text in (f"status {row['id']}", f"inputs {HELLO_NOTEBOOK_ID}"):
         assert "not enabled in this channel" in reply(h, text, channel="C0RANDOM")

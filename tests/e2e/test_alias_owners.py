@@ -93,12 +93,11 @@ def test_aliases_made_before_owners_are_admins_only(
 
 
 def test_the_migration_adds_owners_to_an_existing_database(tmp_path: Path) -> None:
-    from storage.db import Database
     from storage.migrations import MIGRATIONS
+    from storage.sqlite import SQLiteDatabase
 
     path = tmp_path / "old.db"
-    db = Database(path)
-    conn = db.conn()
+    db = SQLiteDatabase(path)
     with db.write() as tx:
         for migration in MIGRATIONS[:3]:
             migration(tx)
@@ -108,6 +107,6 @@ def test_the_migration_adds_owners_to_an_existing_database(tmp_path: Path) -> No
             (TEAM, "old", SALES_NOTEBOOK_ID, "Sales report", ALICE, "2026-01-01T00:00:00+00:00"),
         )
     assert db.migrate() == len(MIGRATIONS)
-    (row,) = list(conn.query("SELECT name, owner_id, created_by FROM aliases"))
+    (row,) = db.query("SELECT name, owner_id, created_by FROM aliases")
     assert row == {"name": "old", "owner_id": None, "created_by": ALICE}
     db.close()

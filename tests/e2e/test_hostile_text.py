@@ -123,7 +123,7 @@ def test_cards_status_and_deepnote_refusals_are_inert(hostile_bots: Bots) -> Non
         assert_inert(seen(message))
         for edit in getattr(message, "edits", []) or []:
             assert_inert(seen(edit))
-    rows = h.bot.services.db.conn().query("SELECT id FROM runs ORDER BY created_at")
+    rows = h.bot.services.db.query("SELECT id FROM runs ORDER BY created_at")
     for row in rows:
         assert_inert(reply(h, f"status {row['id']}"))
 
@@ -133,7 +133,7 @@ def test_direct_messages_about_a_run_are_inert(hostile_bots: Bots) -> None:
     h.command(f"run {SALES_NOTEBOOK_ID} region=Europe")
     h.slack.wait_for(lambda s: len(s.messages(CHANNEL)) >= 1)
     store = h.bot.services.store
-    (row,) = list(h.bot.services.db.conn().query("SELECT id FROM runs"))
+    (row,) = h.bot.services.db.query("SELECT id FROM runs")
     run = store.get(row["id"])
     assert run is not None
     delivery = h.bot.services.runs.delivery

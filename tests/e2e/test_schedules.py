@@ -89,7 +89,7 @@ def fire_and_finish(h: Harness, *, fail: bool = False) -> None:
 
 def stored(h: Harness) -> list[ScheduleRecord]:
     """All schedules in the database, by id."""
-    rows = h.bot.services.db.conn().query("SELECT id FROM schedules ORDER BY id")
+    rows = h.bot.services.db.query("SELECT id FROM schedules ORDER BY id")
     store = h.bot.services.schedules.store
     return [s for s in (store.get(int(r["id"])) for r in rows) if s is not None]
 
@@ -305,7 +305,7 @@ def test_stored_inputs_refused_at_fire_time_count_as_a_failure(harness: Harness)
     h = harness
     in_channel(h, f"schedule {SALES_NOTEBOOK_ID} every hour region=Europe")
     # The notebook changed since: its region input no longer takes the stored value.
-    h.bot.services.db.conn().execute(
+    h.bot.services.db.execute_write(
         "UPDATE schedules SET inputs = ? WHERE id = 1", (json.dumps({"region": "Atlantis"}),)
     )
     h.advance(3600)

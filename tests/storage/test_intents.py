@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 
 from storage.db import Database
@@ -27,21 +29,20 @@ def _intent(intent_id: str, *, holder: str = "p1", at: datetime = NOW) -> Intent
     )
 
 
-def _store() -> IntentStore:
-    db = Database(":memory:")
+@pytest.fixture
+def store(open_db: Callable[[], Database]) -> IntentStore:
+    db = open_db()
     db.migrate()
     return IntentStore(db)
 
 
-def test_a_stored_command_reads_back_as_given() -> None:
-    store = _store()
+def test_a_stored_command_reads_back_as_given(store: IntentStore) -> None:
     store.add(_intent("i1"))
     assert store.get("i1") == _intent("i1")
     assert store.get("missing") is None
 
 
-def test_unfinished_lists_open_commands_oldest_first() -> None:
-    store = _store()
+def test_unfinished_lists_open_commands_oldest_first(store: IntentStore) -> None:
     store.add(_intent("late", at=NOW + timedelta(seconds=1)))
     store.add(_intent("early"))
     store.add(_intent("done"))
@@ -49,8 +50,7 @@ def test_unfinished_lists_open_commands_oldest_first() -> None:
     assert [i.id for i in store.unfinished()] == ["early", "late"]
 
 
-def test_done_keeps_the_outcome_and_forgets_the_response_url() -> None:
-    store = _store()
+def test_done_keeps_the_outcome_and_forgets_the_response_url(store: IntentStore) -> None:
     store.add(_intent("i1"))
     store.done("i1", "explained", now=NOW)
     store.done("i1", "finished", now=NOW + timedelta(seconds=5))  # the first outcome stays
@@ -59,8 +59,7 @@ def test_done_keeps_the_outcome_and_forgets_the_response_url() -> None:
     assert (got.outcome, got.done_at, got.response_url) == ("explained", NOW, None)
 
 
-def test_only_one_process_takes_over_a_command() -> None:
-    store = _store()
+def test_only_one_process_takes_over_a_command(store: IntentStore) -> None:
     store.add(_intent("i1", holder="dead"))
     assert store.take_over("i1", "dead", "p2")
     assert not store.take_over("i1", "dead", "p3")
@@ -71,8 +70,7 @@ def test_only_one_process_takes_over_a_command() -> None:
     assert got.holder == "p2"
 
 
-def test_prune_removes_only_old_finished_commands() -> None:
-    store = _store()
+def test_prune_removes_only_old_finished_commands(store: IntentStore) -> None:
     for name in ("old", "recent", "open"):
         store.add(_intent(name))
     store.done("old", "finished", now=NOW - KEEP - timedelta(seconds=1))
@@ -83,15 +81,13 @@ def test_prune_removes_only_old_finished_commands() -> None:
     assert store.get("open") is not None
 
 
-def test_a_command_id_is_stored_once() -> None:
-    store = _store()
+def test_a_command_id_is_stored_once(store: IntentStore) -> None:
     store.add(_intent("i1"))
-    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError), match=r"(?i)unique"):
         store.add(_intent("i1"))
 
 
-def test_started_is_noted_once() -> None:
-    store = _store()
+def test_started_is_noted_once(store: IntentStore) -> None:
     store.add(_intent("i1"))
     store.started("i1", now=NOW)
     store.started("i1", now=NOW + timedelta(seconds=3))

@@ -1,10 +1,10 @@
-"""The schedule store on a real SQLite file, and the pure decisions around firing."""
+"""The schedule store on a real database (both engines), and the pure decisions around firing."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -40,18 +40,19 @@ def new_schedule(**changes: object) -> ScheduleRecord:
     return ScheduleRecord(**fields)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    path = tmp_path / "bot.db"
-    db = Database(path)
-    db.migrate()
-    db.close()
-    return path
+OpenDb = Callable[[], Database]
 
 
 @pytest.fixture
-def store(db_path: Path) -> ScheduleStore:
-    return ScheduleStore(Database(db_path))
+def db_path(open_db: OpenDb) -> OpenDb:
+    """Opens the test's migrated database, once per simulated process."""
+    open_db().migrate()
+    return open_db
+
+
+@pytest.fixture
+def store(db_path: OpenDb) -> ScheduleStore:
+    return ScheduleStore(db_path())
 
 
 def test_insert_and_read_back(store: ScheduleStore) -> None:
@@ -89,8 +90,8 @@ def test_due_skips_paused_and_future(store: ScheduleStore) -> None:
     assert store.due(T0) == []
 
 
-def test_claim_is_a_compare_and_set_across_connections(db_path: Path) -> None:
-    one, two = ScheduleStore(Database(db_path)), ScheduleStore(Database(db_path))
+def test_claim_is_a_compare_and_set_across_connections(db_path: OpenDb) -> None:
+    one, two = ScheduleStore(db_path()), ScheduleStore(db_path())
     schedule = one.insert(new_schedule())
     slot = schedule.next_fire_at
     assert slot is not None
@@ -101,11 +102,11 @@ def test_claim_is_a_compare_and_set_across_connections(db_path: Path) -> None:
     assert two.get(schedule.id).next_fire_at == later  # type: ignore[union-attr]
 
 
-def test_claim_race_has_exactly_one_winner(db_path: Path) -> None:
-    schedule = ScheduleStore(Database(db_path)).insert(new_schedule())
+def test_claim_race_has_exactly_one_winner(db_path: OpenDb) -> None:
+    schedule = ScheduleStore(db_path()).insert(new_schedule())
     slot = schedule.next_fire_at
     assert slot is not None
-    stores = [ScheduleStore(Database(db_path)) for _ in range(8)]
+    stores = [ScheduleStore(db_path()) for _ in range(8)]
     barrier = threading.Barrier(len(stores))
     wins: list[bool] = []
     lock = threading.Lock()
@@ -175,8 +176,8 @@ def test_outcomes_count_failures_and_pause_after_three(store: ScheduleStore) -> 
     assert resumed.last_status == "error"
 
 
-def test_notes_wait_for_their_run(db_path: Path) -> None:
-    db = Database(db_path)
+def test_notes_wait_for_their_run(db_path: OpenDb) -> None:
+    db = db_path()
     store, runs = ScheduleStore(db), RunStore(db)
     schedule = store.insert(new_schedule())
     run = run_record(

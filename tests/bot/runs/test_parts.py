@@ -19,10 +19,10 @@ from bot.runs.follow import Follower, failure_backoff, poll_interval
 from bot.runs.requester import Requester
 from bot.runs.start import Starter
 from storage.audit import AuditStore
-from storage.db import Database
 from storage.records import CREATE_FAILED, RunOptions, RunRecord
 from storage.results import ResultStore
 from storage.runs import LeaseStore, RunStore
+from storage.sqlite import SQLiteDatabase
 from tests.conftest import run_record
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -52,7 +52,7 @@ class RefusingDeepnote:
 
 @pytest.fixture
 def store(tmp_path: Path) -> RunStore:
-    db = Database(tmp_path / "bot.db")
+    db = SQLiteDatabase(tmp_path / "bot.db")
     db.migrate()
     return RunStore(db)
 
@@ -107,7 +107,7 @@ def test_the_finish_hook_decides_whether_a_run_is_announced(
     follower.settle_finished()
 
     assert seen == ["a"]  # once
-    (row,) = store.db.conn().query("SELECT announce FROM runs WHERE id = 'a'")
+    (row,) = store.db.query("SELECT announce FROM runs WHERE id = 'a'")
     assert row["announce"] == announce
 
 
@@ -170,8 +170,8 @@ def test_a_refused_create_is_stored_shown_and_explained(store: RunStore) -> None
     with pytest.raises(UserError, match="Deepnote did not start \\*Sales\\*"):
         starter.start(who, notebook, {}, RunOptions())
 
-    (run,) = store.db.conn().query("SELECT id, status, card_ts FROM runs")
+    (run,) = store.db.query("SELECT id, status, card_ts FROM runs")
     assert run["status"] == CREATE_FAILED
     assert run["card_ts"] == "1000.0001"  # the card was posted first
     assert len(slack.updates) == 1  # and then shows the failure
-    assert len(list(store.db.conn().query("SELECT * FROM audit"))) == 1
+    assert len(list(store.db.query("SELECT * FROM audit"))) == 1

@@ -11,8 +11,8 @@ from slack_bolt import BoltRequest, BoltResponse
 
 from bot.offline.slack_standin.signing import sign_request
 from bot.web.front import SlackFront
-from storage.db import Database
 from storage.seen_requests import SeenRequests
+from storage.sqlite import SQLiteDatabase
 
 SECRET = "front-secret"
 
@@ -30,7 +30,7 @@ class FakeBolt:
 
 
 def make_front(bolt: FakeBolt, health: Any = None) -> SlackFront:
-    db = Database(":memory:")
+    db = SQLiteDatabase(":memory:")
     db.migrate()
     return SlackFront(
         bolt,  # type: ignore[arg-type]
