@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID
 from tests.conftest import Harness
+from tests.pg import ENGINES, both_engines
 
 CHANNEL = "C0GENERAL"
+
+
+@pytest.fixture(params=ENGINES, name="engine")
+def _engine(request: pytest.FixtureRequest) -> str:
+    """Every scenario here runs on SQLite and on PostgreSQL."""
+    return both_engines(request)
 
 
 def shown(message: object) -> str:

@@ -18,6 +18,7 @@ from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID
 from bot.offline.slack_standin import SlackStandIn
 from storage.schedules import ScheduleRecord
 from tests.conftest import START, Bots, Harness
+from tests.pg import ENGINES, both_engines
 
 CHANNEL = "C0GENERAL"
 OTHER = "C0OTHER"
@@ -25,6 +26,12 @@ ALICE, BOB, ADMIN = "U0ALICE", "U0BOB", "U0ADMIN"
 
 
 # --- helpers --------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=ENGINES, name="engine")
+def _engine(request: pytest.FixtureRequest) -> str:
+    """Every scenario here runs on SQLite and on PostgreSQL."""
+    return both_engines(request)
 
 
 def shown(message: Any) -> str:
