@@ -14,22 +14,25 @@ from typing import Any
 
 from bot.offline.simulator import Simulator
 from bot.offline.slack_standin import SlackStandIn
+from storage.engine import is_postgres_url
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def process_env(
-    slack: SlackStandIn, deepnote: Simulator, db_path: Path, **extra: str
+    slack: SlackStandIn, deepnote: Simulator, db_path: Path | str, **extra: str
 ) -> dict[str, str]:
-    """The environment of a bot subprocess talking to the fakes, plus `extra` settings."""
+    """The environment of a bot subprocess talking to the fakes, plus `extra` settings;
+    `db_path` is a SQLite file or a PostgreSQL URL."""
+    where = "DATABASE_URL" if is_postgres_url(str(db_path)) else "DATABASE_PATH"
     return {
         "PATH": os.environ.get("PATH", ""),
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_API_URL": slack.api_url,
         "DEEPNOTE_API_KEY": DEEPNOTE_KEY,
         "DEEPNOTE_API_URL": deepnote.url,
-        "DATABASE_PATH": str(db_path),
+        where: str(db_path),
         "POLL_INTERVAL_SECONDS": "0.2",
         "LOG_LEVEL": "INFO",
         **extra,
