@@ -11,6 +11,7 @@ password never in the text.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,23 +56,29 @@ class PostgresDatabase(Database):
             open=False,
         )
         self._opened = False
+        self._opening = threading.Lock()
 
     def describe(self) -> str:
         """The database's name, host and port (no user, no password)."""
         return f"PostgreSQL database {self._where}"
 
     def _open(self) -> None:
-        if not self._opened:
-            self._opened = True
+        """Open the pool at first use, after one direct connection has shown the server can
+        be reached (its error says why not, where the pool would only time out)."""
+        with self._opening:
+            if self._opened:
+                return
+            psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
             self._pool.open(wait=False)
+            self._opened = True
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
-        self._open()
         try:
+            self._open()
             with self._pool.connection() as conn:
                 yield conn
-        except (psycopg.OperationalError, PoolTimeout) as exc:
+        except (psycopg.OperationalError, psycopg.InternalError, PoolTimeout) as exc:
             raise StorageError(self._explain(exc)) from None
 
     def _explain(self, exc: Exception) -> str:

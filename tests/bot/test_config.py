@@ -90,3 +90,30 @@ def test_serve_with_bad_settings_exits_with_one_clear_message(tmp_path: object) 
 def test_every_setting_has_a_doc() -> None:
     for setting in SETTINGS:
         assert setting.doc.strip(), setting.name
+
+
+def test_database_url_chooses_postgres_and_its_password_is_a_secret() -> None:
+    url = "postgres://bot:pg-pass-9f8e@db.example:5432/bot"
+    config = load_config({**GOOD, "DATABASE_URL": url})
+    assert config.database_url == url
+    assert "pg-pass-9f8e" in config.secrets()
+    assert url not in repr(config)
+    assert "pg-pass-9f8e" not in repr(config)
+
+
+def test_a_database_url_of_another_kind_is_refused_without_showing_it() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config({**GOOD, "DATABASE_URL": "mysql://root:pw-77@db/bot"})
+    assert "must be a PostgreSQL URL starting with postgres:// or postgresql://" in str(info.value)
+    assert "pw-77" not in str(info.value)
+
+
+def test_heroku_without_a_database_needs_an_explicit_opt_in() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config({**GOOD, "DYNO": "web.1"})
+    (problem,) = info.value.problems
+    assert "Heroku" in problem
+    assert "DATABASE_URL" in problem
+    assert load_config({**GOOD, "DYNO": "web.1", "ALLOW_EPHEMERAL_STORAGE": "1"})
+    assert load_config({**GOOD, "DYNO": "web.1", "DATABASE_URL": "postgresql://h/db"})
+    assert load_config({**GOOD, "ALLOW_EPHEMERAL_STORAGE": "0"})  # elsewhere nothing changes
