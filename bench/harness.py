@@ -30,9 +30,11 @@ import httpx
 
 from bench.stats import mb
 from bot.config import SETTINGS
+from bot.offline.pgserver import PostgresServer
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, SAMPLES_DIR, Simulator
 from bot.offline.slack_standin import Call, SlackRequester, SlackStandIn
 from bot.offline.slack_standin.records import max_in_window
+from storage.engine import is_postgres_url
 
 REPO = Path(__file__).resolve().parents[1]
 SIGNING_SECRET = "bench-signing-secret-3c9e1a7f"
@@ -66,7 +68,7 @@ def endpoint(method: str, path: str) -> str:
     return f"{method} {path}"
 
 
-def bot_environment(slack: SlackStandIn, sim: Simulator, db_path: Path) -> dict[str, str]:
+def bot_environment(slack: SlackStandIn, sim: Simulator, db_path: Path | str) -> dict[str, str]:
     """The child's environment: ours minus every bot setting, plus the fakes' URLs and secrets.
 
     Everything not set here (POLL_INTERVAL_SECONDS, LOST_AFTER_SECONDS, LOG_LEVEL...) keeps the
@@ -80,9 +82,9 @@ def bot_environment(slack: SlackStandIn, sim: Simulator, db_path: Path) -> dict[
         SLACK_API_URL=slack.api_url,
         DEEPNOTE_API_KEY=DEEPNOTE_KEY,
         DEEPNOTE_API_URL=sim.url,
-        DATABASE_PATH=str(db_path),
         PYTHONUNBUFFERED="1",
     )
+    env["DATABASE_URL" if is_postgres_url(str(db_path)) else "DATABASE_PATH"] = str(db_path)
     return env
 
 
@@ -234,6 +236,8 @@ class Options:
     workdir: Path
     py_spy: str | None = None
     results_dir: Path = REPO / "bench" / "results"
+    postgres: PostgresServer | None = None
+    """With a server, every scenario's bot keeps its state in a fresh PostgreSQL database."""
 
 
 class Session:
@@ -247,6 +251,10 @@ class Session:
         self.profile_to = profile_to
         self.options = options
         self.db_path = options.workdir / f"{name}.db"
+        # The bot's database: a fresh SQLite file, or a fresh PostgreSQL database.
+        self.database: Path | str = (
+            options.postgres.create_database() if options.postgres else self.db_path
+        )
         self._sim: Simulator | None = None
         self._slack: SlackStandIn | None = None
         self.notebook_ids: list[str] = []
@@ -292,7 +300,7 @@ class Session:
         self._slack_baseline = len(self.slack.calls())
         self._started_mono = time.monotonic()
         self.bot = BotProcess.start(
-            bot_environment(self.slack, self.sim, self.db_path),
+            bot_environment(self.slack, self.sim, self.database),
             self.options.workdir / f"{self.name}.log",
             profile_to=self.profile_to,
             py_spy=self.options.py_spy,

@@ -9,6 +9,7 @@ See bench/README.md for what each number means and how it is measured.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -29,6 +30,7 @@ from bench import report, scenarios
 from bench.harness import REPO, Options, Session
 from bench.profile import summarise_file
 from bench.stats import percentile
+from bot.offline.pgserver import PostgresServer
 
 Scenario = Callable[[Session], dict[str, Any]]
 DEFAULT_PROFILE = "notify-1000"
@@ -90,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--py-spy", default=shutil.which("py-spy"), metavar="PATH", help="the py-spy executable"
     )
     parser.add_argument("--seed", type=int, default=7, help="seed for run choice and timing")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="keep the bot's state in PostgreSQL (a throwaway server from this machine's "
+        "PostgreSQL binaries) instead of SQLite; results default to latest-postgres.json",
+    )
     return parser
 
 
@@ -113,13 +121,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     results_dir = REPO / "bench" / "results"
     (results_dir / "logs").mkdir(parents=True, exist_ok=True)
-    json_path = args.json or results_dir / "latest.json"
+    json_path = args.json or results_dir / (
+        "latest-postgres.json" if args.postgres else "latest.json"
+    )
     results: dict[str, Any] = {"meta": _meta(args), "scenarios": {}}
-    with tempfile.TemporaryDirectory(prefix="deepnote-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="deepnote-bench-") as tmp, _database(args) as pg:
         options = Options(
             workdir=Path(tmp),
             py_spy=args.py_spy,
             results_dir=results_dir,
+            postgres=pg,
         )
         for name, scenario in steps:
             results["scenarios"][name] = _run_one(name, scenario, options)
@@ -150,6 +161,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nnote: the machine was busy (1-min load {load:.1f} on {os.cpu_count()} CPUs)")
     print(f"\nresults: {json_path}")
     return 1 if any(c.verdict == "FAIL" for c in found) else 0
+
+
+@contextlib.contextmanager
+def _database(args: argparse.Namespace) -> Iterator[PostgresServer | None]:
+    """With --postgres, a throwaway PostgreSQL server for the whole run."""
+    if not args.postgres:
+        yield None
+        return
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
 
 
 def _run_one(
@@ -203,6 +228,7 @@ def _meta(args: argparse.Namespace) -> dict[str, Any]:
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "quick": args.quick,
         "seed": args.seed,
+        "database": "postgresql" if args.postgres else "sqlite",
         "commit": commit or None,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),

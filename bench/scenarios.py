@@ -474,7 +474,7 @@ def _seed(
     ]
     if post_cards:
         records = _post_cards(session, records, now)
-    db = open_database(session.db_path)
+    db = open_database(session.database)
     db.migrate()
     store = RunStore(db)
     for record in records:

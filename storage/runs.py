@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -208,6 +209,34 @@ class RunStore:
                 ),
             )
             return bool(changed)
+
+    def record_listed(self, reads: Sequence[tuple[str, str, datetime]], *, now: datetime) -> None:
+        """Store many unfinished statuses (run id, status, next read) in one transaction.
+
+        The same as `record_status` for each, without completion details: a changed status
+        marks the card for an edit.
+        """
+        if not reads:
+            return
+        with self.db.write() as tx:
+            marks = ", ".join("?" * len(reads))
+            before = {
+                row["id"]: row["status"]
+                for row in tx.query(
+                    f"SELECT id, status FROM runs WHERE id IN ({marks}){tx.lock}",
+                    [id_ for id_, _, _ in reads],
+                )
+            }
+            tx.execute_many(
+                "UPDATE runs SET status = ?, last_read_at = ?, next_poll_at = ?,"
+                " poll_failures = 0, last_poll_error = NULL,"
+                " card_dirty = CASE WHEN ? = 1 THEN 1 ELSE card_dirty END WHERE id = ?",
+                [
+                    (status, iso(now), iso(next_read), int(before[id_] != status), id_)
+                    for id_, status, next_read in reads
+                    if id_ in before
+                ],
+            )
 
     def record_poll_failure(self, id_: str, *, error: str, next_poll_at: datetime) -> int:
         """Note a failed status read; return how many in a row have failed."""

@@ -77,6 +77,9 @@ class Follower:
     def poll_due(self, now: datetime) -> None:
         """Read the statuses of the runs due, within this round's request budget."""
         due = self.store.due_for_poll(now, limit=MAX_DUE_PER_ROUND)
+        # Unfinished statuses from listings are stored together: one transaction per round,
+        # not one per run (a database over the network pays a round trip per statement).
+        listed_reads: list[tuple[str, str, datetime]] = []
         try:
             with self.deepnote.background():
                 # Runs a listing showed finished come first: people are waiting for them.
@@ -91,12 +94,14 @@ class Follower:
                     summary = listed.get(run.run_id or "")
                     if summary is not None:
                         if not is_terminal(summary.status):
-                            self._record_listed(run, summary.status, now)
+                            listed_reads.append((run.id, summary.status, self._next_read(run, now)))
                     elif run.notebook_id not in waiting:
                         self.poll(run, now)  # not batched, or not in its notebook's list
         except BudgetExhausted:
             # The rest stays due: the most overdue runs go first next round.
             log.debug("request budget used up this round", extra={"event": "budget_round"})
+        finally:
+            self.store.record_listed(listed_reads, now=now)
 
     def settle_finished(self) -> None:
         """Run the follow-up of every run that just ended (e.g. schedule bookkeeping)."""
@@ -177,12 +182,6 @@ class Follower:
                 break
 
     # -- status reads -----------------------------------------------------------------------
-
-    def _record_listed(self, run: RunRecord, status: str, now: datetime) -> None:
-        """Store an unfinished status read from a notebook's run list."""
-        self.store.record_status(
-            run.id, status=status, now=now, next_poll_at=self._next_read(run, now)
-        )
 
     def _next_read(self, run: RunRecord, now: datetime) -> datetime:
         """When to read this unfinished run's status again (older runs less often)."""
