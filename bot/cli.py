@@ -176,6 +176,9 @@ def _migrate_db(args: argparse.Namespace) -> int:
 
     try:
         copy_database(source, target, progress=progress)
+    except StorageError as exc:
+        print(f"Nothing more was copied: {exc}", file=sys.stderr)
+        return 2
     finally:
         source.close()
         target.close()

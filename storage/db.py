@@ -108,8 +108,13 @@ class Session:
 
     def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
         """Run one statement once per parameter row (batched where the driver can)."""
-        if rows:
-            self._conn.cursor().executemany(self.dialect.sql(sql), [tuple(r) for r in rows])
+        if not rows:
+            return
+        cursor = self._conn.cursor()
+        try:
+            cursor.executemany(self.dialect.sql(sql), [tuple(r) for r in rows])
+        finally:
+            cursor.close()
 
     def insert(self, table: str, row: Mapping[str, Any], *, returning: str | None = None) -> Any:
         """Insert one row; with `returning`, the value of that column (e.g. a new id)."""

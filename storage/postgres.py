@@ -22,7 +22,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bot.errors import StorageError
-from storage.db import POSTGRES, Database, Session
+from storage.db import POSTGRES, Database, Params, Session
 from storage.migrations import apply_migrations
 from storage.redact import redact_url
 
@@ -99,6 +99,11 @@ class PostgresDatabase(Database):
         """A transaction on a pooled connection; commits on success."""
         with self._connection() as conn, conn.transaction():
             yield Session(conn, POSTGRES)
+
+    def insert_now(self, sql: str, params: Params) -> None:
+        """One statement in autocommit mode: one round trip, committed when it returns."""
+        with self.session() as s:
+            s.execute(sql, params)
 
     def open_connections(self) -> int:
         """How many connections the pool holds."""

@@ -117,18 +117,22 @@ class SQLiteDatabase(Database):
         SQLite's busy handler, which sleeps in steps of milliseconds.
         """
         with self._fast_lock:
-            if self._fast is None:
-                self._fast = sqlite3.connect(
-                    self.path,
-                    timeout=BUSY_TIMEOUT_MS / 1000,
-                    isolation_level=None,
-                    check_same_thread=False,
-                    uri=self.path.startswith("file:"),
-                )
-                # WAL (set on the file by `_connect`) with NORMAL sync: a commit survives a
-                # killed process, which is the point here.
-                self._fast.execute("PRAGMA synchronous = NORMAL")
-            self._fast.execute(sql, tuple(params))
+            self._fast_connection().execute(sql, tuple(params))
+
+    def _fast_connection(self) -> sqlite3.Connection:
+        """The connection `insert_now` uses (opened at start-up by `migrate`)."""
+        if self._fast is None:
+            self._fast = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=self.path.startswith("file:"),
+            )
+            # WAL (set on the file by `_connect`) with NORMAL sync: a commit survives a
+            # killed process, which is the point here.
+            self._fast.execute("PRAGMA synchronous = NORMAL")
+        return self._fast
 
     def migrate(self) -> int:
         """Check the file and bring its schema up to date; return the schema version."""
@@ -142,7 +146,10 @@ class SQLiteDatabase(Database):
                     "with an empty one."
                 )
             with self.write() as tx:
-                return apply_migrations(tx, _user_version(tx), _set_user_version)
+                version = apply_migrations(tx, _user_version(tx), _set_user_version)
+            with self._fast_lock:
+                self._fast_connection()  # the first acknowledgement need not open it
+            return version
         except sqlite3.DatabaseError as exc:
             raise StorageError(_explain(self.path, exc)) from None
 

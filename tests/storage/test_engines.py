@@ -102,3 +102,20 @@ def test_copy_is_complete_idempotent_and_keeps_ids(tmp_path: Path, open_db: Open
     assert moved.insert(new_schedule()).id == 4
     assert RunStore(target).get("dn-1") == RunStore(source).get("r1")
     source.close()
+
+
+def test_statuses_from_a_listing_are_stored_together(open_db: OpenDb) -> None:
+    db = open_db()
+    db.migrate()
+    runs = RunStore(db)
+    for key in ("a", "b"):
+        runs.insert(run_record(id=key, run_id=f"dn-{key}", status="pending", card_ts="1.0"))
+        runs.card_done(key, "pending")
+    later = NOW + timedelta(seconds=1)
+    runs.record_listed(
+        [("a", "running", later + timedelta(seconds=1)), ("b", "pending", later)], now=later
+    )
+    assert (runs.get("a").status, runs.get("b").status) == ("running", "pending")  # type: ignore[union-attr]
+    # Only the run whose status moved has its card edited.
+    assert [r.id for r, card, _, _ in runs.outbox(later) if card] == ["a"]
+    assert [r.id for r in runs.due_for_poll(later)] == ["b"]
