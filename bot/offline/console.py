@@ -182,6 +182,10 @@ class Console:
         if uses_simulator:
             env.pop("DEEPNOTE_TOKEN", None)
             env.update(DEEPNOTE_API_KEY=SIMULATOR_KEY, DEEPNOTE_API_URL=self._start_simulator())
+        # Never a deployment's PostgreSQL: its leader would post the console's runs to the real
+        # Slack. The console keeps to a SQLite file (temporary unless DATABASE_PATH is set).
+        env.pop("DATABASE_URL", None)
+        env["ALLOW_EPHEMERAL_STORAGE"] = "1"
         if not env.get("DATABASE_PATH", "").strip():
             env["DATABASE_PATH"] = str(workdir / "bot.db")
         if not env.get("POLL_INTERVAL_SECONDS", "").strip():

@@ -228,14 +228,16 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def console(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def console(
+    *args: str, stdin: str | None = None, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", "console", *args],
         input=stdin if stdin is not None else "",
         capture_output=True,
         text=True,
         encoding="utf-8",
-        env=clean_env(),
+        env={**clean_env(), **(extra or {})},
         cwd=ROOT,
         timeout=60,
     )
@@ -263,6 +265,14 @@ def test_run_succeeds_card_edited_and_thread_reply() -> None:
     )
     assert "Traceback" not in result.stdout + result.stderr
     assert "\033[" not in result.stdout  # not a terminal: no colour
+
+
+def test_the_console_never_uses_a_deployments_postgres_database() -> None:
+    # On a Heroku one-off dyno: DATABASE_URL (here unreachable) and DYNO are set.
+    deployed = {"DATABASE_URL": "postgres://bot:pw-55@127.0.0.1:1/prod", "DYNO": "run.1"}
+    result = console("-c", f"/deepnote run {HELLO_NOTEBOOK_ID}", *FAST, extra=deployed)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shows(result, "succeeded in")
 
 
 def test_failed_run_exits_1_and_shows_why() -> None:
