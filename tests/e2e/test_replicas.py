@@ -20,12 +20,40 @@ import pytest
 
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import SlackRequester, SlackStandIn
-from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET
+from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY, SIGNING_SECRET, Bots
 from tests.e2e.support import BotProcess, process_env
+from tests.e2e.test_interactions import click, opened_form, submit, unchanged_state, wait_cards
 
 CHANNEL = "C0GENERAL"
 KILLS = 3
 TAKEOVER_LIMIT = 15.0
+
+
+@pytest.fixture(name="engine")
+def _engine() -> str:
+    """Several replicas need PostgreSQL."""
+    return "postgresql"
+
+
+def test_a_button_and_a_form_work_on_whichever_replica_slack_picks(bots: Bots) -> None:
+    one, two = bots.start(), bots.start()
+    assert one.bot.tick()  # the first to try leads
+    assert not two.bot.tick()  # the other answers Slack but does no background work
+    one.command(f"run {SALES_NOTEBOOK_ID} region=Europe top_n=7")
+    (card,) = wait_cards(one, 1)
+    # The click lands on the other replica; the form's submission on the first again.
+    assert click(two, card, "rerun_form", user="U0BOB").status_code == 200
+    view = opened_form(two)
+    assert submit(one, view, unchanged_state(view), user="U0BOB").status_code == 200
+    second = wait_cards(one, 2)[1]
+    assert "U0BOB" in json.dumps(second.blocks)
+    one.run_until_finished()
+    for posted in wait_cards(one, 2):
+        assert len(one.slack.thread(CHANNEL, posted.ts)) == 1
+    # The leader stops: the other replica takes the background work over at its next round.
+    bots.stop(one)
+    assert two.bot.tick()
+    assert two.slack.violations == []
 
 
 @pytest.fixture
