@@ -22,6 +22,7 @@ from slack_sdk import WebClient
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.deepnote.client import DeepnoteClient
+from bot.errors import StorageError
 from bot.health import CallRecorder, read_health, save_heartbeat
 from bot.ratelimit import ChannelPacer, RequestBudget
 from bot.runs.service import RunService
@@ -181,8 +182,10 @@ class BotApp:
     def _safe_keep_lease(self) -> None:
         try:
             self.keep_lease()
-        except Exception:
+        except StorageError as exc:
             # The database may be away for a moment; the lease is renewed at the next check.
+            log.warning("lease renewal failed", extra={"event": "lease_error", "error": str(exc)})
+        except Exception:
             log.exception("lease renewal failed", extra={"event": "lease_error"})
 
     def _safe_deliver(self) -> None:

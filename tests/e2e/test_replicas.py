@@ -172,3 +172,22 @@ def test_two_replicas_survive_repeated_leader_kills(
     assert len(set(slots)) == len(slots), slots
     assert slack.violations == []
     print(f"runs: {len(sim.runs)}, cards: {len(keys)}, scheduled runs: {len(slots)}")
+
+
+def test_connections_cut_by_the_server_are_replaced_without_losing_a_run(
+    bots: Bots, postgres_url: str
+) -> None:
+    h = bots.start()
+    h.command(f"run {SALES_NOTEBOOK_ID} region=Europe")
+    (card,) = wait_cards(h, 1)
+    # The server ends every session of the bot's database (a failover, a restart, an idle cut).
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        cut = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    assert cut is not None
+    assert cut[0] >= 1
+    h.run_until_finished()
+    assert len(h.slack.thread(CHANNEL, card.ts)) == 1
+    assert h.slack.violations == []
