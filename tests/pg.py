@@ -27,7 +27,7 @@ REQUIRE = "DEEPNOTE_BOT_REQUIRE_POSTGRES"
 def _unavailable(reason: str) -> None:
     if os.environ.get(REQUIRE) == "1":
         pytest.fail(f"PostgreSQL is required ({REQUIRE}=1) but {reason}")
-    pytest.skip(f"PostgreSQL tests need the server binaries: {reason}")
+    pytest.skip(f"PostgreSQL tests skipped: {reason}")
 
 
 @pytest.fixture(scope="session")

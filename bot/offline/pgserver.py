@@ -42,7 +42,10 @@ class PostgresServer:
         binaries = {name: _binary(name) for name in ("initdb", "pg_ctl")}
         missing = [name for name, path in binaries.items() if path is None]
         if missing:
-            raise RuntimeError(f"no PostgreSQL server binaries ({', '.join(missing)}) on PATH")
+            raise RuntimeError(
+                f"no PostgreSQL server binaries ({', '.join(missing)}) on PATH "
+                "or under /usr/lib/postgresql"
+            )
         self.initdb, self.pg_ctl = str(binaries["initdb"]), str(binaries["pg_ctl"])
         self.as_user: list[str] = []
         self.tmp = Path(tempfile.mkdtemp(prefix="deepnote-bot-pg-"))
