@@ -144,14 +144,18 @@ def _backup(args: argparse.Namespace) -> int:
     db = _live_database("No database at {path}: set DATABASE_PATH to the bot's database.")
     if db is None:
         return 2
-    if db.engine == "postgresql":
-        from storage.postgres import pg_dump_recipe
-
-        # PostgreSQL's own tool makes a consistent dump without stopping the bot.
-        print(pg_dump_recipe(args.path))
+    try:
+        db.backup(args.path)
+    except StorageError as exc:
+        print(str(exc), file=sys.stderr)
         return 2
-    db.backup(args.path)
+    finally:
+        db.close()
     print(f"Backed up {db.describe()} to {args.path}")
+    if db.engine == "postgresql":
+        print(
+            f'Restore into an empty database with: pg_restore --no-owner --dbname=... "{args.path}"'
+        )
     return 0
 
 

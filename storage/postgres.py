@@ -11,6 +11,9 @@ password never in the text.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bot.errors import StorageError
@@ -120,8 +123,27 @@ class PostgresDatabase(Database):
             return apply_migrations(tx, int(version or 0), _set_version)
 
     def backup(self, destination: Path | str) -> None:
-        """PostgreSQL is backed up with its own tool: the message says how."""
-        raise StorageError(pg_dump_recipe(str(destination)))
+        """A consistent dump by PostgreSQL's own `pg_dump` (custom format), taken while the
+        bot runs; without `pg_dump` on PATH, StorageError says how to make one."""
+        dest = Path(destination)
+        if dest.exists():
+            raise StorageError(f"{dest} already exists; choose a new file name for the backup.")
+        pg_dump = shutil.which("pg_dump")
+        if pg_dump is None:
+            raise StorageError("pg_dump is not installed here. " + pg_dump_recipe(str(dest)))
+        parts = conninfo_to_dict(self.url)
+        # The password goes in the environment, never on a command line others can read.
+        password = parts.pop("password", None)
+        env = {**os.environ, **({"PGPASSWORD": str(password)} if password else {})}
+        done = subprocess.run(  # noqa: S603 - pg_dump with our own arguments
+            [pg_dump, "--format=custom", "--no-owner", f"--file={dest}",
+             f"--dbname={make_conninfo('', **parts)}"],
+            env=env, capture_output=True, text=True, timeout=3600, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            dest.unlink(missing_ok=True)
+            why = redact_url(done.stderr.strip() or f"exit status {done.returncode}", self.url)
+            raise StorageError(f"pg_dump could not back up the {self.describe()}: {why}")
 
     def id_high_water(self, tx: Session, table: str) -> int:
         """The identity sequence's last value (or the largest id, if that is more)."""
@@ -163,9 +185,9 @@ def _where(url: str) -> str:
 
 
 def pg_dump_recipe(destination: str) -> str:
-    """How to back up (and restore) the bot's PostgreSQL database."""
+    """How to back up (and restore) the bot's PostgreSQL database by hand."""
     return (
-        "The bot's data is in PostgreSQL, which is backed up with PostgreSQL's own tool:\n"
+        "Back up the bot's PostgreSQL database with PostgreSQL's own tool:\n"
         f'  pg_dump --format=custom --no-owner --file="{destination}" "$DATABASE_URL"\n'
         "Restore into an empty database with:\n"
         f'  pg_restore --no-owner --dbname="$DATABASE_URL" "{destination}"\n'

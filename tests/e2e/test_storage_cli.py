@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from bot.offline.pgserver import PostgresServer
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import SlackRequester, SlackStandIn
 from tests.conftest import SIGNING_SECRET
@@ -110,13 +112,46 @@ def test_on_heroku_with_postgres_the_bot_starts_and_health_names_backend_and_lea
     assert report["leader"] == holder
 
 
-def test_backup_on_postgres_explains_pg_dump(
-    slack: SlackStandIn, deepnote: Simulator, postgres_url: str
+def test_backup_on_postgres_is_a_pg_dump_that_restores(
+    tmp_path: Path,
+    slack: SlackStandIn,
+    deepnote: Simulator,
+    postgres_url: str,
+    postgres_server: PostgresServer,
 ) -> None:
-    done = run_cli("backup", "/tmp/x.dump", env=serve_env(slack, deepnote, postgres_url))
-    assert done.returncode == 2
-    assert 'pg_dump --format=custom --no-owner --file="/tmp/x.dump" "$DATABASE_URL"' in done.stdout
+    env = serve_env(slack, deepnote, postgres_url)
+    bot = BotProcess(env)
+    schedule_once(bot, slack)
+    dump = tmp_path / "bot.dump"
+    done = run_cli("backup", str(dump), env=env)  # while the bot runs
+    bot.terminate()
+    assert done.returncode == 0, done.stderr
+    assert "Backed up PostgreSQL database t_" in done.stdout
     assert "pg_restore" in done.stdout
+    again = run_cli("backup", str(dump), env=env)
+    assert again.returncode == 2
+    assert "already exists" in again.stderr
+    restored = postgres_server.create_database()
+    subprocess.run(
+        ["pg_restore", "--no-owner", f"--dbname={restored}", str(dump)],
+        check=True,
+        capture_output=True,
+    )
+    with psycopg.connect(restored) as conn:
+        (count,) = conn.execute("SELECT count(*) FROM schedules").fetchone() or (0,)
+    assert count == 1
+    postgres_server.drop_database(restored)
+
+
+def test_backup_on_postgres_without_pg_dump_explains_how(
+    tmp_path: Path, slack: SlackStandIn, deepnote: Simulator, postgres_url: str
+) -> None:
+    env = {**serve_env(slack, deepnote, postgres_url), "PATH": ""}
+    done = run_cli("backup", str(tmp_path / "x.dump"), env=env)
+    assert done.returncode == 2
+    assert "pg_dump is not installed here" in done.stderr
+    assert f'pg_dump --format=custom --no-owner --file="{tmp_path}/x.dump"' in done.stderr
+    assert "pg_restore" in done.stderr
 
 
 @pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
