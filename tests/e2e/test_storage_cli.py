@@ -99,13 +99,16 @@ def test_on_heroku_without_database_url_the_bot_refuses_to_start(
 def test_on_heroku_with_postgres_the_bot_starts_and_health_names_backend_and_leader(
     slack: SlackStandIn, deepnote: Simulator, postgres_url: str
 ) -> None:
-    env = serve_env(slack, deepnote, postgres_url, DYNO="web.1")
+    # With a password in the URL (the test server trusts local connections and ignores it).
+    url = postgres_url.replace("postgres@", "postgres:pw-6d1f0a-secret@")
+    env = serve_env(slack, deepnote, url, DYNO="web.1", LOG_LEVEL="DEBUG")
     bot = BotProcess(env)
     try:
         holder = bot.wait_for_log("leader", timeout=20)["holder"]
         health = run_cli("health", env=env)
     finally:
         bot.terminate()
+    assert "pw-6d1f0a-secret" not in "".join(bot.lines) + health.stdout + health.stderr
     report = json.loads(health.stdout)
     assert health.returncode == 0, health.stdout + health.stderr
     assert report["storage"].startswith("PostgreSQL database t_")
