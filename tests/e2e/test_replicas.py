@@ -67,6 +67,7 @@ def live_fakes() -> Iterator[tuple[SlackStandIn, Simulator]]:
 
 
 def cards(slack: SlackStandIn) -> list[object]:
+    """The run cards in the channel (not the schedule's confirmation)."""
     return [m for m in slack.messages(CHANNEL) if m.thread_ts is None and "Schedule" not in m.text]
 
 
@@ -84,10 +85,12 @@ def command(bot: BotProcess, slack: SlackStandIn, text: str) -> None:
 
 
 def leading(bot: BotProcess) -> bool:
+    """Whether this replica has logged that it became the leader."""
     return any(e.get("event") == "leader" for e in bot.events())
 
 
 def wait_for_leader(replicas: list[BotProcess], timeout: float) -> BotProcess:
+    """The first of `replicas` to become the leader, waiting for one."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for bot in replicas:
