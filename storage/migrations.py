@@ -256,6 +256,13 @@ def _m006_command_intents(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX intents_done ON intents (done_at) WHERE done_at IS NOT NULL")
 
 
+def _m007_intent_kinds(db: sqlite_utils.Database) -> None:
+    """Mentions, button clicks and form submissions are stored before their acknowledgement
+    too: what kind each one is, and what Slack sent (to carry it out after a restart)."""
+    db.execute("ALTER TABLE intents ADD COLUMN kind TEXT NOT NULL DEFAULT 'command'")
+    db.execute("ALTER TABLE intents ADD COLUMN payload TEXT")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _m001_runs,
     _m002_schedules,
@@ -263,6 +270,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _m004_seen_requests,
     _m005_alias_owners,
     _m006_command_intents,
+    _m007_intent_kinds,
 )
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from storage.db import Database
 from storage.intents import KEEP, Intent, IntentStore
@@ -83,11 +81,27 @@ def test_prune_removes_only_old_finished_commands() -> None:
     assert store.get("open") is not None
 
 
-def test_a_command_id_is_stored_once() -> None:
+def test_an_id_is_stored_once() -> None:
+    """A second request with a stored id (Slack's retry of an event) is not stored again."""
     store = _store()
-    store.add(_intent("i1"))
-    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
-        store.add(_intent("i1"))
+    assert store.add(_intent("i1")) is True
+    assert store.add(replace(_intent("i1"), text="something else")) is False
+    got = store.get("i1")
+    assert got is not None
+    assert got.text == _intent("i1").text
+    assert len(store.unfinished()) == 1
+
+
+def test_a_payload_is_kept_until_done() -> None:
+    store = _store()
+    store.add(replace(_intent("c1"), kind="click", payload='{"actions": []}'))
+    got = store.get("c1")
+    assert got is not None
+    assert (got.kind, got.payload) == ("click", '{"actions": []}')
+    store.done("c1", "finished", now=NOW)
+    got = store.get("c1")
+    assert got is not None
+    assert got.payload is None
 
 
 def test_started_is_noted_once() -> None:
