@@ -31,6 +31,7 @@ from bot.services import Services
 from bot.slack.gateway import SlackGateway, make_web_client
 from bot.web.foreground import Background, Foreground, ForegroundApp
 from handlers import commands, home, interactions, mentions
+from handlers.intake import Intake
 from storage.aliases import AliasStore, NotebookNames
 from storage.audit import AuditStore
 from storage.db import Database
@@ -66,8 +67,8 @@ class BotApp:
     holder: str
     calls: CallRecorder
     scheduler: BackgroundScheduler | None = None
-    # Finishes or explains the slash commands a stopped process acknowledged but left undone.
-    recover_commands: Callable[[], object] | None = None
+    # Finishes or explains what a stopped process acknowledged but left undone.
+    recover_intents: Callable[[], object] | None = None
     _warned_other_holder: bool = False
     _leading: bool = False
     # A round and a delivery between rounds never overlap.
@@ -111,8 +112,8 @@ class BotApp:
                 self._warned_other_holder = True
             return False
         self._warned_other_holder = False
-        if self.recover_commands is not None:
-            self.recover_commands()
+        if self.recover_intents is not None:
+            self.recover_intents()
         services.schedules.tick()
         services.runs.tick()
         save_heartbeat(services.db, self.holder, services.clock.now(), self.calls)
@@ -270,15 +271,15 @@ def build_app(
         audit=runs.audit,
         background=Background(foreground, workers=WORKERS),
     )
-    slash = commands.SlashCommand(services, intents=IntentStore(db), leases=leases, holder=holder)
-    bolt = _bolt_app(config, web, foreground, services, slash)
+    intake = Intake(services, store=IntentStore(db), leases=leases, holder=holder)
+    bolt = _bolt_app(config, web, foreground, services, intake)
     return BotApp(
         bolt=bolt,
         services=services,
         leases=leases,
         holder=holder,
         calls=calls,
-        recover_commands=slash.recover,
+        recover_intents=intake.recover,
     )
 
 
@@ -365,7 +366,7 @@ def _bolt_app(
     web: WebClient,
     foreground: Foreground,
     services: Services,
-    slash: commands.SlashCommand,
+    intake: Intake,
 ) -> ForegroundApp:
     """The Bolt app with every listener registered."""
     bolt = ForegroundApp(
@@ -380,8 +381,8 @@ def _bolt_app(
         # `services.background`, which runs it once requests are answered (bot/web/foreground.py).
         process_before_response=True,
     )
-    commands.register(bolt, services, listener=slash)
-    interactions.register(bolt, services)
-    mentions.register(bolt, services)
+    commands.register(bolt, services, listener=commands.SlashCommand(services, intake=intake))
+    interactions.register(bolt, services, intake=intake)
+    mentions.register(bolt, services, listener=mentions.MentionListener(services, intake=intake))
     home.register(bolt, services)
     return bolt

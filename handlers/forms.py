@@ -155,9 +155,10 @@ def start_from_request(
     inputs: Mapping[str, InputValue],
     *,
     notebook: Notebook | None = None,
+    intent_id: str | None = None,
 ) -> None:
     """Start the run a form (or its button) asks for, as `user_id` (`notebook`: when the
-    caller has read it already)."""
+    caller has read it already; `intent_id`: the stored request the run is keyed by)."""
     notebook = notebook or fetch_notebook(services, request.notebook_id)
     who = Requester(
         user_id=user_id,
@@ -165,6 +166,7 @@ def start_from_request(
         channel_id=request.channel_id,
         thread_ts=request.thread_ts,
         trigger="form",
+        intent_id=intent_id,
     )
     services.runs.start(who, notebook, inputs, request.options)
 

@@ -5,11 +5,15 @@ modal) runs on `services.background`. The person who clicks or submits is the on
 as starting the new run. A button value names a run by the bot's own id, and is accepted
 only for a run of the same team and channel; a form's metadata is accepted only with the
 bot's own HMAC. Anything else is answered with an ephemeral error and starts nothing.
+
+Each click and submission is stored before it is acknowledged (handlers/intake.py) and a run
+it starts is keyed by it, so a hard kill loses none and a restart starts none twice.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -17,10 +21,11 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.deepnote.models import Notebook
-from bot.errors import DeepnoteError, FormErrors, SlackError, UserError
+from bot.errors import DeepnoteError, FormErrors, SlackError, StorageError, UserError
 from bot.runs.service import Requester
 from bot.services import Services
 from bot.slack.messages.blocks import Message
+from bot.slack.messages.help import error_reply
 from bot.slack.run_form import CALLBACK_ID, FormRequest, TamperedForm, parse_state, validate_form
 from bot.text.mrkdwn import code, escape, truncate
 from handlers import errors
@@ -34,8 +39,10 @@ from handlers.forms import (
     start_from_request,
 )
 from handlers.home import is_home_click, publish_home
+from handlers.intake import NOT_DONE, NOT_STORED, Intake, payload_of
 from handlers.notebooks import fetch_notebook
 from handlers.payloads import action_value, clicker, get, team_of, text
+from storage.intents import CLICK, FORM, Intent
 from storage.records import RunRecord
 
 log = logging.getLogger(__name__)
@@ -117,6 +124,14 @@ def remove_offer(respond: Respond | None) -> None:
         log.info("could not remove the offer", extra={"event": "offer_not_removed"})
 
 
+def button_label(body: Mapping[str, Any]) -> str:
+    """The label of the button a click pressed, as mrkdwn (for telling the person about it)."""
+    actions = body.get("actions")
+    action = actions[0] if isinstance(actions, list) and actions else {}
+    label = text(get(action, "text", "text")) if isinstance(action, Mapping) else None
+    return f"*{escape(truncate(label, 60))}*" if label else "a button"
+
+
 # --- listeners ----------------------------------------------------------------------------------
 
 
@@ -125,13 +140,18 @@ def acknowledge_only(ack: Ack) -> None:
     ack()
 
 
-class Clicks:
-    """The card's buttons and the form offer's buttons: each click is acknowledged at once and
-    done on `services.background`; a failure is told to the person who clicked."""
+Work = Callable[[Mapping[str, Any], "Respond | None", "str | None"], None]
 
-    def __init__(self, services: Services) -> None:
+
+class Clicks:
+    """The card's buttons and the form offer's buttons: each click is stored, acknowledged at
+    once and done on `services.background`; a failure is told to the person who clicked."""
+
+    def __init__(self, services: Services, *, intake: Intake | None = None) -> None:
         self.services = services
-        self.works: Mapping[str, Callable[[Mapping[str, Any], Respond | None], None]] = {
+        self.intake = intake or Intake(services)
+        self.intake.finish_with(CLICK, self.finish)
+        self.works: Mapping[str, Work] = {
             RERUN: self.rerun,
             RERUN_FORM: self.rerun_form,
             OPEN_FORM: self.open_form,
@@ -141,18 +161,66 @@ class Clicks:
     def acknowledge(
         self, ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond | None = None
     ) -> None:
-        """Acknowledge the click and queue its work."""
-        ack()
+        """Store the click, acknowledge it and queue its work."""
         what = str(action.get("action_id") or "")
-        self.services.background.submit(what, self.work, what, body, respond)
-
-    def work(self, what: str, body: Mapping[str, Any], respond: Respond | None) -> None:
-        """Do what the click asks; tell the person when that fails."""
         try:
-            self.works[what](body, respond)
+            intent_id = self.intake.keep(
+                CLICK,
+                clicker(body),
+                what,
+                response_url=text(body.get("response_url")),
+                payload=body,
+            )
+        except (StorageError, sqlite3.Error) as exc:
+            log.error(
+                "could not store a click", extra={"event": "intent_failed", "error": str(exc)}
+            )
+            ack()
+            self.services.background.submit(
+                what, tell, self.services, clicker(body), error_reply(NOT_STORED), respond
+            )
+            return
+        ack()
+        self.services.background.submit(what, self.work, what, body, respond, intent_id)
+
+    def work(
+        self,
+        what: str,
+        body: Mapping[str, Any],
+        respond: Respond | None,
+        intent_id: str | None = None,
+    ) -> None:
+        """Do what the click asks; tell the person when that fails."""
+        self.intake.started(intent_id)
+        try:
+            self.works[what](body, respond, intent_id)
         except Exception as exc:
             errors.report(exc, f"{what} failed", event="interaction_error")
             self.failed(exc, body, respond)
+        finally:
+            self.intake.done(intent_id, "finished")
+
+    def finish(self, intent: Intent) -> None:
+        """Carry out a click a stopped process acknowledged, or tell the person it was not.
+
+        A run a click starts is keyed by the click, and opening a form changes nothing, so a
+        click is safe to carry out again while the person is likely still waiting.
+        """
+        body = payload_of(intent)
+        if self.intake.too_old(intent) or intent.text not in self.works or not body:
+            self.intake.explain(
+                intent,
+                NOT_DONE,
+                what=f"your click on {button_label(body)}",
+                again="Please press it again.",
+            )
+            return
+        log.info(
+            "carrying out a click acknowledged before a restart",
+            extra={"event": "intent_redone", "intent": intent.id, "channel": intent.channel_id},
+        )
+        respond = Respond(response_url=intent.response_url) if intent.response_url else None
+        self.work(intent.text, body, respond, intent.id)
 
     def failed(self, exc: Exception, body: Mapping[str, Any], respond: Respond | None) -> None:
         """Say what went wrong: on the Home tab for a click there, else to the person."""
@@ -165,10 +233,12 @@ class Clicks:
                 pass
         tell(self.services, who, errors.reply_for(exc), respond)
 
-    def rerun(self, body: Mapping[str, Any], respond: Respond | None) -> None:
+    def rerun(
+        self, body: Mapping[str, Any], respond: Respond | None, intent_id: str | None = None
+    ) -> None:
         """Start the card's run again, with the same inputs and options."""
         services = self.services
-        who = clicker(body)
+        who = replace(clicker(body), intent_id=intent_id)
         run = known_run(services, body, who)
         if not who.channel_id:  # from the Home tab: the new card goes where the old one is
             who = replace(who, channel_id=run.channel_id, thread_ts=run.thread_ts)
@@ -192,7 +262,9 @@ class Clicks:
             notice = f"✔️ Started *{name}* again in <#{who.channel_id}>."
             publish_home(services, who.user_id, who.team_id, notice=notice)
 
-    def rerun_form(self, body: Mapping[str, Any], respond: Respond | None) -> None:
+    def rerun_form(
+        self, body: Mapping[str, Any], respond: Respond | None, _intent_id: str | None = None
+    ) -> None:
         """Open the run form prefilled with the card's inputs."""
         who = clicker(body)
         run = known_run(self.services, body, who)
@@ -205,7 +277,9 @@ class Clicks:
         )
         self._open(body, respond, who, notebook, request)
 
-    def open_form(self, body: Mapping[str, Any], respond: Respond | None) -> None:
+    def open_form(
+        self, body: Mapping[str, Any], respond: Respond | None, _intent_id: str | None = None
+    ) -> None:
         """The offer's *Fill in the form…*: open the form it is signed for."""
         who = clicker(body)
         request = signed_request(self.services, action_value(body), who.team_id)
@@ -231,29 +305,31 @@ class Clicks:
             tell(self.services, who, msg, respond)
         return msg is None
 
-    def run_now(self, body: Mapping[str, Any], respond: Respond | None) -> None:
+    def run_now(
+        self, body: Mapping[str, Any], respond: Respond | None, intent_id: str | None = None
+    ) -> None:
         """The offer's *Run now*: start the run it is signed for."""
         who = clicker(body)
         request = signed_request(self.services, action_value(body), who.team_id)
-        start_from_request(self.services, request, who.user_id, request.inputs)
+        start_from_request(self.services, request, who.user_id, request.inputs, intent_id=intent_id)
         remove_offer(respond)
 
 
 class FormSubmission:
-    """The run form's submit: checked while Slack waits, the run started in the background."""
+    """The run form's submit: checked while Slack waits, stored, the run started in the
+    background."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *, intake: Intake | None = None) -> None:
         self.services = services
+        self.intake = intake or Intake(services)
+        self.intake.finish_with(FORM, self.finish)
 
     def submit(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Close the form and queue the run, or answer with the form's errors."""
-        services = self.services
         user_id = text(get(body, "user", "id")) or ""
         team_id = team_of(body)
         try:
-            request = signed_request(services, str(view.get("private_metadata") or ""), team_id)
-            if request.user_id != user_id:
-                raise TamperedForm()
+            request, notebook, inputs = self.check(body, view)
         except TamperedForm as exc:
             log.warning(
                 "run form with bad metadata",
@@ -261,40 +337,101 @@ class FormSubmission:
             )
             ack(response_action="update", view=rejected_view(exc.message))
             return
-        try:
-            notebook = fetch_notebook(services, request.notebook_id, retries=0)
-            services.runs.access.check_notebook(request.channel_id, notebook.id, notebook.name)
-            state = get(view, "state", "values")
-            values = parse_state(notebook, state if isinstance(state, Mapping) else {})
-            inputs = validate_form(notebook, values, today=services.clock.now().date())
         except FormErrors as exc:
             ack(response_action="errors", errors=exc.errors)
             return
         except (UserError, DeepnoteError) as exc:
             ack(response_action="update", view=rejected_view(exc.user_message))
             return
+        who = Requester(user_id, team_id, request.channel_id, request.thread_ts, trigger="form")
+        try:
+            intent_id = self.intake.keep(FORM, who, notebook.id, payload=body)
+        except (StorageError, sqlite3.Error) as exc:
+            log.error("could not store a form", extra={"event": "intent_failed", "error": str(exc)})
+            ack(response_action="update", view=rejected_view(NOT_STORED))
+            return
         ack()
         # The modal is closed; starting the run is slow and reports to the person if it fails.
-        who = Requester(user_id, team_id, request.channel_id, request.thread_ts, trigger="form")
-        services.background.submit("form", self.start, who, request, notebook, inputs)
+        who = replace(who, intent_id=intent_id)
+        self.services.background.submit("form", self.start, who, request, notebook, inputs)
+
+    def check(
+        self, body: Mapping[str, Any], view: Mapping[str, Any]
+    ) -> tuple[FormRequest, Notebook, dict[str, Any]]:
+        """The submitted form's request, notebook and valid inputs; TamperedForm, FormErrors,
+        UserError or DeepnoteError when it cannot run."""
+        services = self.services
+        request = signed_request(services, str(view.get("private_metadata") or ""), team_of(body))
+        if request.user_id != (text(get(body, "user", "id")) or ""):
+            raise TamperedForm()
+        notebook = fetch_notebook(services, request.notebook_id, retries=0)
+        services.runs.access.check_notebook(request.channel_id, notebook.id, notebook.name)
+        state = get(view, "state", "values")
+        values = parse_state(notebook, state if isinstance(state, Mapping) else {})
+        inputs = validate_form(notebook, values, today=services.clock.now().date())
+        return request, notebook, inputs
 
     def start(
         self, who: Requester, request: FormRequest, notebook: Notebook, inputs: dict[str, Any]
     ) -> None:
         """Start the submitted run; tell the person when that fails."""
+        self.intake.started(who.intent_id)
         try:
-            start_from_request(self.services, request, who.user_id, inputs, notebook=notebook)
+            start_from_request(
+                self.services,
+                request,
+                who.user_id,
+                inputs,
+                notebook=notebook,
+                intent_id=who.intent_id,
+            )
         except Exception as exc:
             errors.report(exc, "form run failed", event="form_error")
             tell(self.services, who, errors.reply_for(exc))
+        finally:
+            self.intake.done(who.intent_id, "finished")
+
+    def finish(self, intent: Intent) -> None:
+        """Start the run of a form a stopped process acknowledged, or tell the person it was
+        not started (its run is keyed by the submission, so it never starts twice)."""
+        body = payload_of(intent)
+        view = body.get("view")
+        who = Requester(
+            intent.user_id,
+            intent.team_id,
+            intent.channel_id,
+            intent.thread_ts,
+            trigger="form",
+            intent_id=intent.id,
+        )
+        if self.intake.too_old(intent) or not isinstance(view, Mapping):
+            self.intake.explain(
+                intent,
+                NOT_DONE,
+                what="the run form you submitted",
+                again="Please open the form and submit it again.",
+            )
+            return
+        try:
+            request, notebook, inputs = self.check(body, view)
+        except Exception as exc:  # the form was valid when submitted; say what changed
+            errors.report(exc, "form run failed", event="form_error")
+            tell(self.services, who, errors.reply_for(exc))
+            self.intake.done(intent.id, "refused")
+            return
+        log.info(
+            "carrying out a form acknowledged before a restart",
+            extra={"event": "intent_redone", "intent": intent.id, "channel": intent.channel_id},
+        )
+        self.start(who, request, notebook, inputs)
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services, *, intake: Intake | None = None) -> None:
     """Attach the card buttons, the form buttons and the run form to the Bolt app."""
     errors.install(app)
     for action in URL_BUTTONS:
         app.action(action)(acknowledge_only)
-    clicks = Clicks(services)
+    clicks = Clicks(services, intake=intake)
     for action in clicks.works:
         app.action(action)(clicks.acknowledge)
-    app.view(CALLBACK_ID)(FormSubmission(services).submit)
+    app.view(CALLBACK_ID)(FormSubmission(services, intake=intake).submit)

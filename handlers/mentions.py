@@ -4,24 +4,32 @@ A run started from a mention posts its card in the mention's thread (the mention
 starts the thread when it is not in one). Replies go to the person as an ephemeral, or as a
 thread reply when Slack will not show an ephemeral. The bot's own messages are ignored, and
 an event id is acted on once, so Slack's retries (`X-Slack-Retry-Num`) never run twice.
+Each mention is stored before it is acknowledged (handlers/intake.py, keyed by its event id),
+so a hard kill loses none.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App
 
 from bot.commands.parse import parse_command
-from bot.errors import SlackError
+from bot.errors import SlackError, StorageError, UserError
 from bot.runs.service import Requester
 from bot.services import Services
 from bot.slack.messages.blocks import Message
+from bot.slack.messages.help import error_reply
+from bot.text.mrkdwn import code
 from handlers import errors
-from handlers.dispatch import dispatch
+from handlers.dispatch import changes_something, dispatch
+from handlers.intake import MAYBE_DONE, NOT_DONE, NOT_STORED, Intake, payload_of
+from storage.intents import MENTION, Intent
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +102,15 @@ def reply(services: Services, who: Requester, event: Mapping[str, Any], msg: Mes
         log.warning("could not answer a mention", extra={"event": "mention_reply_failed"})
 
 
-def handle_mention(services: Services, body: Mapping[str, Any]) -> None:
-    """Act on one app_mention event, at most once per event id."""
+def handle_mention(
+    services: Services,
+    body: Mapping[str, Any],
+    *,
+    intent_id: str | None = None,
+    dedupe: bool = True,
+) -> None:
+    """Act on one app_mention event, at most once per event id (`dedupe=False`: a stored
+    mention carried out again after a restart, which its first process may have noted)."""
     event = body.get("event")
     if not isinstance(event, Mapping):
         return
@@ -103,12 +118,14 @@ def handle_mention(services: Services, body: Mapping[str, Any]) -> None:
     if is_from_a_bot(event, bot_user):
         return
     event_id = body.get("event_id")
-    if isinstance(event_id, str) and not services.events.first_time(
-        event_id, now=services.clock.now()
+    if (
+        dedupe
+        and isinstance(event_id, str)
+        and not services.events.first_time(event_id, now=services.clock.now())
     ):
         log.info("event already handled", extra={"event": "event_duplicate", "id": event_id})
         return
-    who = mention_requester(body, event)
+    who = replace(mention_requester(body, event), intent_id=intent_id)
     text = command_text(str(event.get("text") or ""), bot_user)
     msg = errors.answer(
         lambda: dispatch(services, who, parse_command(text)),
@@ -120,18 +137,74 @@ def handle_mention(services: Services, body: Mapping[str, Any]) -> None:
 
 
 class MentionListener:
-    """The app_mention listener: acknowledged at once, handled in the background."""
+    """The app_mention listener: stored, acknowledged at once, handled in the background."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *, intake: Intake | None = None) -> None:
         self.services = services
+        self.intake = intake or Intake(services)
+        self.intake.finish_with(MENTION, self.finish)
 
     def on_mention(self, ack: Ack, body: dict[str, Any]) -> None:
-        """Acknowledge, and queue `handle_mention`."""
+        """Store the mention, acknowledge, and queue `handle_mention`."""
+        event = body.get("event")
+        intent_id = None
+        if isinstance(event, Mapping) and not is_from_a_bot(event, bot_user_of(body)):
+            who = mention_requester(body, event)
+            event_id = body.get("event_id")
+            try:
+                intent_id = self.intake.keep(
+                    MENTION,
+                    who,
+                    command_text(str(event.get("text") or ""), bot_user_of(body)),
+                    payload=body,
+                    intent_id=f"event:{event_id}" if isinstance(event_id, str) else None,
+                )
+            except (StorageError, sqlite3.Error) as exc:
+                log.error(
+                    "could not store a mention",
+                    extra={"event": "intent_failed", "error": str(exc)},
+                )
+                ack()
+                self.services.background.submit(
+                    "mention", reply, self.services, who, event, error_reply(NOT_STORED)
+                )
+                return
+            if intent_id is None and self.intake.enabled():
+                ack()  # Slack's retry of a mention stored already: it is under way or recovered
+                log.info("event already stored", extra={"event": "event_duplicate"})
+                return
         ack()
-        self.services.background.submit("mention", handle_mention, self.services, body)
+        self.services.background.submit("mention", self.handle, body, intent_id)
+
+    def handle(self, body: Mapping[str, Any], intent_id: str | None, dedupe: bool = True) -> None:
+        """Act on the mention, then mark it done."""
+        self.intake.started(intent_id)
+        try:
+            handle_mention(self.services, body, intent_id=intent_id, dedupe=dedupe)
+        finally:
+            self.intake.done(intent_id, "finished")
+
+    def finish(self, intent: Intent) -> None:
+        """Carry out a mention a stopped process acknowledged, or tell the person it was not."""
+        what = "your message " + code("@Deepnote " + intent.text, limit=300)
+        try:
+            cmd = parse_command(intent.text)
+        except UserError:
+            cmd = None
+        if cmd is not None and intent.started_at is not None and changes_something(cmd):
+            self.intake.explain(intent, MAYBE_DONE, what=what)
+            return
+        if self.intake.too_old(intent) or not intent.payload:
+            self.intake.explain(intent, NOT_DONE, what=what, again="Please mention the bot again.")
+            return
+        log.info(
+            "carrying out a mention acknowledged before a restart",
+            extra={"event": "intent_redone", "intent": intent.id, "channel": intent.channel_id},
+        )
+        self.handle(payload_of(intent), intent.id, dedupe=False)
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services, *, listener: MentionListener | None = None) -> None:
     """Attach the app_mention listener to the Bolt app."""
     errors.install(app)
-    app.event("app_mention")(MentionListener(services).on_mention)
+    app.event("app_mention")((listener or MentionListener(services)).on_mention)

@@ -168,9 +168,10 @@ class Database(ABC):
         """How many connections are open."""
         return 0
 
-    def insert_now(self, sql: str, params: Params) -> None:
-        """One statement, durable once this returns, on the fastest path the engine has."""
-        self.execute_write(sql, params)
+    def insert_now(self, sql: str, params: Params) -> int:
+        """One statement, durable once this returns, on the fastest path the engine has;
+        the number of rows it changed."""
+        return self.execute_write(sql, params)
 
     def query(self, sql: str, params: Params = ()) -> list[Row]:
         """Rows of a read."""

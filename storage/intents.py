@@ -1,9 +1,11 @@
-"""Acknowledged slash commands, stored before their acknowledgement leaves.
+"""What the bot acknowledged, stored before the acknowledgement leaves.
 
-Slack never retries a slash command it got a 200 for, so a command the bot acknowledged and
-then lost to a hard kill would be lost for good. Each one is written here first (one small
-INSERT) and marked done once its work has finished; after a restart the process holding the
-poller lease finishes or explains every one left open.
+Slack never retries a slash command, a button click or a form submission it got a 200 for
+(nor an event it got a 200 for), so anything the bot acknowledged and then lost to a hard kill
+would be lost for good. Each one is written here first (one small INSERT) and marked done once
+its work has finished; after a restart the process holding the poller lease finishes or
+explains every one left open. `kind` says what it was (`command`, `mention`, `click`, `form`);
+`payload` keeps what Slack sent (without its verification token), to carry it out again.
 
 >>> from datetime import UTC, datetime
 >>> from storage.sqlite import SQLiteDatabase
@@ -11,8 +13,12 @@ poller lease finishes or explains every one left open.
 >>> intents = IntentStore(db); now = datetime(2026, 1, 1, tzinfo=UTC)
 >>> intents.add(Intent(id="i1", team_id="T1", user_id="U1", channel_id="C1", thread_ts=None,
 ...     text="run sales", response_url="https://hooks.example/1", holder="p1", received_at=now))
+True
 >>> [i.text for i in intents.unfinished()]
 ['run sales']
+>>> intents.add(Intent(id="i1", team_id="T1", user_id="U1", channel_id="C1", thread_ts=None,
+...     text="run sales", response_url=None, holder="p9", received_at=now))
+False
 >>> intents.take_over("i1", "p1", "p2"), intents.take_over("i1", "p1", "p3")
 (True, False)
 >>> intents.done("i1", "replied", now=now); intents.unfinished()
@@ -34,13 +40,18 @@ KEEP = timedelta(days=2)
 
 _COLUMNS = (
     "id, team_id, user_id, channel_id, thread_ts, text, response_url, holder, received_at, "
-    "started_at, done_at, outcome"
+    "started_at, done_at, outcome, kind, payload"
 )
+
+COMMAND = "command"
+MENTION = "mention"
+CLICK = "click"
+FORM = "form"
 
 
 @dataclass(frozen=True, kw_only=True)
 class Intent:
-    """One acknowledged slash command: who, where, what, and where to answer."""
+    """One acknowledged request: who, where, what, and where to answer."""
 
     id: str
     team_id: str
@@ -57,20 +68,25 @@ class Intent:
     started_at: datetime | None = None
     done_at: datetime | None = None
     outcome: str | None = None
+    kind: str = COMMAND
+    # What Slack sent, as JSON (for mentions, clicks and forms); cleared once done.
+    payload: str | None = None
 
 
 class IntentStore:
-    """The `intents` table: one row per acknowledged slash command."""
+    """The `intents` table: one row per acknowledged request."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def add(self, intent: Intent) -> None:
-        """Store a command about to be acknowledged (one INSERT, durable once it returns)."""
+    def add(self, intent: Intent) -> bool:
+        """Store a request about to be acknowledged (one INSERT, durable once it returns);
+        False when one with its id was stored already (Slack's retry of an event)."""
         # One statement in autocommit mode is its own transaction, on the engine's fast path.
-        self.db.insert_now(
+        inserted = self.db.insert_now(
             "INSERT INTO intents (id, team_id, user_id, channel_id, thread_ts, text, "
-            "response_url, holder, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "response_url, holder, received_at, kind, payload) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
             (
                 intent.id,
                 intent.team_id,
@@ -81,8 +97,11 @@ class IntentStore:
                 intent.response_url,
                 intent.holder,
                 iso(intent.received_at),
+                intent.kind,
+                intent.payload,
             ),
         )
+        return inserted == 1
 
     def started(self, intent_id: str, *, now: datetime) -> None:
         """Note that a command's work has begun."""
@@ -92,9 +111,10 @@ class IntentStore:
         )
 
     def done(self, intent_id: str, outcome: str, *, now: datetime) -> None:
-        """Mark a command finished (`outcome` says how) and forget its response_url."""
+        """Mark a request finished (`outcome` says how) and forget its response_url and
+        payload."""
         self.db.execute_write(
-            "UPDATE intents SET done_at = ?, outcome = ?, response_url = NULL "
+            "UPDATE intents SET done_at = ?, outcome = ?, response_url = NULL, payload = NULL "
             "WHERE id = ? AND done_at IS NULL",
             (iso(now), outcome, intent_id),
         )

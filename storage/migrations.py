@@ -270,6 +270,13 @@ def _m006_command_intents(db: Session) -> None:
     _ddl(db, "CREATE INDEX intents_done ON intents (done_at) WHERE done_at IS NOT NULL")
 
 
+def _m007_intent_kinds(db: Session) -> None:
+    """Mentions, button clicks and form submissions are stored before their acknowledgement
+    too: what kind each one is, and what Slack sent (to carry it out after a restart)."""
+    _ddl(db, "ALTER TABLE intents ADD COLUMN kind TEXT NOT NULL DEFAULT 'command'")
+    _ddl(db, "ALTER TABLE intents ADD COLUMN payload TEXT")
+
+
 MIGRATIONS: tuple[Callable[[Session], None], ...] = (
     _m001_runs,
     _m002_schedules,
@@ -277,6 +284,7 @@ MIGRATIONS: tuple[Callable[[Session], None], ...] = (
     _m004_seen_requests,
     _m005_alias_owners,
     _m006_command_intents,
+    _m007_intent_kinds,
 )
 
 

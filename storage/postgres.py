@@ -103,10 +103,10 @@ class PostgresDatabase(Database):
         with self._connection() as conn, conn.transaction():
             yield Session(conn, POSTGRES)
 
-    def insert_now(self, sql: str, params: Params) -> None:
+    def insert_now(self, sql: str, params: Params) -> int:
         """One statement in autocommit mode: one round trip, committed when it returns."""
         with self.session() as s:
-            s.execute(sql, params)
+            return s.execute(sql, params)
 
     def open_connections(self) -> int:
         """How many connections the pool holds."""

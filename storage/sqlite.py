@@ -108,7 +108,7 @@ class SQLiteDatabase(Database):
         else:
             conn.execute("COMMIT")
 
-    def insert_now(self, sql: str, params: Params) -> None:
+    def insert_now(self, sql: str, params: Params) -> int:
         """One statement in autocommit mode on a connection kept for it.
 
         Commands are stored on the threads that receive requests. One connection of the
@@ -117,7 +117,7 @@ class SQLiteDatabase(Database):
         SQLite's busy handler, which sleeps in steps of milliseconds.
         """
         with self._fast_lock:
-            self._fast_connection().execute(sql, tuple(params))
+            return int(self._fast_connection().execute(sql, tuple(params)).rowcount)
 
     def _fast_connection(self) -> sqlite3.Connection:
         """The connection `insert_now` uses (opened at start-up by `migrate`)."""

@@ -17,6 +17,6 @@ class Requester:
     schedule_id: str | None = None
     # A slash command's or click's trigger_id: lets the bot open a modal (for about 3 s).
     trigger_id: str | None = None
-    # The stored slash command this request came from: its run is keyed by it, so starting
-    # it again after a restart finds the run instead of starting a second one.
+    # The stored request (command, mention, click or form) this came from: its run is keyed
+    # by it, so starting it again after a restart finds the run instead of a second one.
     intent_id: str | None = None

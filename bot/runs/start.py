@@ -260,18 +260,48 @@ class Starter:
         log.info("adopted run after restart", extra={"event": "run_adopted", "run": adopted.run_id})
 
     def _find_started(self, run: RunRecord) -> RunSummary | None:
-        """The one Deepnote run that this half-started row most likely created, if any."""
+        """The one Deepnote run that this half-started row most likely created, if any.
+
+        Several rows of one notebook killed mid-create at once (commands typed together) leave
+        up to as many unknown Deepnote runs. When those rows ask for the same inputs and
+        options they are interchangeable: the n-th oldest row takes the n-th oldest run, so
+        every run gets exactly one card. Otherwise only a single candidate is adopted.
+        """
         try:
             summaries = self.deepnote.list_notebook_runs(run.notebook_id, page_size=50)
         except DeepnoteError:
             return None
         low = run.created_at - timedelta(seconds=5)
         high = run.created_at + timedelta(seconds=120)
-        candidates = [
-            s
-            for s in summaries
-            if s.created_at is not None
-            and low <= s.created_at <= high
-            and self.store.get(s.run_id) is None
+        candidates = sorted(
+            (
+                s
+                for s in summaries
+                if s.created_at is not None
+                and low <= s.created_at <= high
+                and self.store.get(s.run_id) is None
+            ),
+            key=lambda s: (s.created_at, s.run_id),
+        )
+        if len(candidates) == 1:
+            return candidates[0]
+        twins = [t.id for t in self._twins(run, low, high)]
+        if 1 < len(candidates) <= len(twins):
+            # Fewer runs than rows: some requests never reached Deepnote; which ones does not
+            # matter between twins, so the oldest rows take the runs.
+            index = twins.index(run.id)
+            return candidates[index] if index < len(candidates) else None
+        return None
+
+    def _twins(self, run: RunRecord, low: datetime, high: datetime) -> list[RunRecord]:
+        """The half-started rows (this one included, oldest first) that asked Deepnote for the
+        same run as `run`; empty when one of them asked for something else."""
+        rows = [
+            other
+            for other, sent in self.store.stuck_creating(self.clock.now() + timedelta(seconds=1))
+            if sent and other.notebook_id == run.notebook_id and low <= other.created_at <= high
         ]
-        return candidates[0] if len(candidates) == 1 else None
+        same = self.store.options(run)
+        if any(other.inputs != run.inputs or self.store.options(other) != same for other in rows):
+            return []
+        return sorted(rows, key=lambda r: (r.created_at, r.id))

@@ -260,6 +260,8 @@ class ScheduleService:
                 channel_id=schedule.channel_id,
                 trigger=TRIGGER_NOW,
                 schedule_id=str(schedule.id),
+                # Keyed by the command: after a restart its run is found, never started twice.
+                intent_id=who.intent_id,
             ),
             notebook,
             inputs,

@@ -117,7 +117,9 @@ def test_every_acknowledged_command_survives_a_hard_kill(
     assert len(sim.runs) <= len(cards)
     for run in sim.runs:
         assert sum(run in json.dumps(c.blocks) for c in cards) == 1, run
-    assert all(n == 1 for n in told.values() if n), told
+    # Each command is told at most once through its response_url (direct messages are one
+    # per half-started run, several of which a kill can leave).
+    assert all(n == 1 for url, n in told.items() if n and url != "dm"), told
     assert slack.violations == []
 
 
