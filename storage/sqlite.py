@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,7 +61,7 @@ class SQLiteDatabase(Database):
             )
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if not uri:
-                conn.execute("PRAGMA journal_mode = WAL")
+                _use_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as exc:
@@ -187,6 +188,24 @@ class SQLiteDatabase(Database):
             "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (at_least, table)
         ):
             tx.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, at_least))
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode (once per file; later connections find it so).
+
+    Switching needs the file to itself, and SQLite answers "database is locked" at once,
+    without its busy handler, while another connection holds it: processes or threads opening
+    a new file together wait their turn here.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _user_version(tx: Session) -> int:
