@@ -7,6 +7,7 @@ import io
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -16,50 +17,115 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from bot import __version__
 from bot.config import load_config
-from bot.errors import ConfigError, StorageError
+from bot.errors import ConfigError, CredentialRejected, StorageError
 from bot.logs import setup_logging
 
 if TYPE_CHECKING:
     from bot.app import BotApp
     from bot.config import Config
+    from bot.health import Connections
     from storage.db import Database
 
 log = logging.getLogger("bot")
+
+
+# Exit statuses of `serve` (documented in `serve --help` and the README).
+EXIT_SETTINGS = 2  # a setting is missing or malformed, the database or the port cannot be used
+EXIT_REJECTED = 3  # Slack refused SLACK_BOT_TOKEN or Deepnote refused DEEPNOTE_API_KEY
+# How long start-up waits for the first answers of Slack and Deepnote (each check has its own,
+# shorter, timeout: this only bounds the wait).
+FIRST_CHECK_WAIT_SECONDS = 15.0
 
 
 def _serve(_: argparse.Namespace) -> int:
     from bot.app import build_app
 
     config = load_config(os.environ)
+    _forget_secrets()
     setup_logging(config.log_level, config.secrets())
     bot = build_app(config)
     stop = threading.Event()
+    rejected: list[CredentialRejected] = []
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    def _rejected(exc: CredentialRejected) -> None:
+        rejected.append(exc)
+        stop.set()
+
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    connections = bot.check_connections(_rejected)
+    connections.wait_first(FIRST_CHECK_WAIT_SECONDS)
+    if rejected:
+        bot.shutdown()
+        return _refused(rejected, started=False)
     opened = _open_socket_mode(bot, config) if config.socket_mode else _open_http(bot, config)
     if opened is None:
         bot.shutdown()
-        return 2
-    close, ready = opened
+        return EXIT_SETTINGS
+    close, where = opened
     bot.services.runs.recover()
     bot.start_background()
-    log.info("ready", extra=ready)
+    _announce(connections, where)
     stop.wait()
     close()
     bot.shutdown()
+    if rejected:
+        return _refused(rejected, started=True)
     log.info("stopped", extra={"event": "stopped"})
     return 0
+
+
+def _forget_secrets() -> None:
+    """Take the tokens and keys out of this process's environment once they are read.
+
+    Libraries read settings from the environment behind the bot's back: slack_bolt's App takes
+    SLACK_BOT_TOKEN from it even when given a client (and warns at every start that the
+    client's token wins). The bot's settings reach every part through `Config` only; nothing
+    started later (a library, a child process) finds a secret in the environment.
+    """
+    from bot.config import SETTINGS
+
+    for setting in SETTINGS:
+        if setting.secret:
+            for name in (setting.name, *setting.aliases):
+                os.environ.pop(name, None)
+
+
+def _announce(connections: Connections, where: dict[str, object]) -> None:
+    """Log `waiting` while Slack or Deepnote has not answered, and `ready` once both have."""
+    waiting = connections.waiting()
+    if waiting:
+        log.warning(
+            "serving, but waiting for %s to answer",
+            " and ".join(sorted(waiting)),
+            extra={"event": "waiting", "waiting_for": sorted(waiting), **where},
+        )
+    connections.on_all_answered(lambda: log.info("ready", extra={"event": "ready", **where}))
+
+
+def _refused(rejected: list[CredentialRejected], *, started: bool) -> int:
+    """Say, in the log and on stderr, which credentials were refused; the exit status."""
+    for exc in rejected:
+        log.error(
+            str(exc),
+            extra={"event": "credential_rejected", "service": exc.service, "setting": exc.setting},
+        )
+    head = "The bot stopped" if started else "The bot cannot start"
+    if len(rejected) == 1:
+        print(f"{head}: {rejected[0]}", file=sys.stderr)
+    else:
+        print(f"{head}:\n" + "\n".join(f"  - {exc}" for exc in rejected), file=sys.stderr)
+    return EXIT_REJECTED
 
 
 _Opened = tuple[Callable[[], None], dict[str, object]]
 
 
 def _open_socket_mode(bot: BotApp, config: Config) -> _Opened | None:
-    """Connect to Slack over Socket Mode: how to close it and the `ready` log line, or None
+    """Connect to Slack over Socket Mode: how to close it and where it serves, or None
     (after saying why) when Slack refuses the connection."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -74,11 +140,11 @@ def _open_socket_mode(bot: BotApp, config: Config) -> _Opened | None:
             file=sys.stderr,
         )
         return None
-    return handler.close, {"event": "ready", "mode": "socket"}
+    return handler.close, {"mode": "socket"}
 
 
 def _open_http(bot: BotApp, config: Config) -> _Opened | None:
-    """Listen for Slack's requests over HTTP: how to close it and the `ready` log line, or None
+    """Listen for Slack's requests over HTTP: how to close it and where it serves, or None
     (after saying why) when the port is taken."""
     from bot.web.http_server import BotHTTPServer
     from storage.seen_requests import SeenRequests
@@ -99,7 +165,7 @@ def _open_http(bot: BotApp, config: Config) -> _Opened | None:
         )
         return None
     server.start()
-    return server.stop, {"event": "ready", "mode": "http", "port": server.port}
+    return server.stop, {"mode": "http", "port": server.port}
 
 
 def _database_path() -> str:
@@ -131,18 +197,75 @@ def _health(_: argparse.Namespace) -> int:
     if db is None:
         return 1
     db.migrate()
-    report = read_health(db, SystemClock().now(), stale_after=30.0)
+    report = read_health(db, SystemClock().now(), stale_after=30.0, require_answers=True)
     print(json.dumps(report.details, indent=2, default=str))
     return 0 if report.ok else 1
 
 
+# Exit statuses of `backup` (documented in `backup --help` and the README).
+BACKUP_NO_DATABASE = 2
+BACKUP_NO_FOLDER = 3
+BACKUP_EXISTS = 4
+BACKUP_NOT_WRITTEN = 5
+
+
 def _backup(args: argparse.Namespace) -> int:
-    db = _live_database("No database at {path}: set DATABASE_PATH to the bot's database.")
+    target = Path(args.path)
+    refused = _backup_target_problem(target)
+    if refused is not None:
+        status, message = refused
+        print(message, file=sys.stderr)
+        return status
+    db = _live_database(
+        "There is no database at {path} to back up: set DATABASE_PATH to the bot's database."
+    )
     if db is None:
-        return 2
-    db.backup(args.path)
-    print(f"Backed up {db.path} to {args.path}")
+        return BACKUP_NO_DATABASE
+    try:
+        db.backup(target)
+    except (sqlite3.Error, StorageError, OSError) as exc:
+        # Half a copy is worse than none: nobody should mistake it for a backup.
+        target.unlink(missing_ok=True)
+        print(
+            f"The backup could not be written to {target} ({exc}). Check that the bot's user "
+            "may write there and that the disk has room; no file was left behind.",
+            file=sys.stderr,
+        )
+        return BACKUP_NOT_WRITTEN
+    finally:
+        db.close()
+    print(
+        f"Backed up {db.path} to {target}.\n"
+        f"To restore it: stop the bot, copy {target} over DATABASE_PATH ({db.path}), delete "
+        f"{db.path}-wal and {db.path}-shm if they exist, and start the bot."
+    )
     return 0
+
+
+def _backup_target_problem(target: Path) -> tuple[int, str] | None:
+    """Why a backup cannot be written to `target` (an exit status and a message), if it cannot."""
+    folder = target.parent
+    if not folder.is_dir():
+        return BACKUP_NO_FOLDER, (
+            f"The folder {folder} does not exist: create it first (mkdir -p {folder}) or "
+            "choose a file in an existing folder."
+        )
+    if target.is_dir():
+        return BACKUP_EXISTS, (
+            f"{target} is a folder: give the backup a file name inside it, e.g. "
+            f"{target / 'deepnote-bot-backup.db'}."
+        )
+    if target.exists() or target.is_symlink():
+        return BACKUP_EXISTS, (
+            f"{target} already exists; a backup never overwrites a file. Choose a new file name "
+            "(e.g. with the date in it) or move the old file away."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return BACKUP_NOT_WRITTEN, (
+            f"The folder {folder} is not writable by this user: choose another folder or "
+            "change its permissions."
+        )
+    return None
 
 
 def _console(args: argparse.Namespace) -> int:
@@ -270,7 +393,22 @@ _Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def _add_serve(sub: _Subparsers) -> None:
     """`serve`: run the bot."""
-    serve = sub.add_parser("serve", help="run the bot (settings come from the environment)")
+    serve = sub.add_parser(
+        "serve",
+        help="run the bot (settings come from the environment)",
+        description="Run the bot until SIGTERM or Ctrl-C. Every setting is an environment "
+        "variable (SLACK_BOT_TOKEN, DEEPNOTE_API_KEY, DATABASE_PATH...; see the README). With "
+        "SLACK_APP_TOKEN set it connects to Slack over Socket Mode, else it serves HTTP on PORT "
+        "(/slack/events, and /healthz). At start it asks Slack (auth.test) and Deepnote "
+        "(GET /v2/me) whether they accept the token and the key. It logs one JSON line per "
+        'event on stderr: "ready" once it is connected and both have answered; "waiting" '
+        "while one cannot be reached (it is asked again after 1 s, 2 s, 4 s... up to every "
+        "60 s, and the bot reports itself not healthy until it answers).",
+        epilog="Exit status: 0 after a clean stop; 2 when a setting is missing or malformed, "
+        "the database cannot be used, the port is taken or Slack refuses the Socket Mode "
+        "connection; 3 when Slack rejects SLACK_BOT_TOKEN or Deepnote rejects DEEPNOTE_API_KEY "
+        "(at start, or when one that could not be reached at start answers later).",
+    )
     serve.set_defaults(func=_serve)
 
 
@@ -279,6 +417,13 @@ def _add_health(sub: _Subparsers) -> None:
     health = sub.add_parser(
         "health",
         help="report whether the bot is working (reads DATABASE_PATH; exit 0 healthy, 1 not)",
+        description="Print the health of the bot that runs on DATABASE_PATH as JSON: the "
+        "database (checked with a real write), its last background round, poller lag, runs in "
+        "flight and the last successful Deepnote and Slack calls. It reads the database only, "
+        "so it works in Socket Mode and from another container; it needs no token.",
+        epilog="Exit status: 0 when the bot is healthy (background work ran in the last 30 s "
+        "and Slack and Deepnote have both answered it since it started); 1 otherwise, with the "
+        'reason in "status" (and the services not answering yet in "waiting_for").',
     )
     health.set_defaults(func=_health)
 
@@ -286,9 +431,17 @@ def _add_health(sub: _Subparsers) -> None:
 def _add_backup(sub: _Subparsers) -> None:
     """`backup PATH`: copy the live database."""
     backup = sub.add_parser(
-        "backup", help="write a consistent copy of the live database (DATABASE_PATH) to PATH"
+        "backup",
+        help="write a consistent copy of the live database (DATABASE_PATH) to PATH",
+        description="Write a consistent copy of the bot's SQLite database (DATABASE_PATH) to "
+        "PATH, safely while the bot runs. PATH must be a new file in an existing folder. To "
+        "restore: stop the bot, copy the backup over DATABASE_PATH, delete DATABASE_PATH-wal "
+        "and DATABASE_PATH-shm if they exist, and start the bot.",
+        epilog="Exit status: 0 when the backup was written; 2 when there is no database at "
+        "DATABASE_PATH; 3 when PATH's folder does not exist; 4 when PATH already exists; 5 "
+        "when it cannot be written (permissions, full disk).",
     )
-    backup.add_argument("path", help="the new file to write (must not exist)")
+    backup.add_argument("path", metavar="PATH", help="the new file to write (must not exist)")
     backup.set_defaults(func=_backup)
 
 
@@ -407,5 +560,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     except StorageError as exc:
-        print(f"The bot cannot start: {exc}", file=sys.stderr)
+        starting = args.command in ("serve", "console")
+        print(f"The bot cannot start: {exc}" if starting else str(exc), file=sys.stderr)
         return 2
