@@ -4,168 +4,27 @@ from __future__ import annotations
 
 import argparse
 import io
-import logging
 import os
 import signal
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TypeAlias
 
 from bot import __version__
-from bot.config import load_config
-from bot.errors import ConfigError, CredentialRejected, StorageError
-from bot.logs import setup_logging
+from bot.errors import ConfigError, StorageError
 
 if TYPE_CHECKING:
-    from bot.app import BotApp
-    from bot.config import Config
-    from bot.health import Connections
     from storage.db import Database
-
-log = logging.getLogger("bot")
-
-
-# Exit statuses of `serve` (documented in `serve --help` and the README).
-EXIT_SETTINGS = 2  # a setting is missing or malformed, the database or the port cannot be used
-EXIT_REJECTED = 3  # Slack refused SLACK_BOT_TOKEN or Deepnote refused DEEPNOTE_API_KEY
-# How long start-up waits for the first answers of Slack and Deepnote (each check has its own,
-# shorter, timeout: this only bounds the wait).
-FIRST_CHECK_WAIT_SECONDS = 15.0
 
 
 def _serve(_: argparse.Namespace) -> int:
-    from bot.app import build_app
+    from bot.serve import serve
 
-    config = load_config(os.environ)
-    _forget_secrets()
-    setup_logging(config.log_level, config.secrets())
-    bot = build_app(config)
-    stop = threading.Event()
-    rejected: list[CredentialRejected] = []
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    def _rejected(exc: CredentialRejected) -> None:
-        rejected.append(exc)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    connections = bot.check_connections(_rejected)
-    connections.wait_first(FIRST_CHECK_WAIT_SECONDS)
-    if rejected:
-        bot.shutdown()
-        return _refused(rejected, started=False)
-    opened = _open_socket_mode(bot, config) if config.socket_mode else _open_http(bot, config)
-    if opened is None:
-        bot.shutdown()
-        return EXIT_SETTINGS
-    close, where = opened
-    bot.services.runs.recover()
-    bot.start_background()
-    _announce(connections, where)
-    stop.wait()
-    close()
-    bot.shutdown()
-    if rejected:
-        return _refused(rejected, started=True)
-    log.info("stopped", extra={"event": "stopped"})
-    return 0
-
-
-def _forget_secrets() -> None:
-    """Take the tokens and keys out of this process's environment once they are read.
-
-    Libraries read settings from the environment behind the bot's back: slack_bolt's App takes
-    SLACK_BOT_TOKEN from it even when given a client (and warns at every start that the
-    client's token wins). The bot's settings reach every part through `Config` only; nothing
-    started later (a library, a child process) finds a secret in the environment.
-    """
-    from bot.config import SETTINGS
-
-    for setting in SETTINGS:
-        if setting.secret:
-            for name in (setting.name, *setting.aliases):
-                os.environ.pop(name, None)
-
-
-def _announce(connections: Connections, where: dict[str, object]) -> None:
-    """Log `waiting` while Slack or Deepnote has not answered, and `ready` once both have."""
-    waiting = connections.waiting()
-    if waiting:
-        log.warning(
-            "serving, but waiting for %s to answer",
-            " and ".join(sorted(waiting)),
-            extra={"event": "waiting", "waiting_for": sorted(waiting), **where},
-        )
-    connections.on_all_answered(lambda: log.info("ready", extra={"event": "ready", **where}))
-
-
-def _refused(rejected: list[CredentialRejected], *, started: bool) -> int:
-    """Say, in the log and on stderr, which credentials were refused; the exit status."""
-    for exc in rejected:
-        log.error(
-            str(exc),
-            extra={"event": "credential_rejected", "service": exc.service, "setting": exc.setting},
-        )
-    head = "The bot stopped" if started else "The bot cannot start"
-    if len(rejected) == 1:
-        print(f"{head}: {rejected[0]}", file=sys.stderr)
-    else:
-        print(f"{head}:\n" + "\n".join(f"  - {exc}" for exc in rejected), file=sys.stderr)
-    return EXIT_REJECTED
-
-
-_Opened = tuple[Callable[[], None], dict[str, object]]
-
-
-def _open_socket_mode(bot: BotApp, config: Config) -> _Opened | None:
-    """Connect to Slack over Socket Mode: how to close it and where it serves, or None
-    (after saying why) when Slack refuses the connection."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    handler = SocketModeHandler(bot.bolt, config.slack_app_token)
-    try:
-        handler.connect()  # type: ignore[no-untyped-call]
-    except Exception as exc:
-        print(
-            "The bot cannot start: Slack refused the Socket Mode connection "
-            f"({type(exc).__name__}). Check SLACK_APP_TOKEN (an app-level token with the "
-            "connections:write scope) and that Socket Mode is on in the app's settings.",
-            file=sys.stderr,
-        )
-        return None
-    return handler.close, {"mode": "socket"}
-
-
-def _open_http(bot: BotApp, config: Config) -> _Opened | None:
-    """Listen for Slack's requests over HTTP: how to close it and where it serves, or None
-    (after saying why) when the port is taken."""
-    from bot.web.http_server import BotHTTPServer
-    from storage.seen_requests import SeenRequests
-
-    try:
-        server = BotHTTPServer(
-            bot.bolt,
-            health=bot.health,
-            port=config.port,
-            signing_secret=config.slack_signing_secret or "",
-            seen=SeenRequests(bot.services.db),
-        )
-    except OSError as exc:
-        print(
-            f"The bot cannot start: it cannot listen on PORT {config.port} "
-            f"({exc.strerror}). Choose a free port.",
-            file=sys.stderr,
-        )
-        return None
-    server.start()
-    return server.stop, {"mode": "http", "port": server.port}
+    return serve(os.environ)
 
 
 def _database_path() -> str:

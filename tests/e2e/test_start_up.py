@@ -213,6 +213,27 @@ def test_slack_failing_at_start_is_retried_until_it_answers(
     assert not [e for e in bot.events() if e["level"] == "ERROR"]
 
 
+def test_socket_mode_waits_for_slack_then_connects(tmp_path: Path) -> None:
+    app_token = "xapp-1-A0TEST-1234-start-up-app-token"
+    with (
+        SlackStandIn(bot_token=BOT_TOKEN, app_token=app_token) as slack,
+        Simulator(api_key=DEEPNOTE_KEY) as sim,
+    ):
+        slack.inject("apps.connections.open", status=503, times=2)
+        env = process_env(slack, sim, tmp_path / "bot.db", SLACK_APP_TOKEN=app_token)
+        bot = BotProcess(env)
+        try:
+            assert bot.ready["mode"] == "socket"
+            slack.socket_mode.wait_for_connections(1)
+        finally:
+            assert bot.terminate() == 0
+    tries = [e for e in bot.events() if e.get("event") == "socket_mode_unreachable"]
+    assert [(e["attempt"], e["retry_in_seconds"], e["error"]) for e in tries] == [
+        (1, 1.0, "HTTP 503"),
+        (2, 2.0, "HTTP 503"),
+    ]
+
+
 def _until(get: Any, good: Any, timeout: float = 15.0) -> Any:
     """Call `get` until `good(result)`, at most `timeout` seconds; the last result."""
     deadline = time.monotonic() + timeout
