@@ -176,7 +176,8 @@ class BotApp:
             log.exception("delivery failed", extra={"event": "deliver_error"})
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """Is the bot able to work? Database, background work, poller lag, last good calls."""
+        """Is the bot able to work? Database, background work, poller lag, last good calls, and
+        whether Slack and Deepnote have answered the start-up checks."""
         config = self.services.config
         try:
             report = read_health(

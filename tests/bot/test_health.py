@@ -49,8 +49,9 @@ def test_an_unreachable_service_is_asked_again_with_doubling_waits(harness: Harn
     assert connections.waiting() == {}
     assert "waiting_for" not in h.bot.health()[1]
     first, second, third = _me_requests(h)
-    assert 0.45 <= second - first < 0.9
-    assert 0.95 <= third - second < 1.6
+    # Waits of 0.5 s then 1 s (the upper bounds leave room for a loaded machine).
+    assert 0.45 <= second - first < 1.4
+    assert 0.95 <= third - second < 2.5
 
 
 def test_a_rejected_key_is_reported_and_never_asked_again(harness: Harness) -> None:
