@@ -424,7 +424,13 @@ def _slack_check(web: WebClient, calls: CallRecorder, clock: Clock) -> Callable[
                     "page (reinstall the app if it was revoked), set SLACK_BOT_TOKEN and start "
                     "the bot again.",
                 ) from None
-            raise err from None
+            status = f"HTTP {err.status}, " if err.status else ""
+            raise SlackError(
+                f"Slack answered auth.test with {status}{err.code or 'an unreadable answer'}",
+                code=err.code,
+                status=err.status,
+                retryable=True,
+            ) from None
         calls.slack(clock.now())
 
     return check

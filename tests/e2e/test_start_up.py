@@ -205,7 +205,9 @@ def test_slack_failing_at_start_is_retried_until_it_answers(
         assert bot.ready["waiting_for"] == ["Slack"]
         resp = httpx.get(f"http://127.0.0.1:{bot.port}/healthz", timeout=5)
         assert resp.status_code == 503
-        assert list(resp.json()["waiting_for"]) == ["Slack"]
+        assert resp.json()["waiting_for"] == {
+            "Slack": "Slack answered auth.test with HTTP 503, service_unavailable"
+        }
         bot.wait_for_log("ready", timeout=15)
     finally:
         bot.terminate()
