@@ -4,102 +4,27 @@ from __future__ import annotations
 
 import argparse
 import io
-import logging
 import os
 import signal
+import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TypeAlias
 
 from bot import __version__
-from bot.config import load_config
 from bot.errors import ConfigError, StorageError
-from bot.logs import setup_logging
 
 if TYPE_CHECKING:
-    from bot.app import BotApp
-    from bot.config import Config
     from storage.db import Database
-
-log = logging.getLogger("bot")
 
 
 def _serve(_: argparse.Namespace) -> int:
-    from bot.app import build_app
+    from bot.serve import serve
 
-    config = load_config(os.environ)
-    setup_logging(config.log_level, config.secrets())
-    bot = build_app(config)
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    opened = _open_socket_mode(bot, config) if config.socket_mode else _open_http(bot, config)
-    if opened is None:
-        bot.shutdown()
-        return 2
-    close, ready = opened
-    bot.services.runs.recover()
-    bot.start_background()
-    log.info("ready", extra=ready)
-    stop.wait()
-    close()
-    bot.shutdown()
-    log.info("stopped", extra={"event": "stopped"})
-    return 0
-
-
-_Opened = tuple[Callable[[], None], dict[str, object]]
-
-
-def _open_socket_mode(bot: BotApp, config: Config) -> _Opened | None:
-    """Connect to Slack over Socket Mode: how to close it and the `ready` log line, or None
-    (after saying why) when Slack refuses the connection."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    handler = SocketModeHandler(bot.bolt, config.slack_app_token)
-    try:
-        handler.connect()  # type: ignore[no-untyped-call]
-    except Exception as exc:
-        print(
-            "The bot cannot start: Slack refused the Socket Mode connection "
-            f"({type(exc).__name__}). Check SLACK_APP_TOKEN (an app-level token with the "
-            "connections:write scope) and that Socket Mode is on in the app's settings.",
-            file=sys.stderr,
-        )
-        return None
-    return handler.close, {"event": "ready", "mode": "socket"}
-
-
-def _open_http(bot: BotApp, config: Config) -> _Opened | None:
-    """Listen for Slack's requests over HTTP: how to close it and the `ready` log line, or None
-    (after saying why) when the port is taken."""
-    from bot.web.http_server import BotHTTPServer
-    from storage.seen_requests import SeenRequests
-
-    try:
-        server = BotHTTPServer(
-            bot.bolt,
-            health=bot.health,
-            port=config.port,
-            signing_secret=config.slack_signing_secret or "",
-            seen=SeenRequests(bot.services.db),
-        )
-    except OSError as exc:
-        print(
-            f"The bot cannot start: it cannot listen on PORT {config.port} "
-            f"({exc.strerror}). Choose a free port.",
-            file=sys.stderr,
-        )
-        return None
-    server.start()
-    return server.stop, {"event": "ready", "mode": "http", "port": server.port}
+    return serve(os.environ)
 
 
 def _database_path() -> str:
@@ -131,18 +56,75 @@ def _health(_: argparse.Namespace) -> int:
     if db is None:
         return 1
     db.migrate()
-    report = read_health(db, SystemClock().now(), stale_after=30.0)
+    report = read_health(db, SystemClock().now(), stale_after=30.0, require_answers=True)
     print(json.dumps(report.details, indent=2, default=str))
     return 0 if report.ok else 1
 
 
+# Exit statuses of `backup` (documented in `backup --help` and the README).
+BACKUP_NO_DATABASE = 2
+BACKUP_NO_FOLDER = 3
+BACKUP_EXISTS = 4
+BACKUP_NOT_WRITTEN = 5
+
+
 def _backup(args: argparse.Namespace) -> int:
-    db = _live_database("No database at {path}: set DATABASE_PATH to the bot's database.")
+    target = Path(args.path)
+    refused = _backup_target_problem(target)
+    if refused is not None:
+        status, message = refused
+        print(message, file=sys.stderr)
+        return status
+    db = _live_database(
+        "There is no database at {path} to back up: set DATABASE_PATH to the bot's database."
+    )
     if db is None:
-        return 2
-    db.backup(args.path)
-    print(f"Backed up {db.path} to {args.path}")
+        return BACKUP_NO_DATABASE
+    try:
+        db.backup(target)
+    except (sqlite3.Error, StorageError, OSError) as exc:
+        # Half a copy is worse than none: nobody should mistake it for a backup.
+        target.unlink(missing_ok=True)
+        print(
+            f"The backup could not be written to {target} ({exc}). Check that the bot's user "
+            "may write there and that the disk has room; no file was left behind.",
+            file=sys.stderr,
+        )
+        return BACKUP_NOT_WRITTEN
+    finally:
+        db.close()
+    print(
+        f"Backed up {db.path} to {target}.\n"
+        f"To restore it: stop the bot, copy {target} over DATABASE_PATH ({db.path}), delete "
+        f"{db.path}-wal and {db.path}-shm if they exist, and start the bot."
+    )
     return 0
+
+
+def _backup_target_problem(target: Path) -> tuple[int, str] | None:
+    """Why a backup cannot be written to `target` (an exit status and a message), if it cannot."""
+    folder = target.parent
+    if not folder.is_dir():
+        return BACKUP_NO_FOLDER, (
+            f"The folder {folder} does not exist: create it first (mkdir -p {folder}) or "
+            "choose a file in an existing folder."
+        )
+    if target.is_dir():
+        return BACKUP_EXISTS, (
+            f"{target} is a folder: give the backup a file name inside it, e.g. "
+            f"{target / 'deepnote-bot-backup.db'}."
+        )
+    if target.exists() or target.is_symlink():
+        return BACKUP_EXISTS, (
+            f"{target} already exists; a backup never overwrites a file. Choose a new file name "
+            "(e.g. with the date in it) or move the old file away."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return BACKUP_NOT_WRITTEN, (
+            f"The folder {folder} is not writable by this user: choose another folder or "
+            "change its permissions."
+        )
+    return None
 
 
 def _console(args: argparse.Namespace) -> int:
@@ -270,7 +252,22 @@ _Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def _add_serve(sub: _Subparsers) -> None:
     """`serve`: run the bot."""
-    serve = sub.add_parser("serve", help="run the bot (settings come from the environment)")
+    serve = sub.add_parser(
+        "serve",
+        help="run the bot (settings come from the environment)",
+        description="Run the bot until SIGTERM or Ctrl-C. Every setting is an environment "
+        "variable (SLACK_BOT_TOKEN, DEEPNOTE_API_KEY, DATABASE_PATH...; see the README). With "
+        "SLACK_APP_TOKEN set it connects to Slack over Socket Mode, else it serves HTTP on PORT "
+        "(/slack/events, and /healthz). At start it asks Slack (auth.test) and Deepnote "
+        "(GET /v2/me) whether they accept the token and the key. It logs one JSON line per "
+        'event on stderr: "ready" once it is connected and both have answered; "waiting" '
+        "while one cannot be reached (it is asked again after 1 s, 2 s, 4 s... up to every "
+        "60 s, and the bot reports itself not healthy until it answers).",
+        epilog="Exit status: 0 after a clean stop; 2 when a setting is missing or malformed, "
+        "the database cannot be used, the port is taken or Slack refuses the Socket Mode "
+        "connection; 3 when Slack rejects SLACK_BOT_TOKEN or Deepnote rejects DEEPNOTE_API_KEY "
+        "(at start, or when one that could not be reached at start answers later).",
+    )
     serve.set_defaults(func=_serve)
 
 
@@ -279,6 +276,13 @@ def _add_health(sub: _Subparsers) -> None:
     health = sub.add_parser(
         "health",
         help="report whether the bot is working (reads DATABASE_PATH; exit 0 healthy, 1 not)",
+        description="Print the health of the bot that runs on DATABASE_PATH as JSON: the "
+        "database (checked with a real write), its last background round, poller lag, runs in "
+        "flight and the last successful Deepnote and Slack calls. It reads the database only, "
+        "so it works in Socket Mode and from another container; it needs no token.",
+        epilog="Exit status: 0 when the bot is healthy (background work ran in the last 30 s "
+        "and Slack and Deepnote have both answered it since it started); 1 otherwise, with the "
+        'reason in "status" (and the services not answering yet in "waiting_for").',
     )
     health.set_defaults(func=_health)
 
@@ -286,9 +290,17 @@ def _add_health(sub: _Subparsers) -> None:
 def _add_backup(sub: _Subparsers) -> None:
     """`backup PATH`: copy the live database."""
     backup = sub.add_parser(
-        "backup", help="write a consistent copy of the live database (DATABASE_PATH) to PATH"
+        "backup",
+        help="write a consistent copy of the live database (DATABASE_PATH) to PATH",
+        description="Write a consistent copy of the bot's SQLite database (DATABASE_PATH) to "
+        "PATH, safely while the bot runs. PATH must be a new file in an existing folder. To "
+        "restore: stop the bot, copy the backup over DATABASE_PATH, delete DATABASE_PATH-wal "
+        "and DATABASE_PATH-shm if they exist, and start the bot.",
+        epilog="Exit status: 0 when the backup was written; 2 when there is no database at "
+        "DATABASE_PATH; 3 when PATH's folder does not exist; 4 when PATH already exists; 5 "
+        "when it cannot be written (permissions, full disk).",
     )
-    backup.add_argument("path", help="the new file to write (must not exist)")
+    backup.add_argument("path", metavar="PATH", help="the new file to write (must not exist)")
     backup.set_defaults(func=_backup)
 
 
@@ -407,5 +419,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     except StorageError as exc:
-        print(f"The bot cannot start: {exc}", file=sys.stderr)
+        starting = args.command in ("serve", "console")
+        print(f"The bot cannot start: {exc}" if starting else str(exc), file=sys.stderr)
         return 2

@@ -239,9 +239,9 @@ class DeepnoteClient:
         )
         return parse.parse_runs_page(parse.read_json(content))
 
-    def me(self) -> dict[str, Any]:
+    def me(self, *, retries: int | None = None) -> dict[str, Any]:
         """GET /v2/me: the key's user, workspace and access level (checks the key works)."""
-        content = self._call("GET", "v2/me", label="GET /v2/me")
+        content = self._call("GET", "v2/me", label="GET /v2/me", retries=retries)
         return parse.parse_object(parse.read_json(content), "the answer to /v2/me")
 
     def fetch_snapshot(self, run: Run) -> str | None:
