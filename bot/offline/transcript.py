@@ -20,7 +20,7 @@ from bot.offline.slack_standin import (
     ResponseUrlPost,
     View,
 )
-from bot.offline.terminal import BOLD, DIM, Style, render_message, render_view
+from bot.offline.terminal import BOLD, BUTTON_NUMBER, DIM, Style, render_message, render_view
 
 QUIET_SECONDS = 0.4
 SETTLE_LIMIT = 3.0
@@ -44,12 +44,39 @@ def run_metadata(message: Message) -> tuple[str | None, str | None]:
 
 
 @dataclass
+class Button:
+    """A button the person can press, on the message (or ephemeral) that shows it now."""
+
+    number: int
+    label: str
+    element: dict[str, Any]
+    block_id: str
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None = None
+    ephemeral: bool = False
+    gone: bool = False
+
+
+def _label(element: Mapping[str, Any]) -> str:
+    text = element.get("text")
+    return str(text.get("text", "")) if isinstance(text, Mapping) else ""
+
+
+@dataclass
 class Turn:
-    """One command typed by the user and what has come back for it so far."""
+    """One thing the person did (a command, a button, a form) and what has come back for it."""
 
     start: int
     refused: bool = False
     replies: int = 0
+    kind: str = "command"
+    text: str = ""
+    runs_before: frozenset[str] = frozenset()
+    # True once the bot's answer needs nothing more to arrive (e.g. it was in the response).
+    answered: bool = False
 
 
 @dataclass
@@ -66,6 +93,8 @@ class Transcript:
     prompt: str | None = None
     broken: bool = False
     line_buffer: Callable[[], str] | None = None
+    buttons: dict[int, Button] = field(default_factory=dict)
+    _button_keys: dict[tuple[str, str, str], int] = field(default_factory=dict)
     changed: threading.Condition = field(default_factory=threading.Condition)
     _write: threading.Lock = field(default_factory=threading.Lock)
 
@@ -100,6 +129,51 @@ class Transcript:
     def body(text: str, indent: str = "   ") -> str:
         """Rendered lines, indented under their header."""
         return "\n".join(indent + line if line else indent.rstrip() for line in text.split("\n"))
+
+    def numbered(
+        self,
+        channel: str,
+        ts: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+        *,
+        thread_ts: str | None = None,
+        ephemeral: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Number the message's buttons (a button keeps its number across edits); the blocks
+        to render, each button a copy carrying its number (the recorded blocks stay as Slack
+        got them)."""
+
+        def number(bid: str, element: Any) -> Any:
+            if not isinstance(element, dict) or element.get("type") != "button":
+                return element
+            key = (ts, bid, str(element.get("action_id") or _label(element)))
+            n = self._button_keys.setdefault(key, len(self._button_keys) + 1)
+            self.buttons[n] = Button(
+                n, _label(element), element, bid, channel, ts, text, blocks,
+                thread_ts=thread_ts, ephemeral=ephemeral,
+            )  # fmt: skip
+            return {**element, BUTTON_NUMBER: n}
+
+        shown: list[dict[str, Any]] = []
+        for index, block in enumerate(blocks):
+            if not isinstance(block, dict):
+                shown.append(block)
+                continue
+            bid = str(block.get("block_id") or f"#{index}")
+            copy = dict(block)
+            if block.get("type") == "actions" and isinstance(block.get("elements"), list):
+                copy["elements"] = [number(bid, e) for e in block["elements"]]
+            if block.get("type") == "section" and "accessory" in block:
+                copy["accessory"] = number(bid, block["accessory"])
+            shown.append(copy)
+        return shown
+
+    def remove_buttons(self, ts: str) -> None:
+        """The message at `ts` is gone: its buttons can no longer be pressed."""
+        for button in self.buttons.values():
+            if button.ts == ts:
+                button.gone = True
 
     def render(self, text: str, blocks: list[dict[str, Any]] | None) -> str:
         """A message's text and blocks as terminal lines."""
@@ -143,21 +217,24 @@ class Transcript:
         where = self.where(event.channel)
         bot = self.style.wrap("Deepnote", BOLD)
         if isinstance(record, Message):
+            blocks = self.numbered(
+                record.channel, record.ts, record.text, record.blocks, thread_ts=record.thread_ts
+            )
             if event.kind == "message" and record.is_reply:
                 parent = self.number(record.thread_ts or "")
-                rendered = self.render(record.text, record.blocks)
+                rendered = self.render(record.text, blocks)
                 self.shown[record.ts] = rendered
                 top = self.header(f"↳ {bot} replied in the thread of message {parent}", "   ")
                 return top + "\n" + self.body(rendered, "     │ ")
             if event.kind == "message":
-                rendered = self.render(record.text, record.blocks)
+                rendered = self.render(record.text, blocks)
                 self.shown[record.ts] = rendered
                 number = self.number(record.ts)
                 return (
                     self.header(f"{where} · {bot} · message {number}") + "\n" + self.body(rendered)
                 )
             if event.kind == "message_changed":
-                rendered = self.render(record.text, record.blocks)
+                rendered = self.render(record.text, blocks)
                 if self.shown.get(record.ts) == rendered:
                     return None
                 self.shown[record.ts] = rendered
@@ -168,11 +245,23 @@ class Transcript:
                     self.header(f"{where} · {mark} (message {number})") + "\n" + self.body(rendered)
                 )
             if event.kind == "message_deleted":
+                self.remove_buttons(record.ts)
                 return self.header(f"{where} · ✗ message {self.number(record.ts)} was deleted")
         if isinstance(record, Ephemeral):
             if event.kind == "ephemeral_deleted":
+                self.remove_buttons(record.message_ts)
                 return self.header("✗ a message only visible to you was dismissed")
-            rendered = self.render(record.text, record.blocks)
+            if record.replaces:
+                self.remove_buttons(record.replaces)
+            blocks = self.numbered(
+                record.channel,
+                record.message_ts,
+                record.text,
+                record.blocks,
+                thread_ts=record.thread_ts,
+                ephemeral=True,
+            )
+            rendered = self.render(record.text, blocks)
             note = self.style.wrap("only visible to you", BOLD)
             return self.header(f"{where} · {bot} · {note}") + "\n" + self.body(rendered)
         if isinstance(record, ResponseUrlPost):
