@@ -340,10 +340,8 @@ class Console:
             typed = f"{SLASH} {text}".strip() if text is not None else line.strip()
             self.transcript.write(f"#{self.options.channel}> {typed}")
         if text is None:
-            self.transcript.write(
-                f"Only {SLASH} commands (and the console's own, see /console) exist here; "
-                f"try `{SLASH} help`.",
-            )
+            own = "" if self.options.command else " (and the console's own: /console lists them)"
+            self.transcript.write(f"Only {SLASH} commands{own} exist here; try `{SLASH} help`.")
             turn.refused = True
             return turn
         assert self._requester is not None

@@ -143,10 +143,13 @@ class Session:
             view = console.opened_modal(turn)
             if view is None or view.view.get("submit") is None:
                 return console.outcome(turn, deadline) if follow else EXIT_OK
+            filling = time.monotonic()
             submitted = self.form(view, prompter)
             if submitted is None:
                 return EXIT_OK
             turn = submitted
+            # The time the person took to fill in the form is not the bot's.
+            deadline += time.monotonic() - filling
 
     # -- forms ------------------------------------------------------------------------------
 
