@@ -315,6 +315,7 @@ def _console_help() -> tuple[str, str]:
     from bot.offline.exit_codes import EXIT_CODES
 
     def para(text: str) -> str:
+        """One paragraph, wrapped as argparse would."""
         return textwrap.fill(text, 78)
 
     description = "\n\n".join(
@@ -392,6 +393,12 @@ def _add_console(sub: _Subparsers) -> None:
         help="simulate your own .deepnote / .snapshot.deepnote exports from DIR instead of "
         "the sample notebooks (simulator only)",
     )
+    _add_console_settings(console)
+    console.set_defaults(func=_console)
+
+
+def _add_console_settings(console: argparse.ArgumentParser) -> None:
+    """The console's options that set up its chat, its output and its simulator."""
     console.add_argument("--user", default="you", help="your name in the chat (default: you)")
     console.add_argument(
         "--channel", default="general", help="the channel's name (default: general)"
@@ -404,7 +411,8 @@ def _add_console(sub: _Subparsers) -> None:
         type=_seconds,
         default=120.0,
         metavar="SECONDS",
-        help="with -c, how long to wait for the outcome (default: 120)",
+        help="with -c (and for each line piped in), how long to wait for the outcome "
+        "(default: 120)",
     )
     console.add_argument(
         "--log-file",
@@ -418,7 +426,6 @@ def _add_console(sub: _Subparsers) -> None:
     console.add_argument(
         "--sim-running-seconds", type=_seconds, default=2.0, help=argparse.SUPPRESS
     )
-    console.set_defaults(func=_console)
 
 
 def _add_simulator(sub: _Subparsers) -> None:

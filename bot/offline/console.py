@@ -36,17 +36,21 @@ from bot.offline.exit_codes import (
 )
 from bot.offline.simulator import SimNotebook, Simulator, load_notebooks
 from bot.offline.slack_standin import (
-    Ephemeral,
-    Event,
     Message,
-    ResponseUrlPost,
     SlackRequester,
     SlackStandIn,
     View,
 )
 from bot.offline.slack_standin.interactions import block_actions, state_values, view_submission
 from bot.offline.terminal import BOLD, Style, render_view
-from bot.offline.transcript import Transcript, Turn, run_metadata
+from bot.offline.transcript import (
+    Transcript,
+    Turn,
+    answers_person,
+    is_error,
+    is_refusal,
+    run_metadata,
+)
 from bot.web.http_server import BotHTTPServer
 from storage.intents import IntentStore
 from storage.records import RunRecord
@@ -59,7 +63,6 @@ BOT_TOKEN = "xoxb-console-stand-in"  # noqa: S105 - the token of a local fake Sl
 SIMULATOR_KEY = "sim-key"
 POLL_SECONDS = "0.5"
 DEFAULT_TIMEOUT = 120.0
-ERROR_MARKER = ":warning:"
 
 # How many of the person's latest runs are compared to tell which runs a command started.
 RECENT_RUNS = 50
@@ -136,10 +139,6 @@ def _detach_logging() -> None:
     for handler in list(root.handlers):
         root.removeHandler(handler)
     root.addHandler(logging.NullHandler())
-
-
-def _is_error(text: str) -> bool:
-    return text.lstrip().startswith(ERROR_MARKER)
 
 
 class Console:
@@ -364,7 +363,7 @@ class Console:
                 blocks = body.get("blocks") if isinstance(body.get("blocks"), list) else None
                 self.transcript.reply(reply_text, blocks)
                 turn.replies += 1
-                turn.refused = turn.refused or _is_error(reply_text)
+                turn.refused = turn.refused or is_error(reply_text)
                 # Answered in the acknowledgement: nothing was stored, nothing more comes.
                 turn.answered = True
         return turn
@@ -450,7 +449,7 @@ class Console:
             header = self.transcript.header("▣ the form now shows")
             self.transcript.write(header + "\n" + self.transcript.body(shown, "   ┃ "))
             turn.answered = True
-            turn.refused = _is_error(shown) or "⚠️" in shown
+            turn.refused = is_error(shown) or "⚠️" in shown
             return turn, {}
         self.transcript.write(self.transcript.header("▣ form sent; the modal closed"))
         return turn, {}
@@ -494,7 +493,7 @@ class Console:
             )
         if self.new_runs(turn):
             return True
-        return any(_shown_to_person(e) for e in self.transcript.since(turn.start))
+        return any(answers_person(e) for e in self.transcript.since(turn.start))
 
     def opened_modal(self, turn: Turn) -> View | None:
         """The modal the turn opened (its latest version), if any."""
@@ -507,7 +506,7 @@ class Console:
 
     def refused(self, turn: Turn) -> bool:
         """Whether the bot (or the console) said no to the turn."""
-        return turn.refused or any(_is_refusal(e) for e in self.transcript.since(turn.start))
+        return turn.refused or any(is_refusal(e) for e in self.transcript.since(turn.start))
 
     def runs_finished(self, turn: Turn) -> bool:
         """Whether every run the turn started has ended and its outcome is shown."""
@@ -557,31 +556,3 @@ class Console:
     def open_runs(self) -> int:
         """How many runs the bot is still following."""
         return self._bot.services.store.open_count() if self._bot is not None else 0
-
-
-def _shown_to_person(event: Event) -> bool:
-    """An event that answers a button or a form: a modal, a note only the person sees, a
-    direct message, or a refused reply."""
-    record = event.record
-    if isinstance(record, View):
-        return True
-    if isinstance(record, Ephemeral):
-        return event.kind == "ephemeral"
-    if isinstance(record, ResponseUrlPost):
-        return record.error is not None
-    return isinstance(record, Message) and event.kind == "message" and _is_dm(record)
-
-
-def _is_refusal(event: Event) -> bool:
-    """An error shown to the person alone, or a reply Slack refused."""
-    record = event.record
-    if isinstance(record, ResponseUrlPost):
-        return record.error is not None
-    private = (isinstance(record, Ephemeral) and event.kind == "ephemeral") or (
-        isinstance(record, Message) and event.kind == "message" and _is_dm(record)
-    )
-    return private and _is_error(getattr(record, "text", ""))
-
-
-def _is_dm(message: Message) -> bool:
-    return message.channel.startswith(("D", "U", "W"))

@@ -22,6 +22,7 @@ from bot.offline.slack_standin import (
 )
 from bot.offline.terminal import BOLD, BUTTON_NUMBER, DIM, Style, render_message, render_view
 
+ERROR_MARKER = ":warning:"
 QUIET_SECONDS = 0.4
 SETTLE_LIMIT = 3.0
 
@@ -41,6 +42,39 @@ def run_metadata(message: Message) -> tuple[str | None, str | None]:
         return None, None
     run, kind = payload.get("run"), payload.get("kind")
     return (str(run) if run else None), (str(kind) if kind else None)
+
+
+def is_error(text: str) -> bool:
+    """Whether the bot's reply is an error (every one starts with :warning:)."""
+    return text.lstrip().startswith(ERROR_MARKER)
+
+
+def answers_person(event: Event) -> bool:
+    """An event that answers a button or a form: a modal, a note only the person sees, a
+    direct message, or a refused reply."""
+    record = event.record
+    if isinstance(record, View):
+        return True
+    if isinstance(record, Ephemeral):
+        return event.kind == "ephemeral"
+    if isinstance(record, ResponseUrlPost):
+        return record.error is not None
+    return isinstance(record, Message) and event.kind == "message" and _is_dm(record)
+
+
+def is_refusal(event: Event) -> bool:
+    """An error shown to the person alone, or a reply Slack refused."""
+    record = event.record
+    if isinstance(record, ResponseUrlPost):
+        return record.error is not None
+    private = (isinstance(record, Ephemeral) and event.kind == "ephemeral") or (
+        isinstance(record, Message) and event.kind == "message" and _is_dm(record)
+    )
+    return private and is_error(getattr(record, "text", ""))
+
+
+def _is_dm(message: Message) -> bool:
+    return message.channel.startswith(("D", "U", "W"))
 
 
 @dataclass
@@ -145,6 +179,7 @@ class Transcript:
         got them)."""
 
         def number(bid: str, element: Any) -> Any:
+            """The element, numbered when it is a button."""
             if not isinstance(element, dict) or element.get("type") != "button":
                 return element
             key = (ts, bid, str(element.get("action_id") or _label(element)))
@@ -215,55 +250,10 @@ class Transcript:
         """What a person would notice about the event, as terminal text (None: nothing)."""
         record = event.record
         where = self.where(event.channel)
-        bot = self.style.wrap("Deepnote", BOLD)
         if isinstance(record, Message):
-            blocks = self.numbered(
-                record.channel, record.ts, record.text, record.blocks, thread_ts=record.thread_ts
-            )
-            if event.kind == "message" and record.is_reply:
-                parent = self.number(record.thread_ts or "")
-                rendered = self.render(record.text, blocks)
-                self.shown[record.ts] = rendered
-                top = self.header(f"↳ {bot} replied in the thread of message {parent}", "   ")
-                return top + "\n" + self.body(rendered, "     │ ")
-            if event.kind == "message":
-                rendered = self.render(record.text, blocks)
-                self.shown[record.ts] = rendered
-                number = self.number(record.ts)
-                return (
-                    self.header(f"{where} · {bot} · message {number}") + "\n" + self.body(rendered)
-                )
-            if event.kind == "message_changed":
-                rendered = self.render(record.text, blocks)
-                if self.shown.get(record.ts) == rendered:
-                    return None
-                self.shown[record.ts] = rendered
-                number = self.number(record.ts)
-                what = "card" if run_metadata(record)[1] == "card" else "message"
-                mark = self.style.wrap(f"✎ {what} updated", BOLD)
-                return (
-                    self.header(f"{where} · {mark} (message {number})") + "\n" + self.body(rendered)
-                )
-            if event.kind == "message_deleted":
-                self.remove_buttons(record.ts)
-                return self.header(f"{where} · ✗ message {self.number(record.ts)} was deleted")
+            return self._message(event.kind, record, where)
         if isinstance(record, Ephemeral):
-            if event.kind == "ephemeral_deleted":
-                self.remove_buttons(record.message_ts)
-                return self.header("✗ a message only visible to you was dismissed")
-            if record.replaces:
-                self.remove_buttons(record.replaces)
-            blocks = self.numbered(
-                record.channel,
-                record.message_ts,
-                record.text,
-                record.blocks,
-                thread_ts=record.thread_ts,
-                ephemeral=True,
-            )
-            rendered = self.render(record.text, blocks)
-            note = self.style.wrap("only visible to you", BOLD)
-            return self.header(f"{where} · {bot} · {note}") + "\n" + self.body(rendered)
+            return self._ephemeral(event.kind, record, where)
         if isinstance(record, ResponseUrlPost):
             if record.error is None:
                 return None  # shown as the ephemeral or message it became
@@ -286,6 +276,54 @@ class Transcript:
             )
             return self.header(f"▣ {record.kind} opened") + "\n" + self.body(rendered, "   ┃ ")
         return None
+
+    def _message(self, kind: str, record: Message, where: str) -> str | None:
+        """A message posted, edited or deleted."""
+        bot = self.style.wrap("Deepnote", BOLD)
+        if kind == "message_deleted":
+            self.remove_buttons(record.ts)
+            return self.header(f"{where} · ✗ message {self.number(record.ts)} was deleted")
+        blocks = self.numbered(
+            record.channel, record.ts, record.text, record.blocks, thread_ts=record.thread_ts
+        )
+        rendered = self.render(record.text, blocks)
+        if kind == "message_changed":
+            if self.shown.get(record.ts) == rendered:
+                return None
+            self.shown[record.ts] = rendered
+            what = "card" if run_metadata(record)[1] == "card" else "message"
+            mark = self.style.wrap(f"✎ {what} updated", BOLD)
+            top = self.header(f"{where} · {mark} (message {self.number(record.ts)})")
+            return top + "\n" + self.body(rendered)
+        if kind != "message":
+            return None
+        self.shown[record.ts] = rendered
+        if record.is_reply:
+            parent = self.number(record.thread_ts or "")
+            top = self.header(f"↳ {bot} replied in the thread of message {parent}", "   ")
+            return top + "\n" + self.body(rendered, "     │ ")
+        top = self.header(f"{where} · {bot} · message {self.number(record.ts)}")
+        return top + "\n" + self.body(rendered)
+
+    def _ephemeral(self, kind: str, record: Ephemeral, where: str) -> str:
+        """A message only the person sees, shown or dismissed."""
+        if kind == "ephemeral_deleted":
+            self.remove_buttons(record.message_ts)
+            return self.header("✗ a message only visible to you was dismissed")
+        if record.replaces:
+            self.remove_buttons(record.replaces)
+        blocks = self.numbered(
+            record.channel,
+            record.message_ts,
+            record.text,
+            record.blocks,
+            thread_ts=record.thread_ts,
+            ephemeral=True,
+        )
+        rendered = self.render(record.text, blocks)
+        note = self.style.wrap("only visible to you", BOLD)
+        bot = self.style.wrap("Deepnote", BOLD)
+        return self.header(f"{where} · {bot} · {note}") + "\n" + self.body(rendered)
 
     def reply(self, text: str, blocks: list[dict[str, Any]] | None) -> None:
         """Show the bot's answer to the request itself (Slack shows it only to the user)."""
