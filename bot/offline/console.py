@@ -36,6 +36,7 @@ from bot.offline.exit_codes import (
 )
 from bot.offline.simulator import SimNotebook, Simulator, load_notebooks
 from bot.offline.slack_standin import (
+    Ephemeral,
     Message,
     SlackRequester,
     SlackStandIn,
@@ -44,6 +45,7 @@ from bot.offline.slack_standin import (
 from bot.offline.slack_standin.interactions import block_actions, state_values, view_submission
 from bot.offline.terminal import BOLD, Style, render_view
 from bot.offline.transcript import (
+    Button,
     Transcript,
     Turn,
     answers_person,
@@ -52,6 +54,7 @@ from bot.offline.transcript import (
     run_metadata,
 )
 from bot.web.http_server import BotHTTPServer
+from handlers.forms import OPEN_FORM
 from storage.intents import IntentStore
 from storage.records import RunRecord
 from storage.runs import FINAL_STATUSES
@@ -157,6 +160,7 @@ class Console:
         self._bot: BotApp | None = None
         self._requester: SlackRequester | None = None
         self._intents: IntentStore | None = None
+        self.slack: SlackStandIn | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -204,6 +208,7 @@ class Console:
         slack.add_channel(CHANNEL_ID, name=self.options.channel)
         self._stack.enter_context(slack)
         self._stack.callback(slack.subscribe(self.transcript.on_event))
+        self.slack = slack
         return slack
 
     def _start_simulator(self) -> str:
@@ -503,6 +508,23 @@ class Console:
             if isinstance(e.record, View) and e.record.kind == "modal"
         ]
         return views[-1] if views else None
+
+    def offered_form(self, turn: Turn) -> Button | None:
+        """The *Fill in the form…* button the bot offered in the turn instead of opening the
+        form (Slack lets a form open only within 3 s of the command), if it did."""
+        offered = {
+            e.record.message_ts
+            for e in self.transcript.since(turn.start)
+            if isinstance(e.record, Ephemeral) and e.kind == "ephemeral"
+        }
+        return next(
+            (
+                b
+                for b in self.transcript.buttons.values()
+                if b.ts in offered and not b.gone and b.element.get("action_id") == OPEN_FORM
+            ),
+            None,
+        )
 
     def refused(self, turn: Turn) -> bool:
         """Whether the bot (or the console) said no to the turn."""

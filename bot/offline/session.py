@@ -141,6 +141,14 @@ class Session:
             if self.transcript.broken:
                 raise BrokenPipeError("the output was closed")
             view = console.opened_modal(turn)
+            offer = console.offered_form(turn) if prompter is None else None
+            if view is None and offer is not None:
+                self.say(
+                    "The bot offered the form instead of opening it (Slack's 3-second limit); "
+                    f"-c presses [{offer.number}: {offer.label}]."
+                )
+                turn = console.press(offer.number, echo=False)
+                continue
             if view is None or view.view.get("submit") is None:
                 return console.outcome(turn, deadline) if follow else EXIT_OK
             filling = time.monotonic()

@@ -7,6 +7,7 @@ Time bounds include starting the process, and are generous for a loaded 2-core m
 
 from __future__ import annotations
 
+import io
 import os
 import select
 import subprocess
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.offline.console import Console, ConsoleOptions
+from bot.offline.session import LineReader, Session
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
 from tests.offline.test_console import FAST, ROOT, clean_env
 
@@ -350,3 +353,26 @@ def test_at_a_terminal_the_prompt_comes_back_once_the_bot_has_handled_it() -> No
     finally:
         if term.process.poll() is None:
             term.process.kill()
+
+
+# -- when Slack does not let the form open -------------------------------------------------------
+
+
+def test_c_presses_the_offered_form_button_when_the_form_could_not_open() -> None:
+    # In-process, to make Slack refuse the first views.open as it does after 3 s.
+    out = io.StringIO()
+    options = ConsoleOptions(
+        command=f"/deepnote run {SALES_NOTEBOOK_ID}", pending_seconds=0.2, running_seconds=0.3
+    )
+    with Console(clean_env(), options, out) as console:
+        console.start()
+        assert console.slack is not None
+        console.slack.inject("views.open", error="expired_trigger_id")
+        session = Session(console, LineReader(io.StringIO(""), console.transcript))
+        code = session.command(options.command or "")
+    shown = out.getvalue()
+    assert code == 0, shown
+    assert "Slack did not let the bot open the form" in shown
+    assert "-c presses [1: Fill in the form…]" in shown
+    assert "-c presses [Run] on the form with its pre-filled values" in shown
+    assert "replied in the thread of message 1" in shown
