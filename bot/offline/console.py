@@ -454,7 +454,7 @@ class Console:
             header = self.transcript.header("▣ the form now shows")
             self.transcript.write(header + "\n" + self.transcript.body(shown, "   ┃ "))
             turn.answered = True
-            turn.refused = is_error(shown) or "⚠️" in shown
+            turn.refused = "⚠️" in shown  # the rendered :warning: of an error
             return turn, {}
         self.transcript.write(self.transcript.header("▣ form sent; the modal closed"))
         return turn, {}
