@@ -8,6 +8,7 @@ import os
 import signal
 import sqlite3
 import sys
+import textwrap
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -128,10 +129,18 @@ def _backup_target_problem(target: Path) -> tuple[int, str] | None:
 
 
 def _console(args: argparse.Namespace) -> int:
-    from bot.offline.console import ConsoleOptions, SetupError, run_console
+    from bot.offline.console import ConsoleOptions, SetupError
+    from bot.offline.session import run_console
 
     if args.timeout <= 0:
         print("--timeout must be a positive number of seconds.", file=sys.stderr)
+        return 2
+    if args.sets and args.command is None:
+        print(
+            "--set gives values to the form a -c command opens; use it with -c "
+            "(interactively, the form asks for each field).",
+            file=sys.stderr,
+        )
         return 2
     color = not args.no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
     options = ConsoleOptions(
@@ -144,6 +153,8 @@ def _console(args: argparse.Namespace) -> int:
         pending_seconds=args.sim_pending_seconds,
         running_seconds=args.sim_running_seconds,
         log_file=args.log_file,
+        admin=args.admin,
+        sets=tuple(args.sets),
     )
     if isinstance(sys.stdout, io.TextIOWrapper):
         # Emoji must never crash a terminal that cannot show them.
@@ -304,20 +315,64 @@ def _add_backup(sub: _Subparsers) -> None:
     backup.set_defaults(func=_backup)
 
 
+def _set_value(raw: str) -> tuple[str, str]:
+    name, sep, value = raw.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"not NAME=VALUE: {raw!r}")
+    return name.strip(), value
+
+
+def _console_help() -> tuple[str, str]:
+    """The console's description and its epilog: how -c ends, and every exit code."""
+    from bot.offline.exit_codes import EXIT_CODES
+
+    def para(text: str) -> str:
+        """One paragraph, wrapped as argparse would."""
+        return textwrap.fill(text, 78)
+
+    description = "\n\n".join(
+        [
+            para(
+                "Run the real bot with a local stand-in for Slack and type /deepnote commands "
+                "as you would in Slack; the terminal shows what the channel would show. "
+                "Buttons show as [N: Label] and /press N presses one; a form (the run form) "
+                "asks for its fields one by one. Type /console for the console's own commands."
+            ),
+            para(
+                "Without DEEPNOTE_API_KEY (or DEEPNOTE_TOKEN) in the environment, the built-in "
+                "Deepnote simulator plays Deepnote with sample notebooks; with one, runs are "
+                "real. Other settings (DATABASE_PATH, POLL_INTERVAL_SECONDS, LOG_LEVEL...) are "
+                "read from the environment as for `serve`; the database is temporary unless "
+                "DATABASE_PATH is set."
+            ),
+        ]
+    )
+    codes = "\n".join(
+        textwrap.fill(meaning, 78, initial_indent=f"  {code:<4}", subsequent_indent=" " * 6)
+        for code, meaning in EXIT_CODES
+    )
+    epilog = (
+        para(
+            "With -c the console sends one command and waits for its outcome: a command that "
+            "starts no run ends as soon as the bot has answered it; a command that opens a "
+            "form gets the form sent at once with its pre-filled values, changed by any "
+            "--set NAME=VALUE, and the console says so."
+        )
+        + "\n\nexit status:\n"
+        + codes
+    )
+    return description, epilog
+
+
 def _add_console(sub: _Subparsers) -> None:
     """`console`: the bot in a terminal, Slack played locally."""
+    description, epilog = _console_help()
     console = sub.add_parser(
         "console",
         help="chat with the bot in this terminal: Slack (and Deepnote) played locally",
-        description="Run the real bot with a local stand-in for Slack and type /deepnote "
-        "commands as you would in Slack; the terminal shows what the channel would show. "
-        "Without DEEPNOTE_API_KEY (or DEEPNOTE_TOKEN) in the environment, the built-in "
-        "Deepnote simulator plays Deepnote with sample notebooks; with one, runs are real. "
-        "Other settings (DATABASE_PATH, POLL_INTERVAL_SECONDS, LOG_LEVEL...) are read from the "
-        "environment as for `serve`; the database is temporary unless DATABASE_PATH is set.",
-        epilog="With -c the exit status is 0 when the run succeeded (or the command started no "
-        "run and was answered), 1 when the run failed, 2 when the bot refused the command, "
-        "3 when --timeout passed first.",
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     console.add_argument(
         "-c",
@@ -327,12 +382,35 @@ def _add_console(sub: _Subparsers) -> None:
         "and exit",
     )
     console.add_argument(
+        "--set",
+        dest="sets",
+        type=_set_value,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with -c, a value for a field of the form the command opens (NAME: the input's "
+        "name, or NAME:start / NAME:end / NAME:preset of a date range; VALUE as typed in "
+        "the form: an option's name or number, YYYY-MM-DD, y/n); may be repeated",
+    )
+    console.add_argument(
+        "--admin",
+        action="store_true",
+        help="make you a bot admin (added to ADMIN_USER_IDS): you may then change anyone's "
+        "schedules, remove anyone's aliases and read /deepnote audit",
+    )
+    console.add_argument(
         "--notebooks",
         type=Path,
         metavar="DIR",
         help="simulate your own .deepnote / .snapshot.deepnote exports from DIR instead of "
         "the sample notebooks (simulator only)",
     )
+    _add_console_settings(console)
+    console.set_defaults(func=_console)
+
+
+def _add_console_settings(console: argparse.ArgumentParser) -> None:
+    """The console's options that set up its chat, its output and its simulator."""
     console.add_argument("--user", default="you", help="your name in the chat (default: you)")
     console.add_argument(
         "--channel", default="general", help="the channel's name (default: general)"
@@ -345,7 +423,8 @@ def _add_console(sub: _Subparsers) -> None:
         type=_seconds,
         default=120.0,
         metavar="SECONDS",
-        help="with -c, how long to wait for the outcome (default: 120)",
+        help="with -c (and for each line piped in), how long to wait for the outcome "
+        "(default: 120)",
     )
     console.add_argument(
         "--log-file",
@@ -359,7 +438,6 @@ def _add_console(sub: _Subparsers) -> None:
     console.add_argument(
         "--sim-running-seconds", type=_seconds, default=2.0, help=argparse.SUPPRESS
     )
-    console.set_defaults(func=_console)
 
 
 def _add_simulator(sub: _Subparsers) -> None:
