@@ -1,8 +1,8 @@
 """Parse `/deepnote` slash command text into typed commands (pure; raises only `UserError`).
 
->>> cmd = parse_command('run sales-report region=EU title="Q3 report" --post-outputs all')
+>>> cmd = parse_command('run sales-report region=Europe report_title="Q3" --post-outputs all')
 >>> cmd.notebook, cmd.inputs, cmd.options.post_outputs
-('sales-report', (('region', 'EU'), ('title', 'Q3 report')), 'all')
+('sales-report', (('region', 'Europe'), ('report_title', 'Q3')), 'all')
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from bot.commands import types
-from bot.commands.docs import COMMANDS, HELP_WORDS, SLASH, usage_error
+from bot.commands.docs import COMMANDS, DEPENDENTS_EXAMPLE, HELP_WORDS, SLASH, usage_error
 from bot.commands.scan import (
     Pair,
     Word,
@@ -39,6 +39,7 @@ def _parse_run(tokens: Sequence[Token]) -> types.RunCommand:
         "blocks": True,
         "with-dependents": False,
         "form": False,
+        "as-is": False,
         "post-outputs": True,
     }
     notebook: str | None = None
@@ -65,13 +66,19 @@ def _parse_run(tokens: Sequence[Token]) -> types.RunCommand:
         raise usage_error(
             "run",
             "`--with-dependents` only works with `--blocks`: it also runs the blocks that "
-            "depend on them, e.g. `--blocks 3691e962f28462a191f086357005afc6 --with-dependents`.",
+            f"depend on them, e.g. `{DEPENDENTS_EXAMPLE}`.",
         )
     if "readonly" in flags and block_ids:
         raise usage_error(
             "run",
             "`--readonly` cannot be combined with `--blocks`: Deepnote offers read-only "
             "storage only for full-notebook runs. Drop one of them.",
+        )
+    if "as-is" in flags and "form" in flags:
+        raise usage_error(
+            "run",
+            "`--as-is` and `--form` contradict each other: `--as-is` starts the run at once "
+            "with the notebook's current values, `--form` opens the form first. Drop one of them.",
         )
     post = parse_post_outputs(values["post-outputs"]) if "post-outputs" in values else None
     return types.RunCommand(
@@ -84,6 +91,7 @@ def _parse_run(tokens: Sequence[Token]) -> types.RunCommand:
             post_outputs=post,
         ),
         form="form" in flags,
+        as_is="as-is" in flags,
     )
 
 
@@ -293,9 +301,9 @@ def parse_command(text: str) -> types.Command:
 
     >>> parse_command("")
     HelpCommand(topic=None)
-    >>> cmd = parse_command("schedule sales every weekday at 9am region=EU --tz europe/prague")
+    >>> cmd = parse_command("schedule sales every weekday at 9am region=Europe --tz europe/prague")
     >>> cmd.when, cmd.inputs, cmd.tz, cmd.notify
-    ('every weekday at 9am', (('region', 'EU'),), 'Europe/Prague', 'always')
+    ('every weekday at 9am', (('region', 'Europe'),), 'Europe/Prague', 'always')
     """
     if len(text) > MAX_TEXT:
         raise UserError(
