@@ -64,10 +64,10 @@ def test_result_reply_all_showcase_results() -> None:
         (
             "error",
             "ZeroDivisionError: division by zero",
-            "code block b1 in Dashboard\n\nx = 1 / 0\n\nTraceback (last lines):\n"
+            "“x = 1 / 0” (code block b1 in Dashboard)\n\nx = 1 / 0\n\nTraceback (last lines):\n"
             "ZeroDivisionError: division by zero",
             "*Why it failed:* ZeroDivisionError: division by zero",
-            "Fix the failing block in Deepnote",
+            "Fix the failing block (above) in Deepnote",
         ),
         (
             "error",
@@ -109,7 +109,7 @@ def test_result_reply_failure(
     assert "*What next:* " in text
     assert next_step in text
     if failing and "\n" in failing:
-        assert "*Failing block*\n```code block b1 in Dashboard" in text
+        assert "*Failing block:* “x = 1 / 0” (code block b1 in Dashboard)\n```x = 1 / 0\n" in text
     elif failing:
         assert "*Failing block:* `b1`" in text
     else:
@@ -222,3 +222,21 @@ def test_big_table_fits_one_section() -> None:
     assert "_Showing" in table
     assert "of 5000 rows" in table
     assert "6 of 40 columns" in table
+
+
+def test_failure_without_a_known_block_says_where_to_find_it() -> None:
+    text = all_text(run_result_reply(finished("error", error="ValueError: bad")))
+    assert "Failing block" not in text
+    assert "Fix the failing block (above)" not in text
+    assert "*What next:* Open the run in Deepnote to find the block that failed" in text
+
+
+def test_failing_block_name_is_escaped() -> None:
+    hostile = "“<!channel> *x* <https://evil|y>” (code block b1 in <@U1>)\n\nprint(1)"
+    msg = run_result_reply(finished("error", error="E: x", failing_block=hostile))
+    assert_valid_message(msg)
+    (line,) = [t for t in mrkdwn_texts(msg.blocks) if t.startswith("*Failing block:*")]
+    head = line.splitlines()[0]
+    assert "<" not in head
+    assert "&lt;!channel&gt;" in head
+    assert "&lt;@U1&gt;" in head
