@@ -38,8 +38,8 @@ def test_result_reply_success_with_snapshot_and_results() -> None:
     assert "<https://api.deepnote.com/v2/runs/x/snapshot?sig=a&amp;exp=1|" in head
     texts = mrkdwn_texts(msg.blocks)
     table = next(t for t in texts if t.startswith(f"*by{WJ}_{WJ}region*"))
-    assert "North America        2137.3          356.2  32.5%" in table
-    assert "Europe                 1913          318.8  29.1%" in table
+    assert "North America       2,137.3          356.2  32.5%" in table
+    assert "Europe              1,913.0          318.8  29.1%" in table
     assert "Showing" not in table
     assert any("Executive readout" in t for t in texts)
     assert any("🖼 *Sales performance*: PNG image" in t for t in texts)
