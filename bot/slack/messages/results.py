@@ -212,6 +212,8 @@ def _failure_blocks(run: records.RunRecord) -> list[Block]:
 
 
 # --- the reply ----------------------------------------------------------------------------
+# The reply sits in the thread of the card, whose *Open in Deepnote* button links the notebook:
+# the name here is not linked again (the lost-run reply links the notebook's runs instead).
 
 
 def _runs_url(url: str | None) -> str | None:
@@ -222,7 +224,7 @@ def _runs_url(url: str | None) -> str | None:
 
 def _success_lines(run: records.RunRecord) -> list[str]:
     took = run.duration_seconds
-    headline = f"{status_emoji(run.status)} {notebook_ref(run)} succeeded"
+    headline = f"{status_emoji(run.status)} {notebook_ref(run, linked=False)} succeeded"
     headline += f" in {format_duration(took)}." if took is not None else "."
     if is_safe_url(run.snapshot_url):
         return [headline, link(run.snapshot_url, "Download the run's snapshot")]
@@ -239,7 +241,7 @@ def _lost_lines(run: records.RunRecord) -> list[str]:
         link(runs, "the notebook's runs in Deepnote") if runs else "the notebook's runs in Deepnote"
     )
     return [
-        f"{status_emoji(run.status)} The bot lost track of {notebook_ref(run)}.",
+        f"{status_emoji(run.status)} The bot lost track of {notebook_ref(run, linked=False)}.",
         f"It stopped following the run because {because}.",
         f"It may still be running or may have finished: check {where}.",
     ]
@@ -254,7 +256,7 @@ def _headline(run: records.RunRecord) -> tuple[list[str], str]:
     if run.status == records.LOST:
         return _lost_lines(run), f"{emoji} The bot lost track of {name}"
     ended = outcome(run, run.completed_at or run.created_at)
-    return [f"{emoji} {notebook_ref(run)} {ended}."], f"{emoji} {name} {ended}"
+    return [f"{emoji} {notebook_ref(run, linked=False)} {ended}."], f"{emoji} {name} {ended}"
 
 
 def run_result_reply(

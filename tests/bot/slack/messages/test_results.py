@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot.deepnote.snapshot import key_results, parse_snapshot
@@ -34,7 +36,9 @@ def test_result_reply_success_with_snapshot_and_results() -> None:
     )
     assert_valid_message(msg)
     head = msg.blocks[0]["text"]["text"]
-    assert head.startswith(f"✅ *<{NOTEBOOK_URL}|Sales performance>* succeeded in 2 min 5 s.")
+    # In the card's thread: the card's button links the notebook, the reply does not again.
+    assert head.startswith("✅ *Sales performance* succeeded in 2 min 5 s.")
+    assert NOTEBOOK_URL not in json.dumps(msg.blocks)
     assert "<https://api.deepnote.com/v2/runs/x/snapshot?sig=a&amp;exp=1|" in head
     texts = mrkdwn_texts(msg.blocks)
     table = next(t for t in texts if t.startswith(f"*by{WJ}_{WJ}region*"))
