@@ -33,6 +33,28 @@ MAX_TEXT = 4000
 _NAMES = tuple(doc.name for doc in COMMANDS)
 
 
+def _check_run_flags(flags: set[str], block_ids: tuple[str, ...]) -> None:
+    """Refuse `run` flags that cannot go together, saying which to drop."""
+    if "with-dependents" in flags and not block_ids:
+        raise usage_error(
+            "run",
+            "`--with-dependents` only works with `--blocks`: it also runs the blocks that "
+            f"depend on them, e.g. `{DEPENDENTS_EXAMPLE}`.",
+        )
+    if "readonly" in flags and block_ids:
+        raise usage_error(
+            "run",
+            "`--readonly` cannot be combined with `--blocks`: Deepnote offers read-only "
+            "storage only for full-notebook runs. Drop one of them.",
+        )
+    if "as-is" in flags and "form" in flags:
+        raise usage_error(
+            "run",
+            "`--as-is` and `--form` contradict each other: `--as-is` starts the run at once "
+            "with the notebook's current values, `--form` opens the form first. Drop one of them.",
+        )
+
+
 def _parse_run(tokens: Sequence[Token]) -> types.RunCommand:
     options = {
         "readonly": False,
@@ -62,24 +84,7 @@ def _parse_run(tokens: Sequence[Token]) -> types.RunCommand:
         raise usage_error("run", "`run` needs a notebook: an alias, id, name or link.")
     check_input_count("run", inputs)
     block_ids = parse_block_ids(values["blocks"]) if "blocks" in values else ()
-    if "with-dependents" in flags and not block_ids:
-        raise usage_error(
-            "run",
-            "`--with-dependents` only works with `--blocks`: it also runs the blocks that "
-            f"depend on them, e.g. `{DEPENDENTS_EXAMPLE}`.",
-        )
-    if "readonly" in flags and block_ids:
-        raise usage_error(
-            "run",
-            "`--readonly` cannot be combined with `--blocks`: Deepnote offers read-only "
-            "storage only for full-notebook runs. Drop one of them.",
-        )
-    if "as-is" in flags and "form" in flags:
-        raise usage_error(
-            "run",
-            "`--as-is` and `--form` contradict each other: `--as-is` starts the run at once "
-            "with the notebook's current values, `--form` opens the form first. Drop one of them.",
-        )
+    _check_run_flags(flags, block_ids)
     post = parse_post_outputs(values["post-outputs"]) if "post-outputs" in values else None
     return types.RunCommand(
         notebook=notebook,
