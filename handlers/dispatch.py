@@ -8,12 +8,12 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from bot.commands import types
-from bot.commands.docs import COMMANDS, CommandDoc
+from bot.commands.docs import COMMANDS, GROUPS, CommandDoc
 from bot.errors import UserError
 from bot.runs.service import Requester
 from bot.services import Services
 from bot.slack.messages.blocks import Message
-from bot.slack.messages.help import help_message
+from bot.slack.messages.help import command_help, help_overview
 from handlers import aliases, audit_commands, run_commands, schedule_commands
 
 Handler = Callable[[Services, Requester, Any], "Message | None"]
@@ -75,13 +75,13 @@ def supported_commands() -> list[CommandDoc]:
 
 
 def help_reply(topic: str | None = None) -> Message:
-    """The `/deepnote help` message, or the help of one command."""
+    """The compact `/deepnote help` overview, or the details of one command."""
     docs = supported_commands()
     if topic:
         chosen = [d for d in docs if d.name == topic.lower().strip()]
         if chosen:
-            return help_message(chosen)
-    return help_message(docs)
+            return command_help(chosen[0])
+    return help_overview(docs, GROUPS)
 
 
 def _audit(services: Services, who: Requester, name: str, cmd: types.Command) -> None:

@@ -40,7 +40,8 @@ def do_run(services: Services, who: Requester, cmd: RunCommand) -> Message | Non
     notebook = load_notebook(services, cmd.notebook, team_id=who.team_id)
     inputs = validate_inputs(notebook, cmd.inputs, today=services.clock.now().date())
     _check_blocks(notebook, cmd.options.block_ids)
-    if form_wanted(form_flag=cmd.form, inputs_given=bool(cmd.inputs), notebook=notebook):
+    wanted = form_wanted(form_flag=cmd.form, inputs_given=bool(cmd.inputs), notebook=notebook)
+    if wanted and not cmd.as_is:
         # The run form, prefilled with any inputs given; it starts the run when submitted.
         request = request_for(who, notebook, cmd.options, inputs=inputs)
         return open_run_form(services, notebook, request, trigger_id=who.trigger_id, values=inputs)

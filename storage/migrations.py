@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from bot.errors import StorageError
+
 
 def _m001_runs(db: sqlite_utils.Database) -> None:
     """Runs, their results, the audit log, heartbeats and leases."""
@@ -279,9 +281,10 @@ def apply_migrations(db: sqlite_utils.Database) -> int:
     row = db.conn.execute("PRAGMA user_version").fetchone()
     version = int(row[0]) if row else 0
     if version > len(MIGRATIONS):
-        raise RuntimeError(
+        raise StorageError(
             f"The database was written by a newer version of the bot (schema {version}, "
-            f"this version knows {len(MIGRATIONS)}). Upgrade the bot."
+            f"this version knows {len(MIGRATIONS)}). Run that version or a newer one, or "
+            "restore the backup taken before the upgrade."
         )
     for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
         migration(db)

@@ -1,8 +1,8 @@
 """Parse `/deepnote` slash command text into typed commands (pure; raises only `UserError`).
 
->>> cmd = parse_command('run sales-report region=EU title="Q3 report" --post-outputs all')
+>>> cmd = parse_command('run sales-report region=Europe report_title="Q3" --post-outputs all')
 >>> cmd.notebook, cmd.inputs, cmd.options.post_outputs
-('sales-report', (('region', 'EU'), ('title', 'Q3 report')), 'all')
+('sales-report', (('region', 'Europe'), ('report_title', 'Q3')), 'all')
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from bot.commands import types
-from bot.commands.docs import COMMANDS, HELP_WORDS, SLASH, usage_error
+from bot.commands.docs import COMMANDS, DEPENDENTS_EXAMPLE, HELP_WORDS, SLASH, usage_error
 from bot.commands.scan import (
     Pair,
     Word,
@@ -33,12 +33,35 @@ MAX_TEXT = 4000
 _NAMES = tuple(doc.name for doc in COMMANDS)
 
 
+def _check_run_flags(flags: set[str], block_ids: tuple[str, ...]) -> None:
+    """Refuse `run` flags that cannot go together, saying which to drop."""
+    if "with-dependents" in flags and not block_ids:
+        raise usage_error(
+            "run",
+            "`--with-dependents` only works with `--blocks`: it also runs the blocks that "
+            f"depend on them, e.g. `{DEPENDENTS_EXAMPLE}`.",
+        )
+    if "readonly" in flags and block_ids:
+        raise usage_error(
+            "run",
+            "`--readonly` cannot be combined with `--blocks`: Deepnote offers read-only "
+            "storage only for full-notebook runs. Drop one of them.",
+        )
+    if "as-is" in flags and "form" in flags:
+        raise usage_error(
+            "run",
+            "`--as-is` and `--form` contradict each other: `--as-is` starts the run at once "
+            "with the notebook's current values, `--form` opens the form first. Drop one of them.",
+        )
+
+
 def _parse_run(tokens: Sequence[Token]) -> types.RunCommand:
     options = {
         "readonly": False,
         "blocks": True,
         "with-dependents": False,
         "form": False,
+        "as-is": False,
         "post-outputs": True,
     }
     notebook: str | None = None
@@ -61,18 +84,7 @@ def _parse_run(tokens: Sequence[Token]) -> types.RunCommand:
         raise usage_error("run", "`run` needs a notebook: an alias, id, name or link.")
     check_input_count("run", inputs)
     block_ids = parse_block_ids(values["blocks"]) if "blocks" in values else ()
-    if "with-dependents" in flags and not block_ids:
-        raise usage_error(
-            "run",
-            "`--with-dependents` only works with `--blocks`: it also runs the blocks that "
-            "depend on them, e.g. `--blocks 3691e962f28462a191f086357005afc6 --with-dependents`.",
-        )
-    if "readonly" in flags and block_ids:
-        raise usage_error(
-            "run",
-            "`--readonly` cannot be combined with `--blocks`: Deepnote offers read-only "
-            "storage only for full-notebook runs. Drop one of them.",
-        )
+    _check_run_flags(flags, block_ids)
     post = parse_post_outputs(values["post-outputs"]) if "post-outputs" in values else None
     return types.RunCommand(
         notebook=notebook,
@@ -84,6 +96,7 @@ def _parse_run(tokens: Sequence[Token]) -> types.RunCommand:
             post_outputs=post,
         ),
         form="form" in flags,
+        as_is="as-is" in flags,
     )
 
 
@@ -293,9 +306,9 @@ def parse_command(text: str) -> types.Command:
 
     >>> parse_command("")
     HelpCommand(topic=None)
-    >>> cmd = parse_command("schedule sales every weekday at 9am region=EU --tz europe/prague")
+    >>> cmd = parse_command("schedule sales every weekday at 9am region=Europe --tz europe/prague")
     >>> cmd.when, cmd.inputs, cmd.tz, cmd.notify
-    ('every weekday at 9am', (('region', 'EU'),), 'Europe/Prague', 'always')
+    ('every weekday at 9am', (('region', 'Europe'),), 'Europe/Prague', 'always')
     """
     if len(text) > MAX_TEXT:
         raise UserError(
