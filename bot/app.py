@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.deepnote.catalog import NotebookCatalog
 from bot.deepnote.client import DeepnoteClient
 from bot.health import CallRecorder, read_health, save_heartbeat
 from bot.ratelimit import ChannelPacer, RequestBudget
@@ -227,6 +228,7 @@ def build_app(
         schedules=schedules,
         aliases=AliasStore(db),
         notebook_names=NotebookNames(db),
+        catalog=NotebookCatalog(client, clock),
         events=SeenEvents(db),
         audit=runs.audit,
         background=Background(foreground, workers=WORKERS),
