@@ -96,11 +96,13 @@ COMMANDS: tuple[CommandDoc, ...] = (
     ),
     CommandDoc(
         "alias",
-        "alias <name> <notebook-id-or-link>",
-        "Give a notebook a short name to use instead of its id or link; the alias is yours: "
-        "only you or a bot admin can change or remove it.",
+        "alias <name> <notebook> [--replace]",
+        "Give a notebook a short name to use instead of its id, link or name; the alias is "
+        "yours: only you or a bot admin can change or remove it. Pointing an existing alias at "
+        "another notebook needs `--replace`.",
         (
             "alias sales-report 0123456789abcdef0123456789abcdef",
+            'alias sales-report "Sales report" --replace',
             "alias kpi-dashboard https://deepnote.com/workspace/acme-4f1c2d3e/project/"
             "KPIs-0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e/notebook/"
             "Dashboard-89abcdef0123456789abcdef01234567",
