@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.deepnote.catalog import EXACT, Listing, Matches
+from bot.deepnote.catalog import EXACT, PAGE_SIZE, Listing, Matches
 from bot.deepnote.models import ListedNotebook, Notebook
 from bot.deepnote.notebook_ref import UnknownNotebookRef, parse_notebook_ref
 from bot.errors import DeepnoteForbidden, DeepnoteNotFound, NotebookNotFound, UserError
@@ -136,7 +136,7 @@ def _not_found(
         where = "the name of a notebook the bot's API key can see in Deepnote"
     else:
         where = (
-            f"the name of a notebook in the first {listing.pages * 100:,} projects the bot's "
+            f"the name of a notebook in the first {listing.pages * PAGE_SIZE:,} projects the bot's "
             "API key can see"
         )
     return UserError(

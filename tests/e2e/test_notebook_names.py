@@ -202,6 +202,35 @@ def test_names_are_found_on_every_page_of_many_projects(folder: Path, own_bot: S
     assert len(listings(sim)) == 3
 
 
+def test_a_lookup_through_many_pages_keeps_the_request_budget(
+    folder: Path, tmp_path: Path, slack: SlackStandIn, clock: ManualClock
+) -> None:
+    for n in range(450):
+        write_project(folder, f"Project {n:03d}", [(nb_id(1000 + n), f"Notebook {n:03d}")])
+    with Simulator(api_key=DEEPNOTE_KEY, notebooks_dir=folder, clock=clock) as sim:
+        h = start_bot(slack, sim, clock, tmp_path / "bot.db", DEEPNOTE_REQUESTS_PER_SECOND="2")
+        try:
+            assert "no inputs" in reply(h, 'inputs "Notebook 449"').lower()
+        finally:
+            h.stop()
+    arrived = sorted(r.received for r in sim.requests if r.path.startswith("/v2/"))
+    assert len(arrived) == 6  # five pages of projects, then the notebook
+    # Deepnote never sees more than 2 of them in any one second.
+    assert all(later - earlier >= 1.0 for earlier, later in zip(arrived, arrived[2:], strict=False))
+
+
+def test_a_key_that_may_not_list_projects_still_finds_names_it_has_seen(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.deepnote.inject("GET", "/v2/projects", status=403, message="Forbidden", times=10)
+    answer = reply(h, 'inputs "Hello world"')
+    assert "`Hello world` is not an alias" in answer
+    assert "its API key may not list projects" in answer
+    reply(h, f"inputs {HELLO_NOTEBOOK_ID}")
+    assert "no inputs" in reply(h, 'inputs "hello WORLD"').lower()
+
+
 def test_ids_links_aliases_and_seen_names_cost_no_listing(harness: Harness) -> None:
     h = harness
     reply(h, f"inputs {HELLO_NOTEBOOK_ID}")
