@@ -4,6 +4,7 @@ Deepnote lists projects with their notebooks, a page at a time (`nameContains` f
 project names only, so finding a notebook by its own name means reading every page). The
 listing is kept for `CACHE_SECONDS`; a name it does not hold, once it is older than
 `REFRESH_ON_MISS_SECONDS`, reads it once more (a notebook made a minute ago can be named).
+A key that may not list projects (403) is not asked again for as long.
 Each page is one request of the bot's Deepnote budget, like any other; at most `MAX_PAGES`
 pages are read. Concurrent lookups share one load.
 
@@ -25,6 +26,7 @@ from bot.clock import Clock
 from bot.deepnote.client import DeepnoteClient
 from bot.deepnote.models import ListedNotebook
 from bot.deepnote.notebook_ref import UnknownNotebookRef, parse_notebook_ref
+from bot.errors import DeepnoteForbidden
 from storage.aliases import name_key
 
 log = logging.getLogger(__name__)
@@ -118,6 +120,8 @@ class NotebookCatalog:
         self._miss_age = timedelta(seconds=refresh_on_miss_seconds)
         self._max_pages = max_pages
         self._listing: Listing | None = None
+        self._forbidden: DeepnoteForbidden | None = None
+        self._forbidden_at: datetime | None = None
         self._lock = threading.Lock()
 
     def cached(self) -> Listing | None:
@@ -131,10 +135,22 @@ class NotebookCatalog:
         """The listing, read again from Deepnote when older than `max_age` (the cache's life)."""
         limit = self._ttl if max_age is None else max_age
         with self._lock:
+            now = self._clock.now()
             current = self._listing
-            if current is not None and self._clock.now() - current.loaded_at < limit:
+            if current is not None and now - current.loaded_at < limit:
                 return current
-            self._listing = self._load(retries)
+            forbidden, since = self._forbidden, self._forbidden_at
+            if forbidden is not None and since is not None and now - since < self._ttl:
+                # A key that may not list projects is not asked again for a while.
+                raise DeepnoteForbidden(forbidden.message, status=forbidden.status)
+            try:
+                self._listing = self._load(retries)
+            except DeepnoteForbidden as exc:
+                # Kept without its traceback (and the frames it holds).
+                self._forbidden = DeepnoteForbidden(exc.message, status=exc.status)
+                self._forbidden_at = now
+                raise
+            self._forbidden = self._forbidden_at = None
             return self._listing
 
     def find(self, text: str, *, retries: int | None = None) -> tuple[Matches, Listing]:

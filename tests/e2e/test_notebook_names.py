@@ -229,6 +229,12 @@ def test_a_key_that_may_not_list_projects_still_finds_names_it_has_seen(
     assert "its API key may not list projects" in answer
     reply(h, f"inputs {HELLO_NOTEBOOK_ID}")
     assert "no inputs" in reply(h, 'inputs "hello WORLD"').lower()
+    # The refusal is remembered for the cache's life: other names do not ask again.
+    assert "is not an alias" in reply(h, 'inputs "Sales report"')
+    assert len(listings(h.deepnote)) == 1
+    h.clock.advance(seconds=301)
+    reply(h, 'inputs "Sales report"')
+    assert len(listings(h.deepnote)) == 2
 
 
 def test_ids_links_aliases_and_seen_names_cost_no_listing(harness: Harness) -> None:
