@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.deepnote.catalog import NotebookCatalog
 from bot.deepnote.client import DeepnoteClient
 from bot.errors import CredentialRejected, DeepnoteAuthError, DeepnoteForbidden, SlackError
 from bot.health import (
@@ -274,6 +275,7 @@ def build_app(
         schedules=schedules,
         aliases=AliasStore(db),
         notebook_names=NotebookNames(db),
+        catalog=NotebookCatalog(client, clock),
         events=SeenEvents(db),
         audit=runs.audit,
         background=Background(foreground, workers=WORKERS),

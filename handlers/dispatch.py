@@ -51,15 +51,16 @@ ROUTES: Mapping[type[Any], Route] = MappingProxyType(
 )
 """Every command this version serves, by its parsed type."""
 
-# Commands that change something: each one that succeeds is written to the audit log.
-# (Runs are logged where they start, whatever started them.)
-AUDITED = frozenset({"schedule", "unschedule", "pause", "resume", "trigger", "alias", "unalias"})
+# Commands that change something (a restart does not repeat one that had begun). Each change
+# writes its one audit entry where it is made: the schedule service, the run starter (runs,
+# `trigger` included) and the alias handlers, so Home buttons are logged the same way.
+CHANGES = frozenset({"schedule", "unschedule", "pause", "resume", "trigger", "alias", "unalias"})
 
 
 def changes_something(cmd: types.Command) -> bool:
     """Whether carrying out `cmd` changes something (other than starting a run of its own)."""
     route = ROUTES.get(type(cmd))
-    return route is not None and route.name in AUDITED
+    return route is not None and route.name in CHANGES
 
 
 def supported_names() -> list[str]:
@@ -84,19 +85,6 @@ def help_reply(topic: str | None = None) -> Message:
     return help_overview(docs, GROUPS)
 
 
-def _audit(services: Services, who: Requester, name: str, cmd: types.Command) -> None:
-    fields = {k: v for k, v in vars(cmd).items() if v not in (None, (), "")}
-    target = str(fields.get("notebook") or fields.get("schedule_id") or fields.get("name") or "")
-    services.audit.record(
-        at=services.clock.now(),
-        user_id=who.user_id,
-        action=name,
-        target=target,
-        channel_id=who.channel_id,
-        details={k: v if isinstance(v, str | int | bool) else repr(v) for k, v in fields.items()},
-    )
-
-
 def dispatch(services: Services, who: Requester, cmd: types.Command) -> Message | None:
     """Carry out a parsed command; return the ephemeral reply, if any."""
     route = ROUTES.get(type(cmd))
@@ -108,7 +96,4 @@ def dispatch(services: Services, who: Requester, cmd: types.Command) -> Message 
         )
     if not isinstance(cmd, types.HelpCommand):
         services.config.access().check_channel(who.channel_id)
-    reply = route.handler(services, who, cmd)
-    if route.name in AUDITED:
-        _audit(services, who, route.name, cmd)
-    return reply
+    return route.handler(services, who, cmd)

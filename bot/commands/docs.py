@@ -164,14 +164,21 @@ COMMANDS: tuple[CommandDoc, ...] = (
     ),
     CommandDoc(
         "alias",
-        "alias <name> <notebook-id-or-link>",
-        "Give a notebook a short name to use instead of its id or link.",
-        (f"alias sales-report {SALES}", f"alias sales {SALES_LINK}"),
+        "alias <name> <notebook> [--replace]",
+        "Give a notebook a short name to use instead of its id, link or name.",
+        (
+            f"alias sales-report {SALES}",
+            f"alias sales {SALES_LINK}",
+            'alias sales-report "Sales report" --replace',
+        ),
         group="Aliases",
-        short="alias <name> <notebook>",
+        short="alias <name> <notebook> [--replace]",
         details=(
             "`<name>`: 1-40 lowercase letters, digits, `-` and `_`; then "
             "`/deepnote run sales-report` works like the id.",
+            "`<notebook>`: an id, a link, or a notebook's name as Deepnote shows it.",
+            "`--replace`: point an existing alias at another notebook (without it the bot "
+            "shows what the alias names now and changes nothing).",
             "The alias is yours: only you or a bot admin can change or remove it. Aliases made "
             "before aliases had owners can be changed by bot admins only.",
         ),

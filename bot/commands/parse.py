@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from bot.commands import types
 from bot.commands.docs import COMMANDS, DEPENDENTS_EXAMPLE, HELP_WORDS, SLASH, usage_error
 from bot.commands.scan import (
+    Option,
     Pair,
     Word,
     check_input_count,
@@ -234,11 +235,21 @@ def _parse_audit(tokens: Sequence[Token]) -> types.AuditCommand:
 
 
 def _parse_alias(tokens: Sequence[Token]) -> types.AliasCommand:
-    words = plain_words("alias", tokens, 2, 2, "a name and a notebook id or link")
+    items = scan("alias", tokens, {"replace": False}, kv=False)
+    replace = any(isinstance(item, Option) for item in items)
+    words = [item.text for item in items if isinstance(item, Word)]
+    if len(words) < 2:
+        raise usage_error("alias", "`alias` needs a name and a notebook (id, link or name).")
+    if len(words) > 2:
+        raise usage_error(
+            "alias",
+            f"{quote_token(words[2])} is not expected: `alias` takes a name and a notebook "
+            '(quote a name with spaces: `"Sales report"`).',
+        )
     notebook = unescape_slack(words[1]).strip()
     if not notebook:
         raise usage_error("alias", "`alias` needs a notebook id or link, but it is empty.")
-    return types.AliasCommand(_alias_name("alias", words[0], new=True), notebook)
+    return types.AliasCommand(_alias_name("alias", words[0], new=True), notebook, replace)
 
 
 def _parse_inputs(tokens: Sequence[Token]) -> types.InputsCommand:

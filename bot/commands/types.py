@@ -98,10 +98,12 @@ class TriggerCommand(ScheduleAction):
 
 @dataclass(frozen=True)
 class AliasCommand:
-    """`alias <name> <notebook>`; `notebook` is the raw reference, resolved later."""
+    """`alias <name> <notebook> [--replace]`; `notebook` is the raw reference, resolved later.
+    `replace`: pointing an existing alias at another notebook was asked for explicitly."""
 
     name: str
     notebook: str
+    replace: bool = False
 
 
 @dataclass(frozen=True)

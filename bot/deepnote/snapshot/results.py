@@ -346,7 +346,22 @@ def _last_expression(content: str) -> str | None:
     return None
 
 
-def _heading(block: SnapshotBlock) -> str | None:
+def block_names(block: SnapshotBlock, heading: str | None) -> tuple[str, frozenset[str]]:
+    """A block's title and the names `--post-outputs` picks its outputs by (case-folded):
+    its id, title, variable and label; `heading` is the nearest heading above it."""
+    variable = block.name or _last_expression(block.content)
+    title = (
+        block.label
+        or variable
+        or heading
+        or block.notebook_name
+        or f"Output of block {block.id[:8]}"
+    )
+    return title, frozenset(n.casefold() for n in (block.id, title, variable, block.label) if n)
+
+
+def heading_of(block: SnapshotBlock) -> str | None:
+    """The heading a text or markdown block sets for the blocks below it, if any."""
     if block.type in _HEADING_TYPES:
         return block.content.strip() or None
     if block.type == "markdown":
@@ -372,16 +387,8 @@ def _candidates(snapshot: Snapshot, notebook_id: str | None) -> Iterator[_Candid
     for block in blocks:
         if block.notebook_id != notebook:
             notebook, heading = block.notebook_id, None
-        heading = _heading(block) or heading
-        variable = block.name or _last_expression(block.content)
-        title = (
-            block.label
-            or variable
-            or heading
-            or block.notebook_name
-            or f"Output of block {block.id[:8]}"
-        )
-        names = frozenset(n.casefold() for n in (block.id, title, variable, block.label) if n)
+        heading = heading_of(block) or heading
+        title, names = block_names(block, heading)
         if block.type == "big-number":
             big = _big_number(block, title)
             if big is not None:

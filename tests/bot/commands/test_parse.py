@@ -224,6 +224,11 @@ PARSED = [
     ("trigger", "trigger 12", types.TriggerCommand("12")),
     ("alias", f"alias sales-report {NB}", types.AliasCommand("sales-report", NB)),
     (
+        "alias replace",
+        'alias sales-report "Sales report" --replace',
+        types.AliasCommand("sales-report", "Sales report", replace=True),
+    ),
+    (
         "alias lowercased",
         "alias Sales_Q3 https://deepnote.com/x",
         types.AliasCommand("sales_q3", "https://deepnote.com/x"),
@@ -367,6 +372,8 @@ ERRORS = [
     ("resume two ids", "resume 1 2", ["`2`", "not expected"]),
     ("trigger without id", "trigger", ["needs a schedule id"]),
     ("alias one word", "alias sales", ["needs a name and a notebook"]),
+    ("alias three words", "alias sales Sales report", ["`report`", "quote a name"]),
+    ("alias unknown option", f"alias sales {NB} --force", ["`--force`", "`--replace`"]),
     ("alias bad name", "alias Sales!Report x", ["`Sales!Report`", "`sales-report`"]),
     ("alias too long", "alias " + "a" * 41 + " x", ["not a valid alias name", "1-40"]),
     ("alias hex id", f"alias {NB} x", [f"`{NB}`", "looks like a notebook id"]),
