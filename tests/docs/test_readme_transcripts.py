@@ -23,6 +23,8 @@ _VARIABLE = (
     (re.compile(r"Bot run [0-9a-f]{32}"), "Bot run <id>"),
     (re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC"), "<time>"),
     (re.compile(r"\b\d+ s\b"), "<n> s"),
+    # The console numbers buttons (`[2: Re-run]`) so they can be pressed.
+    (re.compile(r"\[\d+: "), "["),
 )
 
 

@@ -256,7 +256,7 @@ def test_run_succeeds_card_edited_and_thread_reply() -> None:
         f"{HELLO_NOTEBOOK_ID}  Hello world",
         "Deepnote · message 1",
         "⏳ Hello world is starting",
-        "[Open in Deepnote]",
+        "Open in Deepnote]",
         "✎ card updated (message 1)",
         "succeeded in",
         "replied in the thread of message 1",
