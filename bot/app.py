@@ -18,17 +18,33 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.deepnote.catalog import NotebookCatalog
 from bot.deepnote.client import DeepnoteClient
-from bot.errors import StorageError
-from bot.health import CallRecorder, read_health, save_heartbeat
+from bot.errors import (
+    CredentialRejected,
+    DeepnoteAuthError,
+    DeepnoteForbidden,
+    SlackError,
+    StorageError,
+)
+from bot.health import (
+    RETRY_FIRST_SECONDS,
+    CallRecorder,
+    Connections,
+    ServiceCheck,
+    read_health,
+    save_heartbeat,
+    waiting_status,
+)
 from bot.ratelimit import ChannelPacer, RequestBudget
 from bot.runs.service import RunService
 from bot.schedules.service import ScheduleService
 from bot.services import Services
-from bot.slack.gateway import SlackGateway, make_web_client
+from bot.slack.gateway import SlackGateway, make_web_client, to_slack_error
 from bot.web.foreground import Background, Foreground, ForegroundApp
 from handlers import commands, home, interactions, mentions
 from handlers.intake import Intake
@@ -55,6 +71,14 @@ PRESTARTED_WORKERS = 64
 DELIVER_CHECK_SECONDS = 0.1
 # How long a stopping bot lets work under way finish before closing its Deepnote client.
 SHUTDOWN_GRACE_SECONDS = 10.0
+# How long one start-up check of Slack or Deepnote may take before it counts as unreachable.
+CHECK_TIMEOUT_SECONDS = 10.0
+# auth.test answers these when the token itself is refused: asking again cannot help.
+REJECTED_TOKEN = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked"})
+# The start-up auth.test's logger: `Connections` logs each failed attempt once, at warning;
+# slack_sdk would log each again at ERROR, as if the bot had failed.
+_PROBE_LOG = logging.Logger("bot.app.auth_test")
+_PROBE_LOG.addHandler(logging.NullHandler())
 
 
 @dataclass
@@ -69,6 +93,8 @@ class BotApp:
     scheduler: BackgroundScheduler | None = None
     # Finishes or explains what a stopped process acknowledged but left undone.
     recover_intents: Callable[[], object] | None = None
+    # Slack and Deepnote as found since start-up (`check_connections`); None until asked.
+    connections: Connections | None = None
     _warned_other_holder: bool = False
     _leading: bool = False
     # A round and a delivery between rounds never overlap.
@@ -196,7 +222,8 @@ class BotApp:
             log.exception("delivery failed", extra={"event": "deliver_error"})
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """Is the bot able to work? Database, background work, poller lag, last good calls."""
+        """Is the bot able to work? Database, background work, poller lag, last good calls, and
+        whether Slack and Deepnote have answered the start-up checks."""
         config = self.services.config
         try:
             report = read_health(
@@ -209,11 +236,36 @@ class BotApp:
         details = dict(report.details)
         running = bool(self.scheduler and self.scheduler.running)
         details["scheduler"] = "running" if running else "stopped"
-        return report.ok and running, details
+        waiting = self.connections.waiting() if self.connections is not None else {}
+        if waiting:
+            details["waiting_for"] = waiting
+            if report.ok:
+                details["status"] = waiting_status(sorted(waiting))
+        return report.ok and running and not waiting, details
+
+    def check_connections(
+        self,
+        on_rejected: Callable[[CredentialRejected], None],
+        *,
+        first_retry: float = RETRY_FIRST_SECONDS,
+    ) -> Connections:
+        """Ask Slack (auth.test) and Deepnote (GET /v2/me) whether they accept the bot's token
+        and key, each on its own thread; one that cannot be reached is asked again with backoff
+        and the bot is not healthy until it answers (see `Connections`)."""
+        services = self.services
+        checks = [
+            ServiceCheck("Slack", _slack_check(services.slack.client, self.calls, services.clock)),
+            ServiceCheck("Deepnote", _deepnote_check(services.deepnote)),
+        ]
+        self.connections = Connections(checks, on_rejected=on_rejected, first_retry=first_retry)
+        self.connections.start()
+        return self.connections
 
     def shutdown(self) -> None:
         """Stop background work, let work under way finish (a bounded time) and release the
         leases so another process can take over."""
+        if self.connections is not None:
+            self.connections.stop()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
@@ -267,6 +319,7 @@ def build_app(
         schedules=schedules,
         aliases=AliasStore(db),
         notebook_names=NotebookNames(db),
+        catalog=NotebookCatalog(client, clock),
         events=SeenEvents(db),
         audit=runs.audit,
         background=Background(foreground, workers=WORKERS),
@@ -386,3 +439,65 @@ def _bolt_app(
     mentions.register(bolt, services, listener=mentions.MentionListener(services, intake=intake))
     home.register(bolt, services)
     return bolt
+
+
+def _slack_check(web: WebClient, calls: CallRecorder, clock: Clock) -> Callable[[], None]:
+    """auth.test with the bot token: returns when Slack accepts it."""
+    # A client of its own: one attempt within CHECK_TIMEOUT_SECONDS (the bot's client retries),
+    # so the next attempt follows the start-up backoff.
+    probe = WebClient(
+        token=web.token,
+        base_url=web.base_url,
+        timeout=int(CHECK_TIMEOUT_SECONDS),
+        retry_handlers=[],
+        logger=_PROBE_LOG,
+    )
+
+    def check() -> None:
+        """Ask Slack once."""
+        try:
+            probe.auth_test()
+        except OSError as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise SlackError(f"Slack could not be reached ({reason})", retryable=True) from None
+        except (SlackApiError, SlackClientError, ValueError) as exc:
+            err = to_slack_error(exc)
+            if err.code in REJECTED_TOKEN:
+                raise CredentialRejected(
+                    "Slack",
+                    "SLACK_BOT_TOKEN",
+                    err.code,
+                    "Copy the Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions "
+                    "page (reinstall the app if it was revoked), set SLACK_BOT_TOKEN and start "
+                    "the bot again.",
+                ) from None
+            status = f"HTTP {err.status}, " if err.status else ""
+            raise SlackError(
+                f"Slack answered auth.test with {status}{err.code or 'an unreadable answer'}",
+                code=err.code,
+                status=err.status,
+                retryable=True,
+            ) from None
+        calls.slack(clock.now())
+
+    return check
+
+
+def _deepnote_check(deepnote: DeepnoteClient) -> Callable[[], None]:
+    """GET /v2/me with the API key: returns when Deepnote accepts it."""
+
+    def check() -> None:
+        """Ask Deepnote once (a good answer is recorded by the client's health observer)."""
+        try:
+            deepnote.me(retries=0)
+        except (DeepnoteAuthError, DeepnoteForbidden) as exc:
+            raise CredentialRejected(
+                "Deepnote",
+                "DEEPNOTE_API_KEY",
+                f"HTTP {exc.status}",
+                "Create a key in Deepnote (Settings & members > Security > API keys) as a user "
+                "who can run the notebooks, set DEEPNOTE_API_KEY (or DEEPNOTE_TOKEN) and start "
+                "the bot again.",
+            ) from None
+
+    return check

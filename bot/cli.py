@@ -4,102 +4,28 @@ from __future__ import annotations
 
 import argparse
 import io
-import logging
 import os
 import signal
+import sqlite3
 import sys
+import textwrap
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TypeAlias
 
 from bot import __version__
-from bot.config import load_config
 from bot.errors import ConfigError, StorageError
-from bot.logs import setup_logging
 
 if TYPE_CHECKING:
-    from bot.app import BotApp
-    from bot.config import Config
     from storage.db import Database
-
-log = logging.getLogger("bot")
 
 
 def _serve(_: argparse.Namespace) -> int:
-    from bot.app import build_app
+    from bot.serve import serve
 
-    config = load_config(os.environ)
-    setup_logging(config.log_level, config.secrets())
-    bot = build_app(config)
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    opened = _open_socket_mode(bot, config) if config.socket_mode else _open_http(bot, config)
-    if opened is None:
-        bot.shutdown()
-        return 2
-    close, ready = opened
-    bot.services.runs.recover()
-    bot.start_background()
-    log.info("ready", extra=ready)
-    stop.wait()
-    close()
-    bot.shutdown()
-    log.info("stopped", extra={"event": "stopped"})
-    return 0
-
-
-_Opened = tuple[Callable[[], None], dict[str, object]]
-
-
-def _open_socket_mode(bot: BotApp, config: Config) -> _Opened | None:
-    """Connect to Slack over Socket Mode: how to close it and the `ready` log line, or None
-    (after saying why) when Slack refuses the connection."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    handler = SocketModeHandler(bot.bolt, config.slack_app_token)
-    try:
-        handler.connect()  # type: ignore[no-untyped-call]
-    except Exception as exc:
-        print(
-            "The bot cannot start: Slack refused the Socket Mode connection "
-            f"({type(exc).__name__}). Check SLACK_APP_TOKEN (an app-level token with the "
-            "connections:write scope) and that Socket Mode is on in the app's settings.",
-            file=sys.stderr,
-        )
-        return None
-    return handler.close, {"event": "ready", "mode": "socket"}
-
-
-def _open_http(bot: BotApp, config: Config) -> _Opened | None:
-    """Listen for Slack's requests over HTTP: how to close it and the `ready` log line, or None
-    (after saying why) when the port is taken."""
-    from bot.web.http_server import BotHTTPServer
-    from storage.seen_requests import SeenRequests
-
-    try:
-        server = BotHTTPServer(
-            bot.bolt,
-            health=bot.health,
-            port=config.port,
-            signing_secret=config.slack_signing_secret or "",
-            seen=SeenRequests(bot.services.db),
-        )
-    except OSError as exc:
-        print(
-            f"The bot cannot start: it cannot listen on PORT {config.port} "
-            f"({exc.strerror}). Choose a free port.",
-            file=sys.stderr,
-        )
-        return None
-    server.start()
-    return server.stop, {"event": "ready", "mode": "http", "port": server.port}
+    return serve(os.environ)
 
 
 def _database_path() -> str:
@@ -135,28 +61,68 @@ def _health(_: argparse.Namespace) -> int:
     if db is None:
         return 1
     db.migrate()
-    report = read_health(db, SystemClock().now(), stale_after=30.0)
+    report = read_health(db, SystemClock().now(), stale_after=30.0, require_answers=True)
     print(json.dumps(report.details, indent=2, default=str))
     return 0 if report.ok else 1
 
 
+# Exit statuses of `backup` (documented in `backup --help` and the README).
+BACKUP_NO_DATABASE = 2
+BACKUP_NO_FOLDER = 3
+BACKUP_EXISTS = 4
+BACKUP_NOT_WRITTEN = 5
+
+
 def _backup(args: argparse.Namespace) -> int:
-    db = _live_database("No database at {path}: set DATABASE_PATH to the bot's database.")
+    target = Path(args.path)
+    refused = _backup_target_problem(target)
+    if refused is not None:
+        status, message = refused
+        print(message, file=sys.stderr)
+        return status
+    db = _live_database(
+        "There is no database at {path} to back up: set DATABASE_PATH to the bot's database."
+    )
     if db is None:
-        return 2
+        return BACKUP_NO_DATABASE
     try:
-        db.backup(args.path)
-    except StorageError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
+        db.backup(target)
+    except (sqlite3.Error, StorageError, OSError) as exc:
+        # Half a copy is worse than none: nobody should mistake it for a backup.
+        target.unlink(missing_ok=True)
+        print(_backup_failed(db, target, exc), file=sys.stderr)
+        return BACKUP_NOT_WRITTEN
     finally:
         db.close()
-    print(f"Backed up {db.describe()} to {args.path}")
-    if db.engine == "postgresql":
-        print(
-            f'Restore into an empty database with: pg_restore --no-owner --dbname=... "{args.path}"'
-        )
+    print(_backup_done(db, target))
     return 0
+
+
+def _backup_failed(db: Database, target: Path, exc: Exception) -> str:
+    """Why the backup was not written, and what to do."""
+    if db.engine == "postgresql":
+        # pg_dump missing or refused: the message says which, and how to back up by hand.
+        return f"{exc}\nNo file was left behind."
+    return (
+        f"The backup could not be written to {target} ({exc}). Check that the bot's user "
+        "may write there and that the disk has room; no file was left behind."
+    )
+
+
+def _backup_done(db: Database, target: Path) -> str:
+    """What was backed up where, and how to restore it."""
+    from storage.sqlite import SQLiteDatabase
+
+    if isinstance(db, SQLiteDatabase):
+        return (
+            f"Backed up {db.path} to {target}.\n"
+            f"To restore it: stop the bot, copy {target} over DATABASE_PATH ({db.path}), delete "
+            f"{db.path}-wal and {db.path}-shm if they exist, and start the bot."
+        )
+    return (
+        f"Backed up {db.describe()} to {target} (pg_dump, custom format).\n"
+        f'To restore it into an empty database: pg_restore --no-owner --dbname=URL "{target}"'
+    )
 
 
 def _migrate_db(args: argparse.Namespace) -> int:
@@ -190,11 +156,45 @@ def _migrate_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup_target_problem(target: Path) -> tuple[int, str] | None:
+    """Why a backup cannot be written to `target` (an exit status and a message), if it cannot."""
+    folder = target.parent
+    if not folder.is_dir():
+        return BACKUP_NO_FOLDER, (
+            f"The folder {folder} does not exist: create it first (mkdir -p {folder}) or "
+            "choose a file in an existing folder."
+        )
+    if target.is_dir():
+        return BACKUP_EXISTS, (
+            f"{target} is a folder: give the backup a file name inside it, e.g. "
+            f"{target / 'deepnote-bot-backup.db'}."
+        )
+    if target.exists() or target.is_symlink():
+        return BACKUP_EXISTS, (
+            f"{target} already exists; a backup never overwrites a file. Choose a new file name "
+            "(e.g. with the date in it) or move the old file away."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return BACKUP_NOT_WRITTEN, (
+            f"The folder {folder} is not writable by this user: choose another folder or "
+            "change its permissions."
+        )
+    return None
+
+
 def _console(args: argparse.Namespace) -> int:
-    from bot.offline.console import ConsoleOptions, SetupError, run_console
+    from bot.offline.console import ConsoleOptions, SetupError
+    from bot.offline.session import run_console
 
     if args.timeout <= 0:
         print("--timeout must be a positive number of seconds.", file=sys.stderr)
+        return 2
+    if args.sets and args.command is None:
+        print(
+            "--set gives values to the form a -c command opens; use it with -c "
+            "(interactively, the form asks for each field).",
+            file=sys.stderr,
+        )
         return 2
     color = not args.no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
     options = ConsoleOptions(
@@ -207,6 +207,8 @@ def _console(args: argparse.Namespace) -> int:
         pending_seconds=args.sim_pending_seconds,
         running_seconds=args.sim_running_seconds,
         log_file=args.log_file,
+        admin=args.admin,
+        sets=tuple(args.sets),
     )
     if isinstance(sys.stdout, io.TextIOWrapper):
         # Emoji must never crash a terminal that cannot show them.
@@ -322,7 +324,22 @@ _Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def _add_serve(sub: _Subparsers) -> None:
     """`serve`: run the bot."""
-    serve = sub.add_parser("serve", help="run the bot (settings come from the environment)")
+    serve = sub.add_parser(
+        "serve",
+        help="run the bot (settings come from the environment)",
+        description="Run the bot until SIGTERM or Ctrl-C. Every setting is an environment "
+        "variable (SLACK_BOT_TOKEN, DEEPNOTE_API_KEY, DATABASE_PATH...; see the README). With "
+        "SLACK_APP_TOKEN set it connects to Slack over Socket Mode, else it serves HTTP on PORT "
+        "(/slack/events, and /healthz). At start it asks Slack (auth.test) and Deepnote "
+        "(GET /v2/me) whether they accept the token and the key. It logs one JSON line per "
+        'event on stderr: "ready" once it is connected and both have answered; "waiting" '
+        "while one cannot be reached (it is asked again after 1 s, 2 s, 4 s... up to every "
+        "60 s, and the bot reports itself not healthy until it answers).",
+        epilog="Exit status: 0 after a clean stop; 2 when a setting is missing or malformed, "
+        "the database cannot be used, the port is taken or Slack refuses the Socket Mode "
+        "connection; 3 when Slack rejects SLACK_BOT_TOKEN or Deepnote rejects DEEPNOTE_API_KEY "
+        "(at start, or when one that could not be reached at start answers later).",
+    )
     serve.set_defaults(func=_serve)
 
 
@@ -331,6 +348,13 @@ def _add_health(sub: _Subparsers) -> None:
     health = sub.add_parser(
         "health",
         help="report whether the bot is working (reads DATABASE_PATH; exit 0 healthy, 1 not)",
+        description="Print the health of the bot that runs on DATABASE_PATH as JSON: the "
+        "database (checked with a real write), its last background round, poller lag, runs in "
+        "flight and the last successful Deepnote and Slack calls. It reads the database only, "
+        "so it works in Socket Mode and from another container; it needs no token.",
+        epilog="Exit status: 0 when the bot is healthy (background work ran in the last 30 s "
+        "and Slack and Deepnote have both answered it since it started); 1 otherwise, with the "
+        'reason in "status" (and the services not answering yet in "waiting_for").',
     )
     health.set_defaults(func=_health)
 
@@ -338,9 +362,17 @@ def _add_health(sub: _Subparsers) -> None:
 def _add_backup(sub: _Subparsers) -> None:
     """`backup PATH`: copy the live database."""
     backup = sub.add_parser(
-        "backup", help="write a consistent copy of the live database (DATABASE_PATH) to PATH"
+        "backup",
+        help="write a consistent copy of the live database (DATABASE_PATH) to PATH",
+        description="Write a consistent copy of the bot's SQLite database (DATABASE_PATH) to "
+        "PATH, safely while the bot runs. PATH must be a new file in an existing folder. To "
+        "restore: stop the bot, copy the backup over DATABASE_PATH, delete DATABASE_PATH-wal "
+        "and DATABASE_PATH-shm if they exist, and start the bot.",
+        epilog="Exit status: 0 when the backup was written; 2 when there is no database at "
+        "DATABASE_PATH; 3 when PATH's folder does not exist; 4 when PATH already exists; 5 "
+        "when it cannot be written (permissions, full disk).",
     )
-    backup.add_argument("path", help="the new file to write (must not exist)")
+    backup.add_argument("path", metavar="PATH", help="the new file to write (must not exist)")
     backup.set_defaults(func=_backup)
 
 
@@ -368,20 +400,64 @@ def _add_migrate_db(sub: _Subparsers) -> None:
     migrate.set_defaults(func=_migrate_db)
 
 
+def _set_value(raw: str) -> tuple[str, str]:
+    name, sep, value = raw.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"not NAME=VALUE: {raw!r}")
+    return name.strip(), value
+
+
+def _console_help() -> tuple[str, str]:
+    """The console's description and its epilog: how -c ends, and every exit code."""
+    from bot.offline.exit_codes import EXIT_CODES
+
+    def para(text: str) -> str:
+        """One paragraph, wrapped as argparse would."""
+        return textwrap.fill(text, 78)
+
+    description = "\n\n".join(
+        [
+            para(
+                "Run the real bot with a local stand-in for Slack and type /deepnote commands "
+                "as you would in Slack; the terminal shows what the channel would show. "
+                "Buttons show as [N: Label] and /press N presses one; a form (the run form) "
+                "asks for its fields one by one. Type /console for the console's own commands."
+            ),
+            para(
+                "Without DEEPNOTE_API_KEY (or DEEPNOTE_TOKEN) in the environment, the built-in "
+                "Deepnote simulator plays Deepnote with sample notebooks; with one, runs are "
+                "real. Other settings (DATABASE_PATH, POLL_INTERVAL_SECONDS, LOG_LEVEL...) are "
+                "read from the environment as for `serve`; the database is temporary unless "
+                "DATABASE_PATH is set."
+            ),
+        ]
+    )
+    codes = "\n".join(
+        textwrap.fill(meaning, 78, initial_indent=f"  {code:<4}", subsequent_indent=" " * 6)
+        for code, meaning in EXIT_CODES
+    )
+    epilog = (
+        para(
+            "With -c the console sends one command and waits for its outcome: a command that "
+            "starts no run ends as soon as the bot has answered it; a command that opens a "
+            "form gets the form sent at once with its pre-filled values, changed by any "
+            "--set NAME=VALUE, and the console says so."
+        )
+        + "\n\nexit status:\n"
+        + codes
+    )
+    return description, epilog
+
+
 def _add_console(sub: _Subparsers) -> None:
     """`console`: the bot in a terminal, Slack played locally."""
+    description, epilog = _console_help()
     console = sub.add_parser(
         "console",
         help="chat with the bot in this terminal: Slack (and Deepnote) played locally",
-        description="Run the real bot with a local stand-in for Slack and type /deepnote "
-        "commands as you would in Slack; the terminal shows what the channel would show. "
-        "Without DEEPNOTE_API_KEY (or DEEPNOTE_TOKEN) in the environment, the built-in "
-        "Deepnote simulator plays Deepnote with sample notebooks; with one, runs are real. "
-        "Other settings (DATABASE_PATH, POLL_INTERVAL_SECONDS, LOG_LEVEL...) are read from the "
-        "environment as for `serve`; the database is temporary unless DATABASE_PATH is set.",
-        epilog="With -c the exit status is 0 when the run succeeded (or the command started no "
-        "run and was answered), 1 when the run failed, 2 when the bot refused the command, "
-        "3 when --timeout passed first.",
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     console.add_argument(
         "-c",
@@ -391,12 +467,35 @@ def _add_console(sub: _Subparsers) -> None:
         "and exit",
     )
     console.add_argument(
+        "--set",
+        dest="sets",
+        type=_set_value,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with -c, a value for a field of the form the command opens (NAME: the input's "
+        "name, or NAME:start / NAME:end / NAME:preset of a date range; VALUE as typed in "
+        "the form: an option's name or number, YYYY-MM-DD, y/n); may be repeated",
+    )
+    console.add_argument(
+        "--admin",
+        action="store_true",
+        help="make you a bot admin (added to ADMIN_USER_IDS): you may then change anyone's "
+        "schedules, remove anyone's aliases and read /deepnote audit",
+    )
+    console.add_argument(
         "--notebooks",
         type=Path,
         metavar="DIR",
         help="simulate your own .deepnote / .snapshot.deepnote exports from DIR instead of "
         "the sample notebooks (simulator only)",
     )
+    _add_console_settings(console)
+    console.set_defaults(func=_console)
+
+
+def _add_console_settings(console: argparse.ArgumentParser) -> None:
+    """The console's options that set up its chat, its output and its simulator."""
     console.add_argument("--user", default="you", help="your name in the chat (default: you)")
     console.add_argument(
         "--channel", default="general", help="the channel's name (default: general)"
@@ -409,7 +508,8 @@ def _add_console(sub: _Subparsers) -> None:
         type=_seconds,
         default=120.0,
         metavar="SECONDS",
-        help="with -c, how long to wait for the outcome (default: 120)",
+        help="with -c (and for each line piped in), how long to wait for the outcome "
+        "(default: 120)",
     )
     console.add_argument(
         "--log-file",
@@ -423,7 +523,6 @@ def _add_console(sub: _Subparsers) -> None:
     console.add_argument(
         "--sim-running-seconds", type=_seconds, default=2.0, help=argparse.SUPPRESS
     )
-    console.set_defaults(func=_console)
 
 
 def _add_simulator(sub: _Subparsers) -> None:
@@ -483,5 +582,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     except StorageError as exc:
-        print(f"The bot cannot start: {exc}", file=sys.stderr)
+        starting = args.command in ("serve", "console")
+        print(f"The bot cannot start: {exc}" if starting else str(exc), file=sys.stderr)
         return 2

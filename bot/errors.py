@@ -59,6 +59,20 @@ class StorageError(BotError):
     """The database file cannot be used; the message says why and what to do."""
 
 
+class CredentialRejected(BotError):
+    """Slack or Deepnote refused the bot's token or key: the bot cannot work until an admin
+    sets a valid one. The message names the setting, never its value.
+
+    >>> str(CredentialRejected("Slack", "SLACK_BOT_TOKEN", "invalid_auth", "Set a valid one."))
+    'Slack rejected SLACK_BOT_TOKEN (invalid_auth). Set a valid one.'
+    """
+
+    def __init__(self, service: str, setting: str, reason: str, advice: str) -> None:
+        super().__init__(f"{service} rejected {setting} ({reason}). {advice}")
+        self.service = service
+        self.setting = setting
+
+
 class BudgetExhausted(BotError):
     """A background request found no Deepnote request budget left: try again next round."""
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.deepnote.catalog import NotebookCatalog
 from bot.deepnote.client import DeepnoteClient
 from bot.runs.service import RunService
 from bot.schedules.service import ScheduleService
@@ -32,6 +33,7 @@ class Services:
     schedules: ScheduleService
     aliases: AliasStore
     notebook_names: NotebookNames
+    catalog: NotebookCatalog
     events: SeenEvents
     audit: AuditStore
     background: Background

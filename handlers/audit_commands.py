@@ -12,11 +12,47 @@ from bot.services import Services
 from bot.slack.messages.blocks import Message
 from bot.slack.messages.help import info_reply
 from bot.text.mrkdwn import code, escape, truncate
+from storage.audit import AuditEntry
 
 
 def _when(at: datetime) -> str:
     stamp = int(at.timestamp())
     return f"<!date^{stamp}^{{date_short_pretty}} {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
+
+
+# How each stored action reads after the person's name ("<@U1> created schedule 3: …").
+_VERBS = {
+    "schedule": "created",
+    "pause": "paused",
+    "resume": "resumed",
+    "unschedule": "deleted",
+    "alias": "set the alias",
+    "unalias": "removed the alias",
+    "run": "ran",
+    "scheduled run": "ran (on its schedule)",
+}
+
+
+def describe_entry(entry: AuditEntry) -> str:
+    """What the person did, as mrkdwn: a verb, then the entry's target (escaped).
+
+    >>> from datetime import UTC
+    >>> e = AuditEntry(datetime(2026, 1, 1, tzinfo=UTC), "U1", "schedule",
+    ...                "schedule 3: Sales (ab12)", "C1", {"schedule": 3})
+    >>> describe_entry(e)
+    'created schedule 3: Sales (ab12)'
+    >>> describe_entry(AuditEntry(e.at, "U1", "run", "Sales (ab12)", "C1",
+    ...                           {"trigger": "trigger", "schedule": "3"}))
+    'ran schedule 3 now: Sales (ab12)'
+    """
+    target = escape(truncate(entry.target, 120))
+    details = entry.details
+    if entry.action == "run" and details.get("trigger") == "trigger" and details.get("schedule"):
+        return f"ran schedule {escape(str(details['schedule']))} now: {target}"
+    if entry.action == "alias" and details.get("replaced"):
+        return f"repointed the alias {target}"
+    verb = _VERBS.get(entry.action, escape(entry.action))
+    return f"{verb} {target}"
 
 
 def render_audit(entries: list[Any]) -> Message:
@@ -26,8 +62,8 @@ def render_audit(entries: list[Any]) -> Message:
     lines = [f"*Audit log* (newest first, {len(entries)} entries)"]
     for entry in entries:
         line = (
-            f"• {_when(entry.at)} <@{entry.user_id}> {escape(entry.action)} "
-            f"{escape(truncate(entry.target, 120))} in <#{entry.channel_id}>"
+            f"• {_when(entry.at)} <@{entry.user_id}> {describe_entry(entry)} "
+            f"in <#{entry.channel_id}>"
         )
         lines.append(line)
     text = "\n".join(lines)

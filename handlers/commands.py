@@ -25,7 +25,7 @@ from bot.services import Services
 from bot.slack.messages.help import error_reply
 from bot.text.mrkdwn import code
 from handlers import errors
-from handlers.dispatch import changes_something, dispatch, help_reply
+from handlers.dispatch import dispatch, help_reply
 from handlers.intake import MAYBE_DONE, NOT_DONE, NOT_STORED, Intake
 from storage.intents import COMMAND, Intent
 
@@ -102,14 +102,13 @@ class SlashCommand:
     def finish(self, intent: Intent) -> None:
         """Carry out a command a stopped process acknowledged, or tell the person it was not."""
         what = "your command " + code("/deepnote " + intent.text, limit=300)
-        try:
-            cmd = parse_command(intent.text)
-        except UserError:
-            cmd = None
-        if cmd is not None and intent.started_at is not None and changes_something(cmd):
-            # It may have been done: doing it again could do it twice.
+        if self.intake.maybe_done(intent):
             self.intake.explain(intent, MAYBE_DONE, what=what)
             return
+        try:
+            cmd: Command | None = parse_command(intent.text)
+        except UserError:
+            cmd = None
         if cmd is None or intent.response_url is None or self.intake.too_old(intent):
             self.intake.explain(intent, NOT_DONE, what=what, again="Please run it again.")
             return

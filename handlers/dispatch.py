@@ -8,12 +8,12 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from bot.commands import types
-from bot.commands.docs import COMMANDS, CommandDoc
+from bot.commands.docs import COMMANDS, GROUPS, CommandDoc
 from bot.errors import UserError
 from bot.runs.service import Requester
 from bot.services import Services
 from bot.slack.messages.blocks import Message
-from bot.slack.messages.help import help_message
+from bot.slack.messages.help import command_help, help_overview
 from handlers import aliases, audit_commands, run_commands, schedule_commands
 
 Handler = Callable[[Services, Requester, Any], "Message | None"]
@@ -51,15 +51,16 @@ ROUTES: Mapping[type[Any], Route] = MappingProxyType(
 )
 """Every command this version serves, by its parsed type."""
 
-# Commands that change something: each one that succeeds is written to the audit log.
-# (Runs are logged where they start, whatever started them.)
-AUDITED = frozenset({"schedule", "unschedule", "pause", "resume", "trigger", "alias", "unalias"})
+# Commands that change something (a restart does not repeat one that had begun). Each change
+# writes its one audit entry where it is made: the schedule service, the run starter (runs,
+# `trigger` included) and the alias handlers, so Home buttons are logged the same way.
+CHANGES = frozenset({"schedule", "unschedule", "pause", "resume", "trigger", "alias", "unalias"})
 
 
 def changes_something(cmd: types.Command) -> bool:
     """Whether carrying out `cmd` changes something (other than starting a run of its own)."""
     route = ROUTES.get(type(cmd))
-    return route is not None and route.name in AUDITED
+    return route is not None and route.name in CHANGES
 
 
 def supported_names() -> list[str]:
@@ -75,26 +76,13 @@ def supported_commands() -> list[CommandDoc]:
 
 
 def help_reply(topic: str | None = None) -> Message:
-    """The `/deepnote help` message, or the help of one command."""
+    """The compact `/deepnote help` overview, or the details of one command."""
     docs = supported_commands()
     if topic:
         chosen = [d for d in docs if d.name == topic.lower().strip()]
         if chosen:
-            return help_message(chosen)
-    return help_message(docs)
-
-
-def _audit(services: Services, who: Requester, name: str, cmd: types.Command) -> None:
-    fields = {k: v for k, v in vars(cmd).items() if v not in (None, (), "")}
-    target = str(fields.get("notebook") or fields.get("schedule_id") or fields.get("name") or "")
-    services.audit.record(
-        at=services.clock.now(),
-        user_id=who.user_id,
-        action=name,
-        target=target,
-        channel_id=who.channel_id,
-        details={k: v if isinstance(v, str | int | bool) else repr(v) for k, v in fields.items()},
-    )
+            return command_help(chosen[0])
+    return help_overview(docs, GROUPS)
 
 
 def dispatch(services: Services, who: Requester, cmd: types.Command) -> Message | None:
@@ -108,7 +96,4 @@ def dispatch(services: Services, who: Requester, cmd: types.Command) -> Message 
         )
     if not isinstance(cmd, types.HelpCommand):
         services.config.access().check_channel(who.channel_id)
-    reply = route.handler(services, who, cmd)
-    if route.name in AUDITED:
-        _audit(services, who, route.name, cmd)
-    return reply
+    return route.handler(services, who, cmd)

@@ -21,10 +21,12 @@ from typing import Any
 
 from slack_bolt import Respond
 
-from bot.errors import SlackError
+from bot.commands.parse import parse_command
+from bot.errors import SlackError, UserError
 from bot.runs.service import Requester
 from bot.services import Services
 from bot.slack.messages.help import error_reply
+from handlers.dispatch import changes_something
 from storage.intents import COMMAND, Intent, IntentStore
 from storage.runs import LeaseStore
 
@@ -176,6 +178,16 @@ class Intake:
                 taken += 1
         self.store.prune(now=now)
         return taken
+
+    def maybe_done(self, intent: Intent) -> bool:
+        """Whether a command (typed or in a mention) that changes something had begun when its
+        process stopped: it may have been done, and doing it again could do it twice."""
+        if intent.started_at is None:
+            return False
+        try:
+            return changes_something(parse_command(intent.text))
+        except UserError:
+            return False
 
     def too_old(self, intent: Intent) -> bool:
         """Whether the person has likely stopped waiting for the request."""

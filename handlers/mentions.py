@@ -20,14 +20,14 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.commands.parse import parse_command
-from bot.errors import SlackError, StorageError, UserError
+from bot.errors import SlackError, StorageError
 from bot.runs.service import Requester
 from bot.services import Services
 from bot.slack.messages.blocks import Message
 from bot.slack.messages.help import error_reply
 from bot.text.mrkdwn import code
 from handlers import errors
-from handlers.dispatch import changes_something, dispatch
+from handlers.dispatch import dispatch
 from handlers.intake import MAYBE_DONE, NOT_DONE, NOT_STORED, Intake, payload_of
 from storage.intents import MENTION, Intent
 
@@ -187,11 +187,7 @@ class MentionListener:
     def finish(self, intent: Intent) -> None:
         """Carry out a mention a stopped process acknowledged, or tell the person it was not."""
         what = "your message " + code("@Deepnote " + intent.text, limit=300)
-        try:
-            cmd = parse_command(intent.text)
-        except UserError:
-            cmd = None
-        if cmd is not None and intent.started_at is not None and changes_something(cmd):
+        if self.intake.maybe_done(intent):
             self.intake.explain(intent, MAYBE_DONE, what=what)
             return
         if self.intake.too_old(intent) or not intent.payload:

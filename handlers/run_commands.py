@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from bot.commands.types import InputsCommand, RunCommand, StatusCommand
-from bot.deepnote.inputs import describe_input, validate_inputs
+from bot.deepnote.inputs import NOTHING_STARTED, describe_input, validate_inputs
 from bot.deepnote.models import Notebook
+from bot.deepnote.output_names import check_post_outputs
 from bot.errors import UserError
 from bot.runs.service import Requester
 from bot.services import Services
@@ -40,7 +41,14 @@ def do_run(services: Services, who: Requester, cmd: RunCommand) -> Message | Non
     notebook = load_notebook(services, cmd.notebook, team_id=who.team_id)
     inputs = validate_inputs(notebook, cmd.inputs, today=services.clock.now().date())
     _check_blocks(notebook, cmd.options.block_ids)
-    if form_wanted(form_flag=cmd.form, inputs_given=bool(cmd.inputs), notebook=notebook):
+    check_post_outputs(
+        notebook,
+        cmd.options.post_outputs,
+        read_block=services.deepnote.get_block,
+        refused=NOTHING_STARTED,
+    )
+    wanted = form_wanted(form_flag=cmd.form, inputs_given=bool(cmd.inputs), notebook=notebook)
+    if wanted and not cmd.as_is:
         # The run form, prefilled with any inputs given; it starts the run when submitted.
         request = request_for(who, notebook, cmd.options, inputs=inputs)
         return open_run_form(services, notebook, request, trigger_id=who.trigger_id, values=inputs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.errors import StorageError
 from storage.db import Session
 
 
@@ -295,9 +296,10 @@ def _ddl(db: Session, text: str) -> None:
 def apply_migrations(db: Session, version: int, set_version: Callable[[Session, int], None]) -> int:
     """Apply every migration after `version` (inside the caller's transaction)."""
     if version > len(MIGRATIONS):
-        raise RuntimeError(
+        raise StorageError(
             f"The database was written by a newer version of the bot (schema {version}, "
-            f"this version knows {len(MIGRATIONS)}). Upgrade the bot."
+            f"this version knows {len(MIGRATIONS)}). Run that version or a newer one, or "
+            "restore the backup taken before the upgrade."
         )
     for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
         migration(db)

@@ -18,40 +18,93 @@ from bot.text.mrkdwn import code
 SLASH = "/deepnote"
 
 
+# The console's built-in sample notebooks (bot/offline/simulator/samples): every example below
+# works against them as it is written, so a newcomer can paste any of them into
+# `deepnote-bot console` (tests/e2e/test_help_examples.py runs them all).
+SALES = "03fde7a76fa74293aada1a24eb001d0d"
+"""The *Sales report* sample (inputs: report_title, region, channels, top_n, period, …)."""
+QUALITY = "e6d4cac6fea7454ebbd0ab3fef60e2d7"
+"""The *Data quality check* sample (input: dataset; `dataset=orders_with_gaps` fails)."""
+HELLO = "8696736f3f1943b98c6fe181a75d3f57"
+"""The *Hello world* sample (no inputs)."""
+SALES_TOTALS_BLOCK = "4794c9154c170c4282779cf54ce8bd1a"
+SALES_SETUP_BLOCK = "170bea8ce1ba05e2deb1ca1cda097a2f"
+SALES_LINK = (
+    "https://deepnote.com/workspace/acme-4f1c2d3e/project/"
+    "Sales-a654d97d-2831-4682-b07f-a10d8b44563c/notebook/Sales-report-" + SALES
+)
+
+GROUPS: tuple[str, ...] = ("Run notebooks", "Schedules", "Aliases", "More")
+"""The groups of the help overview, in order."""
+
+
 @dataclass(frozen=True)
 class CommandDoc:
-    """One subcommand: usage and examples are written without the leading `/deepnote`."""
+    """One subcommand: usage and examples are written without the leading `/deepnote`.
+
+    `short` is the overview's one-line form of the usage; `details` are the lines
+    `help <command>` adds (what each argument and option does).
+    """
 
     name: str
     usage: str
     summary: str
     examples: tuple[str, ...]
+    group: str = "More"
+    short: str = ""
+    details: tuple[str, ...] = ()
+
+    @property
+    def brief(self) -> str:
+        """The usage as the overview shows it (`short`, else the full usage)."""
+        return self.short or self.usage
 
 
 COMMANDS: tuple[CommandDoc, ...] = (
     CommandDoc(
         "run",
-        "run <notebook> [name=value ...] [--blocks ID,ID [--with-dependents]] [--readonly] "
-        "[--form] [--post-outputs all|none|NAMES]",
+        "run <notebook> [name=value ...] [--as-is | --form] [--blocks ID,ID [--with-dependents]] "
+        "[--readonly] [--post-outputs all|none|NAMES]",
         "Run a notebook, optionally with inputs, only some blocks, or a form to fill in.",
         (
-            'run sales-report region=EU months=6 title="Q3 report"',
-            "run 0123456789abcdef0123456789abcdef --blocks 3691e962f28462a191f086357005afc6 "
-            "--with-dependents",
-            "run sales-report --form --post-outputs revenue_chart,summary",
+            f'run {SALES} region=Europe top_n=5 report_title="Q3 report"',
+            f"run {SALES} --as-is",
+            f"run {SALES} region=Europe --blocks {SALES_TOTALS_BLOCK} --with-dependents",
+            f"run {QUALITY} --form --post-outputs all",
+        ),
+        group="Run notebooks",
+        short="run <notebook> [name=value ...] [options]",
+        details=(
+            "`<notebook>`: an alias, a 32-character id, a link, or a name in quotes.",
+            "`name=value`: sets an input; inputs you leave out keep the notebook's current "
+            "values (`/deepnote inputs <notebook>` lists them).",
+            "Without inputs, a notebook that has inputs opens a form to fill in.",
+            "`--as-is`: start at once with the notebook's current values, no form "
+            "(for keyboard use and scripts).",
+            "`--form`: open the form even when you typed inputs (they fill it in).",
+            "`--blocks ID,ID`: run only those blocks; `--with-dependents` also runs the "
+            "blocks that depend on them.",
+            "`--readonly`: run the whole notebook without saving its outputs back.",
+            "`--post-outputs all|none|NAMES`: which results to post in the thread "
+            "(block ids or titles; the default is big numbers, tables, images, charts and the "
+            "last text output).",
         ),
     ),
     CommandDoc(
         "inputs",
         "inputs <notebook>",
         "List a notebook's inputs with their types and allowed values.",
-        ("inputs sales-report",),
+        (f"inputs {SALES}",),
+        group="Run notebooks",
+        details=("Ends with a `run` command filled in with the current values, to copy.",),
     ),
     CommandDoc(
         "status",
         "status <run-id>",
         "Show how a run is doing, or how it ended.",
         ("status 3f2b7c1e-9a4d-4c1b-8e2f-6a7b8c9d0e1f",),
+        group="Run notebooks",
+        details=("`<run-id>`: the Deepnote run id on the run's card, or the bot's run id.",),
     ),
     CommandDoc(
         "schedule",
@@ -59,9 +112,19 @@ COMMANDS: tuple[CommandDoc, ...] = (
         "[--notify always|failures|changes] [--post-outputs all|none|NAMES]",
         "Run a notebook on a schedule and post the results here.",
         (
-            "schedule sales-report every weekday at 9am region=EU --tz Europe/Prague",
-            'schedule sales-report "0 9 * * 1-5" --notify failures',
-            "schedule kpi-dashboard every monday at 8:30 --post-outputs revenue_chart",
+            f"schedule {SALES} every weekday at 9am region=Europe --tz Europe/Prague",
+            f'schedule {QUALITY} "0 9 * * 1-5" dataset=orders_with_gaps --notify failures',
+            f"schedule {SALES} every monday at 8:30 --post-outputs top",
+        ),
+        group="Schedules",
+        short="schedule <notebook> <when> [name=value ...] [options]",
+        details=(
+            "`<when>`: plain words (`every weekday at 9am`, `every monday at 8:30`, "
+            '`every day at 18:00`) or a crontab in quotes (`"0 9 * * 1-5"`).',
+            "`--tz Area/City`: the time zone of `<when>` (default: yours in Slack).",
+            "`--notify always|failures|changes`: post every run, only failed ones, or only "
+            "when the outcome differs from the last run.",
+            "`--post-outputs all|none|NAMES`: which results to post, as for `run`.",
         ),
     ),
     CommandDoc(
@@ -69,41 +132,55 @@ COMMANDS: tuple[CommandDoc, ...] = (
         "schedules",
         "List the schedules, with their ids, next run and state.",
         ("schedules",),
-    ),
-    CommandDoc(
-        "unschedule",
-        "unschedule <schedule-id>",
-        "Delete a schedule.",
-        ("unschedule 12",),
+        group="Schedules",
     ),
     CommandDoc(
         "pause",
         "pause <schedule-id>",
         "Pause a schedule until you resume it.",
-        ("pause 12",),
+        ("pause 1",),
+        group="Schedules",
     ),
     CommandDoc(
         "resume",
         "resume <schedule-id>",
         "Resume a paused schedule.",
-        ("resume 12",),
+        ("resume 1",),
+        group="Schedules",
     ),
     CommandDoc(
         "trigger",
         "trigger <schedule-id>",
         "Run a schedule's notebook now, with the schedule's inputs.",
-        ("trigger 12",),
+        ("trigger 1",),
+        group="Schedules",
+    ),
+    CommandDoc(
+        "unschedule",
+        "unschedule <schedule-id>",
+        "Delete a schedule.",
+        ("unschedule 1",),
+        group="Schedules",
     ),
     CommandDoc(
         "alias",
-        "alias <name> <notebook-id-or-link>",
-        "Give a notebook a short name to use instead of its id or link; the alias is yours: "
-        "only you or a bot admin can change or remove it.",
+        "alias <name> <notebook> [--replace]",
+        "Give a notebook a short name to use instead of its id, link or name.",
         (
-            "alias sales-report 0123456789abcdef0123456789abcdef",
-            "alias kpi-dashboard https://deepnote.com/workspace/acme-4f1c2d3e/project/"
-            "KPIs-0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e/notebook/"
-            "Dashboard-89abcdef0123456789abcdef01234567",
+            f"alias sales-report {SALES}",
+            f"alias sales {SALES_LINK}",
+            'alias sales-report "Sales report" --replace',
+        ),
+        group="Aliases",
+        short="alias <name> <notebook> [--replace]",
+        details=(
+            "`<name>`: 1-40 lowercase letters, digits, `-` and `_`; then "
+            "`/deepnote run sales-report` works like the id.",
+            "`<notebook>`: an id, a link, or a notebook's name as Deepnote shows it.",
+            "`--replace`: point an existing alias at another notebook (without it the bot "
+            "shows what the alias names now and changes nothing).",
+            "The alias is yours: only you or a bot admin can change or remove it. Aliases made "
+            "before aliases had owners can be changed by bot admins only.",
         ),
     ),
     CommandDoc(
@@ -111,18 +188,21 @@ COMMANDS: tuple[CommandDoc, ...] = (
         "aliases",
         "List the notebook aliases, with who owns each.",
         ("aliases",),
+        group="Aliases",
     ),
     CommandDoc(
         "unalias",
         "unalias <name>",
         "Remove a notebook alias you own (bot admins can remove any).",
         ("unalias sales-report",),
+        group="Aliases",
     ),
     CommandDoc(
         "audit",
         f"audit [count, 1-{AUDIT_MAX}]",
         f"Show who ran or scheduled what, newest first (default {AUDIT_DEFAULT} entries).",
         ("audit", "audit 50"),
+        short="audit [count]",
     ),
     CommandDoc(
         "help",
@@ -152,12 +232,32 @@ def format_example(name: str, index: int = 0) -> str:
 
 
 OPTION_EXAMPLES = {
-    "blocks": "--blocks 3691e962f28462a191f086357005afc6,dd89e10c880e6aea085862c8fa5d17c5",
+    "blocks": f"--blocks {SALES_SETUP_BLOCK},{SALES_TOTALS_BLOCK}",
     "post-outputs": "--post-outputs all",
     "tz": "--tz Europe/Prague",
     "notify": "--notify failures",
 }
 """An example of each option that takes a value, for "needs a value" hints."""
+
+INPUT_EXAMPLE = "region=Europe"
+"""A `name=value` input of the *Sales report* sample, for hints about writing inputs."""
+QUOTED_EXAMPLE = 'report_title="Q3 report"'
+"""A quoted input value of the *Sales report* sample, for hints about quoting."""
+SALES_BIG_NUMBER_BLOCK = "7b5e0009938448f7bb9c8426ef3e4e88"
+POST_OUTPUTS_NAMES_EXAMPLE = f"--post-outputs top,{SALES_BIG_NUMBER_BLOCK}"
+"""`--post-outputs` with a result's name and a block id (the *Sales report* sample's table
+and big number)."""
+DEPENDENTS_EXAMPLE = f"--blocks {SALES_TOTALS_BLOCK} --with-dependents"
+"""`--with-dependents` with the `--blocks` it needs."""
+
+HINT_EXAMPLES: tuple[str, ...] = (
+    *OPTION_EXAMPLES.values(),
+    INPUT_EXAMPLE,
+    QUOTED_EXAMPLE,
+    POST_OUTPUTS_NAMES_EXAMPLE,
+    DEPENDENTS_EXAMPLE,
+)
+"""Every command fragment an error hint shows (each one works against the samples)."""
 
 
 def usage_hint(command: str) -> str:

@@ -1,8 +1,8 @@
 """Parse `/deepnote` slash command text into typed commands (pure; raises only `UserError`).
 
->>> cmd = parse_command('run sales-report region=EU title="Q3 report" --post-outputs all')
+>>> cmd = parse_command('run sales-report region=Europe report_title="Q3" --post-outputs all')
 >>> cmd.notebook, cmd.inputs, cmd.options.post_outputs
-('sales-report', (('region', 'EU'), ('title', 'Q3 report')), 'all')
+('sales-report', (('region', 'Europe'), ('report_title', 'Q3')), 'all')
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import re
 from collections.abc import Callable, Sequence
 
 from bot.commands import types
-from bot.commands.docs import COMMANDS, HELP_WORDS, SLASH, usage_error
+from bot.commands.docs import COMMANDS, DEPENDENTS_EXAMPLE, HELP_WORDS, SLASH, usage_error
 from bot.commands.scan import (
+    Option,
     Pair,
     Word,
     check_input_count,
@@ -33,12 +34,35 @@ MAX_TEXT = 4000
 _NAMES = tuple(doc.name for doc in COMMANDS)
 
 
+def _check_run_flags(flags: set[str], block_ids: tuple[str, ...]) -> None:
+    """Refuse `run` flags that cannot go together, saying which to drop."""
+    if "with-dependents" in flags and not block_ids:
+        raise usage_error(
+            "run",
+            "`--with-dependents` only works with `--blocks`: it also runs the blocks that "
+            f"depend on them, e.g. `{DEPENDENTS_EXAMPLE}`.",
+        )
+    if "readonly" in flags and block_ids:
+        raise usage_error(
+            "run",
+            "`--readonly` cannot be combined with `--blocks`: Deepnote offers read-only "
+            "storage only for full-notebook runs. Drop one of them.",
+        )
+    if "as-is" in flags and "form" in flags:
+        raise usage_error(
+            "run",
+            "`--as-is` and `--form` contradict each other: `--as-is` starts the run at once "
+            "with the notebook's current values, `--form` opens the form first. Drop one of them.",
+        )
+
+
 def _parse_run(tokens: Sequence[Token]) -> types.RunCommand:
     options = {
         "readonly": False,
         "blocks": True,
         "with-dependents": False,
         "form": False,
+        "as-is": False,
         "post-outputs": True,
     }
     notebook: str | None = None
@@ -61,18 +85,7 @@ def _parse_run(tokens: Sequence[Token]) -> types.RunCommand:
         raise usage_error("run", "`run` needs a notebook: an alias, id, name or link.")
     check_input_count("run", inputs)
     block_ids = parse_block_ids(values["blocks"]) if "blocks" in values else ()
-    if "with-dependents" in flags and not block_ids:
-        raise usage_error(
-            "run",
-            "`--with-dependents` only works with `--blocks`: it also runs the blocks that "
-            "depend on them, e.g. `--blocks 3691e962f28462a191f086357005afc6 --with-dependents`.",
-        )
-    if "readonly" in flags and block_ids:
-        raise usage_error(
-            "run",
-            "`--readonly` cannot be combined with `--blocks`: Deepnote offers read-only "
-            "storage only for full-notebook runs. Drop one of them.",
-        )
+    _check_run_flags(flags, block_ids)
     post = parse_post_outputs(values["post-outputs"]) if "post-outputs" in values else None
     return types.RunCommand(
         notebook=notebook,
@@ -84,6 +97,7 @@ def _parse_run(tokens: Sequence[Token]) -> types.RunCommand:
             post_outputs=post,
         ),
         form="form" in flags,
+        as_is="as-is" in flags,
     )
 
 
@@ -221,11 +235,21 @@ def _parse_audit(tokens: Sequence[Token]) -> types.AuditCommand:
 
 
 def _parse_alias(tokens: Sequence[Token]) -> types.AliasCommand:
-    words = plain_words("alias", tokens, 2, 2, "a name and a notebook id or link")
+    items = scan("alias", tokens, {"replace": False}, kv=False)
+    replace = any(isinstance(item, Option) for item in items)
+    words = [item.text for item in items if isinstance(item, Word)]
+    if len(words) < 2:
+        raise usage_error("alias", "`alias` needs a name and a notebook (id, link or name).")
+    if len(words) > 2:
+        raise usage_error(
+            "alias",
+            f"{quote_token(words[2])} is not expected: `alias` takes a name and a notebook "
+            '(quote a name with spaces: `"Sales report"`).',
+        )
     notebook = unescape_slack(words[1]).strip()
     if not notebook:
         raise usage_error("alias", "`alias` needs a notebook id or link, but it is empty.")
-    return types.AliasCommand(_alias_name("alias", words[0], new=True), notebook)
+    return types.AliasCommand(_alias_name("alias", words[0], new=True), notebook, replace)
 
 
 def _parse_inputs(tokens: Sequence[Token]) -> types.InputsCommand:
@@ -293,9 +317,9 @@ def parse_command(text: str) -> types.Command:
 
     >>> parse_command("")
     HelpCommand(topic=None)
-    >>> cmd = parse_command("schedule sales every weekday at 9am region=EU --tz europe/prague")
+    >>> cmd = parse_command("schedule sales every weekday at 9am region=Europe --tz europe/prague")
     >>> cmd.when, cmd.inputs, cmd.tz, cmd.notify
-    ('every weekday at 9am', (('region', 'EU'),), 'Europe/Prague', 'always')
+    ('every weekday at 9am', (('region', 'Europe'),), 'Europe/Prague', 'always')
     """
     if len(text) > MAX_TEXT:
         raise UserError(

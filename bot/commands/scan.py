@@ -14,7 +14,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from bot.commands.docs import OPTION_EXAMPLES, usage_error, usage_hint
+from bot.commands.docs import (
+    INPUT_EXAMPLE,
+    OPTION_EXAMPLES,
+    QUOTED_EXAMPLE,
+    usage_error,
+    usage_hint,
+)
 from bot.errors import UserError
 from bot.text.mrkdwn import code
 from bot.text.tokens import Token, closest, quote_token, unescape_slack
@@ -143,12 +149,12 @@ def stray_word(command: str, word: Word, after: str = "") -> UserError:
     elif nxt.startswith("="):
         spaced = word.text + nxt
     else:
-        spaced = "region=EU" if word.text == "=" else None
+        spaced = INPUT_EXAMPLE if word.text == "=" else None
     hint = (
         f"Write inputs without spaces around `=`, e.g. {code(spaced, limit=60)}; "
         if spaced
-        else "Write inputs as `name=value`, e.g. `region=EU`; "
-    ) + 'quote a value with spaces: `title="Q3 report"`.'
+        else f"Write inputs as `name=value`, e.g. `{INPUT_EXAMPLE}`; "
+    ) + f"quote a value with spaces: `{QUOTED_EXAMPLE}`."
     return UserError(
         f"{quote_token(word.text)} is not a `name=value` input.{after}",
         hint=f"{hint}\n{usage_hint(command)}",
@@ -165,7 +171,7 @@ def input_pair(command: str, item: Pair, seen: set[str]) -> tuple[str, str]:
         raise usage_error(
             command,
             f"{quote_token(item.raw)} has no input name before `=`. "
-            "Write `name=value` with no spaces, e.g. `region=EU`.",
+            f"Write `name=value` with no spaces, e.g. `{INPUT_EXAMPLE}`.",
         )
     if not key.isidentifier():
         fixed = _IDENTIFIER_HINT.sub("_", key).strip("_") or "region"

@@ -24,12 +24,18 @@ class HelpCommand:
 
 @dataclass(frozen=True)
 class RunCommand:
-    """`run <notebook> ...`; `notebook` is the raw reference, resolved later."""
+    """`run <notebook> ...`; `notebook` is the raw reference, resolved later.
+
+    `form` (`--form`) always opens the run form; `as_is` (`--as-is`) never does: inputs not
+    given keep the notebook's current values. Without either, the form opens only when the
+    notebook has inputs and none were given.
+    """
 
     notebook: str
     inputs: Inputs
     options: RunOptions
     form: bool
+    as_is: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,10 +98,12 @@ class TriggerCommand(ScheduleAction):
 
 @dataclass(frozen=True)
 class AliasCommand:
-    """`alias <name> <notebook>`; `notebook` is the raw reference, resolved later."""
+    """`alias <name> <notebook> [--replace]`; `notebook` is the raw reference, resolved later.
+    `replace`: pointing an existing alias at another notebook was asked for explicitly."""
 
     name: str
     notebook: str
+    replace: bool = False
 
 
 @dataclass(frozen=True)

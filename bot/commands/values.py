@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.commands.docs import OPTION_EXAMPLES
+from bot.commands.docs import OPTION_EXAMPLES, POST_OUTPUTS_NAMES_EXAMPLE
 from bot.commands.types import NOTIFY_CHOICES, Notify
 from bot.errors import UserError
 from bot.text.tokens import closest, quote_token
@@ -44,7 +44,7 @@ def parse_post_outputs(value: str) -> str:
     pieces = [p.strip() for p in value.split(",") if p.strip()]
     example = (
         "Use `--post-outputs all`, `--post-outputs none`, or block names or ids, "
-        "e.g. `--post-outputs revenue_chart,summary`."
+        f"e.g. `{POST_OUTPUTS_NAMES_EXAMPLE}`."
     )
     if not pieces:
         raise UserError("`--post-outputs` needs a value.", hint=example)

@@ -30,7 +30,15 @@ import httpx
 
 from bot import __version__, errors
 from bot.deepnote import parse
-from bot.deepnote.models import Notebook, Run, RunCreated, RunRequest, RunSummary
+from bot.deepnote.models import (
+    Notebook,
+    NotebookBlock,
+    Project,
+    Run,
+    RunCreated,
+    RunRequest,
+    RunSummary,
+)
 from bot.ratelimit import RequestBudget
 
 logger = logging.getLogger(__name__)
@@ -239,9 +247,39 @@ class DeepnoteClient:
         )
         return parse.parse_runs_page(parse.read_json(content))
 
-    def me(self) -> dict[str, Any]:
+    def list_projects_page(
+        self,
+        *,
+        page_size: int = 100,
+        page_token: str | None = None,
+        name_contains: str | None = None,
+        retries: int | None = None,
+    ) -> tuple[list[Project], str | None]:
+        """GET /v2/projects: one page of the projects the key can see, with their notebooks,
+        and the token of the next page (`name_contains` filters on project names only)."""
+        params = {"pageSize": str(page_size)}
+        if page_token:
+            params["pageToken"] = page_token
+        if name_contains:
+            params["nameContains"] = name_contains
+        content = self._call(
+            "GET", "v2/projects", label="GET /v2/projects", params=params, retries=retries
+        )
+        return parse.parse_projects_page(parse.read_json(content))
+
+    def get_block(self, block_id: str, *, retries: int | None = None) -> NotebookBlock:
+        """GET /v2/blocks/{blockId}: one block with its metadata."""
+        content = self._call(
+            "GET",
+            f"v2/blocks/{_segment(block_id)}",
+            label="GET /v2/blocks/{blockId}",
+            retries=retries,
+        )
+        return parse.parse_block_answer(parse.read_json(content))
+
+    def me(self, *, retries: int | None = None) -> dict[str, Any]:
         """GET /v2/me: the key's user, workspace and access level (checks the key works)."""
-        content = self._call("GET", "v2/me", label="GET /v2/me")
+        content = self._call("GET", "v2/me", label="GET /v2/me", retries=retries)
         return parse.parse_object(parse.read_json(content), "the answer to /v2/me")
 
     def fetch_snapshot(self, run: Run) -> str | None:

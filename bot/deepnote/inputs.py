@@ -336,20 +336,28 @@ def _bounded(lines: list[str]) -> str:
     return "\n".join(shown)
 
 
+NOTHING_STARTED = "Nothing was started."
+
+
 def validate_inputs(
-    notebook: Notebook, raw: Sequence[tuple[str, str]], *, today: date
+    notebook: Notebook,
+    raw: Sequence[tuple[str, str]],
+    *,
+    today: date,
+    refused: str = NOTHING_STARTED,
 ) -> dict[str, InputValue]:
     """Every raw `name=value` checked and converted; one `UserError` naming every problem.
 
-    `today` resolves `today`/`yesterday` and shapes the examples in messages.
+    `today` resolves `today`/`yesterday` and shapes the examples in messages; `refused` says
+    what did not happen (a schedule says no schedule was created).
     """
     listing = code(f"/deepnote inputs {notebook.id}", limit=80)
-    hint = f"Nothing was started. See the inputs and the values they take with {listing}."
+    hint = f"{refused} See the inputs and the values they take with {listing}."
     if raw and not notebook.inputs:
         given = list_tokens([f"{k}={v}" for k, v in raw], 5)
         raise UserError(
             f"{_bold(notebook.name)} takes no inputs, so {given} cannot be set.",
-            hint="Nothing was started. Run it again without `name=value` inputs.",
+            hint=f"{refused} Try again without `name=value` inputs.",
         )
     values: dict[str, InputValue] = {}
     problems: list[str] = []

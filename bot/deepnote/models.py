@@ -60,11 +60,12 @@ class NotebookInput:
 
 @dataclass(frozen=True)
 class NotebookBlock:
-    """A block of a notebook (only what the bot needs)."""
+    """A block of a notebook (only what the bot needs); `metadata` when Deepnote sent it."""
 
     id: str
     type: str
     content: str = ""
+    metadata: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,25 @@ class Notebook:
     def input_named(self, name: str) -> NotebookInput | None:
         """The input with this variable name, if any."""
         return next((i for i in self.inputs if i.name == name), None)
+
+
+@dataclass(frozen=True)
+class ListedNotebook:
+    """A notebook as GET /v2/projects lists it: its id and name, and its project's."""
+
+    id: str
+    name: str
+    project_id: str
+    project_name: str
+
+
+@dataclass(frozen=True)
+class Project:
+    """One project of GET /v2/projects, with the notebooks in it."""
+
+    id: str
+    name: str
+    notebooks: tuple[ListedNotebook, ...] = ()
 
 
 @dataclass(frozen=True)

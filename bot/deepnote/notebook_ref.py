@@ -24,8 +24,10 @@ _MAX_SHOWN = 80
 class UnknownNotebookRef(UserError):
     """Not a notebook id, UUID or Deepnote notebook link (it may still be an alias or a name)."""
 
-    def __init__(self, text: str, message: str | None = None) -> None:
+    def __init__(self, text: str, message: str | None = None, *, link: bool = False) -> None:
         self.text = text
+        self.link = link
+        """True when `text` is a Deepnote link that points to no notebook (not a name)."""
         shown = _shown(text)
         super().__init__(
             message or f"{shown} is not a notebook id or a Deepnote notebook link.",
@@ -102,6 +104,7 @@ def parse_notebook_ref(text: str) -> str:
             raise UnknownNotebookRef(
                 text,
                 f"The link {_shown(ref)} does not point to a notebook.",
+                link=True,
             )
     raise UnknownNotebookRef(text)
 

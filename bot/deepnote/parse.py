@@ -17,7 +17,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.deepnote.models import Notebook, NotebookBlock, NotebookInput, Run, RunCreated, RunSummary
+from bot.deepnote.models import (
+    ListedNotebook,
+    Notebook,
+    NotebookBlock,
+    NotebookInput,
+    Project,
+    Run,
+    RunCreated,
+    RunSummary,
+)
 from bot.errors import DeepnoteUnavailable
 
 UNREADABLE = "Deepnote sent an answer the bot could not read"
@@ -198,12 +207,7 @@ def parse_runs_page(payload: Any) -> tuple[list[RunSummary], str | None]:
     rows = obj.get("runs", [])
     if not isinstance(rows, list):
         raise unreadable(f"'runs' should be a list, got {_short(rows)}")
-    pagination = obj.get("pagination")
-    page = pagination if isinstance(pagination, Mapping) else obj
-    token = _text(page, "nextPageToken")
-    if page.get("hasMore") is False:
-        token = None
-    return [parse_run_summary(row) for row in rows], token
+    return [parse_run_summary(row) for row in rows], _next_token(obj)
 
 
 def _number(value: Any, field: str) -> float | None:
@@ -305,11 +309,21 @@ def parse_block(payload: Any) -> NotebookBlock | None:
     if block_id is None:
         return None
     content = obj.get("content")
+    metadata = obj.get("metadata")
     return NotebookBlock(
         id=block_id,
         type=_text(obj, "type") or "",
         content=content if isinstance(content, str) else "",
+        metadata=dict(metadata) if isinstance(metadata, Mapping) else None,
     )
+
+
+def parse_block_answer(payload: Any) -> NotebookBlock:
+    """GET /v2/blocks/{id}: `{block: {id, type, content, metadata}}`."""
+    block = parse_block(_unwrap(payload, "block"))
+    if block is None:
+        raise unreadable("the block has no 'id'")
+    return block
 
 
 def parse_notebook(payload: Any, *, notebook_id: str | None = None) -> Notebook:
@@ -337,3 +351,48 @@ def parse_notebook(payload: Any, *, notebook_id: str | None = None) -> Notebook:
 def parse_object(payload: Any, what: str) -> dict[str, Any]:
     """Any answer that must be a JSON object (e.g. GET /v2/me), as a plain dict."""
     return dict(_object(payload, what))
+
+
+def _next_token(obj: Mapping[str, Any]) -> str | None:
+    """The next page's token from `pagination` (or the top level), None on the last page."""
+    pagination = obj.get("pagination")
+    page = pagination if isinstance(pagination, Mapping) else obj
+    if page.get("hasMore") is False:
+        return None
+    return _text(page, "nextPageToken")
+
+
+def parse_project(payload: Any) -> Project | None:
+    """One entry of GET /v2/projects; entries without an id are skipped (None).
+
+    >>> p = parse_project({"id": "p1", "name": "Sales", "notebooks": [{"id": "n1", "name": "Q3"}]})
+    >>> p.notebooks[0].project_name
+    'Sales'
+    """
+    obj = _object(payload, "a project")
+    project_id = _text(obj, "id", "projectId")
+    if project_id is None:
+        return None
+    name = _text(obj, "name") or ""
+    rows = obj.get("notebooks") or []
+    if not isinstance(rows, list):
+        raise unreadable(f"a project's 'notebooks' should be a list, got {_short(rows)}")
+    notebooks = []
+    for row in rows:
+        entry = _object(row, "a project's notebook")
+        notebook_id = _text(entry, "id", "notebookId")
+        if notebook_id is not None:
+            notebooks.append(
+                ListedNotebook(notebook_id, _text(entry, "name") or "", project_id, name)
+            )
+    return Project(project_id, name, tuple(notebooks))
+
+
+def parse_projects_page(payload: Any) -> tuple[list[Project], str | None]:
+    """GET /v2/projects → (projects, next page token or None)."""
+    obj = _object(payload, "the list of projects")
+    rows = obj.get("projects", [])
+    if not isinstance(rows, list):
+        raise unreadable(f"'projects' should be a list, got {_short(rows)}")
+    projects = [parse_project(row) for row in rows]
+    return [p for p in projects if p is not None], _next_token(obj)

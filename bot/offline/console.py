@@ -18,27 +18,45 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import httpx
 
 from bot.app import BotApp, build_app
 from bot.config import SETTINGS, Config, load_config
 from bot.logs import setup_logging
+from bot.offline.exit_codes import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_RUN_FAILED,
+    EXIT_TIMEOUT,
+)
 from bot.offline.simulator import SimNotebook, Simulator, load_notebooks
 from bot.offline.slack_standin import (
     Ephemeral,
     Message,
-    ResponseUrlPost,
     SlackRequester,
     SlackStandIn,
+    View,
 )
-from bot.offline.terminal import BOLD, Style
-from bot.offline.transcript import Transcript, Turn, run_metadata
+from bot.offline.slack_standin.interactions import block_actions, state_values, view_submission
+from bot.offline.terminal import BOLD, Style, render_view
+from bot.offline.transcript import (
+    Button,
+    Transcript,
+    Turn,
+    answers_person,
+    is_error,
+    is_refusal,
+    run_metadata,
+)
 from bot.web.http_server import BotHTTPServer
+from handlers.forms import OPEN_FORM
+from storage.intents import IntentStore
+from storage.records import RunRecord
 from storage.runs import FINAL_STATUSES
 
 SLASH = "/deepnote"
@@ -48,14 +66,9 @@ BOT_TOKEN = "xoxb-console-stand-in"  # noqa: S105 - the token of a local fake Sl
 SIMULATOR_KEY = "sim-key"
 POLL_SECONDS = "0.5"
 DEFAULT_TIMEOUT = 120.0
-ERROR_MARKER = ":warning:"
 
-EXIT_OK = 0
-EXIT_RUN_FAILED = 1
-EXIT_REFUSED = 2
-EXIT_TIMEOUT = 3
-EXIT_INTERRUPTED = 130
-QUIT_WORDS = frozenset({"exit", "quit", "/exit", "/quit", ":q"})
+# How many of the person's latest runs are compared to tell which runs a command started.
+RECENT_RUNS = 50
 
 
 class SetupError(Exception):
@@ -75,6 +88,8 @@ class ConsoleOptions:
     pending_seconds: float = 1.0
     running_seconds: float = 2.0
     log_file: Path | None = None
+    admin: bool = False
+    sets: tuple[tuple[str, str], ...] = ()
 
 
 def slash_text(line: str) -> str | None:
@@ -129,16 +144,6 @@ def _detach_logging() -> None:
     root.addHandler(logging.NullHandler())
 
 
-def _is_error(text: str) -> bool:
-    return text.lstrip().startswith(ERROR_MARKER)
-
-
-@dataclass(frozen=True)
-class _Verdict:
-    done: bool
-    code: int = EXIT_OK
-
-
 class Console:
     """A running bot with Slack (and, without a key, Deepnote) played locally."""
 
@@ -154,6 +159,8 @@ class Console:
         self.transcript = Transcript(out, Style(options.color, users, channels), options.channel)
         self._bot: BotApp | None = None
         self._requester: SlackRequester | None = None
+        self._intents: IntentStore | None = None
+        self.slack: SlackStandIn | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -190,6 +197,9 @@ class Console:
             env["DATABASE_PATH"] = str(workdir / "bot.db")
         if not env.get("POLL_INTERVAL_SECONDS", "").strip():
             env["POLL_INTERVAL_SECONDS"] = POLL_SECONDS
+        if options.admin:
+            admins = [a for a in env.get("ADMIN_USER_IDS", "").split(",") if a.strip()]
+            env["ADMIN_USER_IDS"] = ",".join([*admins, USER_ID])
         self.config = load_config(env)
         self._start_logging(self.config, options.log_file or workdir / "bot.log")
         self._start_bot(self.config, slack, signing_secret)
@@ -202,6 +212,7 @@ class Console:
         slack.add_channel(CHANNEL_ID, name=self.options.channel)
         self._stack.enter_context(slack)
         self._stack.callback(slack.subscribe(self.transcript.on_event))
+        self.slack = slack
         return slack
 
     def _start_simulator(self) -> str:
@@ -255,6 +266,9 @@ class Console:
         )
         stack.callback(requester.close)
         self._requester = requester
+        # Where the bot notes each slash command done: how the console knows it was handled.
+        # It uses the bot's database, closed with the bot.
+        self._intents = IntentStore(bot.services.db)
         bot.start_background()
 
     def close(self) -> None:
@@ -301,24 +315,41 @@ class Console:
                 "  /deepnote help",
                 f"  /deepnote run {example}",
                 "  /deepnote run <id> key=value",
-                "(`/deepnote` may be left out.) Type exit or press Ctrl-D to leave.",
+                "(`/deepnote` may be left out.) Buttons show as [N: Label]: /press N presses "
+                "one. A form asks for its fields one by one. /console lists the console's own "
+                "commands. Type exit or press Ctrl-D to leave.",
             ]
+        if self.options.admin:
+            lines.append(f"You (@{self.options.user}) are a bot admin (--admin).")
         self.transcript.write("\n".join(lines) + "\n")
 
-    # -- commands ---------------------------------------------------------------------------
+    # -- what the person does -----------------------------------------------------------------
+
+    def _turn(self, kind: str, text: str = "") -> Turn:
+        self.transcript.touch()
+        return Turn(
+            start=len(self.transcript.since(0)),
+            kind=kind,
+            text=text,
+            runs_before=frozenset(r.id for r in self._recent_runs()),
+        )
+
+    def refused_turn(self, *, refused: bool = True) -> Turn:
+        """A turn the console answered itself (refused, unless told otherwise)."""
+        turn = self._turn("console")
+        turn.answered, turn.refused = True, refused
+        return turn
 
     def send(self, line: str, *, echo: bool) -> Turn:
         """Send one typed line to the bot as a signed `/deepnote` slash command."""
-        turn = Turn(start=len(self.transcript.since(0)))
-        self.transcript.touch()
         text = slash_text(line)
+        turn = self._turn("command", text or "")
         if echo:
             typed = f"{SLASH} {text}".strip() if text is not None else line.strip()
             self.transcript.write(f"#{self.options.channel}> {typed}")
         if text is None:
-            self.transcript.write(
-                f"Only {SLASH} commands exist here; try `{SLASH} help`.",
-            )
+            own = "" if self.options.command else " (and the console's own: /console lists them)"
+            self.transcript.write(f"Only {SLASH} commands{own} exist here; try `{SLASH} help`.")
             turn.refused = True
             return turn
         assert self._requester is not None
@@ -327,13 +358,9 @@ class Console:
                 text, user_id=USER_ID, channel_id=CHANNEL_ID, command=SLASH
             )
         except httpx.HTTPError as exc:
-            self.transcript.write(f"The bot did not answer: {type(exc).__name__}: {exc}")
-            turn.refused = True
-            return turn
+            return self._unanswered(turn, exc)
         if delivery.status_code != 200:
-            self.transcript.write(f"The bot refused the request (HTTP {delivery.status_code}).")
-            turn.refused = True
-            return turn
+            return self._rejected(turn, delivery.status_code)
         answer = delivery.text.strip()
         if answer:
             try:
@@ -345,68 +372,208 @@ class Console:
                 blocks = body.get("blocks") if isinstance(body.get("blocks"), list) else None
                 self.transcript.reply(reply_text, blocks)
                 turn.replies += 1
-                turn.refused = turn.refused or _is_error(reply_text)
+                turn.refused = turn.refused or is_error(reply_text)
+                # Answered in the acknowledgement: nothing was stored, nothing more comes.
+                turn.answered = True
         return turn
 
-    def verdict(self, turn: Turn) -> _Verdict:
-        """Whether the conversation a command started is over, and how it ended."""
-        events = self.transcript.since(turn.start)
-        cards: dict[str, str | None] = {}
-        results: dict[str, Message] = {}
-        refused = turn.refused
-        replies = turn.replies
-        for event in events:
-            record = event.record
-            if isinstance(record, Message) and event.kind == "message":
-                run, kind = run_metadata(record)
-                if not record.is_reply and record.channel == CHANNEL_ID and kind != "result":
-                    cards[record.ts] = run
-                elif record.is_reply and kind in ("result", None) and record.thread_ts:
-                    results.setdefault(record.thread_ts, record)
-                if record.via != "api":
-                    replies += 1
-            elif isinstance(record, Ephemeral) and event.kind == "ephemeral":
-                replies += 1
-                refused = refused or _is_error(record.text)
-            elif isinstance(record, ResponseUrlPost) and record.error is not None:
-                replies += 1
-        if cards:
-            if not all(ts in results for ts in cards):
-                return _Verdict(False)
-            failed = [ts for ts, run in cards.items() if not self._succeeded(run, results[ts])]
-            return _Verdict(True, EXIT_RUN_FAILED if failed else EXIT_OK)
-        if replies or refused:
-            return _Verdict(True, EXIT_REFUSED if refused else EXIT_OK)
-        return _Verdict(False)
-
-    def _succeeded(self, run_id: str | None, reply: Message) -> bool:
-        if run_id is not None and self._bot is not None:
-            record = self._bot.services.store.get(run_id)
-            if record is not None and record.status in FINAL_STATUSES:
-                return record.status == "success"
-        return reply.text.lstrip().startswith(("✅", ":white_check_mark:"))
-
-    def follow(self, turn: Turn, timeout: float) -> int:
-        """Wait for the command's outcome: 0 success, 1 run failed, 2 refused, 3 timed out."""
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if not self.transcript.wait(lambda: self.verdict(turn).done, remaining):
-                return self._timed_out(turn, timeout)
-            if self.transcript.broken:
-                raise BrokenPipeError("the output was closed")
-            # Let trailing replies arrive: they may show more, or start a run after all.
-            self.transcript.settle()
-            verdict = self.verdict(turn)
-            if verdict.done:
-                return verdict.code
-
-    def _timed_out(self, turn: Turn, timeout: float) -> int:
-        running = any(
-            isinstance(e.record, Message) and e.kind == "message" and not e.record.is_reply
-            for e in self.transcript.since(turn.start)
+    def press(self, number: int, *, echo: bool) -> Turn:
+        """Press button `number` as Slack would: a signed `block_actions` to the bot."""
+        turn = self._turn("press")
+        button = self.transcript.buttons.get(number)
+        if echo:
+            self.transcript.write(f"#{self.options.channel}> /press {number}")
+        if button is None or button.gone:
+            why = "is on a message that is gone" if button else "does not exist"
+            self.transcript.write(
+                f"Button [{number}] {why}; /buttons lists the buttons you can press."
+            )
+            turn.refused = True
+            return turn
+        self.transcript.write(f"You pressed [{number}: {button.label}].")
+        url = button.element.get("url")
+        if isinstance(url, str):
+            # Slack opens a link button's page and still tells the app it was pressed.
+            self.transcript.write(f"Slack opens {url} in your browser.")
+            turn.answered = True
+        assert self._requester is not None
+        channel_name = self.transcript.where(button.channel).lstrip("#")
+        payload = block_actions(
+            button=button.element,
+            block_id=button.block_id,
+            message={
+                "ts": button.ts,
+                "text": button.text,
+                "blocks": button.blocks,
+                "thread_ts": button.thread_ts,
+            },
+            channel=(button.channel, channel_name),
+            ephemeral=button.ephemeral,
+            user=(USER_ID, self.options.user),
+            team_id=self._requester.team_id,
+            action_ts=self._requester.standin.new_ts(),
         )
-        what = "The run has not finished" if running else "The bot has not answered"
+        try:
+            delivery = self._requester.interaction(payload)
+        except httpx.HTTPError as exc:
+            return self._unanswered(turn, exc)
+        if delivery.status_code != 200:
+            return self._rejected(turn, delivery.status_code)
+        return turn
+
+    def submit(self, view: View, values: Mapping[str, Any]) -> tuple[Turn, dict[str, str]]:
+        """Submit the modal with these values as Slack would (a signed `view_submission`);
+        the turn, and the bot's errors by block id (empty when it took the form)."""
+        turn = self._turn("submit")
+        assert self._requester is not None
+        payload = view_submission(
+            view,
+            state_values(view.blocks, values),
+            user_id=USER_ID,
+            user_name=self.options.user,
+            team_id=self._requester.team_id,
+        )
+        try:
+            delivery = self._requester.interaction(payload)
+        except httpx.HTTPError as exc:
+            return self._unanswered(turn, exc), {}
+        if delivery.status_code != 200:
+            return self._rejected(turn, delivery.status_code), {}
+        try:
+            body = delivery.json() if delivery.text.strip() else {}
+        except ValueError:
+            body = {}
+        action = body.get("response_action") if isinstance(body, dict) else None
+        if action == "errors" and isinstance(body.get("errors"), dict):
+            turn.answered = turn.refused = True
+            return turn, {str(k): str(v) for k, v in body["errors"].items()}
+        if action == "update" and isinstance(body.get("view"), dict):
+            # The bot replaced the form with a message saying why it will not run it.
+            shown = render_view(
+                body["view"],
+                color=self.transcript.style.color,
+                users=self.transcript.style.users,
+                channels=self.transcript.style.channels,
+            )
+            header = self.transcript.header("▣ the form now shows")
+            self.transcript.write(header + "\n" + self.transcript.body(shown, "   ┃ "))
+            turn.answered = True
+            turn.refused = "⚠️" in shown  # the rendered :warning: of an error
+            return turn, {}
+        self.transcript.write(self.transcript.header("▣ form sent; the modal closed"))
+        return turn, {}
+
+    def _unanswered(self, turn: Turn, exc: Exception) -> Turn:
+        self.transcript.write(f"The bot did not answer: {type(exc).__name__}: {exc}")
+        turn.refused = True
+        return turn
+
+    def _rejected(self, turn: Turn, status: int) -> Turn:
+        self.transcript.write(f"The bot refused the request (HTTP {status}).")
+        turn.refused = True
+        return turn
+
+    # -- what came back -------------------------------------------------------------------------
+
+    def _recent_runs(self) -> list[RunRecord]:
+        if self._bot is None:
+            return []
+        return self._bot.services.store.recent_for_user(USER_ID, limit=RECENT_RUNS)
+
+    def new_runs(self, turn: Turn) -> list[RunRecord]:
+        """The runs started since the turn began, oldest first."""
+        runs = [r for r in self._recent_runs() if r.id not in turn.runs_before]
+        return runs[::-1]
+
+    def handled(self, turn: Turn) -> bool:
+        """Whether the bot has done what the turn asked, short of a run it started finishing.
+
+        A slash command is stored before its acknowledgement and marked done once its reply
+        is sent, its run started or its form opened; a button or a form is done once a run
+        started or something was shown to the person (a reply, an error, a modal).
+        """
+        if turn.answered or turn.refused:
+            return True
+        if turn.kind == "command":
+            assert self._intents is not None
+            return not any(
+                i.user_id == USER_ID and i.channel_id == CHANNEL_ID and i.text == turn.text
+                for i in self._intents.unfinished()
+            )
+        if self.new_runs(turn):
+            return True
+        return any(answers_person(e) for e in self.transcript.since(turn.start))
+
+    def opened_modal(self, turn: Turn) -> View | None:
+        """The modal the turn opened (its latest version), if any."""
+        views = [
+            e.record
+            for e in self.transcript.since(turn.start)
+            if isinstance(e.record, View) and e.record.kind == "modal"
+        ]
+        return views[-1] if views else None
+
+    def offered_form(self, turn: Turn) -> Button | None:
+        """The *Fill in the form…* button the bot offered in the turn instead of opening the
+        form (Slack lets a form open only within 3 s of the command), if it did."""
+        offered = {
+            e.record.message_ts
+            for e in self.transcript.since(turn.start)
+            if isinstance(e.record, Ephemeral) and e.kind == "ephemeral"
+        }
+        return next(
+            (
+                b
+                for b in self.transcript.buttons.values()
+                if b.ts in offered and not b.gone and b.element.get("action_id") == OPEN_FORM
+            ),
+            None,
+        )
+
+    def refused(self, turn: Turn) -> bool:
+        """Whether the bot (or the console) said no to the turn."""
+        return turn.refused or any(is_refusal(e) for e in self.transcript.since(turn.start))
+
+    def runs_finished(self, turn: Turn) -> bool:
+        """Whether every run the turn started has ended and its outcome is shown."""
+        replied = {
+            e.record.thread_ts
+            for e in self.transcript.since(turn.start)
+            if isinstance(e.record, Message)
+            and e.kind == "message"
+            and e.record.is_reply
+            and run_metadata(e.record)[1] in ("result", None)
+        }
+        for run in self.new_runs(turn):
+            if run.status not in FINAL_STATUSES:
+                return False
+            # A quiet run (a schedule's, told only on failure) may post nothing; any other
+            # ends with its card and a reply in the card's thread.
+            if not run.quiet and (run.card_ts is None or run.card_ts not in replied):
+                return False
+        return True
+
+    def wait_handled(self, turn: Turn, timeout: float) -> bool:
+        """Wait until the bot has handled the turn; False when `timeout` passed first."""
+        return self.transcript.wait(lambda: self.handled(turn), timeout)
+
+    def outcome(self, turn: Turn, deadline: float) -> int:
+        """Wait for the runs the turn started; 0 success, 1 a run failed, 2 refused, 3 timed
+        out. Call once the turn is handled."""
+        runs = self.new_runs(turn)
+        if not runs:
+            # Replies to the request itself arrive before the bot marks it done.
+            return EXIT_REFUSED if self.refused(turn) else EXIT_OK
+        if not self.transcript.wait(lambda: self.runs_finished(turn), deadline - time.monotonic()):
+            return self.timed_out("The run has not finished")
+        if self.transcript.broken:
+            raise BrokenPipeError("the output was closed")
+        failed = [r for r in self.new_runs(turn) if r.status != "success"]
+        return EXIT_RUN_FAILED if failed else EXIT_OK
+
+    def timed_out(self, what: str) -> int:
+        """Say that the console stopped waiting; the timeout's exit code."""
+        timeout = self.options.timeout
         self.transcript.write(
             f"{what} after {timeout:g} s; stopped waiting (use --timeout to wait longer)."
         )
@@ -415,66 +582,3 @@ class Console:
     def open_runs(self) -> int:
         """How many runs the bot is still following."""
         return self._bot.services.store.open_count() if self._bot is not None else 0
-
-
-def _lines(stdin: TextIO, transcript: Transcript, prompt: str, tty: bool) -> Iterator[str]:
-    """Typed lines until EOF; at a terminal with a prompt and line editing."""
-    if not tty:
-        yield from (line.rstrip("\n") for line in iter(stdin.readline, ""))
-        return
-    try:
-        import readline
-    except ImportError:  # not on every platform; input() works without it
-        readline = None  # type: ignore[assignment]
-    if readline is not None:
-        transcript.line_buffer = readline.get_line_buffer
-    while True:
-        transcript.prompt = prompt
-        try:
-            line = input(prompt)
-        except EOFError:
-            transcript.prompt = None
-            transcript.write("")
-            return
-        finally:
-            transcript.prompt = None
-        yield line
-
-
-def run_console(
-    env: Mapping[str, str], options: ConsoleOptions, *, stdin: TextIO, stdout: TextIO
-) -> int:
-    """Run the console until `exit`/EOF (or, with a command, until its outcome); the exit code."""
-    with Console(env, options, stdout) as console:
-        try:
-            console.start()
-            if options.command is not None:
-                turn = console.send(options.command, echo=True)
-                return console.follow(turn, options.timeout)
-            return _interact(console, stdin)
-        except KeyboardInterrupt:
-            console.transcript.write("\nInterrupted; stopping the bot.")
-            return EXIT_INTERRUPTED
-
-
-def _interact(console: Console, stdin: TextIO) -> int:
-    tty = stdin.isatty()
-    prompt = f"#{console.options.channel}> "
-    for line in _lines(stdin, console.transcript, prompt, tty):
-        if not line.strip():
-            continue
-        if line.strip().lower() in QUIT_WORDS:
-            break
-        turn = console.send(line, echo=not tty)
-        if not tty:
-            # A script of commands: let each one finish before the next, as a person would.
-            console.follow(turn, console.options.timeout)
-    # Let replies to the last command arrive before counting what is still going.
-    console.transcript.settle()
-    still = console.open_runs()
-    if still:
-        console.transcript.write(
-            f"{still} {'run is' if still == 1 else 'runs are'} still going; the console stops "
-            "following and leaves."
-        )
-    return EXIT_OK

@@ -25,6 +25,10 @@ STRIKE = ("\033[9m", "\033[29m")
 CODE = ("\033[36m", "\033[39m")
 HEADER = ("\033[1;4m", "\033[22;24m")
 
+# The console numbers the buttons a person can press (`/press N`) under this key of a copy of
+# each button element; a button with a number is shown as `[N: Label]`.
+BUTTON_NUMBER = "_console_number"
+
 GUTTER = "│ "
 RULE = "─" * 40
 INVISIBLE = re.compile("[\u2060\u200b\ufeff]")
@@ -212,7 +216,9 @@ def _element(element: Any, style: Style) -> str:
         return f"[image: {element.get('alt_text', '')}]"
     if kind == "button":
         label = _text(element.get("text"), style) or "button"
-        return style.wrap(f"[{label}]", BOLD if element.get("style") == "primary" else ("", ""))
+        number = element.get(BUTTON_NUMBER)
+        shown = f"[{number}: {label}]" if isinstance(number, int) else f"[{label}]"
+        return style.wrap(shown, BOLD if element.get("style") == "primary" else ("", ""))
     if kind in ("static_select", "external_select", "multi_static_select", "overflow"):
         initial = element.get("initial_option")
         chosen = _text(initial.get("text"), style) if isinstance(initial, Mapping) else ""
@@ -225,9 +231,13 @@ def _element(element: Any, style: Style) -> str:
         value = str(element.get("initial_value") or "")
         return f"[{value}]" if value else "[____]"
     if kind in ("checkboxes", "radio_buttons"):
-        options = element.get("options") or []
-        names = [_text(o.get("text"), style) for o in options if isinstance(o, Mapping)]
-        return " ".join(f"( ) {n}" for n in names)
+        options = [o for o in element.get("options") or [] if isinstance(o, Mapping)]
+        initial = element.get("initial_options") or [element.get("initial_option")]
+        picked = {str(o.get("value")) for o in initial if isinstance(o, Mapping)}
+        return " ".join(
+            f"({'x' if str(o.get('value')) in picked else ' '}) {_text(o.get('text'), style)}"
+            for o in options
+        )
     return f"[{kind}]"
 
 

@@ -20,8 +20,9 @@ from bot.offline.slack_standin import (
     ResponseUrlPost,
     View,
 )
-from bot.offline.terminal import BOLD, DIM, Style, render_message, render_view
+from bot.offline.terminal import BOLD, BUTTON_NUMBER, DIM, Style, render_message, render_view
 
+ERROR_MARKER = ":warning:"
 QUIET_SECONDS = 0.4
 SETTLE_LIMIT = 3.0
 
@@ -43,13 +44,73 @@ def run_metadata(message: Message) -> tuple[str | None, str | None]:
     return (str(run) if run else None), (str(kind) if kind else None)
 
 
+def is_error(text: str) -> bool:
+    """Whether the bot's reply is an error (every one starts with :warning:)."""
+    return text.lstrip().startswith(ERROR_MARKER)
+
+
+def answers_person(event: Event) -> bool:
+    """An event that answers a button or a form: a modal, a note only the person sees, a
+    direct message, or a refused reply."""
+    record = event.record
+    if isinstance(record, View):
+        return True
+    if isinstance(record, Ephemeral):
+        return event.kind == "ephemeral"
+    if isinstance(record, ResponseUrlPost):
+        return record.error is not None
+    return isinstance(record, Message) and event.kind == "message" and _is_dm(record)
+
+
+def is_refusal(event: Event) -> bool:
+    """An error shown to the person alone, or a reply Slack refused."""
+    record = event.record
+    if isinstance(record, ResponseUrlPost):
+        return record.error is not None
+    private = (isinstance(record, Ephemeral) and event.kind == "ephemeral") or (
+        isinstance(record, Message) and event.kind == "message" and _is_dm(record)
+    )
+    return private and is_error(getattr(record, "text", ""))
+
+
+def _is_dm(message: Message) -> bool:
+    return message.channel.startswith(("D", "U", "W"))
+
+
+@dataclass
+class Button:
+    """A button the person can press, on the message (or ephemeral) that shows it now."""
+
+    number: int
+    label: str
+    element: dict[str, Any]
+    block_id: str
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None = None
+    ephemeral: bool = False
+    gone: bool = False
+
+
+def _label(element: Mapping[str, Any]) -> str:
+    text = element.get("text")
+    return str(text.get("text", "")) if isinstance(text, Mapping) else ""
+
+
 @dataclass
 class Turn:
-    """One command typed by the user and what has come back for it so far."""
+    """One thing the person did (a command, a button, a form) and what has come back for it."""
 
     start: int
     refused: bool = False
     replies: int = 0
+    kind: str = "command"
+    text: str = ""
+    runs_before: frozenset[str] = frozenset()
+    # True once the bot's answer needs nothing more to arrive (e.g. it was in the response).
+    answered: bool = False
 
 
 @dataclass
@@ -66,6 +127,8 @@ class Transcript:
     prompt: str | None = None
     broken: bool = False
     line_buffer: Callable[[], str] | None = None
+    buttons: dict[int, Button] = field(default_factory=dict)
+    _button_keys: dict[tuple[str, str, str], int] = field(default_factory=dict)
     changed: threading.Condition = field(default_factory=threading.Condition)
     _write: threading.Lock = field(default_factory=threading.Lock)
 
@@ -100,6 +163,52 @@ class Transcript:
     def body(text: str, indent: str = "   ") -> str:
         """Rendered lines, indented under their header."""
         return "\n".join(indent + line if line else indent.rstrip() for line in text.split("\n"))
+
+    def numbered(
+        self,
+        channel: str,
+        ts: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+        *,
+        thread_ts: str | None = None,
+        ephemeral: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Number the message's buttons (a button keeps its number across edits); the blocks
+        to render, each button a copy carrying its number (the recorded blocks stay as Slack
+        got them)."""
+
+        def number(bid: str, element: Any) -> Any:
+            """The element, numbered when it is a button."""
+            if not isinstance(element, dict) or element.get("type") != "button":
+                return element
+            key = (ts, bid, str(element.get("action_id") or _label(element)))
+            n = self._button_keys.setdefault(key, len(self._button_keys) + 1)
+            self.buttons[n] = Button(
+                n, _label(element), element, bid, channel, ts, text, blocks,
+                thread_ts=thread_ts, ephemeral=ephemeral,
+            )  # fmt: skip
+            return {**element, BUTTON_NUMBER: n}
+
+        shown: list[dict[str, Any]] = []
+        for index, block in enumerate(blocks):
+            if not isinstance(block, dict):
+                shown.append(block)
+                continue
+            bid = str(block.get("block_id") or f"#{index}")
+            copy = dict(block)
+            if block.get("type") == "actions" and isinstance(block.get("elements"), list):
+                copy["elements"] = [number(bid, e) for e in block["elements"]]
+            if block.get("type") == "section" and "accessory" in block:
+                copy["accessory"] = number(bid, block["accessory"])
+            shown.append(copy)
+        return shown
+
+    def remove_buttons(self, ts: str) -> None:
+        """The message at `ts` is gone: its buttons can no longer be pressed."""
+        for button in self.buttons.values():
+            if button.ts == ts:
+                button.gone = True
 
     def render(self, text: str, blocks: list[dict[str, Any]] | None) -> str:
         """A message's text and blocks as terminal lines."""
@@ -141,40 +250,10 @@ class Transcript:
         """What a person would notice about the event, as terminal text (None: nothing)."""
         record = event.record
         where = self.where(event.channel)
-        bot = self.style.wrap("Deepnote", BOLD)
         if isinstance(record, Message):
-            if event.kind == "message" and record.is_reply:
-                parent = self.number(record.thread_ts or "")
-                rendered = self.render(record.text, record.blocks)
-                self.shown[record.ts] = rendered
-                top = self.header(f"↳ {bot} replied in the thread of message {parent}", "   ")
-                return top + "\n" + self.body(rendered, "     │ ")
-            if event.kind == "message":
-                rendered = self.render(record.text, record.blocks)
-                self.shown[record.ts] = rendered
-                number = self.number(record.ts)
-                return (
-                    self.header(f"{where} · {bot} · message {number}") + "\n" + self.body(rendered)
-                )
-            if event.kind == "message_changed":
-                rendered = self.render(record.text, record.blocks)
-                if self.shown.get(record.ts) == rendered:
-                    return None
-                self.shown[record.ts] = rendered
-                number = self.number(record.ts)
-                what = "card" if run_metadata(record)[1] == "card" else "message"
-                mark = self.style.wrap(f"✎ {what} updated", BOLD)
-                return (
-                    self.header(f"{where} · {mark} (message {number})") + "\n" + self.body(rendered)
-                )
-            if event.kind == "message_deleted":
-                return self.header(f"{where} · ✗ message {self.number(record.ts)} was deleted")
+            return self._message(event.kind, record, where)
         if isinstance(record, Ephemeral):
-            if event.kind == "ephemeral_deleted":
-                return self.header("✗ a message only visible to you was dismissed")
-            rendered = self.render(record.text, record.blocks)
-            note = self.style.wrap("only visible to you", BOLD)
-            return self.header(f"{where} · {bot} · {note}") + "\n" + self.body(rendered)
+            return self._ephemeral(event.kind, record, where)
         if isinstance(record, ResponseUrlPost):
             if record.error is None:
                 return None  # shown as the ephemeral or message it became
@@ -197,6 +276,54 @@ class Transcript:
             )
             return self.header(f"▣ {record.kind} opened") + "\n" + self.body(rendered, "   ┃ ")
         return None
+
+    def _message(self, kind: str, record: Message, where: str) -> str | None:
+        """A message posted, edited or deleted."""
+        bot = self.style.wrap("Deepnote", BOLD)
+        if kind == "message_deleted":
+            self.remove_buttons(record.ts)
+            return self.header(f"{where} · ✗ message {self.number(record.ts)} was deleted")
+        blocks = self.numbered(
+            record.channel, record.ts, record.text, record.blocks, thread_ts=record.thread_ts
+        )
+        rendered = self.render(record.text, blocks)
+        if kind == "message_changed":
+            if self.shown.get(record.ts) == rendered:
+                return None
+            self.shown[record.ts] = rendered
+            what = "card" if run_metadata(record)[1] == "card" else "message"
+            mark = self.style.wrap(f"✎ {what} updated", BOLD)
+            top = self.header(f"{where} · {mark} (message {self.number(record.ts)})")
+            return top + "\n" + self.body(rendered)
+        if kind != "message":
+            return None
+        self.shown[record.ts] = rendered
+        if record.is_reply:
+            parent = self.number(record.thread_ts or "")
+            top = self.header(f"↳ {bot} replied in the thread of message {parent}", "   ")
+            return top + "\n" + self.body(rendered, "     │ ")
+        top = self.header(f"{where} · {bot} · message {self.number(record.ts)}")
+        return top + "\n" + self.body(rendered)
+
+    def _ephemeral(self, kind: str, record: Ephemeral, where: str) -> str:
+        """A message only the person sees, shown or dismissed."""
+        if kind == "ephemeral_deleted":
+            self.remove_buttons(record.message_ts)
+            return self.header("✗ a message only visible to you was dismissed")
+        if record.replaces:
+            self.remove_buttons(record.replaces)
+        blocks = self.numbered(
+            record.channel,
+            record.message_ts,
+            record.text,
+            record.blocks,
+            thread_ts=record.thread_ts,
+            ephemeral=True,
+        )
+        rendered = self.render(record.text, blocks)
+        note = self.style.wrap("only visible to you", BOLD)
+        bot = self.style.wrap("Deepnote", BOLD)
+        return self.header(f"{where} · {bot} · {note}") + "\n" + self.body(rendered)
 
     def reply(self, text: str, blocks: list[dict[str, Any]] | None) -> None:
         """Show the bot's answer to the request itself (Slack shows it only to the user)."""

@@ -265,7 +265,9 @@ class Follower:
         """The run's snapshot YAML when it is needed (results to post, or why it failed)."""
         if remote.snapshot_content:
             return remote.snapshot_content
-        if not want_results and (remote.status not in FAILED_STATUSES or remote.error):
+        # A failed run's snapshot is read even when Deepnote gave the reason: only the
+        # snapshot says which block failed, and the reply names it.
+        if not want_results and remote.status not in FAILED_STATUSES:
             return None
         try:
             return self.deepnote.fetch_snapshot(remote)

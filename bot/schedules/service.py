@@ -21,6 +21,7 @@ from bot.clock import Clock
 from bot.deepnote.client import DeepnoteClient
 from bot.deepnote.inputs import validate_inputs
 from bot.deepnote.models import InputValue, Notebook
+from bot.deepnote.output_names import check_post_outputs
 from bot.errors import DeepnoteError, DeepnoteNotFound, NotebookNotFound, SlackError, UserError
 from bot.runs.service import Requester, RunService
 from bot.schedules.describe import describe
@@ -59,6 +60,7 @@ PAUSE_AFTER_FAILURES = 3
 """A schedule pauses itself after this many failed runs in a row."""
 NOTE_ATTEMPTS = 5
 TRIGGER_SCHEDULE = "schedule"
+NOT_CREATED = "No schedule was created."
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -132,7 +134,10 @@ class ScheduleService:
         source = zone_source(tz, user_tz, zone_name)
         now = self.clock.now()
         self.runs.access.check_notebook(who.channel_id, notebook.id, notebook.name)
-        validate_inputs(notebook, inputs, today=local_today(now, zone_name))
+        validate_inputs(notebook, inputs, today=local_today(now, zone_name), refused=NOT_CREATED)
+        check_post_outputs(
+            notebook, post_outputs, read_block=self.deepnote.get_block, refused=NOT_CREATED
+        )
         upcoming = next_times(rec, zone, now, 3)
         schedule = self.store.insert(
             ScheduleRecord(

@@ -119,7 +119,7 @@ def tokenize_tokens(text: str) -> list[Token]:
         raise UserError(
             f"The quote {quote_token(opener)} in {quote_token(context)} is never closed.",
             hint="Close it or remove it. Put a value with spaces in one pair of quotes, "
-            'e.g. `title="Q3 report"`.',
+            'e.g. `report_title="Q3 report"`.',
         )
     if in_token:
         tokens.append(Token("".join(buf), quoted))

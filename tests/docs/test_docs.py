@@ -11,8 +11,12 @@ import jsonschema
 import pytest
 import yaml
 
+from bot.commands.docs import COMMANDS
+from bot.commands.parse import parse_command
 from bot.config import SETTINGS, Setting
+from bot.errors import UserError
 from handlers.dispatch import help_reply, supported_commands, supported_names
+from tests.bot.slack.checks import mrkdwn_texts, visible
 from tests.conftest import DATA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,11 +63,77 @@ def test_readme_documents_every_command_with_its_usage(name: str) -> None:
     assert f"/deepnote {doc.usage}" in README, f"usage of `{name}` missing from README.md"
 
 
-def test_help_lists_exactly_the_served_commands() -> None:
-    text = json.dumps(help_reply().blocks)
+def _commands_section() -> str:
+    match = re.search(r"<!-- commands:start -->\n(.*?)<!-- commands:end -->", README, re.S)
+    assert match, "README must mark its commands section with <!-- commands:start/end -->"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("doc", COMMANDS, ids=lambda d: d.name)
+def test_readme_commands_section_says_what_help_says(doc: object) -> None:
+    """README's entry of each command has help's summary, every option line and example."""
+    assert doc in COMMANDS
+    section = _commands_section()
+    entry = section.split(f"### `{doc.name}`\n", 1)[1].split("\n### ", 1)[0]
+    assert f"`/deepnote {doc.usage}`" in entry
+    assert doc.summary in entry
+    for line in doc.details:
+        assert f"- {line}" in entry
+    for example in doc.examples:
+        assert f"/deepnote {example}\n" in entry
+
+
+def _help_lines(topic: str | None = None) -> list[str]:
+    return visible("\n".join(mrkdwn_texts(help_reply(topic).blocks))).splitlines()
+
+
+def test_help_is_a_compact_overview_one_line_per_command() -> None:
+    lines = _help_lines()
     for doc in supported_commands():
-        assert doc.usage.split(" ")[0] in text
-        assert doc.summary[:30] in text
+        mine = [line for line in lines if line.startswith(f"`{doc.brief}`")]
+        assert mine == [f"`{doc.brief}`  {doc.summary}"], doc.name
+    # Only group names, one line per command and the pointer to `help <command>`.
+    assert len(lines) == len(supported_commands()) + len({d.group for d in COMMANDS}) + 1
+    assert "/deepnote help <command>" in lines[-1]
+    examples = [e for d in COMMANDS if d.name in ("run", "schedule", "alias") for e in d.examples]
+    assert not any(example in "\n".join(lines) for example in examples)
+
+
+@pytest.mark.parametrize("name", supported_names())
+def test_help_command_gives_usage_options_and_examples(name: str) -> None:
+    doc = next(d for d in supported_commands() if d.name == name)
+    text = "\n".join(_help_lines(name))
+    assert f"Usage: `/deepnote {doc.usage}`" in text
+    for line in doc.details:
+        assert f"• {line}" in text
+    for example in doc.examples:
+        assert f"• `/deepnote {example}`" in text
+
+
+def _readme_commands() -> list[str]:
+    """Every `/deepnote …` line of README's code blocks."""
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", README, re.S)
+    return [
+        line.strip()
+        for block in blocks
+        for line in block.splitlines()
+        if line.strip().startswith("/deepnote")
+    ]
+
+
+def test_readme_commands_are_commands_the_bot_takes() -> None:
+    """Every command README shows in a code block parses, and every inline `/deepnote x`
+    names a command this version serves."""
+    shown = _readme_commands()
+    assert len(shown) > 20
+    for line in shown:
+        try:
+            parse_command(line)
+        except UserError as exc:  # pragma: no cover - the failure message is the point
+            raise AssertionError(f"README shows {line!r}, which the bot refuses: {exc}") from exc
+    # Slack's own error text ("/deepnote failed with the error …") is quoted, not a command.
+    for name in re.findall(r"`/deepnote ([a-z]+)\b(?! with the error)", README):
+        assert name in supported_names(), f"README names `/deepnote {name}`, which is no command"
 
 
 def test_readme_test_command_is_what_ci_runs() -> None:

@@ -53,10 +53,11 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 
 
 class BotProcess:
-    """`deepnote-bot serve` in a subprocess, ready once it logs `ready`; stderr (JSON logs) is
-    read all along so it never fills its pipe."""
+    """`deepnote-bot serve` in a subprocess, started once it logs `until` (`ready`, or
+    `waiting` while Slack or Deepnote cannot be reached); stderr (JSON logs) is read all along
+    so it never fills its pipe."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *, until: str = "ready") -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve"],
             env=env,
@@ -70,7 +71,7 @@ class BotProcess:
         self._pump = threading.Thread(target=self._read, daemon=True)
         self._pump.start()
         try:
-            self.ready = self.wait_for_log("ready", timeout=20)
+            self.ready = self.wait_for_log(until, timeout=20)
         except AssertionError:
             self.proc.kill()
             self.proc.wait(timeout=5)
@@ -78,7 +79,7 @@ class BotProcess:
 
     @property
     def port(self) -> int:
-        """The HTTP port the bot listens on (HTTP mode only)."""
+        """The HTTP port the bot listens on (HTTP mode only; from the line it started with)."""
         return int(self.ready["port"])
 
     def _read(self) -> None:

@@ -54,8 +54,8 @@ def test_only_the_owner_or_an_admin_may_change_an_alias(
         assert "`daily`" in listing
         assert f"owner <@{ALICE}>" in listing
         # The owner may repoint it; an admin may too, and it stays the owner's.
-        assert "now names" in reply(h, f"alias daily {HELLO_NOTEBOOK_ID}", user=ALICE)
-        assert "now names" in reply(h, f"alias daily {SALES_NOTEBOOK_ID}", user=ADMIN)
+        assert "now names" in reply(h, f"alias daily {HELLO_NOTEBOOK_ID} --replace", user=ALICE)
+        assert "now names" in reply(h, f"alias daily {SALES_NOTEBOOK_ID} --replace", user=ADMIN)
         alias = h.bot.services.aliases.get(TEAM, "daily")
         assert alias is not None
         assert alias.owner_id == ALICE

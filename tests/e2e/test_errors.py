@@ -80,7 +80,7 @@ def test_unknown_notebook(harness: Harness) -> None:
 
 def test_not_a_notebook_reference(harness: Harness) -> None:
     h = harness
-    resp = h.command("run sales")
+    resp = h.command("run forecast")  # no alias, id, link or notebook name has it
     h.slack.wait_for(lambda s: len(s.response_url_posts) >= 1)
     assert "is not an alias" in ephemeral_reply(h)
     assert resp.status_code == 200

@@ -81,6 +81,19 @@ def settled(slack: SlackStandIn, sim: Simulator) -> bool:
     return bool(ran) and followed and finished and replies_done
 
 
+def _unsettled(slack: SlackStandIn, sim: Simulator) -> str:
+    """Which Deepnote runs are not yet followed to one reply, and how they stand."""
+    shown = [(c, json.dumps(c.blocks)) for c in cards(slack)]
+    lines = []
+    for run in sim.runs:
+        holding = [c for c, text in shown if run in text]
+        status = sim.run_json(run)["status"]
+        replies = [len(slack.thread(CHANNEL, c.ts)) for c in holding]
+        if len(holding) != 1 or status not in ("success", "error") or replies != [1]:
+            lines.append(f"{run}: {status}, on {len(holding)} card(s), replies {replies}")
+    return "not every started run was followed to one reply:\n" + "\n".join(lines)
+
+
 def test_kill_9_repeatedly_under_load(
     tmp_path: Path, live_fakes: tuple[SlackStandIn, Simulator]
 ) -> None:
@@ -107,7 +120,7 @@ def test_kill_9_repeatedly_under_load(
         while time.monotonic() < deadline and not settled(slack, sim):
             time.sleep(0.2)
         time.sleep(1.0)  # anything posted twice would show up now
-        assert settled(slack, sim), "not every started run was followed to one reply"
+        assert settled(slack, sim), _unsettled(slack, sim)
     finally:
         final.kill()
 

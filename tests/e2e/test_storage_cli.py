@@ -130,9 +130,9 @@ def test_backup_on_postgres_is_a_pg_dump_that_restores(
     bot.terminate()
     assert done.returncode == 0, done.stderr
     assert "Backed up PostgreSQL database t_" in done.stdout
-    assert "pg_restore" in done.stdout
+    assert "pg_restore --no-owner" in done.stdout
     again = run_cli("backup", str(dump), env=env)
-    assert again.returncode == 2
+    assert again.returncode == 4
     assert "already exists" in again.stderr
     restored = postgres_server.create_database()
     subprocess.run(
@@ -151,8 +151,9 @@ def test_backup_on_postgres_without_pg_dump_explains_how(
 ) -> None:
     env = {**serve_env(slack, deepnote, postgres_url), "PATH": ""}
     done = run_cli("backup", str(tmp_path / "x.dump"), env=env)
-    assert done.returncode == 2
+    assert done.returncode == 5
     assert "pg_dump is not installed here" in done.stderr
+    assert not (tmp_path / "x.dump").exists()
     assert f'pg_dump --format=custom --no-owner --file="{tmp_path}/x.dump"' in done.stderr
     assert "pg_restore" in done.stderr
 

@@ -81,7 +81,7 @@ def test_the_dispatch_table_is_fixed_and_serves_every_documented_command() -> No
 def test_help_is_dispatched_without_any_service() -> None:
     reply = dispatch(cast(Services, SimpleNamespace()), ALICE, HelpCommand(topic="run"))
     assert reply is not None
-    assert reply.text == "Deepnote bot commands: run"
+    assert reply.text.startswith("/deepnote run: Run a notebook")
 
 
 def test_slash_command_answers_syntax_errors_in_the_acknowledgement() -> None:

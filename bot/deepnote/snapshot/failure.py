@@ -9,6 +9,7 @@ from bot.deepnote.snapshot.parse import Snapshot, SnapshotBlock, SnapshotOutput
 
 EXCERPT_LINES = 15
 TRACEBACK_LINES = 10
+TITLE_CHARS = 80
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]?")
 # IPython marks the failing line as "----> 12 x = 1 / 0".
@@ -26,12 +27,22 @@ class FailingBlock:
     ename: str | None = None
     evalue: str | None = None
     notebook_name: str | None = None
+    title: str | None = None
+    """What people call the block: its label, else its first line of code."""
 
     def describe(self) -> str:
-        """Plain multi-line text, fit to store in `RunRecord.failing_block` and show as code."""
+        """Plain multi-line text to store in `RunRecord.failing_block`: the first line names
+        the block (title, kind, notebook, id), the rest is its code and traceback.
+
+        >>> block = FailingBlock("b1", "code", "x = 1 / 0", notebook_name="Sales", title="x = 1")
+        >>> block.describe().splitlines()[0]
+        '“x = 1” (code block b1 in Sales)'
+        """
         head = f"{self.block_type} block {self.block_id}"
         if self.notebook_name:
             head += f" in {self.notebook_name}"
+        if self.title:
+            head = f"“{self.title}” ({head})"
         parts = [head]
         if self.excerpt:
             parts += ["", self.excerpt]
@@ -77,6 +88,19 @@ def _excerpt(content: str, traceback: tuple[str, ...], count: int = EXCERPT_LINE
     return "\n".join(shown)
 
 
+def block_title(block: SnapshotBlock, limit: int = TITLE_CHARS) -> str | None:
+    """What a person would call a block: its label, else its first non-blank line.
+
+    >>> block_title(SnapshotBlock("b1", "code", "\\n  assert rows > 0, 'empty'\\nmore"))
+    "assert rows > 0, 'empty'"
+    """
+    text = block.label or next((ln.strip() for ln in block.content.splitlines() if ln.strip()), "")
+    text = " ".join(strip_ansi(text).split())
+    if not text:
+        return None
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def _first_failing(snapshot: Snapshot | None) -> tuple[SnapshotBlock, SnapshotOutput] | None:
     if snapshot is None:
         return None
@@ -110,6 +134,7 @@ def failure_reason(
             ename=error.ename,
             evalue=error.evalue,
             notebook_name=block.notebook_name,
+            title=block_title(block),
         )
     if run_error and run_error.strip():
         return run_error.strip(), failing

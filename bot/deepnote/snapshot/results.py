@@ -97,6 +97,84 @@ def _cell(value: Any) -> str:
     return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
 
 
+# --- numbers --------------------------------------------------------------------------------
+# One rule for every number the bot formats itself (table cells, big numbers, comparisons):
+# thousands separators and at most 2 decimals, trailing zeros dropped; a table column shows
+# all its numbers with the same decimals so they line up; money always has 2 decimals. A
+# non-zero value that would show as 0 keeps 2 significant digits. Text a notebook printed is
+# shown as it printed it. Whole-number columns named like ids, years or codes are left alone
+# (`2026`, not `2,026`).
+
+MAX_DECIMALS = 2
+_PLAIN_INTEGER_COLUMN = re.compile(r"(?:^|[\s_.-])(?:id|year|yr|zip|code|no)$", re.IGNORECASE)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def decimals_needed(value: float) -> int:
+    """How many decimals (0 to 2) `value` needs once rounded to 2.
+
+    >>> [decimals_needed(v) for v in (3, 2.5, 0.125, 1e20)]
+    [0, 1, 2, 0]
+    """
+    if not math.isfinite(value):
+        return 0
+    text = f"{round(value, MAX_DECIMALS):.{MAX_DECIMALS}f}".rstrip("0")
+    return len(text.partition(".")[2])
+
+
+def format_number(value: int | float, decimals: int | None = None) -> str:
+    """`value` with thousands separators and `decimals` decimals (default: as many as it
+    needs, at most 2).
+
+    >>> [format_number(v) for v in (296815.7, 1674, -0.5, 0.0042, float("nan"))]
+    ['296,815.7', '1,674', '-0.5', '0.0042', 'nan']
+    >>> format_number(115320.0, 2)
+    '115,320.00'
+    """
+    if not math.isfinite(value):
+        return str(value)
+    places = decimals_needed(value) if decimals is None else decimals
+    # Whole numbers stay exact (a float would round 20-digit integers).
+    text = f"{value:,}" if isinstance(value, int) and not places else f"{value:,.{places}f}"
+    if value and not any(c in "123456789" for c in text):
+        return f"{value:.2g}"  # would read as zero
+    return text
+
+
+def column_cells(name: str, values: list[Any]) -> list[str]:
+    """A column's cells as text; numbers by the rule above, other values as they are."""
+    numbers = [v for v in values if v is not None]
+    if not numbers or not all(_is_number(v) for v in numbers):
+        return [_cell(v) for v in values]
+    if all(isinstance(v, int) for v in numbers) and _PLAIN_INTEGER_COLUMN.search(name.strip()):
+        return [_cell(v) for v in values]
+    places = max(decimals_needed(float(v)) for v in numbers)
+    return ["" if v is None else format_number(v, places) for v in values]
+
+
+def format_big_number(value: str, number_format: Any) -> str:
+    """A big number's value in the block's format (`currency`, `percent`, else a number);
+    text that is not a number stays as it is.
+
+    >>> [format_big_number("296815.7", f) for f in ("currency", "number", "percent", None)]
+    ['$296,815.70', '296,815.7', '29,681,570%', '296,815.7']
+    >>> format_big_number("n/a", "currency"), format_big_number("-3.5", "currency")
+    ('n/a', '-$3.50')
+    """
+    number = _number(value)
+    if number is None or value.strip().lower() in ("nan", "inf", "-inf"):
+        return value
+    if number_format == "currency":
+        text = f"${abs(number):,.2f}"
+        return "-" + text if number < 0 else text
+    if number_format == "percent":
+        return format_number(number * 100) + "%"
+    return format_number(number)
+
+
 def _table(block_id: str, title: str, frame: Mapping[str, Any]) -> TableResult | None:
     raw_rows = [r for r in as_items(frame.get("rows")) if isinstance(r, Mapping)]
     names: list[str] = []
@@ -116,7 +194,14 @@ def _table(block_id: str, title: str, frame: Mapping[str, Any]) -> TableResult |
     width = MAX_TABLE_COLUMNS - 1 if labelled else MAX_TABLE_COLUMNS
     keys = ([INDEX_COLUMN] if labelled else []) + data_columns[:width]
     columns = tuple("" if k == INDEX_COLUMN else k for k in keys)
-    rows = tuple(tuple(_cell(r.get(k)) for k in keys) for r in raw_rows[:MAX_TABLE_ROWS])
+    shown = raw_rows[:MAX_TABLE_ROWS]
+    cells = [
+        [_cell(r.get(k)) for r in shown]
+        if k == INDEX_COLUMN
+        else column_cells(k, [r.get(k) for r in shown])
+        for k in keys
+    ]
+    rows = tuple(tuple(column[i] for column in cells) for i in range(len(shown)))
     total_rows = as_int(frame.get("row_count"))
     total_columns = as_int(frame.get("column_count"))
     if not columns:
@@ -197,8 +282,9 @@ def _big_number(block: SnapshotBlock, title: str) -> BigNumberResult | None:
         value = as_str(payload.get("value")) or ""
         # The payload's title is rendered (Jinja filled in); the metadata's is the template.
         shown_title = as_str(payload.get("title")) or block.label or title
+        shown = format_big_number(value, block.metadata.get("deepnote_big_number_format"))
         return BigNumberResult(
-            block.id, shown_title, value, _comparison(block.metadata, payload, value)
+            block.id, shown_title, shown, _comparison(block.metadata, payload, value)
         )
     return None
 
@@ -260,7 +346,22 @@ def _last_expression(content: str) -> str | None:
     return None
 
 
-def _heading(block: SnapshotBlock) -> str | None:
+def block_names(block: SnapshotBlock, heading: str | None) -> tuple[str, frozenset[str]]:
+    """A block's title and the names `--post-outputs` picks its outputs by (case-folded):
+    its id, title, variable and label; `heading` is the nearest heading above it."""
+    variable = block.name or _last_expression(block.content)
+    title = (
+        block.label
+        or variable
+        or heading
+        or block.notebook_name
+        or f"Output of block {block.id[:8]}"
+    )
+    return title, frozenset(n.casefold() for n in (block.id, title, variable, block.label) if n)
+
+
+def heading_of(block: SnapshotBlock) -> str | None:
+    """The heading a text or markdown block sets for the blocks below it, if any."""
     if block.type in _HEADING_TYPES:
         return block.content.strip() or None
     if block.type == "markdown":
@@ -286,16 +387,8 @@ def _candidates(snapshot: Snapshot, notebook_id: str | None) -> Iterator[_Candid
     for block in blocks:
         if block.notebook_id != notebook:
             notebook, heading = block.notebook_id, None
-        heading = _heading(block) or heading
-        variable = block.name or _last_expression(block.content)
-        title = (
-            block.label
-            or variable
-            or heading
-            or block.notebook_name
-            or f"Output of block {block.id[:8]}"
-        )
-        names = frozenset(n.casefold() for n in (block.id, title, variable, block.label) if n)
+        heading = heading_of(block) or heading
+        title, names = block_names(block, heading)
         if block.type == "big-number":
             big = _big_number(block, title)
             if big is not None:

@@ -82,6 +82,15 @@ class SimState:
         """Loaded notebooks by their 32-hex API id."""
         return dict(self._notebooks)
 
+    def add_notebooks(self, path: Path) -> list[SimNotebook]:
+        """Load more `.deepnote` files (a file or a folder), as if someone made them in
+        Deepnote now; notebooks already loaded keep their first version."""
+        added = [nb for nb in load_notebooks([path]) if nb.id not in self._notebooks]
+        with self._lock:
+            # A new dict, so a request reading the old one meanwhile never sees it change.
+            self._notebooks = {**self._notebooks, **{nb.id: nb for nb in added}}
+        return added
+
     @property
     def requests(self) -> list[RecordedRequest]:
         """Every /v2 and snapshot request received so far, oldest first (a copy)."""

@@ -59,10 +59,10 @@ def _reason_short(run: RunRecord) -> str | None:
     return f"*Why:* {escape(truncate(first, CARD_REASON_CHARS))}" if first else None
 
 
-def _summary_text(run: RunRecord, now: datetime) -> str:
+def _summary_text(run: RunRecord, now: datetime, *, linked: bool) -> str:
     by = starter(run)
     lines = [
-        f"{status_emoji(run.status)} {notebook_ref(run)} {outcome(run, now)}",
+        f"{status_emoji(run.status)} {notebook_ref(run, linked=linked)} {outcome(run, now)}",
         by[:1].upper() + by[1:],
     ]
     reason = _reason_short(run)
@@ -76,9 +76,10 @@ def _fallback(run: RunRecord, now: datetime) -> str:
     return f"{status_emoji(run.status)} {name} {outcome(run, now)} ({starter(run)})"
 
 
-def _summary_blocks(run: RunRecord, now: datetime) -> list[Block]:
-    """Status, inputs and ids: what the card and the status reply both show."""
-    blocks = [section(_summary_text(run, now))]
+def _summary_blocks(run: RunRecord, now: datetime, *, linked: bool) -> list[Block]:
+    """Status, inputs and ids: what the card and the status reply both show (`linked`: the
+    name links to the notebook, for the status reply, which has no buttons)."""
+    blocks = [section(_summary_text(run, now, linked=linked))]
     inputs = _inputs_section(run)
     if inputs is not None:
         blocks.append(inputs)
@@ -100,7 +101,8 @@ def _buttons(run: RunRecord) -> list[Block]:
 
 def run_card(run: RunRecord, *, now: datetime) -> Message:
     """The run's card in the channel, edited in place as the status moves."""
-    blocks = _summary_blocks(run, now)
+    # The notebook's link is the *Open in Deepnote* button, so the name is not linked too.
+    blocks = _summary_blocks(run, now, linked=False)
     buttons = _buttons(run)
     if buttons:
         blocks.append(actions(buttons))
@@ -109,4 +111,4 @@ def run_card(run: RunRecord, *, now: datetime) -> Message:
 
 def status_reply(run: RunRecord, *, now: datetime) -> Message:
     """An ephemeral summary of one run: status, inputs, ids; no buttons."""
-    return make_message(_fallback(run, now), _summary_blocks(run, now))
+    return make_message(_fallback(run, now), _summary_blocks(run, now, linked=True))

@@ -27,7 +27,7 @@ TABLE_CELL_WIDTHS = (24, 16, 10, 6)
 
 _NEXT_STEP = {
     "error": (
-        "Fix the failing block in Deepnote, then press *Re-run* on the run card "
+        "Fix the failing block (above) in Deepnote, then press *Re-run* on the run card "
         "(or *Re-run with changes…* to try other inputs)."
     ),
     "internal_error": (
@@ -43,6 +43,12 @@ _NEXT_STEP = {
     ),
 }
 
+
+_FIND_THE_BLOCK = (
+    "Open the run in Deepnote to find the block that failed and fix it, then press *Re-run* "
+    "on the run card (or *Re-run with changes…* to try other inputs)."
+)
+"""What next after an error when the snapshot named no failing block."""
 
 _STATUS_REASON = re.compile(r"The run ended with status `([^`\n]*)`\.")
 
@@ -177,10 +183,15 @@ def _reason_block(reason: str) -> str:
 
 
 def _failing_block(failing: str) -> str:
-    failing = failing.strip()
-    if "\n" in failing:
-        return "*Failing block*\n" + code_block(failing, limit=SECTION_CHARS - 20)
-    return f"*Failing block:* {code(failing, limit=80)}"
+    """The block named in words (its first line: title, kind, notebook, id), then its code
+    and the end of its traceback as preformatted text."""
+    head, _, rest = failing.strip().partition("\n")
+    if not rest.strip() and " " not in head:  # a bare block id
+        return f"*Failing block:* {code(head, limit=80)}"
+    text = f"*Failing block:* {escape(truncate(head, 300))}"
+    if rest.strip():
+        text += "\n" + code_block(rest.strip("\n"), limit=SECTION_CHARS - len(text) - 10)
+    return text
 
 
 def _failure_blocks(run: records.RunRecord) -> list[Block]:
@@ -193,12 +204,16 @@ def _failure_blocks(run: records.RunRecord) -> list[Block]:
     if run.failing_block:
         blocks.append(section(_failing_block(run.failing_block)))
     next_step = _NEXT_STEP.get(run.status)
+    if run.status == "error" and not run.failing_block:
+        next_step = _FIND_THE_BLOCK
     if next_step:
         blocks.append(section(f"*What next:* {next_step}"))
     return blocks
 
 
 # --- the reply ----------------------------------------------------------------------------
+# The reply sits in the thread of the card, whose *Open in Deepnote* button links the notebook:
+# the name here is not linked again (the lost-run reply links the notebook's runs instead).
 
 
 def _runs_url(url: str | None) -> str | None:
@@ -209,7 +224,7 @@ def _runs_url(url: str | None) -> str | None:
 
 def _success_lines(run: records.RunRecord) -> list[str]:
     took = run.duration_seconds
-    headline = f"{status_emoji(run.status)} {notebook_ref(run)} succeeded"
+    headline = f"{status_emoji(run.status)} {notebook_ref(run, linked=False)} succeeded"
     headline += f" in {format_duration(took)}." if took is not None else "."
     if is_safe_url(run.snapshot_url):
         return [headline, link(run.snapshot_url, "Download the run's snapshot")]
@@ -226,7 +241,7 @@ def _lost_lines(run: records.RunRecord) -> list[str]:
         link(runs, "the notebook's runs in Deepnote") if runs else "the notebook's runs in Deepnote"
     )
     return [
-        f"{status_emoji(run.status)} The bot lost track of {notebook_ref(run)}.",
+        f"{status_emoji(run.status)} The bot lost track of {notebook_ref(run, linked=False)}.",
         f"It stopped following the run because {because}.",
         f"It may still be running or may have finished: check {where}.",
     ]
@@ -241,7 +256,7 @@ def _headline(run: records.RunRecord) -> tuple[list[str], str]:
     if run.status == records.LOST:
         return _lost_lines(run), f"{emoji} The bot lost track of {name}"
     ended = outcome(run, run.completed_at or run.created_at)
-    return [f"{emoji} {notebook_ref(run)} {ended}."], f"{emoji} {name} {ended}"
+    return [f"{emoji} {notebook_ref(run, linked=False)} {ended}."], f"{emoji} {name} {ended}"
 
 
 def run_result_reply(

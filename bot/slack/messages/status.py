@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-from bot.text.mrkdwn import code, link, truncate, user_mention
+from bot.text.mrkdwn import code, escape, link, truncate, user_mention
 from storage.records import CREATE_FAILED, CREATING, LOST, TERMINAL_STATUSES, RunRecord
 
 FINISHED_STATUSES = TERMINAL_STATUSES | {CREATE_FAILED, LOST}
@@ -95,10 +95,14 @@ def outcome(run: RunRecord, now: datetime) -> str:
             return f"has status {code(run.status, limit=40)} ({format_duration(since)} so far)"
 
 
-def notebook_ref(run: RunRecord) -> str:
-    """The notebook's name in bold, linked to it when the URL is safe."""
-    name = run.notebook_name or run.notebook_id
-    return f"*{link(run.notebook_url, truncate(name, 150))}*"
+def notebook_ref(run: RunRecord, *, linked: bool = True) -> str:
+    """The notebook's name in bold, linked to it when the URL is safe and `linked`.
+
+    A message with the *Open in Deepnote* button, or in the thread of one, passes
+    `linked=False`: the notebook's long URL is then in the message once, not on each line.
+    """
+    name = truncate(run.notebook_name or run.notebook_id, 150)
+    return f"*{link(run.notebook_url, name) if linked else escape(name)}*"
 
 
 def starter(run: RunRecord) -> str:

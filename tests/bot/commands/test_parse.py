@@ -132,6 +132,13 @@ PARSED = [
     ("option case and underscore", "run sales --Post_Outputs ALL", run(post_outputs="all")),
     ("options before the notebook", "run --form sales", run(form=True)),
     ("form", "run sales --form region=EU", run(form=True, inputs=(("region", "EU"),))),
+    ("as is", "run sales --as-is", run(as_is=True)),
+    ("as is spelled with _", "run sales --AS_IS", run(as_is=True)),
+    (
+        "as is with inputs",
+        "run sales region=EU --as-is",
+        run(as_is=True, inputs=(("region", "EU"),)),
+    ),
     ("blocks next token", "run sales --blocks b1,b2", run(block_ids=("b1", "b2"))),
     ("blocks with =", "run sales --blocks=b1,b2", run(block_ids=("b1", "b2"))),
     ("blocks quoted with spaces", 'run sales --blocks "b1, b2"', run(block_ids=("b1", "b2"))),
@@ -217,6 +224,11 @@ PARSED = [
     ("trigger", "trigger 12", types.TriggerCommand("12")),
     ("alias", f"alias sales-report {NB}", types.AliasCommand("sales-report", NB)),
     (
+        "alias replace",
+        'alias sales-report "Sales report" --replace',
+        types.AliasCommand("sales-report", "Sales report", replace=True),
+    ),
+    (
         "alias lowercased",
         "alias Sales_Q3 https://deepnote.com/x",
         types.AliasCommand("sales_q3", "https://deepnote.com/x"),
@@ -246,7 +258,7 @@ ERRORS = [
     ("run without notebook", "run", ["needs a notebook", "Usage: `/deepnote run &lt;notebook&gt;"]),
     ("run with only inputs", "run region=EU", ["needs a notebook", "Example: `/deepnote run"]),
     ("empty notebook", 'run ""', ["needs a notebook"]),
-    ("not key=value", "run sales EU", ["`EU`", "`name=value`", "`region=EU`"]),
+    ("not key=value", "run sales EU", ["`EU`", "`name=value`", "`region=Europe`"]),
     ("spaces around =", "run sales region = EU", ["`region`", "without spaces around `=`"]),
     ("space after =", "run sales region= EU", ["`EU`", "without spaces around `=`"]),
     ("missing key", "run sales =EU", ["`=EU`", "no input name"]),
@@ -268,9 +280,16 @@ ERRORS = [
     (
         "blocks without value",
         "run sales --blocks",
-        ["`--blocks` needs a value", "--blocks 3691e962"],
+        ["`--blocks` needs a value", "--blocks 170bea8c"],
     ),
     ("blocks followed by option", "run sales --blocks --form", ["`--blocks` needs a value"]),
+    (
+        "as is with form",
+        "run sales --form --as-is",
+        ["`--as-is` and `--form` contradict each other", "Drop one of them", "Usage:"],
+    ),
+    ("as is with a value", "run sales --as-is=yes", ["`--as-is` takes no value"]),
+    ("as is misspelt", "run sales --asis", ["not an option of `run`", "Did you mean `--as-is`?"]),
     ("blocks only commas", "run sales --blocks ,,", ["`--blocks` needs at least one block id"]),
     ("bad block id", "run sales --blocks b1,b@d", ["`b@d`", "not a block id"]),
     ("blocks twice", "run sales --blocks a --blocks b", ["`--blocks` is given twice"]),
@@ -353,6 +372,8 @@ ERRORS = [
     ("resume two ids", "resume 1 2", ["`2`", "not expected"]),
     ("trigger without id", "trigger", ["needs a schedule id"]),
     ("alias one word", "alias sales", ["needs a name and a notebook"]),
+    ("alias three words", "alias sales Sales report", ["`report`", "quote a name"]),
+    ("alias unknown option", f"alias sales {NB} --force", ["`--force`", "`--replace`"]),
     ("alias bad name", "alias Sales!Report x", ["`Sales!Report`", "`sales-report`"]),
     ("alias too long", "alias " + "a" * 41 + " x", ["not a valid alias name", "1-40"]),
     ("alias hex id", f"alias {NB} x", [f"`{NB}`", "looks like a notebook id"]),
@@ -455,7 +476,7 @@ def test_docs_are_complete(doc: object) -> None:
     assert isinstance(doc, CommandDoc)
     assert doc.usage.split()[0] == doc.name
     assert doc.summary.endswith(".")
-    assert 1 <= len(doc.examples) <= 3
+    assert 1 <= len(doc.examples) <= 4
     assert all(ex.split()[0] == doc.name for ex in doc.examples)
 
 

@@ -12,6 +12,8 @@ from bot.deepnote.snapshot import (
     parse_snapshot,
     strip_ansi,
 )
+from bot.deepnote.snapshot.failure import block_title
+from bot.deepnote.snapshot.parse import SnapshotBlock
 from tests.bot.deepnote.snapshot.support import (
     HELLO,
     SHOWCASE,
@@ -121,7 +123,11 @@ def test_failing_block_excerpt_and_traceback() -> None:
     assert failing.traceback[-1] == "ZeroDivisionError: division by zero"
     assert not any("\x1b" in line for line in failing.traceback)
     text = failing.describe()
-    assert text.startswith("code block b000000000000000000000000000000d in Dashboard")
+    # The first line names the block as a person sees it (its first line of code), then
+    # where it is.
+    assert text.splitlines()[0] == (
+        "“line_1 = 1” (code block b000000000000000000000000000000d in Dashboard)"
+    )
     assert "Traceback (last lines):" in text
 
 
@@ -182,3 +188,19 @@ def test_error_output_without_evalue() -> None:
 )
 def test_strip_ansi(text: str, expected: str) -> None:
     assert strip_ansi(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "label", "title"),
+    [
+        ("\n\n  # Check the totals\nx = 1", None, "# Check the totals"),
+        ("x = 1", "Region", "Region"),
+        ("", None, None),
+        ("y = '" + "a" * 200 + "'", None, "y = '" + "a" * 74 + "…"),
+        ("\x1b[31mred\x1b[0m = 1", None, "red = 1"),
+    ],
+)
+def test_block_title_is_the_label_or_first_line(
+    content: str, label: str | None, title: str | None
+) -> None:
+    assert block_title(SnapshotBlock("b1", "code", content, label=label)) == title

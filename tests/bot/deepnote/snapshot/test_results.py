@@ -14,6 +14,7 @@ from bot.deepnote.snapshot import (
     key_results,
     unmatched_selectors,
 )
+from bot.deepnote.snapshot.results import DATAFRAME_MIME, column_cells
 from storage.records import BigNumberResult, ChartResult, ImageResult, TableResult, TextResult
 from tests.bot.deepnote.snapshot.support import (
     BLOCKS,
@@ -42,8 +43,10 @@ def test_showcase_default_results() -> None:
     assert isinstance(table, TableResult)
     assert table.title == "by_region"
     assert table.columns == ("", "Revenue ($k)", "Avg / mo ($k)", "Share")
-    assert table.rows[0] == ("North America", "2137.3", "356.2", "32.5%")
-    assert table.rows[1] == ("Europe", "1913", "318.8", "29.1%")
+    # Numbers get thousands separators and each column's decimals (the notebook's own
+    # formatted text, "32.5%", stays as it is).
+    assert table.rows[0] == ("North America", "2,137.3", "356.2", "32.5%")
+    assert table.rows[1] == ("Europe", "1,913.0", "318.8", "29.1%")
     assert (table.total_rows, table.total_columns, len(table.rows)) == (4, 3, 4)
     assert isinstance(image, ImageResult)
     assert image.mime == "image/png"
@@ -150,7 +153,7 @@ def big_number(meta: dict[str, Any], plain_text: str | None) -> dict[str, Any]:
         (
             {"deepnote_big_number_title": "Revenue", "deepnote_big_number_value": "rev"},
             '{"title": "Revenue", "value": "6572100"}',
-            BigNumberResult("bn", "Revenue", "6572100", None),
+            BigNumberResult("bn", "Revenue", "6,572,100", None),
         ),
         (
             {
@@ -400,3 +403,83 @@ def test_showcase_html_becomes_text() -> None:
     (kpis,) = key_results(load(SHOWCASE), select="b000000000000000000000000000000c")
     assert isinstance(kpis, TextResult)
     assert kpis.text.splitlines()[:3] == ["Revenue · 6 mo", "$6,572,100", "▲ 13.7% vs prior period"]
+
+
+# --- numbers: one rule -----------------------------------------------------------------------
+
+
+def frame_of(columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A dataframe.v3 payload as Deepnote writes it."""
+    return {
+        "column_count": len(columns),
+        "row_count": len(rows),
+        "columns": [{"name": n, "dtype": t} for n, t in columns],
+        "rows": rows,
+    }
+
+
+def test_table_numbers_share_one_rule_per_column() -> None:
+    frame = frame_of(
+        [("Product", "object"), ("Units", "int64"), ("Revenue", "float64"), ("Year", "int64")],
+        [
+            {"Product": "A", "Units": 1674, "Revenue": 115320.0, "Year": 2026},
+            {"Product": "B", "Units": 961, "Revenue": 18212.5, "Year": 2025},
+            {"Product": "C", "Units": None, "Revenue": 0.004, "Year": 2024},
+        ],
+    )
+    block = {
+        "id": "t",
+        "type": "code",
+        "content": "top",
+        "outputs": [{"output_type": "execute_result", "data": {DATAFRAME_MIME: frame}}],
+    }
+    (table,) = key_results(snapshot_of(block))
+    assert isinstance(table, TableResult)
+    assert table.rows == (
+        ("A", "1,674", "115,320.0", "2026"),
+        ("B", "961", "18,212.5", "2025"),
+        ("C", "", "0.004", "2024"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "shown"),
+    [
+        ("customer_id", [10001, 10002], ["10001", "10002"]),
+        ("zip code", [12345], ["12345"]),
+        ("Revenue ($k)", [2137.3, 1913], ["2,137.3", "1,913.0"]),
+        ("price", [1.25, 2.1], ["1.25", "2.10"]),
+        ("ratio", [1 / 3, 0.5], ["0.33", "0.50"]),
+        ("count", [True, 1], ["true", "1"]),
+        ("mixed", ["a", 1], ["a", "1"]),
+        ("big", [12345678901234567890], ["12,345,678,901,234,567,890"]),
+        ("missing", [float("nan"), 1.5], ["nan", "1.5"]),
+    ],
+)
+def test_column_cells(name: str, values: list[Any], shown: list[str]) -> None:
+    assert column_cells(name, values) == shown
+
+
+@pytest.mark.parametrize(
+    ("number_format", "value", "shown"),
+    [
+        ("currency", "296815.7", "$296,815.70"),  # the Sales report sample's big number
+        ("number", "296815.7", "296,815.7"),
+        ("percent", "0.053", "5.3%"),
+        ("", "1234", "1,234"),
+        ("currency", "n/a", "n/a"),
+    ],
+)
+def test_big_number_in_its_blocks_format(number_format: str, value: str, shown: str) -> None:
+    block = {
+        "id": "bn",
+        "type": "big-number",
+        "metadata": {"deepnote_big_number_format": number_format},
+        "outputs": [
+            {
+                "output_type": "execute_result",
+                "data": {"text/plain": repr(json.dumps({"title": "Revenue", "value": value}))},
+            }
+        ],
+    }
+    assert key_results(snapshot_of(block)) == [BigNumberResult("bn", "Revenue", shown, None)]

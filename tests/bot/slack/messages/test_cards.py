@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from typing import Any
@@ -101,7 +102,9 @@ def test_run_card_every_status(run: records.RunRecord, emoji: str, phrase: str) 
     msg = run_card(run, now=NOW)
     assert_valid_message(msg)
     summary = msg.blocks[0]["text"]["text"]
-    assert summary.startswith(f"{emoji} *<{NOTEBOOK_URL}|Sales performance>* {phrase}")
+    # The notebook's link is the button; the name is not linked a second time.
+    assert summary.startswith(f"{emoji} *Sales performance* {phrase}")
+    assert NOTEBOOK_URL not in json.dumps(msg.blocks[:-1])
     assert "Started by <@U0ALICE>" in summary
     assert msg.text.startswith(f"{emoji} Sales performance {phrase}")
     assert "<@U0ALICE>" in msg.text
@@ -243,3 +246,7 @@ def test_status_reply() -> None:
     assert_valid_message(msg)
     assert "actions" not in [b["type"] for b in msg.blocks]
     assert msg.text.startswith("✅ Sales performance succeeded in 2 min 5 s")
+    # No button here, so the name is the link to the notebook (once).
+    summary = msg.blocks[0]["text"]["text"]
+    assert summary.startswith(f"✅ *<{NOTEBOOK_URL}|Sales performance>* succeeded")
+    assert json.dumps(msg.blocks).count(NOTEBOOK_URL) == 1

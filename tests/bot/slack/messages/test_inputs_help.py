@@ -6,7 +6,7 @@ import pytest
 
 from bot.commands.docs import CommandDoc
 from bot.deepnote.models import Notebook, NotebookInput
-from bot.slack.messages.help import error_reply, help_message, info_reply
+from bot.slack.messages.help import command_help, error_reply, help_overview, info_reply
 from bot.slack.messages.inputs import example_command, inputs_listing
 from tests.bot.slack.checks import (
     HOSTILE,
@@ -95,35 +95,65 @@ def test_inputs_listing_hostile_and_huge() -> None:
 COMMANDS = [
     CommandDoc(
         "run",
-        "/deepnote run <notebook> [name=value ...]",
+        "run <notebook> [name=value ...] [--as-is]",
         "Start a run & follow it.",
-        ("/deepnote run abc region=EU",),
+        ("run abc region=EU",),
+        group="Run notebooks",
+        short="run <notebook> [options]",
+        details=("`--as-is`: no form for <notebook>.",),
     ),
-    CommandDoc("inputs", "/deepnote inputs <notebook>", "List a notebook's inputs.", ()),
+    CommandDoc("inputs", "inputs <notebook>", "List a notebook's inputs.", (), group="Run"),
+    CommandDoc("audit", "audit", "Who did what.", ("audit",)),
 ]
 
 
-def test_help_message() -> None:
-    msg = help_message(COMMANDS)
+def test_help_overview_is_one_line_per_command_grouped() -> None:
+    msg = help_overview(COMMANDS, ("More", "Run notebooks"))
     assert_valid_message(msg)
     assert msg.blocks[0]["type"] == "header"
-    run = msg.blocks[1]["text"]["text"]
-    assert run.splitlines() == [
-        "*run*: Start a run &amp; follow it.",
-        "Usage: `/deepnote run &lt;notebook&gt; [name=value ...]`",
-        "Examples:",
-        "• `/deepnote run abc region=EU`",
+    texts = mrkdwn_texts(msg.blocks)
+    assert texts[0].splitlines() == ["*More*", "`audit`  Who did what."]
+    assert texts[1].splitlines() == [
+        "*Run notebooks*",
+        "`run &lt;notebook&gt; [options]`  Start a run &amp; follow it.",
     ]
-    assert "Examples" not in msg.blocks[2]["text"]["text"]
-    assert msg.text == "Deepnote bot commands: run, inputs"
+    assert texts[2].splitlines() == [
+        "*Run*",
+        "`inputs &lt;notebook&gt;`  List a notebook's inputs.",
+    ]
+    # No examples or option details in the overview: they are one `help <command>` away.
+    assert "region=EU" not in all_text(msg)
+    assert "`/deepnote help &lt;command&gt;`" in texts[-1]
+    assert msg.text == "Deepnote bot commands: run, inputs, audit"
 
 
-def test_help_message_many_commands() -> None:
+def test_command_help_has_usage_options_and_examples() -> None:
+    msg = command_help(COMMANDS[0])
+    assert_valid_message(msg)
+    assert msg.blocks[0]["text"]["text"] == "/deepnote run"
+    texts = mrkdwn_texts(msg.blocks)
+    assert texts[0].splitlines() == [
+        "Start a run &amp; follow it.",
+        "Usage: `/deepnote run &lt;notebook&gt; [name=value ...] [--as-is]`",
+    ]
+    assert texts[1] == "• `--as-is`: no form for &lt;notebook&gt;."
+    assert texts[2].splitlines() == ["*Examples*", "• `/deepnote run abc region=EU`"]
+
+
+def test_help_messages_with_huge_docs_stay_valid() -> None:
     many = [
-        CommandDoc(f"c{i}", f"/deepnote c{i} " + "<x> " * 200, "s" * 5000, ("e",) * 50)
+        CommandDoc(
+            f"c{i}",
+            f"c{i} " + "<x> " * 200,
+            "s" * 5000,
+            ("e",) * 50,
+            group=f"g{i % 60}",
+            details=("d" * 500,) * 30,
+        )
         for i in range(80)
     ]
-    assert_valid_message(help_message(many))
+    assert_valid_message(help_overview(many))
+    assert_valid_message(command_help(many[0]))
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot.deepnote.snapshot import key_results, parse_snapshot
@@ -34,12 +36,14 @@ def test_result_reply_success_with_snapshot_and_results() -> None:
     )
     assert_valid_message(msg)
     head = msg.blocks[0]["text"]["text"]
-    assert head.startswith(f"✅ *<{NOTEBOOK_URL}|Sales performance>* succeeded in 2 min 5 s.")
+    # In the card's thread: the card's button links the notebook, the reply does not again.
+    assert head.startswith("✅ *Sales performance* succeeded in 2 min 5 s.")
+    assert NOTEBOOK_URL not in json.dumps(msg.blocks)
     assert "<https://api.deepnote.com/v2/runs/x/snapshot?sig=a&amp;exp=1|" in head
     texts = mrkdwn_texts(msg.blocks)
     table = next(t for t in texts if t.startswith(f"*by{WJ}_{WJ}region*"))
-    assert "North America        2137.3          356.2  32.5%" in table
-    assert "Europe                 1913          318.8  29.1%" in table
+    assert "North America       2,137.3          356.2  32.5%" in table
+    assert "Europe              1,913.0          318.8  29.1%" in table
     assert "Showing" not in table
     assert any("Executive readout" in t for t in texts)
     assert any("🖼 *Sales performance*: PNG image" in t for t in texts)
@@ -64,10 +68,10 @@ def test_result_reply_all_showcase_results() -> None:
         (
             "error",
             "ZeroDivisionError: division by zero",
-            "code block b1 in Dashboard\n\nx = 1 / 0\n\nTraceback (last lines):\n"
+            "“x = 1 / 0” (code block b1 in Dashboard)\n\nx = 1 / 0\n\nTraceback (last lines):\n"
             "ZeroDivisionError: division by zero",
             "*Why it failed:* ZeroDivisionError: division by zero",
-            "Fix the failing block in Deepnote",
+            "Fix the failing block (above) in Deepnote",
         ),
         (
             "error",
@@ -109,7 +113,7 @@ def test_result_reply_failure(
     assert "*What next:* " in text
     assert next_step in text
     if failing and "\n" in failing:
-        assert "*Failing block*\n```code block b1 in Dashboard" in text
+        assert "*Failing block:* “x = 1 / 0” (code block b1 in Dashboard)\n```x = 1 / 0\n" in text
     elif failing:
         assert "*Failing block:* `b1`" in text
     else:
@@ -222,3 +226,21 @@ def test_big_table_fits_one_section() -> None:
     assert "_Showing" in table
     assert "of 5000 rows" in table
     assert "6 of 40 columns" in table
+
+
+def test_failure_without_a_known_block_says_where_to_find_it() -> None:
+    text = all_text(run_result_reply(finished("error", error="ValueError: bad")))
+    assert "Failing block" not in text
+    assert "Fix the failing block (above)" not in text
+    assert "*What next:* Open the run in Deepnote to find the block that failed" in text
+
+
+def test_failing_block_name_is_escaped() -> None:
+    hostile = "“<!channel> *x* <https://evil|y>” (code block b1 in <@U1>)\n\nprint(1)"
+    msg = run_result_reply(finished("error", error="E: x", failing_block=hostile))
+    assert_valid_message(msg)
+    (line,) = [t for t in mrkdwn_texts(msg.blocks) if t.startswith("*Failing block:*")]
+    head = line.splitlines()[0]
+    assert "<" not in head
+    assert "&lt;!channel&gt;" in head
+    assert "&lt;@U1&gt;" in head
