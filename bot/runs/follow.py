@@ -1,6 +1,7 @@
 """Following runs in Deepnote: rounds of status reads, notebook listings and lost runs.
 
-A run due for a read is read on its own (GET /v2/runs/{id}), or, when its notebook has
+A run due for a read is read on its own (GET /v2/runs/{id}?snapshotDelivery=inline, so a
+finished run's status and snapshot come in one request), or, when its notebook has
 several runs due, from the notebook's run list. New runs are read often, old ones less
 (`poll_interval`); failed reads back off (`failure_backoff`) until the run counts as lost.
 """
@@ -193,7 +194,8 @@ class Follower:
         """Read one run's status from Deepnote and store what changed."""
         assert run.run_id is not None
         try:
-            remote = self.deepnote.get_run(run.run_id, retries=0)
+            # Inline delivery: a finished run's status and snapshot come in this one request.
+            remote = self.deepnote.get_run(run.run_id, snapshot_delivery="inline", retries=0)
         except DeepnoteError as exc:
             self._poll_failed(run, exc, now)
             return
@@ -204,8 +206,9 @@ class Follower:
             return
         select = self.store.post_outputs(run.id)
         want_results = remote.status == "success" and select != "none"
-        snapshot_text = self._snapshot(remote, want_results=want_results)
-        if snapshot_text is None and not remote.snapshot_url:
+        needed = want_results or remote.status in FAILED_STATUSES
+        snapshot_text = self._snapshot(remote, needed=needed)
+        if needed and snapshot_text is None and not remote.snapshot_url:
             waited = self._snapshot_waits.get(run.id, 0)
             if waited < SNAPSHOT_WAITS:
                 # The snapshot can attach a little after the terminal status.
@@ -239,6 +242,7 @@ class Follower:
             self.results.save(
                 run.id, key_results(snapshot, select=select, notebook_id=run.notebook_id)
             )
+        page = notebook_url(run.notebook_id, remote.project_id, app_url=self.app_url)
         self.store.record_status(
             run.id,
             status=remote.status,
@@ -247,9 +251,9 @@ class Follower:
             completed_at=remote.completed_at or now,
             error=error,
             failing_block=failing,
-            snapshot_url=remote.snapshot_url,
+            snapshot_url=self._snapshot_link(run, remote, snapshot_text),
             project_id=remote.project_id,
-            notebook_url=notebook_url(run.notebook_id, remote.project_id, app_url=self.app_url),
+            notebook_url=page,
         )
         log.info(
             "run finished",
@@ -262,13 +266,23 @@ class Follower:
             },
         )
 
-    def _snapshot(self, remote: Run, *, want_results: bool) -> str | None:
-        """The run's snapshot YAML when it is needed (results to post, or why it failed)."""
+    def _snapshot_link(self, run: RunRecord, remote: Run, snapshot_text: str | None) -> str | None:
+        """Where a person can see the run's snapshot: Deepnote's download URL when it gave one;
+        for a snapshot that came inline (no URL), the notebook's runs list in Deepnote, which
+        shows it (and, unlike a presigned URL, does not expire)."""
+        if remote.snapshot_url or not (snapshot_text or remote.snapshot_content):
+            return remote.snapshot_url
+        return notebook_url(run.notebook_id, remote.project_id, app_url=self.app_url, runs=True)
+
+    def _snapshot(self, remote: Run, *, needed: bool) -> str | None:
+        """The run's snapshot YAML when it is `needed` (results to post, or why it failed):
+        the inline content, else downloaded when Deepnote gave a URL instead (too large to
+        inline, or an older server)."""
         if remote.snapshot_content:
             return remote.snapshot_content
         # A failed run's snapshot is read even when Deepnote gave the reason: only the
         # snapshot says which block failed, and the reply names it.
-        if not want_results and remote.status not in FAILED_STATUSES:
+        if not needed:
             return None
         try:
             return self.deepnote.fetch_snapshot(remote)
