@@ -96,6 +96,14 @@ class SimState:
             self._notebooks = {**self._notebooks, **{nb.id: nb for nb in added}}
         return added
 
+    def replace_notebooks(self, path: Path) -> list[SimNotebook]:
+        """Load `.deepnote` files (a file or a folder) over the notebooks with the same ids,
+        as if someone edited them in Deepnote now (new inputs, blocks, names)."""
+        loaded = load_notebooks([path])
+        with self._lock:
+            self._notebooks = {**self._notebooks, **{nb.id: nb for nb in loaded}}
+        return loaded
+
     @property
     def requests(self) -> list[RecordedRequest]:
         """Every /v2 and snapshot request received so far, oldest first (a copy)."""
