@@ -33,6 +33,7 @@ MAX_LIST_PAGES = 20
 MAX_DUE_PER_ROUND = 2000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LIST_EVERY = 1.0
+MAX_TYPICAL = 10_000
 
 
 def poll_interval(age_seconds: float, base: float) -> float:
@@ -67,6 +68,8 @@ class Follower:
     _snapshot_waits: dict[str, int] = field(default_factory=dict, init=False)
     _listed_at: dict[str, datetime] = field(default_factory=dict, init=False)
     _finished_seen: dict[str, RunRecord] = field(default_factory=dict, init=False)
+    # Seconds a notebook's runs typically take, to read the runs likely finished first.
+    _typical: dict[str, float] = field(default_factory=dict, init=False)
 
     @property
     def lost_after(self) -> timedelta:
@@ -77,7 +80,7 @@ class Follower:
 
     def poll_due(self, now: datetime) -> None:
         """Read the statuses of the runs due, within this round's request budget."""
-        due = self.store.due_for_poll(now, limit=MAX_DUE_PER_ROUND)
+        due = self.likely_finished_first(self.store.due_for_poll(now, limit=MAX_DUE_PER_ROUND), now)
         try:
             with self.deepnote.background():
                 # Runs a listing showed finished come first: people are waiting for them.
@@ -98,6 +101,33 @@ class Follower:
         except BudgetExhausted:
             # The rest stays due: the most overdue runs go first next round.
             log.debug("request budget used up this round", extra={"event": "budget_round"})
+
+    def likely_finished_first(self, due: list[RunRecord], now: datetime) -> list[RunRecord]:
+        """The runs due, those most likely finished first, so that a round's budget finds
+        finished runs: runs older than their notebook's typical duration (oldest first),
+        then runs whose notebook has no finished run yet, then the rest (as they came)."""
+
+        def rank(item: tuple[int, RunRecord]) -> tuple[int, float, int]:
+            position, run = item
+            typical = self._typical.get(run.notebook_id)
+            age = (now - (run.started_at or run.created_at)).total_seconds()
+            if typical is None:
+                return (1, 0.0, position)
+            if age >= typical:
+                return (0, -age, position)
+            return (2, 0.0, position)
+
+        return [run for _, run in sorted(enumerate(due), key=rank)]
+
+    def _learn_duration(self, run: RunRecord, remote: Run, now: datetime) -> None:
+        """Keep the notebook's typical run duration (a moving average of finished runs)."""
+        took = ((remote.completed_at or now) - (run.started_at or run.created_at)).total_seconds()
+        if took < 0:
+            return
+        old = self._typical.pop(run.notebook_id, None)
+        self._typical[run.notebook_id] = took if old is None else (old + took) / 2
+        if len(self._typical) > MAX_TYPICAL:
+            del self._typical[next(iter(self._typical))]  # the notebook not seen for longest
 
     def settle_finished(self) -> None:
         """Run the follow-up of every run that just ended (e.g. schedule bookkeeping)."""
@@ -242,6 +272,7 @@ class Follower:
             self.results.save(
                 run.id, key_results(snapshot, select=select, notebook_id=run.notebook_id)
             )
+        self._learn_duration(run, remote, now)
         page = notebook_url(run.notebook_id, remote.project_id, app_url=self.app_url)
         self.store.record_status(
             run.id,

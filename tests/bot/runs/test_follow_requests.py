@@ -7,7 +7,10 @@ the simulator received from that instant on are counted, next to the reply peopl
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -124,3 +127,30 @@ def test_a_snapshot_that_never_attaches_is_waited_for_three_times(late_snapshots
     inline = f"GET /v2/runs/{run_id}?snapshotDelivery=inline"
     assert reads_since(h, before) == [inline] * 4  # the first read and 3 more, 1.5 s apart
     assert "Deepnote kept no snapshot for this run." in reply(h)
+
+
+def test_runs_past_their_notebooks_typical_duration_are_read_first(harness: Harness) -> None:
+    h = harness
+    follower = h.bot.services.runs.follower
+    h.command(f"run {HELLO_NOTEBOOK_ID}")
+    h.slack.wait_for(lambda s: any(c.method == "chat.update" for c in s.calls()))
+    h.run_until_finished()  # hello world takes 3 s in the simulator: now its typical time
+    for channel in ("C0NEW", "C0OLD", "C0OTHER"):
+        h.command(f"run {HELLO_NOTEBOOK_ID}", channel_id=channel)
+    store = h.bot.services.store
+    later = h.clock.now() + timedelta(hours=1)
+    deadline = time.monotonic() + 5
+    while len(store.due_for_poll(later)) < 3:  # all three started in Deepnote
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    runs = {r.channel_id: r for r in store.due_for_poll(later)}
+    now = h.clock.now()
+    old = replace(runs["C0OLD"], started_at=now - timedelta(seconds=10))
+    older = replace(runs["C0OTHER"], started_at=now - timedelta(seconds=20))
+    new = replace(runs["C0NEW"], started_at=now - timedelta(seconds=1))
+    unknown = replace(runs["C0NEW"], id="unknown", notebook_id="f" * 32, started_at=now)
+
+    order = follower.likely_finished_first([new, unknown, old, older], now)
+
+    # Past 3 s, oldest first; then a notebook never seen finishing; then the young run.
+    assert [r.id for r in order] == [older.id, old.id, "unknown", new.id]
