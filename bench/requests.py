@@ -16,6 +16,7 @@ from typing import Any
 
 from bench.drive import CardTracker, channel_names
 from bench.harness import Session, endpoint
+from bench.report import table
 from bench.scenarios import REPLY_GRACE, SETTLE_SECONDS, _finish, _ramp, _sleep_until, _wait
 from bench.stats import summary
 
@@ -64,3 +65,36 @@ def spread(session: Session, *, runs: int, finish_over: float, seed: int = 7) ->
         "bot_in_flight_after": bot.health().get("runs_in_flight"),
         "costs": costs,
     }
+
+
+def requests_table(results: dict[str, Any]) -> str | None:
+    """Deepnote requests per finished run, by endpoint, for each `spread-*` scenario run."""
+    rows = []
+    for name, found in results.get("scenarios", {}).items():
+        if not name.startswith("spread-") or "deepnote_per_finished_run" not in found:
+            continue
+        by = found["by_endpoint_while_finishing"]
+        reply = found["reply_seconds"]
+        rows.append(
+            [
+                name,
+                f"{found['deepnote_per_finished_run']:.2f}",
+                str(by.get("GET /v2/runs/{id}", 0)),
+                str(by.get("GET /_snapshots/{id}", 0)),
+                str(by.get("GET /v2/notebooks/{id}/runs", 0)),
+                f"{found['notebook_reads_per_command']:.2f}",
+                f"{reply.get('p50', float('nan')):.1f} / {reply.get('p99', float('nan')):.1f} s",
+            ]
+        )
+    if not rows:
+        return None
+    headers = [
+        "scenario",
+        "DN req/finished run",
+        "run reads",
+        "snapshot downloads",
+        "listings",
+        "notebook reads/command",
+        "reply p50 / p99",
+    ]
+    return table(headers, rows)

@@ -144,6 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report.cost_table(results))
     print()
     print(report.checks_table(found))
+    spread = requests.requests_table(results)
+    if spread:
+        print()
+        print(spread)
     if "samples" in results.get("profile", {}):
         print()
         print(report.profile_text(results["profile"]))

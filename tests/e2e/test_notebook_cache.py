@@ -103,3 +103,20 @@ def test_an_unknown_input_is_refused_after_one_more_read(harness: Harness) -> No
     assert "greting" in refusal
     assert notebook_reads(h) == 2  # the cached copy, then Deepnote's current one
     assert len(creates(h)) == 1
+
+
+def test_a_schedule_with_an_input_added_in_deepnote_is_created(
+    harness: Harness, tmp_path: Path
+) -> None:
+    h = harness
+    run(h, HELLO_NOTEBOOK_ID, runs=1)  # the notebook, without inputs, is now cached
+    h.deepnote.replace_notebooks(with_greeting_input(tmp_path))
+
+    h.command(f"schedule {HELLO_NOTEBOOK_ID} every day at 9:00 greeting=Hi")
+    h.slack.wait_for(lambda s: len(s.messages(CHANNEL)) == 2)  # the run's card, the notice
+
+    assert notebook_reads(h) == 2
+    schedule = h.bot.services.schedules.store.get(1)
+    assert schedule is not None
+    assert h.slack.response_url_posts == []  # nothing refused
+    assert schedule.inputs == {"greeting": "Hi"}
