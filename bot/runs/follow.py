@@ -238,7 +238,8 @@ class Follower:
         want_results = remote.status == "success" and select != "none"
         needed = want_results or remote.status in FAILED_STATUSES
         snapshot_text = self._snapshot(remote, needed=needed)
-        if needed and snapshot_text is None and not remote.snapshot_url:
+        # Waited for even when not needed for results: the reply links the snapshot.
+        if snapshot_text is None and not remote.snapshot_url:
             waited = self._snapshot_waits.get(run.id, 0)
             if waited < SNAPSHOT_WAITS:
                 # The snapshot can attach a little after the terminal status.
