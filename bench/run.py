@@ -26,7 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import report, scenarios
+from bench import report, requests, scenarios
 from bench.harness import REPO, Options, Session
 from bench.profile import summarise_file
 from bench.stats import percentile
@@ -47,6 +47,7 @@ def plan(quick: bool, seed: int) -> list[tuple[str, Scenario]]:
             ("notify-1", partial(notify, in_flight=1, samples=4, mean_gap=0, command_rate=5)),
             ("notify-10", partial(notify, in_flight=10, samples=6, mean_gap=2.0, command_rate=20)),
             ("notify-100", partial(notify, in_flight=100, samples=6, mean_gap=2.0)),
+            ("spread-50", partial(requests.spread, runs=50, finish_over=15.0, seed=seed)),
             ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=5)),
         ]
     return [
@@ -57,6 +58,7 @@ def plan(quick: bool, seed: int) -> list[tuple[str, Scenario]]:
         ("notify-10", partial(notify, in_flight=10, samples=20, mean_gap=2.0, command_rate=20)),
         ("notify-100", partial(notify, in_flight=100, samples=30, mean_gap=2.0)),
         ("notify-1000", partial(notify, in_flight=1000, samples=40, mean_gap=2.0)),
+        ("spread-50", partial(requests.spread, runs=50, finish_over=15.0, seed=seed)),
         ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=40)),
     ]
 
@@ -153,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report.cost_table(results))
     print()
     print(report.checks_table(found))
+    spread = requests.requests_table(results)
+    if spread:
+        print()
+        print(spread)
     if "samples" in results.get("profile", {}):
         print()
         print(report.profile_text(results["profile"]))

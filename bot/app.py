@@ -24,6 +24,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.deepnote.catalog import NotebookCatalog
 from bot.deepnote.client import DeepnoteClient
+from bot.deepnote.notebook_cache import NotebookCache
 from bot.errors import (
     CredentialRejected,
     DeepnoteAuthError,
@@ -320,6 +321,7 @@ def build_app(
         aliases=AliasStore(db),
         notebook_names=NotebookNames(db),
         catalog=NotebookCatalog(client, clock),
+        notebooks=NotebookCache(client, clock),
         events=SeenEvents(db),
         audit=runs.audit,
         background=Background(foreground, workers=WORKERS),

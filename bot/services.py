@@ -8,6 +8,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.deepnote.catalog import NotebookCatalog
 from bot.deepnote.client import DeepnoteClient
+from bot.deepnote.notebook_cache import NotebookCache
 from bot.runs.service import RunService
 from bot.schedules.service import ScheduleService
 from bot.slack.gateway import SlackGateway
@@ -34,6 +35,7 @@ class Services:
     aliases: AliasStore
     notebook_names: NotebookNames
     catalog: NotebookCatalog
+    notebooks: NotebookCache
     events: SeenEvents
     audit: AuditStore
     background: Background

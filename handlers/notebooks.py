@@ -16,7 +16,8 @@ Several matches are a `UserError` listing them with their projects and ids.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from bot.deepnote.catalog import EXACT, PAGE_SIZE, Listing, Matches
 from bot.deepnote.models import ListedNotebook, Notebook
@@ -28,6 +29,7 @@ from bot.text.tokens import closest, quote_token
 from storage.aliases import name_key
 
 MAX_CANDIDATES = 10
+T = TypeVar("T")
 
 _ALIASES_HINT = (
     "See this workspace's aliases with `/deepnote aliases`, or paste the notebook's link or its "
@@ -40,17 +42,28 @@ def remember_notebook(services: Services, notebook: Notebook) -> None:
     services.notebook_names.remember(notebook.id, notebook.name, now=services.clock.now())
 
 
-def fetch_notebook(services: Services, notebook_id: str, *, retries: int | None = None) -> Notebook:
-    """The notebook with this id, its name remembered; `NotebookNotFound` when Deepnote has none
-    (`retries`: Deepnote's retries, 0 when a person is waiting on a 3-second trigger)."""
+def _read_notebook(
+    services: Services, notebook_id: str, *, retries: int | None, fresh: bool = False
+) -> tuple[Notebook, bool]:
+    """The notebook (from the short-lived cache unless `fresh`), its name remembered, and
+    whether it came from the cache; `NotebookNotFound` when Deepnote has none."""
     try:
-        notebook = services.deepnote.get_notebook(notebook_id, retries=retries)
+        notebook, cached = services.notebooks.get(notebook_id, retries=retries, fresh=fresh)
     except DeepnoteNotFound:
+        services.notebooks.forget(notebook_id)
         services.notebook_names.forget(notebook_id)
         services.catalog.forget(notebook_id)
         raise NotebookNotFound(notebook_id) from None
-    remember_notebook(services, notebook)
-    return notebook
+    if not cached:
+        remember_notebook(services, notebook)
+    return notebook, cached
+
+
+def fetch_notebook(services: Services, notebook_id: str, *, retries: int | None = None) -> Notebook:
+    """The notebook with this id, its name remembered; `NotebookNotFound` when Deepnote has none
+    (`retries`: Deepnote's retries, 0 when a person is waiting on a 3-second trigger).
+    A read of the last minute is reused (`bot.deepnote.notebook_cache`)."""
+    return _read_notebook(services, notebook_id, retries=retries)[0]
 
 
 def load_notebook(
@@ -60,6 +73,31 @@ def load_notebook(
     to check."""
     notebook_id = resolve_notebook_id(services, ref, team_id=team_id, retries=retries)
     return fetch_notebook(services, notebook_id, retries=retries)
+
+
+def load_checked(
+    services: Services,
+    ref: str,
+    check: Callable[[Notebook], T],
+    *,
+    team_id: str | None = None,
+    retries: int | None = None,
+) -> tuple[Notebook, T]:
+    """The notebook a person named and what `check(notebook)` returns.
+
+    When the check refuses (UserError: an input or option the notebook lacks) a notebook that
+    came from the cache, the notebook is read from Deepnote once more and checked again: it
+    may have changed there since it was cached.
+    """
+    notebook_id = resolve_notebook_id(services, ref, team_id=team_id, retries=retries)
+    notebook, cached = _read_notebook(services, notebook_id, retries=retries)
+    try:
+        return notebook, check(notebook)
+    except UserError:
+        if not cached:
+            raise
+    notebook, _ = _read_notebook(services, notebook_id, retries=retries, fresh=True)
+    return notebook, check(notebook)
 
 
 def _alias_target(services: Services, name: str, team_id: str | None) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.commands.types import InputsCommand, RunCommand, StatusCommand
 from bot.deepnote.inputs import NOTHING_STARTED, describe_input, validate_inputs
 from bot.deepnote.models import Notebook
@@ -15,7 +17,7 @@ from bot.slack.messages.inputs import inputs_listing
 from bot.slack.run_form import form_wanted
 from bot.text.mrkdwn import Markup, code, fill
 from handlers.forms import open_run_form, request_for
-from handlers.notebooks import load_notebook
+from handlers.notebooks import load_checked, load_notebook
 
 
 def _check_blocks(notebook: Notebook, block_ids: tuple[str, ...]) -> None:
@@ -38,15 +40,20 @@ def _check_blocks(notebook: Notebook, block_ids: tuple[str, ...]) -> None:
 
 def do_run(services: Services, who: Requester, cmd: RunCommand) -> Message | None:
     """Validate and start a run; the card in the channel is the answer."""
-    notebook = load_notebook(services, cmd.notebook, team_id=who.team_id)
-    inputs = validate_inputs(notebook, cmd.inputs, today=services.clock.now().date())
-    _check_blocks(notebook, cmd.options.block_ids)
-    check_post_outputs(
-        notebook,
-        cmd.options.post_outputs,
-        read_block=services.deepnote.get_block,
-        refused=NOTHING_STARTED,
-    )
+
+    def check(notebook: Notebook) -> dict[str, Any]:
+        inputs = validate_inputs(notebook, cmd.inputs, today=services.clock.now().date())
+        _check_blocks(notebook, cmd.options.block_ids)
+        check_post_outputs(
+            notebook,
+            cmd.options.post_outputs,
+            read_block=services.deepnote.get_block,
+            refused=NOTHING_STARTED,
+        )
+        return inputs
+
+    # A refusal by a cached copy of the notebook is checked against Deepnote's current one.
+    notebook, inputs = load_checked(services, cmd.notebook, check, team_id=who.team_id)
     wanted = form_wanted(form_flag=cmd.form, inputs_given=bool(cmd.inputs), notebook=notebook)
     if wanted and not cmd.as_is:
         # The run form, prefilled with any inputs given; it starts the run when submitted.

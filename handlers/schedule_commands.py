@@ -16,14 +16,23 @@ from bot.commands.types import (
     TriggerCommand,
     UnscheduleCommand,
 )
+from bot.deepnote.inputs import validate_inputs
+from bot.deepnote.models import Notebook
 from bot.runs.service import Requester
-from bot.schedules.service import PAUSE, RESUME, TRIGGER, ScheduleChange, change_message
+from bot.schedules.service import (
+    NOT_CREATED,
+    PAUSE,
+    RESUME,
+    TRIGGER,
+    ScheduleChange,
+    change_message,
+)
 from bot.services import Services
 from bot.slack.messages.blocks import Message
 from bot.slack.messages.help import info_reply
 from bot.slack.messages.schedules import format_slot, schedules_listing
 from bot.text.mrkdwn import code
-from handlers.notebooks import load_notebook
+from handlers.notebooks import load_checked
 
 
 def change_reply(change: ScheduleChange, who: Requester) -> Message | None:
@@ -51,7 +60,14 @@ def change_reply(change: ScheduleChange, who: Requester) -> Message | None:
 
 def do_schedule(services: Services, who: Requester, cmd: ScheduleCommand) -> Message | None:
     """Create a schedule; its notice in the channel is the answer."""
-    notebook = load_notebook(services, cmd.notebook, team_id=who.team_id)
+
+    def check(notebook: Notebook) -> None:
+        # With a cached copy of the notebook, inputs it lacks are checked on a fresh one.
+        validate_inputs(
+            notebook, cmd.inputs, today=services.clock.now().date(), refused=NOT_CREATED
+        )
+
+    notebook, _ = load_checked(services, cmd.notebook, check, team_id=who.team_id)
     services.schedules.create(
         who,
         notebook,

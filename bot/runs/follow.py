@@ -1,6 +1,7 @@
 """Following runs in Deepnote: rounds of status reads, notebook listings and lost runs.
 
-A run due for a read is read on its own (GET /v2/runs/{id}), or, when its notebook has
+A run due for a read is read on its own (GET /v2/runs/{id}?snapshotDelivery=inline, so a
+finished run's status and snapshot come in one request), or, when its notebook has
 several runs due, from the notebook's run list. New runs are read often, old ones less
 (`poll_interval`); failed reads back off (`failure_backoff`) until the run counts as lost.
 """
@@ -32,6 +33,7 @@ MAX_LIST_PAGES = 20
 MAX_DUE_PER_ROUND = 2000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LIST_EVERY = 1.0
+MAX_TYPICAL = 10_000
 
 
 def poll_interval(age_seconds: float, base: float) -> float:
@@ -66,6 +68,8 @@ class Follower:
     _snapshot_waits: dict[str, int] = field(default_factory=dict, init=False)
     _listed_at: dict[str, datetime] = field(default_factory=dict, init=False)
     _finished_seen: dict[str, RunRecord] = field(default_factory=dict, init=False)
+    # Seconds a notebook's runs typically take, to read the runs likely finished first.
+    _typical: dict[str, float] = field(default_factory=dict, init=False)
 
     @property
     def lost_after(self) -> timedelta:
@@ -76,7 +80,7 @@ class Follower:
 
     def poll_due(self, now: datetime) -> None:
         """Read the statuses of the runs due, within this round's request budget."""
-        due = self.store.due_for_poll(now, limit=MAX_DUE_PER_ROUND)
+        due = self.likely_finished_first(self.store.due_for_poll(now, limit=MAX_DUE_PER_ROUND), now)
         # Unfinished statuses from listings are stored together: one transaction per round,
         # not one per run (a database over the network pays a round trip per statement).
         listed_reads: list[tuple[str, str, datetime]] = []
@@ -102,6 +106,33 @@ class Follower:
             log.debug("request budget used up this round", extra={"event": "budget_round"})
         finally:
             self.store.record_listed(listed_reads, now=now)
+
+    def likely_finished_first(self, due: list[RunRecord], now: datetime) -> list[RunRecord]:
+        """The runs due, those most likely finished first, so that a round's budget finds
+        finished runs: runs older than their notebook's typical duration (oldest first),
+        then runs whose notebook has no finished run yet, then the rest (as they came)."""
+
+        def rank(item: tuple[int, RunRecord]) -> tuple[int, float, int]:
+            position, run = item
+            typical = self._typical.get(run.notebook_id)
+            age = (now - (run.started_at or run.created_at)).total_seconds()
+            if typical is None:
+                return (1, 0.0, position)
+            if age >= typical:
+                return (0, -age, position)
+            return (2, 0.0, position)
+
+        return [run for _, run in sorted(enumerate(due), key=rank)]
+
+    def _learn_duration(self, run: RunRecord, remote: Run, now: datetime) -> None:
+        """Keep the notebook's typical run duration (a moving average of finished runs)."""
+        took = ((remote.completed_at or now) - (run.started_at or run.created_at)).total_seconds()
+        if took < 0:
+            return
+        old = self._typical.pop(run.notebook_id, None)
+        self._typical[run.notebook_id] = took if old is None else (old + took) / 2
+        if len(self._typical) > MAX_TYPICAL:
+            del self._typical[next(iter(self._typical))]  # the notebook not seen for longest
 
     def settle_finished(self) -> None:
         """Run the follow-up of every run that just ended (e.g. schedule bookkeeping)."""
@@ -192,7 +223,8 @@ class Follower:
         """Read one run's status from Deepnote and store what changed."""
         assert run.run_id is not None
         try:
-            remote = self.deepnote.get_run(run.run_id, retries=0)
+            # Inline delivery: a finished run's status and snapshot come in this one request.
+            remote = self.deepnote.get_run(run.run_id, snapshot_delivery="inline", retries=0)
         except DeepnoteError as exc:
             self._poll_failed(run, exc, now)
             return
@@ -203,7 +235,9 @@ class Follower:
             return
         select = self.store.post_outputs(run.id)
         want_results = remote.status == "success" and select != "none"
-        snapshot_text = self._snapshot(remote, want_results=want_results)
+        needed = want_results or remote.status in FAILED_STATUSES
+        snapshot_text = self._snapshot(remote, needed=needed)
+        # Waited for even when not needed for results: the reply links the snapshot.
         if snapshot_text is None and not remote.snapshot_url:
             waited = self._snapshot_waits.get(run.id, 0)
             if waited < SNAPSHOT_WAITS:
@@ -238,6 +272,8 @@ class Follower:
             self.results.save(
                 run.id, key_results(snapshot, select=select, notebook_id=run.notebook_id)
             )
+        self._learn_duration(run, remote, now)
+        page = notebook_url(run.notebook_id, remote.project_id, app_url=self.app_url)
         self.store.record_status(
             run.id,
             status=remote.status,
@@ -246,9 +282,9 @@ class Follower:
             completed_at=remote.completed_at or now,
             error=error,
             failing_block=failing,
-            snapshot_url=remote.snapshot_url,
+            snapshot_url=self._snapshot_link(run, remote, snapshot_text),
             project_id=remote.project_id,
-            notebook_url=notebook_url(run.notebook_id, remote.project_id, app_url=self.app_url),
+            notebook_url=page,
         )
         log.info(
             "run finished",
@@ -261,13 +297,23 @@ class Follower:
             },
         )
 
-    def _snapshot(self, remote: Run, *, want_results: bool) -> str | None:
-        """The run's snapshot YAML when it is needed (results to post, or why it failed)."""
+    def _snapshot_link(self, run: RunRecord, remote: Run, snapshot_text: str | None) -> str | None:
+        """Where a person can see the run's snapshot: Deepnote's download URL when it gave one;
+        for a snapshot that came inline (no URL), the notebook's runs list in Deepnote, which
+        shows it (and, unlike a presigned URL, does not expire)."""
+        if remote.snapshot_url or not (snapshot_text or remote.snapshot_content):
+            return remote.snapshot_url
+        return notebook_url(run.notebook_id, remote.project_id, app_url=self.app_url, runs=True)
+
+    def _snapshot(self, remote: Run, *, needed: bool) -> str | None:
+        """The run's snapshot YAML when it is `needed` (results to post, or why it failed):
+        the inline content, else downloaded when Deepnote gave a URL instead (too large to
+        inline, or an older server)."""
         if remote.snapshot_content:
             return remote.snapshot_content
         # A failed run's snapshot is read even when Deepnote gave the reason: only the
         # snapshot says which block failed, and the reply names it.
-        if not want_results and remote.status not in FAILED_STATUSES:
+        if not needed:
             return None
         try:
             return self.deepnote.fetch_snapshot(remote)

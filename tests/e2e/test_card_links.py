@@ -25,7 +25,10 @@ def test_notebook_url_is_shown_once_on_the_card_and_not_in_its_thread(harness: H
     assert button["text"]["text"] == "Open in Deepnote"
     assert "*Hello world* succeeded" in blocks
     (reply,) = h.slack.thread(CHANNEL, card.ts)
-    assert url not in json.dumps(reply.blocks)
+    # The reply links the run's snapshot through the notebook's runs list, not the notebook.
+    assert json.dumps(reply.blocks).count(url) == json.dumps(reply.blocks).count(
+        f"{url}?secondary-sidebar=runs"
+    )
     assert "*Hello world* succeeded" in json.dumps(reply.blocks)
     # Every edit of the card kept to one link too.
     edits = [c for c in h.slack.calls() if c.method == "chat.update"]

@@ -59,7 +59,9 @@ def test_run_success_card_edited_and_one_thread_reply(harness: Harness) -> None:
     assert "succeeded" in card.text.lower() or "success" in card.text.lower()
     replies = h.slack.thread(CHANNEL, card.ts)
     assert len(replies) == 1
-    assert "/_snapshots/" in shown(replies[0])
+    # The snapshot came inline: the reply links it in the notebook's runs list in Deepnote.
+    assert "See the run's snapshot in Deepnote" in shown(replies[0])
+    assert "secondary-sidebar=runs" in shown(replies[0])
     assert h.slack.violations == []
     # Nothing more is posted once the run is done.
     before = len(h.slack.calls())
@@ -116,4 +118,4 @@ def test_post_outputs_none_posts_only_the_link(harness: Harness) -> None:
     h = harness
     card = finished_card(h, f"run {SALES_NOTEBOOK_ID} region=Europe --post-outputs none")
     assert h.slack.files(CHANNEL) == []
-    assert "/_snapshots/" in shown(h.slack.thread(CHANNEL, card.ts)[0])
+    assert "See the run's snapshot in Deepnote" in shown(h.slack.thread(CHANNEL, card.ts)[0])

@@ -100,7 +100,8 @@ def get_run(state: SimState, run_id: str, query: dict[str, str], origin: str) ->
         view = state._run_view(run, now)
         snapshot = state._snapshot_of(run, now)
     if snapshot is not None:
-        if delivery == "inline":
+        limit = state.inline_snapshot_limit
+        if delivery == "inline" and (limit is None or len(snapshot.encode()) <= limit):
             view["snapshotContent"] = snapshot
         else:
             expires = int(now.timestamp() + state._snapshot_ttl)

@@ -8,7 +8,9 @@ Same paths, bodies, status codes and `{"message": ...}` errors as Deepnote:
   block ids, unknown input, slider sent as a number, wrong value type, select value not among
   the options, date not YYYY-MM-DD...); 403 for the viewer key.
 - `GET /v2/runs/{runId}?snapshotDelivery=inline|downloadUrl` → `{run: {...}}`; 404 unknown run,
-  409 "Project is suspended" after `suspend_project()`.
+  409 "Project is suspended" after `suspend_project()`. Inline delivery puts the YAML in
+  `snapshotContent`, unless it is over `inline_snapshot_limit` bytes (unset by default: Deepnote
+  publishes no such limit), when the answer carries `snapshotDownloadUrl` instead.
 - `GET /v2/notebooks/{notebookId}` → `{notebook: {id, name, projectId, blocks, inputs}}`.
 - `GET /v2/notebooks/{notebookId}/runs?pageSize=&pageToken=` → newest first, paginated.
 - `GET /v2/me`, `GET /v2/projects?pageSize=&pageToken=&nameContains=`, `GET /v2/blocks/{blockId}`.

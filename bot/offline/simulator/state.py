@@ -45,6 +45,7 @@ class SimState:
         viewer_api_key: str | None = None,
         snapshot_url_ttl: float = 900.0,
         snapshot_lag_seconds: float = 0.0,
+        inline_snapshot_limit: int | None = None,
     ) -> None:
         self._api_key = api_key
         self._viewer_key = viewer_api_key
@@ -53,6 +54,10 @@ class SimState:
         self._running = running_seconds
         self._snapshot_ttl = snapshot_url_ttl
         self._snapshot_lag = snapshot_lag_seconds
+        # Deepnote publishes no size above which it stops inlining a snapshot: by default
+        # every snapshot is inlined; a limit (bytes; tests may change it at any time) makes
+        # larger ones come as a download URL instead.
+        self.inline_snapshot_limit = inline_snapshot_limit
         self._secret = secrets.token_bytes(32)
         self._notebooks = {nb.id: nb for nb in load_notebooks([notebooks_dir or SAMPLES_DIR])}
         self._lock = threading.Lock()
@@ -90,6 +95,14 @@ class SimState:
             # A new dict, so a request reading the old one meanwhile never sees it change.
             self._notebooks = {**self._notebooks, **{nb.id: nb for nb in added}}
         return added
+
+    def replace_notebooks(self, path: Path) -> list[SimNotebook]:
+        """Load `.deepnote` files (a file or a folder) over the notebooks with the same ids,
+        as if someone edited them in Deepnote now (new inputs, blocks, names)."""
+        loaded = load_notebooks([path])
+        with self._lock:
+            self._notebooks = {**self._notebooks, **{nb.id: nb for nb in loaded}}
+        return loaded
 
     @property
     def requests(self) -> list[RecordedRequest]:

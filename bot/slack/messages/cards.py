@@ -94,7 +94,10 @@ def _buttons(run: RunRecord) -> list[Block]:
     if 0 < len(run.id) <= BUTTON_VALUE_CHARS:
         buttons.append(button("Re-run", "rerun", value=run.id))
         buttons.append(button("Re-run with changes…", "rerun_form", value=run.id))
-    if is_finished(run) and is_safe_url(run.snapshot_url):
+    # A snapshot read inline is linked through the notebook's runs list, which the reply
+    # links: the card keeps its one notebook link (*Open in Deepnote*).
+    runs_list = f"{run.notebook_url}?secondary-sidebar=runs" if run.notebook_url else None
+    if is_finished(run) and is_safe_url(run.snapshot_url) and run.snapshot_url != runs_list:
         buttons.append(button("Snapshot", "open_snapshot", url=run.snapshot_url))
     return buttons
 

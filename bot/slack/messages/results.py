@@ -227,7 +227,10 @@ def _success_lines(run: records.RunRecord) -> list[str]:
     headline = f"{status_emoji(run.status)} {notebook_ref(run, linked=False)} succeeded"
     headline += f" in {format_duration(took)}." if took is not None else "."
     if is_safe_url(run.snapshot_url):
-        return [headline, link(run.snapshot_url, "Download the run's snapshot")]
+        # A snapshot read inline is linked through the notebook's runs list (see bot.runs.follow).
+        inline = run.snapshot_url == _runs_url(run.notebook_url)
+        text = "See the run's snapshot in Deepnote" if inline else "Download the run's snapshot"
+        return [headline, link(run.snapshot_url, text)]
     return [headline, "Deepnote kept no snapshot for this run."]
 
 
