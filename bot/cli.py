@@ -57,10 +57,14 @@ def _health(_: argparse.Namespace) -> int:
     from bot.clock import SystemClock
     from bot.health import read_health
 
-    db = _live_database("unhealthy: no database at {path} (is DATABASE_PATH right?)")
-    if db is None:
+    try:
+        db = _live_database("unhealthy: no database at {path} (is DATABASE_PATH right?)")
+        if db is None:
+            return 1
+        db.migrate()
+    except StorageError as exc:  # e.g. PostgreSQL unreachable: the bot is not healthy
+        print(f"unhealthy: {exc}", file=sys.stderr)
         return 1
-    db.migrate()
     report = read_health(db, SystemClock().now(), stale_after=30.0, require_answers=True)
     print(json.dumps(report.details, indent=2, default=str))
     return 0 if report.ok else 1
@@ -347,14 +351,17 @@ def _add_health(sub: _Subparsers) -> None:
     """`health`: report whether the bot is working."""
     health = sub.add_parser(
         "health",
-        help="report whether the bot is working (reads DATABASE_PATH; exit 0 healthy, 1 not)",
-        description="Print the health of the bot that runs on DATABASE_PATH as JSON: the "
+        help="report whether the bot is working (reads DATABASE_URL or DATABASE_PATH; exit 0 "
+        "healthy, 1 not)",
+        description="Print the health of the bot that runs on DATABASE_URL (PostgreSQL) or "
+        "DATABASE_PATH (SQLite) as JSON: the storage and the leader, the "
         "database (checked with a real write), its last background round, poller lag, runs in "
         "flight and the last successful Deepnote and Slack calls. It reads the database only, "
         "so it works in Socket Mode and from another container; it needs no token.",
         epilog="Exit status: 0 when the bot is healthy (background work ran in the last 30 s "
         "and Slack and Deepnote have both answered it since it started); 1 otherwise, with the "
-        'reason in "status" (and the services not answering yet in "waiting_for").',
+        'reason in "status" (and the services not answering yet in "waiting_for"), also '
+        "when the database cannot be reached.",
     )
     health.set_defaults(func=_health)
 
@@ -363,11 +370,13 @@ def _add_backup(sub: _Subparsers) -> None:
     """`backup PATH`: copy the live database."""
     backup = sub.add_parser(
         "backup",
-        help="write a consistent copy of the live database (DATABASE_PATH) to PATH",
+        help="write a consistent copy of the live database (DATABASE_PATH or DATABASE_URL) to PATH",
         description="Write a consistent copy of the bot's SQLite database (DATABASE_PATH) to "
         "PATH, safely while the bot runs. PATH must be a new file in an existing folder. To "
         "restore: stop the bot, copy the backup over DATABASE_PATH, delete DATABASE_PATH-wal "
-        "and DATABASE_PATH-shm if they exist, and start the bot.",
+        "and DATABASE_PATH-shm if they exist, and start the bot. With DATABASE_URL set "
+        "(PostgreSQL), it runs pg_dump into PATH (custom format) and prints how to restore it "
+        "with pg_restore; without pg_dump installed it prints the recipe.",
         epilog="Exit status: 0 when the backup was written; 2 when there is no database at "
         "DATABASE_PATH; 3 when PATH's folder does not exist; 4 when PATH already exists; 5 "
         "when it cannot be written (permissions, full disk).",

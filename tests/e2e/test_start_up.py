@@ -9,6 +9,7 @@ real clock.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sqlite3
 import time
@@ -334,3 +335,17 @@ def test_help_describes_the_command_and_its_exit_statuses(command: str, says: li
     text = " ".join(proc.stdout.split())
     for phrase in [*says, "Exit status: 0"]:
         assert phrase in text
+
+
+def test_health_of_an_unreachable_postgresql_is_unhealthy_without_its_password() -> None:
+    """`deepnote-bot health` against a PostgreSQL server that is not there says unhealthy
+    (exit 1, as for any other reason), names the server, and never shows the password."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DATABASE_URL": "postgresql://bot:s3cret-pw@127.0.0.1:1/botdb",
+    }
+    done = run_cli("health", env=env)
+    assert done.returncode == 1, done.stderr
+    assert "unhealthy" in done.stderr
+    assert "127.0.0.1:1" in done.stderr
+    assert "s3cret-pw" not in done.stderr + done.stdout
