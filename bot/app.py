@@ -34,7 +34,7 @@ from bot.health import (
     save_heartbeat,
     waiting_status,
 )
-from bot.ratelimit import ChannelPacer, RequestBudget
+from bot.ratelimit import AdaptivePacer, ChannelPacer, RequestBudget
 from bot.runs.service import RunService
 from bot.schedules.service import ScheduleService
 from bot.services import Services
@@ -258,11 +258,22 @@ def build_app(
     foreground = Foreground()
     calls = CallRecorder()
     client = _deepnote_client(config, deepnote, foreground=foreground, calls=calls, clock=clock)
-    gateway = SlackGateway(web, on_success=lambda: calls.slack(clock.now()))
+    pacer = _pacer(config)
+    gateway = SlackGateway(
+        web, on_success=lambda: calls.slack(clock.now()), on_throttled=pacer.throttled
+    )
     leases = LeaseStore(db)
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     runs, schedules = _run_services(
-        config, db, client, gateway, clock, foreground=foreground, leases=leases, holder=holder
+        config,
+        db,
+        client,
+        gateway,
+        clock,
+        foreground=foreground,
+        leases=leases,
+        holder=holder,
+        pacer=pacer,
     )
     services = Services(
         config=config,
@@ -290,6 +301,13 @@ def build_app(
         calls=calls,
         recover_intents=intake.recover,
     )
+
+
+def _pacer(config: Config) -> ChannelPacer:
+    """Slack's limits, adaptively; or the fixed pace `SLACK_CHANNEL_PACE_SECONDS` asks for."""
+    if config.slack_channel_pace_seconds is None:
+        return AdaptivePacer()
+    return ChannelPacer(config.slack_channel_pace_seconds)
 
 
 def _deepnote_client(
@@ -333,6 +351,7 @@ def _run_services(
     foreground: Foreground,
     leases: LeaseStore,
     holder: str,
+    pacer: ChannelPacer,
 ) -> tuple[RunService, ScheduleService]:
     """The run service and the schedule service, which starts its runs through it."""
 
@@ -354,7 +373,7 @@ def _run_services(
         leases=leases,
         access=config.access(),
         audit=AuditStore(db),
-        pacer=ChannelPacer(config.slack_channel_pace_seconds),
+        pacer=pacer,
         quiet=foreground.wait_quiet,
         on_finish=finished,
     )
