@@ -88,7 +88,7 @@ class BotApp:
     # Slack and Deepnote as found since start-up (`check_connections`); None until asked.
     connections: Connections | None = None
     _warned_other_holder: bool = False
-    # A round and a delivery between rounds never overlap.
+    # Rounds never overlap; schedule notes between rounds wait for the round (`deliver_held`).
     _round: threading.Lock = field(default_factory=threading.Lock)
 
     def tick(self) -> bool:
@@ -159,16 +159,22 @@ class BotApp:
     def deliver_held(self) -> bool:
         """Post what a channel's pace held back, once a refused slot is free; True if it ran.
 
-        Only the process holding the poller lease posts (as in `tick`), never during a round.
+        Only the process holding the poller lease posts (as in `tick`). Runs' messages go out
+        even while a round reads Deepnote (a long round would otherwise waste the channels'
+        slots); the outbox is passed once at a time (`Delivery`). Schedule notes wait for the
+        round.
         """
         if not self.services.runs.pacer.retry_due():
             return False
-        with self._round:
-            current = self.leases.holder(POLLER_LEASE)
-            if current is None or current[0] != self.holder:
-                return False
-            self.services.runs.deliver_all()
-            self.services.schedules.deliver_notes()
+        current = self.leases.holder(POLLER_LEASE)
+        if current is None or current[0] != self.holder:
+            return False
+        self.services.runs.deliver_all()
+        if self._round.acquire(blocking=False):
+            try:
+                self.services.schedules.deliver_notes()
+            finally:
+                self._round.release()
         return True
 
     def _safe_deliver(self) -> None:

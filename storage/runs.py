@@ -278,8 +278,10 @@ class RunStore:
             "   OR (card_ts IS NULL AND card_intent IS NULL AND ((quiet = 0 AND card_queued = 1)"
             "       OR (quiet = 1 AND announce = 1 AND finish_pending = 0))))"
             # Slack paces every channel: finished runs' outcomes (card edit and thread reply)
-            # first, then the rest oldest run first (intermediate states wait, never outcomes).
-            f" ORDER BY CASE WHEN status IN ({_FINAL_SQL}) THEN 0 ELSE 1 END, created_at LIMIT ?"
+            # first, in the order they finished (the longest wait is then the shortest), then
+            # the rest oldest run first (intermediate states wait, never outcomes).
+            f" ORDER BY CASE WHEN status IN ({_FINAL_SQL}) THEN 0 ELSE 1 END,"
+            f" CASE WHEN status IN ({_FINAL_SQL}) THEN completed_at END, created_at LIMIT ?"
         )
         rows = self.db.conn().query(sql, (iso(now), limit))
         return [(_record(r), bool(r["_card"]), bool(r["_reply"]), bool(r["_files"])) for r in rows]

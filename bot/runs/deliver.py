@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,11 +46,15 @@ class Delivery:
     # Called before posting a run's messages (the bot waits there while Slack's requests
     # are answered), before the channel's slot is taken: the post follows its slot at once.
     quiet: Callable[[], object] | None = None
+    # One pass over the outbox at a time: a round's own delivery and one between rounds (while
+    # a long round reads Deepnote) never post from the same outbox twice.
+    _passing: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def deliver_all(self) -> None:
         """Post every pending card edit and thread reply."""
-        for run, card, reply, files in self.store.outbox(self.clock.now()):
-            self._deliver(run, card, reply, files)
+        with self._passing:
+            for run, card, reply, files in self.store.outbox(self.clock.now()):
+                self._deliver(run, card, reply, files)
 
     def deliver(self, id_: str) -> None:
         """Post what is pending for one run, now."""
