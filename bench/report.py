@@ -40,7 +40,7 @@ def _get(results: dict[str, Any], *path: str) -> Any:
     return node
 
 
-def check(
+def _check(
     label: str, value: float | None, target: str, ok: Callable[[float], bool], unit: str
 ) -> Check:
     if value is None:
@@ -62,7 +62,7 @@ def checks(results: dict[str, Any]) -> list[Check]:
 def _latency_checks(scenarios: dict[str, Any]) -> list[Check]:
     """How fast the bot acknowledges commands and notifies of finished runs."""
     out = [
-        check(
+        _check(
             "ack p99, 50 concurrent, Deepnote answering after 2 s",
             _get(scenarios, "ack-50", "ms", "p99"),
             "< 100 ms",
@@ -73,7 +73,7 @@ def _latency_checks(scenarios: dict[str, Any]) -> list[Check]:
     for n in (1, 10):
         stats = _get(scenarios, f"notify-{n}", "notify_seconds") or {}
         out.append(
-            check(
+            _check(
                 f"notification p50, {n} in flight",
                 stats.get("p50"),
                 "< 1.5 s",
@@ -82,14 +82,14 @@ def _latency_checks(scenarios: dict[str, Any]) -> list[Check]:
             )
         )
         out.append(
-            check(
+            _check(
                 f"notification p99, {n} in flight", stats.get("p99"), "< 3 s", lambda v: v < 3, "s"
             )
         )
     for n in (100, 1000):
         limit = 1.5 * n / DEEPNOTE_BUDGET_PER_SECOND
         out.append(
-            check(
+            _check(
                 f"notification p99, {n} in flight",
                 _get(scenarios, f"notify-{n}", "notify_seconds", "p99"),
                 f"< {limit:g} s (1.5 × {n} runs ÷ {DEEPNOTE_BUDGET_PER_SECOND}/s)",
@@ -106,7 +106,7 @@ def _pacing_checks(scenarios: dict[str, Any]) -> list[Check]:
     for name, scenario in scenarios.items():
         peak = _get(scenario, "costs", "deepnote", "peak_per_second")
         out.append(
-            check(
+            _check(
                 f"Deepnote requests in any 1 s, {name}",
                 peak,
                 f"≤ {DEEPNOTE_BUDGET_PER_SECOND} (the default budget)",
@@ -118,7 +118,7 @@ def _pacing_checks(scenarios: dict[str, Any]) -> list[Check]:
         slack = _get(scenario, "costs", "slack") or {}
         share = slack.get("rate_limited", 0) / max(1, slack.get("calls", 0)) if slack else None
         out.append(
-            check(
+            _check(
                 f"Slack calls answered 429 (Slack's limits model), {name}",
                 share,
                 "< 5%",
@@ -136,7 +136,7 @@ def _resource_checks(results: dict[str, Any], scenarios: dict[str, Any]) -> list
     runs = _get(scenarios, rss_name, "runs") if rss_name else None
     rss = _get(scenarios, rss_name, "costs", "bot", "peak_rss_mb") if rss_name else None
     out.append(
-        check(
+        _check(
             f"peak RSS of the bot, {runs or 10000:,} runs in flight",
             rss if runs == 10_000 else None,
             f"< {RSS_LIMIT_MB:g} MB",
@@ -146,7 +146,7 @@ def _resource_checks(results: dict[str, Any], scenarios: dict[str, Any]) -> list
     )
     for key, what in (("ready", "/healthz 200 (ready)"), ("listening", "/healthz answering")):
         out.append(
-            check(
+            _check(
                 f"start-up to {what}, slowest bot start",
                 _get(results, "startup_seconds", key, "max"),
                 f"< {STARTUP_LIMIT_SECONDS:g} s",
