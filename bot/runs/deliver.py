@@ -66,11 +66,18 @@ class Delivery:
                 self._deliver(item, card, reply, files)
 
     def post_first_card(self, record: RunRecord, now: datetime) -> None:
-        """Post the run's card; if Slack refuses, nothing is started."""
+        """Post the run's card; if Slack refuses, nothing is started.
+
+        Slack's 429 is no refusal: the card was not posted, and the outbox posts it once the
+        channel's Retry-After is over (the pacer heard it), so the run starts all the same.
+        """
         try:
             self._post_card(record, now)
         except SlackError as exc:
             self.store.set_intent(record.id, "card", None)
+            if exc.status == 429:
+                self.store.queue_card(record.id)
+                return
             self.store.set_create_failed(record.id, error=f"Slack: {exc.message}", now=now)
             raise UserError(
                 f"The run was not started: Slack refused the bot's post ({exc.message}).",

@@ -66,8 +66,8 @@ def start_runs(h: Harness, count: int) -> list[str]:
     """`count` runs in the busy channel, their cards posted; their Deepnote ids, oldest first."""
     for _ in range(count):
         h.command(f"run {HELLO_NOTEBOOK_ID}", channel_id=BUSY)
-    wait_until(lambda: len(h.deepnote.runs) == count, 60, f"{count} runs started")
-    wait_until(lambda: len(cards(h.slack)) == count, 60, f"{count} cards posted")
+    wait_until(lambda: len(h.deepnote.runs) == count, 120, f"{count} runs started")
+    wait_until(lambda: len(cards(h.slack)) == count, 120, f"{count} cards posted")
     # Every card shows its Deepnote run: nothing is left to post before the runs change.
     wait_until(lambda: h.bot.services.store.outbox(h.clock.now()) == [], 60, "cards settled")
     records = h.bot.services.store.recent_for_user("U0ALICE", count)
@@ -109,9 +109,9 @@ def test_twenty_runs_finishing_together_each_get_one_reply_at_slacks_pace(busy: 
     assert len([c for c in posts if c.ok]) == 40  # 20 cards, 20 replies
     assert len(h.slack.rate_limited_calls("chat.postMessage")) >= 2
     assert retried_too_soon(posts) == []
-    # The channel's burst, then one a second: well under the 40 s of one message (edits
-    # included) a second, with room for a loaded machine.
-    assert took < 32, f"the last reply came {took:.1f}s after the runs finished"
+    # The channel's burst, then one a second (about 18 s): well under the 40 s and more of
+    # one message a second with edits in the same slot (45 s measured), with room for load.
+    assert took < 36, f"the last reply came {took:.1f}s after the runs finished"
 
 
 def test_a_finished_runs_reply_is_not_held_behind_other_runs_running_edits(
