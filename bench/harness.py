@@ -354,6 +354,7 @@ class Session:
                 "by_method": dict(by_method.most_common()),
                 "peak_per_second": max_in_window(c.at for c in calls),
                 "per_channel_per_second": channel_peaks(calls),
+                "rate_limited": sum(c.http_status == 429 for c in calls),
             },
             "bot": {
                 "startup_seconds": round(self.bot.startup_seconds, 3),

@@ -26,7 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import report, requests, scenarios
+from bench import busy, report, requests, scenarios
 from bench.harness import REPO, Options, Session
 from bench.profile import summarise_file
 from bench.stats import percentile
@@ -49,6 +49,7 @@ def plan(quick: bool, seed: int) -> list[tuple[str, Scenario]]:
             ("notify-100", partial(notify, in_flight=100, samples=6, mean_gap=2.0)),
             ("spread-50", partial(requests.spread, runs=50, finish_over=15.0, seed=seed)),
             ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=5)),
+            *_busy((1, 10, 50), seed),
         ]
     return [
         ("ack-1", partial(scenarios.ack, concurrency=1, rounds=15, keepalive=10)),
@@ -60,7 +61,13 @@ def plan(quick: bool, seed: int) -> list[tuple[str, Scenario]]:
         ("notify-1000", partial(notify, in_flight=1000, samples=40, mean_gap=2.0)),
         ("spread-50", partial(requests.spread, runs=50, finish_over=15.0, seed=seed)),
         ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=40)),
+        *_busy((1, 10, 50, 200), seed),
     ]
+
+
+def _busy(counts: Sequence[int], seed: int) -> list[tuple[str, Scenario]]:
+    """The busy-channel scenarios: K runs in one channel under Slack's limits."""
+    return [(f"busy-{k}", partial(busy.busy_channel, runs=k, seed=seed)) for k in counts]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results["profile"].update(summarise_file(path))
     results["meta"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["startup_seconds"] = _startups(results["scenarios"])
-    found = report.checks(results)
+    found = report.checks(results) + busy.checks(results["scenarios"])
     results["targets"] = [c.as_dict() for c in found]
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(_jsonable(results), indent=2, ensure_ascii=False) + "\n")
@@ -153,6 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report.latency_table(results))
     print()
     print(report.cost_table(results))
+    print()
+    if busy.table(results):
+        print()
+        print(busy.table(results))
     print()
     print(report.checks_table(found))
     spread = requests.requests_table(results)

@@ -41,7 +41,7 @@ from bot.health import (
     save_heartbeat,
     waiting_status,
 )
-from bot.ratelimit import ChannelPacer, RequestBudget
+from bot.ratelimit import AdaptivePacer, ChannelPacer, RequestBudget
 from bot.runs.service import RunService
 from bot.schedules.service import ScheduleService
 from bot.services import Services
@@ -98,7 +98,7 @@ class BotApp:
     connections: Connections | None = None
     _warned_other_holder: bool = False
     _leading: bool = False
-    # A round and a delivery between rounds never overlap.
+    # Rounds never overlap; schedule notes between rounds wait for the round (`deliver_held`).
     _round: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -195,16 +195,22 @@ class BotApp:
     def deliver_held(self) -> bool:
         """Post what a channel's pace held back, once a refused slot is free; True if it ran.
 
-        Only the process holding the poller lease posts (as in `tick`), never during a round.
+        Only the process holding the poller lease posts (as in `tick`). Runs' messages go out
+        even while a round reads Deepnote (a long round would otherwise waste the channels'
+        slots); the outbox is passed once at a time (`Delivery`). Schedule notes wait for the
+        round.
         """
         if not self.services.runs.pacer.retry_due():
             return False
-        with self._round:
-            current = self.leases.holder(POLLER_LEASE)
-            if current is None or current[0] != self.holder:
-                return False
-            self.services.runs.deliver_all()
-            self.services.schedules.deliver_notes()
+        current = self.leases.holder(POLLER_LEASE)
+        if current is None or current[0] != self.holder:
+            return False
+        self.services.runs.deliver_all()
+        if self._round.acquire(blocking=False):
+            try:
+                self.services.schedules.deliver_notes()
+            finally:
+                self._round.release()
         return True
 
     def _safe_keep_lease(self) -> None:
@@ -303,11 +309,22 @@ def build_app(
     foreground = Foreground()
     calls = CallRecorder()
     client = _deepnote_client(config, deepnote, foreground=foreground, calls=calls, clock=clock)
-    gateway = SlackGateway(web, on_success=lambda: calls.slack(clock.now()))
+    pacer = _pacer(config)
+    gateway = SlackGateway(
+        web, on_success=lambda: calls.slack(clock.now()), on_throttled=pacer.throttled
+    )
     leases = LeaseStore(db)
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     runs, schedules = _run_services(
-        config, db, client, gateway, clock, foreground=foreground, leases=leases, holder=holder
+        config,
+        db,
+        client,
+        gateway,
+        clock,
+        foreground=foreground,
+        leases=leases,
+        holder=holder,
+        pacer=pacer,
     )
     services = Services(
         config=config,
@@ -336,6 +353,13 @@ def build_app(
         calls=calls,
         recover_intents=intake.recover,
     )
+
+
+def _pacer(config: Config) -> ChannelPacer:
+    """Slack's limits, adaptively; or the fixed pace `SLACK_CHANNEL_PACE_SECONDS` asks for."""
+    if config.slack_channel_pace_seconds is None:
+        return AdaptivePacer()
+    return ChannelPacer(config.slack_channel_pace_seconds)
 
 
 def _deepnote_client(
@@ -379,6 +403,7 @@ def _run_services(
     foreground: Foreground,
     leases: LeaseStore,
     holder: str,
+    pacer: ChannelPacer,
 ) -> tuple[RunService, ScheduleService]:
     """The run service and the schedule service, which starts its runs through it."""
 
@@ -400,7 +425,7 @@ def _run_services(
         leases=leases,
         access=config.access(),
         audit=AuditStore(db),
-        pacer=ChannelPacer(config.slack_channel_pace_seconds),
+        pacer=pacer,
         quiet=foreground.wait_quiet,
         on_finish=finished,
     )

@@ -144,10 +144,10 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "SLACK_CHANNEL_PACE_SECONDS",
-        "At most one message per channel per this many seconds, new messages and card edits "
-        "alike (Slack allows about one message per second per channel); 0 turns pacing off "
-        "(0 to 10).",
-        default="1",
+        "Unset (the default): the bot follows Slack's limits, about one message a second per "
+        "channel with short bursts, card edits on their own workspace-wide budget, slowing "
+        "down when Slack says 429. Set: at most one message per channel per this many "
+        "seconds, new messages and card edits alike, no bursts; 0 turns pacing off (0 to 10).",
     ),
     Setting(
         "LOG_LEVEL",
@@ -181,7 +181,7 @@ class Config:
     schedule_grace_seconds: float = 600.0
     allowed_channel_ids: tuple[str, ...] = ()
     deepnote_requests_per_second: float = 10.0
-    slack_channel_pace_seconds: float = 1.0
+    slack_channel_pace_seconds: float | None = None
     notebook_access: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -275,6 +275,11 @@ def _in_range(low: float, high: float) -> _Parse:
     return lambda raw, name, problems: _number(raw, name, low, high, problems, float)
 
 
+def _optional(parse: _Parse) -> _Parse:
+    """A parser that leaves an unset value unset (None)."""
+    return lambda raw, name, problems: None if raw is None else parse(raw, name, problems)
+
+
 def _port(raw: str | None, name: str, problems: list[str]) -> int:
     return int(_number(raw, name, 0, 65535, problems, int))
 
@@ -331,7 +336,7 @@ _CHECKED: tuple[tuple[str, str, _Parse], ...] = (
     ("ALLOWED_CHANNEL_IDS", "allowed_channel_ids", lambda raw, _, p: parse_channels(raw, p)),
     ("NOTEBOOK_ACCESS", "notebook_access", lambda raw, _, p: parse_notebook_access(raw, p)),
     ("DEEPNOTE_REQUESTS_PER_SECOND", "deepnote_requests_per_second", _in_range(0.5, 1000)),
-    ("SLACK_CHANNEL_PACE_SECONDS", "slack_channel_pace_seconds", _in_range(0, 10)),
+    ("SLACK_CHANNEL_PACE_SECONDS", "slack_channel_pace_seconds", _optional(_in_range(0, 10))),
     ("LOG_LEVEL", "log_level", _log_level),
     ("DATABASE_URL", "database_url", _database_url),
     ("ALLOW_EPHEMERAL_STORAGE", "allow_ephemeral_storage", _flag),

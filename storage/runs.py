@@ -289,11 +289,11 @@ class RunStore:
             f" AND ((card_ts IS NOT NULL AND (card_dirty = 1 OR {reply_due} OR {files_due}))"
             "   OR (card_ts IS NULL AND card_intent IS NULL AND ((quiet = 0 AND card_queued = 1)"
             "       OR (quiet = 1 AND announce = 1 AND finish_pending = 0))))"
-            # Each channel takes one message a second: outcomes on cards first, then the
-            # rest oldest run first (so a run's thread reply is not held behind newer cards).
-            " ORDER BY CASE"
-            f"   WHEN card_ts IS NOT NULL AND card_dirty = 1 AND status IN ({_FINAL_SQL}) THEN 0"
-            "   ELSE 1 END, created_at LIMIT ?"
+            # Slack paces every channel: finished runs' outcomes (card edit and thread reply)
+            # first, in the order they finished (the longest wait is then the shortest), then
+            # the rest oldest run first (intermediate states wait, never outcomes).
+            f" ORDER BY CASE WHEN status IN ({_FINAL_SQL}) THEN 0 ELSE 1 END,"
+            f" CASE WHEN status IN ({_FINAL_SQL}) THEN completed_at END, created_at LIMIT ?"
         )
         rows = self.db.query(sql, (iso(now), limit))
         return [(_record(r), bool(r["_card"]), bool(r["_reply"]), bool(r["_files"])) for r in rows]

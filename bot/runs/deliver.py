@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from bot.slack.messages.results import run_result_reply
 from bot.text.mrkdwn import Markup, code, fill
 from storage.records import ChartResult, ImageResult, RunRecord
 from storage.results import ResultStore
-from storage.runs import RunStore
+from storage.runs import FINAL_STATUSES, RunStore
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,15 @@ class Delivery:
     # Called before posting a run's messages (the bot waits there while Slack's requests
     # are answered), before the channel's slot is taken: the post follows its slot at once.
     quiet: Callable[[], object] | None = None
+    # One pass over the outbox at a time: a round's own delivery and one between rounds (while
+    # a long round reads Deepnote) never post from the same outbox twice.
+    _passing: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def deliver_all(self) -> None:
         """Post every pending card edit and thread reply."""
-        for run, card, reply, files in self.store.outbox(self.clock.now()):
-            self._deliver(run, card, reply, files)
+        with self._passing:
+            for run, card, reply, files in self.store.outbox(self.clock.now()):
+                self._deliver(run, card, reply, files)
 
     def deliver(self, id_: str) -> None:
         """Post what is pending for one run, now."""
@@ -61,11 +66,18 @@ class Delivery:
                 self._deliver(item, card, reply, files)
 
     def post_first_card(self, record: RunRecord, now: datetime) -> None:
-        """Post the run's card; if Slack refuses, nothing is started."""
+        """Post the run's card; if Slack refuses, nothing is started.
+
+        Slack's 429 is no refusal: the card was not posted, and the outbox posts it once the
+        channel's Retry-After is over (the pacer heard it), so the run starts all the same.
+        """
         try:
             self._post_card(record, now)
         except SlackError as exc:
             self.store.set_intent(record.id, "card", None)
+            if exc.status == 429:
+                self.store.queue_card(record.id)
+                return
             self.store.set_create_failed(record.id, error=f"Slack: {exc.message}", now=now)
             raise UserError(
                 f"The run was not started: Slack refused the bot's post ({exc.message}).",
@@ -94,15 +106,24 @@ class Delivery:
         return ts
 
     def _deliver(self, run: RunRecord, card: bool, reply: bool, files: bool) -> None:
-        """Post the run's pending card, edit, reply or files, as far as the pace allows."""
+        """Post the run's pending card, edit, reply or files, as far as the pace allows.
+
+        A finished run's reply does not wait for its card's edit: edits have their own
+        (workspace-wide) budget, and the reply is what the person waits for.
+        """
         if self.quiet is not None:
             self.quiet()
         now = self.clock.now()
         try:
-            posted = self._send_card(run, card, now)
-            if posted is None:
-                return
-            run = posted
+            if run.card_ts is None:
+                # A queued card, or a quiet run announced at its end (then it shows the outcome).
+                if not self.pacer.allow(run.channel_id):
+                    return
+                ts = self._post_card(run, now)
+                self.store.card_done(run.id, run.status)
+                run = replace(run, card_ts=ts)
+            elif card:
+                self._edit_card(run, now)
             if reply:
                 if self.pacer.allow(run.channel_id):
                     self._post_reply(run)
@@ -116,22 +137,24 @@ class Delivery:
             self.store.set_intent(run.id, "reply", None)
             self._slack_failed(run, exc, now)
 
-    def _send_card(self, run: RunRecord, card: bool, now: datetime) -> RunRecord | None:
-        """Post or edit the card if it is due; None when the channel's pace holds it back."""
-        if run.card_ts is None:
-            # A queued card, or a quiet run announced at its end (then it shows the outcome).
-            if not self.pacer.allow(run.channel_id):
-                return None
-            ts = self._post_card(run, now)
-            self.store.card_done(run.id, run.status)
-            return replace(run, card_ts=ts)
-        if card:
-            if not self.pacer.allow(run.channel_id):
-                return None  # the next round edits it, to the state it has by then
-            msg = run_card(run, now=now)
-            self.slack.update(run.channel_id, run.card_ts, msg.text, msg.blocks)
-            self.store.card_done(run.id, run.status)
-        return run
+    def _edit_card(self, run: RunRecord, now: datetime) -> None:
+        """Edit the card to the run's latest state, if the edit budget allows it now.
+
+        An intermediate state ("running") leaves the last of the budget to outcomes; a held
+        edit is not queued: the next round edits the card to the state it has by then, so a
+        stale state is never shown. A 429 holds every edit for its Retry-After (the pacer
+        heard it from the gateway) and leaves the card to a later round.
+        """
+        if not self.pacer.allow_edit(run.channel_id, final=run.status in FINAL_STATUSES):
+            return
+        msg = run_card(run, now=now)
+        try:
+            self.slack.update(run.channel_id, run.card_ts or "", msg.text, msg.blocks)
+        except SlackError as exc:
+            if exc.status == 429:
+                return
+            raise
+        self.store.card_done(run.id, run.status)
 
     def _post_reply(self, run: RunRecord) -> None:
         """Post the result reply in the card's thread (its intent stored first)."""

@@ -16,6 +16,9 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from bot.errors import SlackError
 from bot.text.mrkdwn import code as inline_code
@@ -80,15 +83,38 @@ ADVICE = {
 }
 
 
+# Calls the bot paces itself (bot/ratelimit.py): a 429 on them goes back to the pacer, which
+# holds that channel's (or the workspace's edit) budget for Retry-After, instead of sleeping
+# in the one thread that posts for every channel.
+PACED_METHODS = ("chat.postMessage", "chat.update")
+ThrottleHook = Callable[[str, str | None, float | None], None]
+
+
+class UnpacedRateLimitRetry(RateLimitErrorRetryHandler):
+    """slack_sdk's 429 retry (it sleeps Retry-After, then tries once more), for unpaced calls."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if request.url.rstrip("/").endswith(PACED_METHODS):
+            return False
+        return super()._can_retry(state=state, request=request, response=response, error=error)
+
+
 def make_web_client(token: str, base_url: str) -> WebClient:
-    """A WebClient that retries connection errors and one short 429 by itself."""
+    """A WebClient that retries connection errors, and one short 429 of an unpaced call."""
     return WebClient(
         token=token,
         base_url=base_url,
         timeout=15,
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=1),
-            RateLimitErrorRetryHandler(max_retry_count=1),
+            UnpacedRateLimitRetry(max_retry_count=1),
         ],
     )
 
@@ -157,9 +183,17 @@ def _given(**optional: Any) -> dict[str, Any]:
 class SlackGateway:
     """The few Web API calls the bot makes, with errors turned into `SlackError`."""
 
-    def __init__(self, client: WebClient, *, on_success: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        on_success: Callable[[], None] | None = None,
+        on_throttled: ThrottleHook | None = None,
+    ) -> None:
         self.client = client
         self.on_success = on_success
+        # Told (method, channel, Retry-After) of every 429, so the pacer can slow down.
+        self.on_throttled = on_throttled
 
     def _call(self, method: str, **kwargs: Any) -> Any:
         fn = getattr(self.client, method.replace(".", "_"))
@@ -170,6 +204,9 @@ class SlackGateway:
             return result
         except (SlackApiError, SlackClientError) as exc:
             err = to_slack_error(exc)
+            if err.status == 429 and self.on_throttled is not None:
+                channel = kwargs.get("channel")
+                self.on_throttled(method, str(channel) if channel else None, err.retry_after)
             log.warning(
                 "slack call failed",
                 extra={"event": "slack_error", "method": method, "code": err.code},

@@ -18,8 +18,10 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.clock import ManualClock
 from bot.offline.slack_standin import (
+    SLACK_LIMITS,
     UPLOAD_URL,
     Event,
+    Limit,
     SlackStandIn,
     validate_blocks,
 )
@@ -416,6 +418,47 @@ def test_channel_rate_is_enforced_and_measured(clocked: SlackStandIn, clock: Man
     assert [m.text for m in clocked.messages("C1")] == ["1", "2 (burst)", "4"]
     assert clocked.max_calls_per_channel_per_second() == 3
     assert clocked.max_calls_per_channel_per_second("C2") == 1
+
+
+def test_slack_limits_bound_posts_per_channel_with_a_burst(
+    clocked: SlackStandIn, clock: ManualClock
+) -> None:
+    client = web(clocked)
+    clocked.enforce_limits(SLACK_LIMITS)
+    burst = SLACK_LIMITS["chat.postMessage"].burst
+    for i in range(burst):
+        client.chat_postMessage(channel="C1", text=f"burst {i}")
+    with pytest.raises(SlackApiError) as excinfo:
+        client.chat_postMessage(channel="C1", text="one too many")
+    assert api_error(excinfo) == ("ratelimited", 429)
+    assert excinfo.value.response.headers["Retry-After"] == "1"
+    client.chat_postMessage(channel="C2", text="another channel has its own bucket")
+    clock.advance(seconds=1)
+    client.chat_postMessage(channel="C1", text="a second later")
+    assert [m.text for m in clocked.messages("C1")][-1] == "a second later"
+    assert len(clocked.messages("C1")) == burst + 1
+    assert [c.args["text"] for c in clocked.rate_limited_calls()] == ["one too many"]
+
+
+def test_slack_limits_bound_edits_across_the_workspace(
+    clocked: SlackStandIn, clock: ManualClock
+) -> None:
+    client = web(clocked)
+    clocked.enforce_limits({"chat.update": Limit(1.0, 2)})  # a small tier, for a short test
+    a = client.chat_postMessage(channel="C1", text="a")["ts"]
+    b = client.chat_postMessage(channel="C2", text="b")["ts"]
+    client.chat_update(channel="C1", ts=a, text="a1")
+    client.chat_update(channel="C2", ts=b, text="b1")
+    with pytest.raises(SlackApiError) as excinfo:
+        client.chat_update(channel="C1", ts=a, text="a2")  # another channel, the same tier
+    assert api_error(excinfo) == ("ratelimited", 429)
+    clock.advance(seconds=1)
+    client.chat_update(channel="C1", ts=a, text="a3")
+    assert [m.text for m in clocked.messages("C1")] == ["a3"]
+    clocked.enforce_limits(None)
+    for i in range(5):
+        client.chat_update(channel="C2", ts=b, text=f"b{i}")
+    assert clocked.rate_limited_calls("chat.postMessage") == []
 
 
 # --------------------------------------------------------------------------- response_url

@@ -8,12 +8,14 @@ show what a channel would show.
 from bot.offline.slack_standin.blockkit import validate_blocks, validate_message, validate_view
 from bot.offline.slack_standin.records import (
     RESPONSE_URL,
+    SLACK_LIMITS,
     UPLOAD_URL,
     Call,
     Ephemeral,
     Event,
     EventKind,
     FileShare,
+    Limit,
     Message,
     MessageVersion,
     ResponseUrlPost,
@@ -31,6 +33,7 @@ from bot.offline.slack_standin.socket_mode import (
 
 __all__ = [
     "RESPONSE_URL",
+    "SLACK_LIMITS",
     "UPLOAD_URL",
     "Call",
     "Delivery",
@@ -40,6 +43,7 @@ __all__ = [
     "Event",
     "EventKind",
     "FileShare",
+    "Limit",
     "Message",
     "MessageVersion",
     "ResponseUrlPost",

@@ -26,10 +26,8 @@ TRIGGER_LIFETIME = timedelta(seconds=3)
 UPLOAD_URL = "upload_url"
 RESPONSE_URL = "response_url"
 
-RATE_LIMITED_METHODS = frozenset({"chat.postMessage", "chat.update"})
 # Methods that take the app-level token (`xapp-`), not the bot token.
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
-RATE_BURST = 1
 JSON_FIELDS = ("blocks", "attachments", "view", "files", "metadata")
 
 EventKind = Literal[
@@ -333,7 +331,34 @@ class Trigger:
 
 @dataclass
 class Bucket:
-    """A channel's token bucket for the per-channel rate limit."""
+    """A token bucket of one limit: for one channel, or for the whole workspace."""
 
     tokens: float
     last: datetime
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A token bucket: `rate` calls a second on average, up to `burst` at once after a pause.
+
+    `per_channel` counts each channel apart (Slack's posting limit); otherwise one bucket
+    serves the whole workspace (the Web API's tiers). Methods with the same `group` share one
+    bucket.
+    """
+
+    rate: float
+    burst: int
+    per_channel: bool = False
+    group: str | None = None
+
+
+# Slack's published limits (see the Web API's rate-limit page): about one message a second
+# per channel with short bursts, and chat.update in Tier 3 (50+ a minute per workspace, bursts
+# allowed). Burst sizes are not published: these are a model, configurable per call.
+SLACK_LIMITS: dict[str, Limit] = {
+    "chat.postMessage": Limit(1.0, 3, per_channel=True),
+    "chat.update": Limit(50 / 60, 10),
+    "chat.delete": Limit(50 / 60, 10),
+    "chat.postEphemeral": Limit(100 / 60, 20),
+    "files.completeUploadExternal": Limit(20 / 60, 5),
+}

@@ -27,7 +27,6 @@ from bot.offline.slack_standin import chat, conversations, files, responses, vie
 from bot.offline.slack_standin.forms import ApiError, bearer, parse_args, parse_multipart, text_arg
 from bot.offline.slack_standin.records import (
     APP_TOKEN_METHODS,
-    RATE_LIMITED_METHODS,
     RESPONSE_URL,
     RESPONSE_URL_LIFETIME,
     RESPONSE_URL_USES,
@@ -37,6 +36,7 @@ from bot.offline.slack_standin.records import (
     Ephemeral,
     Event,
     FileShare,
+    Limit,
     Message,
     ResponseUrl,
     ResponseUrlPost,
@@ -176,13 +176,31 @@ class SlackStandIn(Workspace, Lifecycle):
     def enforce_channel_rate(self, per_second: float | None) -> None:
         """Answer 429 to chat.postMessage/chat.update beyond `per_second` per channel.
 
-        A burst of one extra call is allowed. None turns enforcement off. Time is the clock's.
+        Posts and edits share one bucket per channel, with a burst of one extra call. None
+        turns enforcement off. Time is the clock's. (`enforce_limits` models Slack's own.)
         """
         if per_second is not None and per_second <= 0:
             raise ValueError("per_second must be positive")
+        shared = Limit(per_second or 1.0, 2, per_channel=True, group="channel writes")
+        self.enforce_limits(
+            None if per_second is None else {"chat.postMessage": shared, "chat.update": shared}
+        )
+
+    def enforce_limits(self, limits: Mapping[str, Limit] | None) -> None:
+        """Answer 429 `ratelimited` with a Retry-After header past these limits, per method.
+
+        `SLACK_LIMITS` models Slack's published ones; None turns enforcement off (the default).
+        Every bucket starts full. Time is the clock's.
+        """
+        if limits is not None and any(limit.rate <= 0 for limit in limits.values()):
+            raise ValueError("every rate must be positive")
         with self._lock:
-            self._rate = per_second
+            self._limits = dict(limits or {})
             self._buckets.clear()
+
+    def rate_limited_calls(self, method: str | None = None) -> list[Call]:
+        """Every call answered 429 (of `method`, if given)."""
+        return [c for c in self.calls(method) if c.http_status == 429]
 
     def new_response_url(
         self, *, channel: str = "C0GENERAL", user: str = "U0ALICE", message_ts: str | None = None
@@ -417,15 +435,14 @@ class SlackStandIn(Workspace, Lifecycle):
         handler = self._method(method)
         if handler is None:
             return json_reply(200, {"ok": False, "error": "unknown_method"})
-        if method in RATE_LIMITED_METHODS:
-            channel = self._resolve(text_arg(args, "channel"))
-            if channel is not None:
-                self._write_times.setdefault(channel, []).append(now)
-                wait = self._take_rate_token(channel, now)
-                if wait is not None:
-                    return json_reply(
-                        429, {"ok": False, "error": "ratelimited"}, [("Retry-After", str(wait))]
-                    )
+        channel = self._resolve(text_arg(args, "channel"))
+        if method in ("chat.postMessage", "chat.update") and channel is not None:
+            self._write_times.setdefault(channel, []).append(now)
+        wait = self._take_rate_token(method, channel, now)
+        if wait is not None:
+            return json_reply(
+                429, {"ok": False, "error": "ratelimited"}, [("Retry-After", str(wait))]
+            )
         try:
             payload = handler(args, now, events)
         except ApiError as exc:

@@ -19,7 +19,6 @@ from bot.offline.fakeserver import FakeServer, Reply, Request, json_reply
 from bot.offline.slack_standin.blockkit import validate_message, validate_view
 from bot.offline.slack_standin.forms import ApiError, blocks_of, text_arg
 from bot.offline.slack_standin.records import (
-    RATE_BURST,
     TRIGGER_LIFETIME,
     ApiFault,
     Bucket,
@@ -28,6 +27,7 @@ from bot.offline.slack_standin.records import (
     Ephemeral,
     Event,
     FileShare,
+    Limit,
     Message,
     ResponseUrl,
     ResponseUrlPost,
@@ -99,8 +99,8 @@ class Workspace:
         self._channels: dict[str, ChannelState] = {}
         self._users: dict[str, User] = {}
         self._revoked = False
-        self._rate: float | None = None
-        self._buckets: dict[str, Bucket] = {}
+        self._limits: dict[str, Limit] = {}
+        self._buckets: dict[tuple[str, str], Bucket] = {}
         self._write_times: dict[str, list[datetime]] = {}
 
         self._add_default_users()
@@ -400,19 +400,21 @@ class Workspace:
             headers["Retry-After"] = str(max(0, math.ceil(fault.retry_after)))
         return json_reply(fault.status, {"ok": False, "error": fault.error}, headers.items())
 
-    def _take_rate_token(self, channel: str, now: datetime) -> int | None:
-        """None if the call may go ahead, else the whole seconds to wait."""
-        if self._rate is None:
+    def _take_rate_token(self, method: str, channel: str | None, now: datetime) -> int | None:
+        """None if the call may go ahead under the limits in force, else whole seconds to wait."""
+        limit = self._limits.get(method)
+        if limit is None or (limit.per_channel and channel is None):
             return None
-        capacity = 1.0 + RATE_BURST
-        bucket = self._buckets.setdefault(channel, Bucket(capacity, now))
+        key = (limit.group or method, channel if limit.per_channel and channel else "*")
+        capacity = float(max(1, limit.burst))
+        bucket = self._buckets.setdefault(key, Bucket(capacity, now))
         elapsed = max(0.0, (now - bucket.last).total_seconds())
-        bucket.tokens = min(capacity, bucket.tokens + elapsed * self._rate)
+        bucket.tokens = min(capacity, bucket.tokens + elapsed * limit.rate)
         bucket.last = now
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return None
-        return max(1, math.ceil((1.0 - bucket.tokens) / self._rate))
+        return max(1, math.ceil((1.0 - bucket.tokens) / limit.rate))
 
     def _record_call(
         self, method: str, args: dict[str, Any], token: str | None, now: datetime, reply: Reply
