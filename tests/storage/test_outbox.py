@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from storage.db import Database
@@ -27,8 +28,10 @@ def _run(id_: str, created: datetime) -> RunRecord:
     )
 
 
-def test_finished_runs_come_first_in_the_order_they_finished() -> None:
-    db = Database(":memory:")
+def test_finished_runs_come_first_in_the_order_they_finished(
+    open_db: Callable[[], Database],
+) -> None:
+    db = open_db()
     db.migrate()
     store = RunStore(db)
     for i in range(4):
