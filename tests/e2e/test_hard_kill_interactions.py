@@ -39,8 +39,15 @@ Send = Callable[[SlackRequester, int], Any]
 
 
 def _env(tmp_path: Path, slack: SlackStandIn, sim: Simulator) -> dict[str, str]:
+    # Slack's pace is not what these judge (test_kill_restart.py kills a paced bot): without
+    # it, N cards in one channel settle in seconds rather than N × Slack's second.
     return process_env(
-        slack, sim, tmp_path / "bot.db", SLACK_SIGNING_SECRET=SIGNING_SECRET, PORT="0"
+        slack,
+        sim,
+        tmp_path / "bot.db",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        PORT="0",
+        SLACK_CHANNEL_PACE_SECONDS="0",
     )
 
 
