@@ -32,7 +32,8 @@ USER = "U0ALICE"
 N = 20
 
 
-def _env(tmp_path: Path, slack: SlackStandIn, sim: Simulator) -> dict[str, str]:
+def kill_env(tmp_path: Path, slack: SlackStandIn, sim: Simulator) -> dict[str, str]:
+    """A bot subprocess's settings for the kill tests (HTTP mode, any free port)."""
     # Slack's pace is not what these judge (test_kill_restart.py kills a paced bot): without
     # it, N cards in one channel settle in seconds rather than N × Slack's second.
     return process_env(
@@ -89,7 +90,7 @@ def test_every_acknowledged_command_survives_a_hard_kill(
     tmp_path: Path, live_fakes: tuple[SlackStandIn, Simulator], delay: float
 ) -> None:
     slack, sim = live_fakes
-    env = _env(tmp_path, slack, sim)
+    env = kill_env(tmp_path, slack, sim)
     urls = _acknowledged_then_killed(BotProcess(env), slack, delay)
 
     final = BotProcess(env)
@@ -136,7 +137,7 @@ def test_commands_too_old_to_redo_are_explained(
     """Commands found unfinished long after they were acknowledged are not carried out; each
     person is told, through the command's response_url, to run it again."""
     slack, sim = live_fakes
-    env = _env(tmp_path, slack, sim)
+    env = kill_env(tmp_path, slack, sim)
     urls = _acknowledged_then_killed(BotProcess(env), slack, 0.0)
     with sqlite3.connect(tmp_path / "bot.db") as db:
         # As if the bot had stayed down for ten minutes (the response_urls are still valid).
@@ -171,7 +172,7 @@ def test_a_change_under_way_at_the_kill_is_not_done_twice(
     """A command that changes something and had begun when the bot was killed is not repeated
     (it may have been done); the person is told to check."""
     slack, sim = live_fakes
-    env = _env(tmp_path, slack, sim)
+    env = kill_env(tmp_path, slack, sim)
     bot = BotProcess(env)
     with SlackRequester(
         bot_url=f"http://127.0.0.1:{bot.port}/slack/events",

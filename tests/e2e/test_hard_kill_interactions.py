@@ -23,7 +23,8 @@ from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulato
 from bot.offline.slack_standin import Message, SlackRequester, SlackStandIn
 from bot.offline.slack_standin.payloads import VERIFICATION_TOKEN
 from tests.conftest import SIGNING_SECRET
-from tests.e2e.support import BotProcess, process_env
+from tests.e2e.support import BotProcess
+from tests.e2e.test_hard_kill_acks import kill_env
 from tests.e2e.test_interactions import unchanged_state
 from tests.e2e.test_kill_restart import live_fakes
 
@@ -36,19 +37,6 @@ N = 10
 RESTARTED = "The bot restarted"
 
 Send = Callable[[SlackRequester, int], Any]
-
-
-def _env(tmp_path: Path, slack: SlackStandIn, sim: Simulator) -> dict[str, str]:
-    # Slack's pace is not what these judge (test_kill_restart.py kills a paced bot): without
-    # it, N cards in one channel settle in seconds rather than N × Slack's second.
-    return process_env(
-        slack,
-        sim,
-        tmp_path / "bot.db",
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        PORT="0",
-        SLACK_CHANNEL_PACE_SECONDS="0",
-    )
 
 
 def _requester(bot: BotProcess, slack: SlackStandIn) -> SlackRequester:
@@ -145,7 +133,7 @@ def test_acknowledged_mentions_survive_a_hard_kill(
     tmp_path: Path, live_fakes: tuple[SlackStandIn, Simulator]
 ) -> None:
     slack, sim = live_fakes
-    env = _env(tmp_path, slack, sim)
+    env = kill_env(tmp_path, slack, sim)
     said = [slack.user_message(CHANNEL, f"<@U0BOT> run {HELLO_NOTEBOOK_ID}") for _ in range(N)]
 
     def mention(requester: SlackRequester, i: int) -> Any:
@@ -172,7 +160,7 @@ def test_acknowledged_button_clicks_survive_a_hard_kill(
     tmp_path: Path, live_fakes: tuple[SlackStandIn, Simulator]
 ) -> None:
     slack, sim = live_fakes
-    env = _env(tmp_path, slack, sim)
+    env = kill_env(tmp_path, slack, sim)
     bot, card = _first_card(env, slack)
 
     def rerun(requester: SlackRequester, _i: int) -> Any:
@@ -213,7 +201,7 @@ def test_acknowledged_form_submissions_survive_a_hard_kill(
     tmp_path: Path, live_fakes: tuple[SlackStandIn, Simulator]
 ) -> None:
     slack, sim = live_fakes
-    env = _env(tmp_path, slack, sim)
+    env = kill_env(tmp_path, slack, sim)
     bot = BotProcess(env)
     with _requester(bot, slack) as requester:
         assert requester.slash_command(f"run {SALES_NOTEBOOK_ID} --form").status_code == 200
