@@ -25,6 +25,7 @@ from bot.commands.parse import parse_command
 from bot.errors import SlackError, UserError
 from bot.runs.service import Requester
 from bot.services import Services
+from bot.slack.messages.blocks import Message
 from bot.slack.messages.help import error_reply
 from handlers.dispatch import changes_something
 from storage.intents import COMMAND, Intent, IntentStore
@@ -195,46 +196,58 @@ class Intake:
 
     def explain(self, intent: Intent, template: str, *, what: str, again: str = "") -> None:
         """Tell the person what became of the request: through its response_url while Slack
-        allows, else as an ephemeral where they asked, else in a direct message."""
+        allows, else as an ephemeral where they asked (a command: a direct message), else in a
+        direct message."""
         msg = error_reply(template.format(what=what, again=again).strip())
         age = self.services.clock.now() - intent.received_at
-        sent = False
+        respond = None
         if intent.response_url and age < RESPONSE_URL_LIFETIME:
-            sent = _respond(intent.response_url, msg.text, msg.blocks)
-        if not sent and intent.kind != COMMAND and intent.channel_id:
-            sent = self._ephemeral(intent, msg.text, msg.blocks)
-        if not sent:
-            try:
-                self.services.slack.post(intent.user_id, msg.text, msg.blocks)
-                sent = True
-            except SlackError:
-                log.warning("could not explain a lost request", extra={"event": "intent_lost"})
+            respond = Respond(response_url=intent.response_url)
+        channel = intent.channel_id if intent.kind != COMMAND else ""
+        who = Requester(intent.user_id, intent.team_id, channel)
+        sent = tell(self.services, who, msg, respond, thread_ts=intent.thread_ts)
         log.info(
             "explained a request acknowledged before a restart",
             extra={"event": "intent_explained", "intent": intent.id, "sent": sent},
         )
         self.done(intent.id, "explained" if sent else "could not explain")
 
-    def _ephemeral(self, intent: Intent, text: str, blocks: list[Any]) -> bool:
-        try:
-            self.services.slack.ephemeral(
-                intent.channel_id, intent.user_id, text, blocks, thread_ts=intent.thread_ts
-            )
-        except SlackError:
-            return False
-        return True
-
     def _unknown(self, intent: Intent) -> None:
         """A request of a kind this version does not finish (stored by a newer one)."""
         self.explain(intent, NOT_DONE, what="your request", again="Please try again.")
 
 
-def _respond(response_url: str, text: str, blocks: list[Any]) -> bool:
-    """Answer through a response_url; False when Slack did not take it."""
+def tell(
+    services: Services,
+    who: Requester,
+    msg: Message,
+    respond: Respond | None = None,
+    *,
+    thread_ts: str | None = None,
+) -> bool:
+    """Show `msg` to one person: through the response_url, else as an ephemeral in the
+    channel (in `thread_ts`), else in a direct message; False when nothing reached them."""
+    if respond is not None:
+        try:
+            answer = respond(
+                text=msg.text, blocks=msg.blocks, response_type="ephemeral", replace_original=False
+            )
+            if answer.status_code == 200:
+                return True
+        except OSError:
+            pass
+        log.warning("response_url failed", extra={"event": "respond_failed"})
+    if who.channel_id:
+        try:
+            services.slack.ephemeral(
+                who.channel_id, who.user_id, msg.text, msg.blocks, thread_ts=thread_ts
+            )
+            return True
+        except SlackError:
+            pass
     try:
-        answer = Respond(response_url=response_url)(
-            text=text, blocks=blocks, response_type="ephemeral", replace_original=False
-        )
-    except Exception:  # a network failure: the caller falls back to another way
+        services.slack.post(who.user_id, msg.text, msg.blocks)
+    except SlackError:
+        log.warning("could not tell the user", extra={"event": "tell_failed"})
         return False
-    return 200 <= answer.status_code < 300
+    return True

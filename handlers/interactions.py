@@ -24,7 +24,6 @@ from bot.deepnote.models import Notebook
 from bot.errors import DeepnoteError, FormErrors, SlackError, StorageError, UserError
 from bot.runs.service import Requester
 from bot.services import Services
-from bot.slack.messages.blocks import Message
 from bot.slack.messages.help import error_reply
 from bot.slack.run_form import CALLBACK_ID, FormRequest, TamperedForm, parse_state, validate_form
 from bot.text.mrkdwn import code, escape, truncate
@@ -39,7 +38,7 @@ from handlers.forms import (
     start_from_request,
 )
 from handlers.home import is_home_click, publish_home
-from handlers.intake import NOT_DONE, NOT_STORED, Intake, payload_of
+from handlers.intake import NOT_DONE, NOT_STORED, Intake, payload_of, tell
 from handlers.notebooks import fetch_notebook
 from handlers.payloads import action_value, clicker, get, team_of, text
 from storage.intents import CLICK, FORM, Intent
@@ -82,36 +81,6 @@ def known_run(services: Services, body: Mapping[str, Any], who: Requester) -> Ru
 
 
 # --- telling the person ------------------------------------------------------------------------
-
-
-def tell(
-    services: Services,
-    who: Requester,
-    msg: Message,
-    respond: Respond | None = None,
-) -> None:
-    """Show `msg` to one person: through the response_url, else as an ephemeral in the
-    channel, else in a direct message."""
-    if respond is not None:
-        try:
-            answer = respond(
-                text=msg.text, blocks=msg.blocks, response_type="ephemeral", replace_original=False
-            )
-            if answer.status_code == 200:
-                return
-        except OSError:
-            pass
-        log.warning("response_url failed", extra={"event": "respond_failed"})
-    if who.channel_id:
-        try:
-            services.slack.ephemeral(who.channel_id, who.user_id, msg.text, msg.blocks)
-            return
-        except SlackError:
-            pass
-    try:
-        services.slack.post(who.user_id, msg.text, msg.blocks)
-    except SlackError:
-        log.warning("could not tell the user", extra={"event": "tell_failed"})
 
 
 def remove_offer(respond: Respond | None) -> None:

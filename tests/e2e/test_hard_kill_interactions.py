@@ -22,11 +22,10 @@ from typing import Any
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, SALES_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import Message, SlackRequester, SlackStandIn
 from bot.offline.slack_standin.payloads import VERIFICATION_TOKEN
-from tests.conftest import SIGNING_SECRET
 from tests.e2e.support import BotProcess
 from tests.e2e.test_hard_kill_acks import kill_env
 from tests.e2e.test_interactions import unchanged_state
-from tests.e2e.test_kill_restart import live_fakes
+from tests.e2e.test_kill_restart import live_fakes, requester_for
 
 __all__ = ["live_fakes"]  # the fixture, shared with the kill/restart test
 
@@ -37,14 +36,6 @@ N = 10
 RESTARTED = "The bot restarted"
 
 Send = Callable[[SlackRequester, int], Any]
-
-
-def _requester(bot: BotProcess, slack: SlackStandIn) -> SlackRequester:
-    return SlackRequester(
-        bot_url=f"http://127.0.0.1:{bot.port}/slack/events",
-        signing_secret=SIGNING_SECRET,
-        standin=slack,
-    )
 
 
 def _cards(slack: SlackStandIn) -> list[Message]:
@@ -71,7 +62,7 @@ def _explanations(slack: SlackStandIn) -> int:
 def _send_then_kill(bot: BotProcess, slack: SlackStandIn, send: Send, db: Path) -> None:
     """Send N requests at once and kill -9 the bot as soon as all are acknowledged; each was
     stored with what Slack sent, but never the app's verification token."""
-    with _requester(bot, slack) as requester, ThreadPoolExecutor(N) as pool:
+    with requester_for(bot, slack) as requester, ThreadPoolExecutor(N) as pool:
         acks = list(pool.map(lambda i: send(requester, i), range(N)))
         bot.kill()
     assert [a.status_code for a in acks] == [200] * N
@@ -123,7 +114,7 @@ def _assert_each_once(slack: SlackStandIn, sim: Simulator, cards_before: int) ->
 def _first_card(env: dict[str, str], slack: SlackStandIn) -> tuple[BotProcess, Message]:
     """A running bot with one finished Hello world card in the channel."""
     bot = BotProcess(env)
-    with _requester(bot, slack) as requester:
+    with requester_for(bot, slack) as requester:
         assert requester.slash_command(f"run {HELLO_NOTEBOOK_ID}").status_code == 200
     slack.wait_for(lambda s: bool(_cards(s)) and bool(s.thread(CHANNEL, _cards(s)[0].ts)), 30)
     return bot, _cards(slack)[0]
@@ -203,7 +194,7 @@ def test_acknowledged_form_submissions_survive_a_hard_kill(
     slack, sim = live_fakes
     env = kill_env(tmp_path, slack, sim)
     bot = BotProcess(env)
-    with _requester(bot, slack) as requester:
+    with requester_for(bot, slack) as requester:
         assert requester.slash_command(f"run {SALES_NOTEBOOK_ID} --form").status_code == 200
     slack.wait_for(lambda s: bool(s.views), 30)
     view = slack.views[-1]
