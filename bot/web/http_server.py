@@ -91,8 +91,15 @@ class BotHTTPServer:
         """Stop taking requests, close every connection, and let the workers end."""
         if self._thread is not None and self._thread.is_alive():
             # The I/O loop owns its sockets: close them from inside it.
-            self.server.trigger.pull_trigger(self._close_all)
-            self._thread.join(timeout=5)
+            try:
+                self.server.trigger.pull_trigger(self._close_all)
+            except OSError:
+                # Its wake-up pipe is closed already (the loop is ending): close from here
+                # once it has ended.
+                self._thread.join(timeout=5)
+                self._close_all()
+            else:
+                self._thread.join(timeout=5)
         else:
             self._close_all()
         self.server.task_dispatcher.shutdown(timeout=5)
