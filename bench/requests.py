@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.drive import CardTracker, channel_names
 from bench.harness import Session, endpoint
-from bench.report import table
+from bench.report import Check, table
 from bench.scenarios import REPLY_GRACE, SETTLE_SECONDS, _finish, _ramp, _sleep_until, _wait
 from bench.stats import summary
 
@@ -68,10 +68,11 @@ def spread(session: Session, *, runs: int, finish_over: float, seed: int = 7) ->
 
 
 def requests_table(results: dict[str, Any]) -> str | None:
-    """Deepnote requests per finished run, by endpoint, for each `spread-*` scenario run."""
+    """Deepnote requests per finished run, by endpoint, for each `spread-*` scenario run and
+    its `cli-*` baseline (Deepnote's CLI, one process per run)."""
     rows = []
     for name, found in results.get("scenarios", {}).items():
-        if not name.startswith("spread-") or "deepnote_per_finished_run" not in found:
+        if not name.startswith(("spread-", "cli-")) or "deepnote_per_finished_run" not in found:
             continue
         by = found["by_endpoint_while_finishing"]
         reply = found["reply_seconds"]
@@ -82,7 +83,9 @@ def requests_table(results: dict[str, Any]) -> str | None:
                 str(by.get("GET /v2/runs/{id}", 0)),
                 str(by.get("GET /_snapshots/{id}", 0)),
                 str(by.get("GET /v2/notebooks/{id}/runs", 0)),
-                f"{found['notebook_reads_per_command']:.2f}",
+                f"{found['notebook_reads_per_command']:.2f}"
+                if "notebook_reads_per_command" in found
+                else "-",
                 f"{reply.get('p50', float('nan')):.1f} / {reply.get('p99', float('nan')):.1f} s",
             ]
         )
@@ -98,3 +101,57 @@ def requests_table(results: dict[str, Any]) -> str | None:
         "reply p50 / p99",
     ]
     return table(headers, rows)
+
+
+def listing_bound(runs: int, finish_over: float, staleness: float) -> float:
+    """The fewest Deepnote requests per finished run of any bot that learns of each finish
+    within `staleness` seconds, when finishes are spread over `finish_over` seconds across
+    `runs // 10` notebooks (as in `spread-*`): a run list covers one notebook, so every
+    notebook is listed at least once per `staleness`, and each finished run is read once
+    for its snapshot.
+
+    >>> listing_bound(10, 15.0, 2.5), listing_bound(50, 15.0, 1.0)
+    (1.6, 2.5)
+    """
+    notebooks = max(1, runs // 10)
+    return round((runs + notebooks * finish_over / staleness) / runs, 2)
+
+
+def checks(scenarios: dict[str, Any]) -> list[Check]:
+    """The issue's targets for runs over separate channels: at most 1.2 Deepnote requests per
+    finished run, and thread replies within 1 s of Deepnote's CLI (`cli-K`) at p99. Next to
+    the first: the least any bot could spend at the CLI's latency (`listing_bound`)."""
+    out = []
+    for name, data in scenarios.items():
+        if not name.startswith("spread-") or "deepnote_per_finished_run" not in data:
+            continue
+        baseline = scenarios.get(name.replace("spread-", "cli-"), {})
+        cli_p99 = (baseline.get("reply_seconds") or {}).get("p99")
+        bot_p99 = data["reply_seconds"].get("p99")
+        per_run = data["deepnote_per_finished_run"]
+        target = "≤ 1.2"
+        if cli_p99 is not None:
+            bound = listing_bound(data["runs"], data["finish_over_seconds"], cli_p99 + 1)
+            target += f" (any bot within CLI p99 + 1 s needs ≥ {bound:.2f})"
+        out.append(
+            Check(
+                f"Deepnote requests per finished run, {name}",
+                f"{per_run:.2f}",
+                target,
+                "PASS" if per_run <= 1.2 else "FAIL",
+            )
+        )
+        label = f"thread reply p99, {name}, vs Deepnote's CLI"
+        if cli_p99 is None or bot_p99 is None:
+            why = baseline.get("skipped", "cli scenario not run")
+            out.append(Check(label, "not run", why, "SKIP"))
+            continue
+        out.append(
+            Check(
+                label,
+                f"{bot_p99:.2f} s",
+                f"≤ {cli_p99 + 1:.2f} s (CLI p99 {cli_p99:.2f} s + 1 s)",
+                "PASS" if bot_p99 <= cli_p99 + 1 else "FAIL",
+            )
+        )
+    return out

@@ -26,7 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import busy, report, requests, scenarios
+from bench import busy, cli, report, requests, scenarios
 from bench.harness import REPO, Options, Session
 from bench.profile import summarise_file
 from bench.stats import percentile
@@ -47,7 +47,7 @@ def plan(quick: bool, seed: int) -> list[tuple[str, Scenario]]:
             ("notify-1", partial(notify, in_flight=1, samples=4, mean_gap=0, command_rate=5)),
             ("notify-10", partial(notify, in_flight=10, samples=6, mean_gap=2.0, command_rate=20)),
             ("notify-100", partial(notify, in_flight=100, samples=6, mean_gap=2.0)),
-            ("spread-50", partial(requests.spread, runs=50, finish_over=15.0, seed=seed)),
+            *_spread((10, 50), seed),
             ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=5)),
             *_busy((1, 10, 50), seed),
         ]
@@ -59,10 +59,20 @@ def plan(quick: bool, seed: int) -> list[tuple[str, Scenario]]:
         ("notify-10", partial(notify, in_flight=10, samples=20, mean_gap=2.0, command_rate=20)),
         ("notify-100", partial(notify, in_flight=100, samples=30, mean_gap=2.0)),
         ("notify-1000", partial(notify, in_flight=1000, samples=40, mean_gap=2.0)),
-        ("spread-50", partial(requests.spread, runs=50, finish_over=15.0, seed=seed)),
+        *_spread((10, 50), seed),
         ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=40)),
         *_busy((1, 10, 50, 200), seed),
     ]
+
+
+def _spread(counts: Sequence[int], seed: int) -> list[tuple[str, Scenario]]:
+    """Runs over separate channels (`spread-K`), each next to Deepnote's CLI on the same
+    notebooks and finish instants (`cli-K`, skipped when the CLI is not installed)."""
+    out: list[tuple[str, Scenario]] = []
+    for k in counts:
+        out.append((f"spread-{k}", partial(requests.spread, runs=k, finish_over=15.0, seed=seed)))
+        out.append((f"cli-{k}", partial(cli.cli_baseline, runs=k, finish_over=15.0, seed=seed)))
+    return out
 
 
 def _busy(counts: Sequence[int], seed: int) -> list[tuple[str, Scenario]]:
@@ -152,7 +162,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results["profile"].update(summarise_file(path))
     results["meta"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["startup_seconds"] = _startups(results["scenarios"])
-    found = report.checks(results) + busy.checks(results["scenarios"])
+    found = (
+        report.checks(results)
+        + busy.checks(results["scenarios"])
+        + requests.checks(results["scenarios"])
+    )
     results["targets"] = [c.as_dict() for c in found]
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(_jsonable(results), indent=2, ensure_ascii=False) + "\n")

@@ -33,6 +33,9 @@ MAX_LIST_PAGES = 20
 MAX_DUE_PER_ROUND = 2000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LIST_EVERY = 1.0
+# Rounds start a few milliseconds early or late (the scheduler's jitter): a read due that
+# little after a round's start is made in that round rather than a whole interval later.
+DUE_EARLY_FRACTION = 0.25
 MAX_TYPICAL = 10_000
 
 
@@ -80,7 +83,9 @@ class Follower:
 
     def poll_due(self, now: datetime) -> None:
         """Read the statuses of the runs due, within this round's request budget."""
-        due = self.likely_finished_first(self.store.due_for_poll(now, limit=MAX_DUE_PER_ROUND), now)
+        early = timedelta(seconds=self.poll_seconds * DUE_EARLY_FRACTION)
+        due = self.store.due_for_poll(now + early, limit=MAX_DUE_PER_ROUND)
+        due = self.likely_finished_first(due, now)
         # Unfinished statuses from listings are stored together: one transaction per round,
         # not one per run (a database over the network pays a round trip per statement).
         listed_reads: list[tuple[str, str, datetime]] = []
@@ -176,7 +181,9 @@ class Follower:
             if len(runs) < 2:
                 continue
             last = self._listed_at.get(notebook_id)
-            if last is not None and (now - last).total_seconds() < LIST_EVERY:
+            if last is not None and (now - last).total_seconds() < LIST_EVERY * (
+                1 - DUE_EARLY_FRACTION
+            ):
                 waiting.add(notebook_id)
                 continue
             self._listed_at[notebook_id] = now
