@@ -161,6 +161,15 @@ def checks(scenarios: dict[str, Any]) -> list[Check]:
                 data["reply_seconds"]["p99"] <= bound,
             )
         )
+        edit_bound = 1.5 * max(data["floor"]["edit_seconds"]["p99"], 1.0)
+        out.append(
+            _check(
+                f"card edit to the final state p99 (s), {name}",
+                data["edit_seconds"]["p99"],
+                f"≤ {edit_bound:.3g} s (1.5 × max(floor, 1 s))",
+                data["edit_seconds"]["p99"] <= edit_bound,
+            )
+        )
         share = data["rate_limited"] / max(1, data["slack_writes"])
         out.append(_check(f"429s of Slack writes, {name}", share, "< 5%", share < 0.05))
         wrong = data["lost"] + data["posted_twice"]
