@@ -8,13 +8,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from bot.commands.parse import parse_command
 from bot.commands.types import ScheduleCommand
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, QUALITY_NOTEBOOK_ID, SALES_NOTEBOOK_ID
 from bot.offline.simulator.notebooks import SAMPLES_DIR
 from bot.offline.slack_standin import Message, SlackStandIn, View
 from bot.offline.slack_standin.interactions import state_values
-from bot.offline.slack_standin.shortcuts import options_problems
+from bot.offline.slack_standin.shortcuts import message_shortcut, options_problems
+from storage.intents import SHORTCUT, Intent, IntentStore
 from tests.conftest import Bots, Harness
 from tests.e2e.test_interactions import button, click, creates, submit, wait_cards
 
@@ -352,3 +355,58 @@ def test_rerun_this_restarts_a_cards_run_and_refuses_other_messages(harness: Har
     assert len(creates(h)) == 2
     assert button(card, "rerun")["value"]
     assert h.slack.violations == []
+
+
+def test_a_rerun_this_acknowledged_before_a_hard_kill_is_carried_out_once(bots: Bots) -> None:
+    """Stored before its acknowledgement; a process that died with it open leaves it to the
+    next, which starts the run once (keyed by the shortcut) and marks it done."""
+    h = bots.start()
+    h.command(f"run {HELLO_NOTEBOOK_ID}")
+    card = wait_cards(h, 1)[0]
+    h.run_until_finished()
+    card = h.slack.message(CHANNEL, card.ts) or card
+    payload = message_shortcut(
+        "rerun_message",
+        message=card_json(card),
+        channel=(CHANNEL, "general"),
+        user=("U0BOB", "bob"),
+        team_id="T0TEST",
+    )
+    intent = Intent(
+        id="shortcut-before-the-kill",
+        team_id="T0TEST",
+        user_id="U0BOB",
+        channel_id=CHANNEL,
+        thread_ts=None,
+        text="rerun_message",
+        response_url=None,
+        holder="a-process-that-died",
+        received_at=h.clock.now(),
+        kind=SHORTCUT,
+        payload=json.dumps(payload),
+    )
+    assert IntentStore(h.bot.services.db).add(intent)
+    h.bot.tick()
+    wait_cards(h, 2)
+    h.bot.tick()
+    h.slack.wait_for(lambda s: IntentStore(h.bot.services.db).unfinished() == [])
+    assert len(creates(h)) == 2
+    assert h.bot.services.store.recent_for_user("U0BOB")[0].notebook_id == HELLO_NOTEBOOK_ID
+
+
+def test_every_shortcut_of_the_manifest_is_answered(harness: Harness) -> None:
+    root = Path(__file__).resolve().parents[2]
+    manifest = yaml.safe_load((root / "app_manifest.yml").read_text(encoding="utf-8"))
+    shortcuts = manifest["features"]["shortcuts"]
+    assert {(s["type"], s["callback_id"]) for s in shortcuts} == {
+        ("global", "run_notebook"),
+        ("message", "rerun_message"),
+    }
+    said = harness.slack.user_message(CHANNEL, "hello")
+    for shortcut in shortcuts:
+        if shortcut["type"] == "global":
+            resp = harness.requester.shortcut(shortcut["callback_id"])
+        else:
+            message = {"type": "message", "ts": said.ts, "text": said.text, "user": "U0ALICE"}
+            resp = harness.requester.message_shortcut(shortcut["callback_id"], message)
+        assert resp.status_code == 200, shortcut  # Bolt answers 404 to what nobody listens to
