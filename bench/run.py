@@ -26,7 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import busy, report, requests, scenarios
+from bench import busy, find, report, requests, scenarios
 from bench.harness import REPO, Options, Session
 from bench.profile import summarise_file
 from bench.stats import percentile
@@ -50,6 +50,7 @@ def plan(quick: bool, seed: int) -> list[tuple[str, Scenario]]:
             ("spread-50", partial(requests.spread, runs=50, finish_over=15.0, seed=seed)),
             ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=5)),
             *_busy((1, 10, 50), seed),
+            ("find-5000", partial(find.find_bench, rounds=10)),
         ]
     return [
         ("ack-1", partial(scenarios.ack, concurrency=1, rounds=15, keepalive=10)),
@@ -62,6 +63,7 @@ def plan(quick: bool, seed: int) -> list[tuple[str, Scenario]]:
         ("spread-50", partial(requests.spread, runs=50, finish_over=15.0, seed=seed)),
         ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=40)),
         *_busy((1, 10, 50, 200), seed),
+        ("find-5000", partial(find.find_bench, rounds=30)),
     ]
 
 
@@ -152,7 +154,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results["profile"].update(summarise_file(path))
     results["meta"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["startup_seconds"] = _startups(results["scenarios"])
-    found = report.checks(results) + busy.checks(results["scenarios"])
+    found = (
+        report.checks(results)
+        + busy.checks(results["scenarios"])
+        + find.checks(results["scenarios"])
+    )
     results["targets"] = [c.as_dict() for c in found]
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(_jsonable(results), indent=2, ensure_ascii=False) + "\n")
@@ -164,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if busy.table(results):
         print()
         print(busy.table(results))
+    print()
+    if find.table(results):
+        print()
+        print(find.table(results))
     print()
     print(report.checks_table(found))
     spread = requests.requests_table(results)
