@@ -249,6 +249,9 @@ def test_bare_run_opens_the_picker_and_choosing_fills_the_form_in_place(harness:
     many = suggestions(h, view, "e")
     assert len(many) == 100
     options = suggestions(h, view, "SALES rep")
+    # The same text typed again within the second: the same bytes, answered again (an options
+    # request is not refused as a replay).
+    assert suggestions(h, view, "SALES rep") == options
     assert options[0]["value"] == SALES_NOTEBOOK_ID
     assert options[0]["text"]["text"] == "Sales report · Sales report"
     form = choose(h, view, options[0])
@@ -274,8 +277,13 @@ def test_picker_leaves_out_notebooks_the_channel_may_not_run(bots: Bots) -> None
     h.command("run")
     view = picker_of(h)
     assert [o["value"] for o in suggestions(h, view, "sales")] == []
+    # Chosen all the same (a forged choice): the picker says why, and no form comes.
+    forged = {"text": {"type": "plain_text", "text": "Sales report"}, "value": SALES_NOTEBOOK_ID}
+    refused = choose(h, view, forged)
+    assert "may not be run from this channel" in json.dumps(refused.blocks)
+    assert not any(b["type"] == "input" for b in refused.blocks)
     h.command("run", channel_id=FINANCE)
-    view = picker_of(h, 2)
+    view = picker_of(h, 2)  # a second modal (the first stays open for the stand-in)
     assert [o["value"] for o in suggestions(h, view, "sales")] == [SALES_NOTEBOOK_ID]
 
 
