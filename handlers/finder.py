@@ -23,7 +23,7 @@ from slack_bolt import Ack, Respond
 
 from bot.commands.parse import parse_command
 from bot.commands.types import AliasCommand, InputsCommand, RunCommand
-from bot.errors import StorageError, UserError
+from bot.errors import SlackError, StorageError, UserError
 from bot.runs.service import Requester
 from bot.services import Services
 from bot.slack.messages.blocks import Message, plain_text, section
@@ -40,7 +40,7 @@ from bot.slack.run_form import FormRequest, modal_metadata, plain_error
 from bot.text.mrkdwn import escape, truncate
 from handlers import aliases, errors, run_commands
 from handlers.find_command import find_page, schedule_offer
-from handlers.forms import form_key_of, signed_request
+from handlers.forms import TRIGGER_GONE, form_key_of, signed_request
 from handlers.intake import NOT_STORED, Intake, tell
 from handlers.notebooks import fetch_notebook
 from handlers.payloads import action_value, clicker, get, team_of, text
@@ -131,8 +131,19 @@ class FindClicks:
         notebook = fetch_notebook(self.services, action_value(body), retries=0)
         request = FormRequest(notebook.id, who.team_id, who.user_id, who.channel_id)
         view = alias_view(modal_metadata(request, form_key_of(self.services)), notebook.name)
-        if who.trigger_id:
+        typed = f"`/deepnote alias &lt;name&gt; {notebook.id}`"
+        if not who.trigger_id:
+            raise UserError("Slack did not let the bot open the form.", hint=f"Type {typed}.")
+        try:
             self.services.slack.open_view(who.trigger_id, view)
+        except SlackError as exc:
+            if exc.code not in TRIGGER_GONE:
+                raise
+            raise UserError(
+                "Slack did not let the bot open the form in time (a form must open within "
+                "3 seconds of the click).",
+                hint=f"Press *Alias…* again, or type {typed}.",
+            ) from None
 
     def page(self, body: Mapping[str, Any], respond: Respond | None, _id: str | None) -> None:
         """*More* and *Refresh*: the page asked for, in place of the answer clicked."""
@@ -198,6 +209,7 @@ class AliasForm:
         try:
 
             def make() -> Message:
+                """The channel's rule, then the alias, as the typed command does them."""
                 self.services.config.access().check_channel(who.channel_id)
                 return aliases.do_alias(self.services, who, cmd)
 

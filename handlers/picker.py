@@ -35,7 +35,7 @@ from bot.slack.run_form import (
 )
 from handlers import errors
 from handlers.find_command import may_run
-from handlers.forms import form_key_of, signed_request
+from handlers.forms import TRIGGER_GONE, form_key_of, signed_request
 from handlers.notebooks import fetch_notebook
 from handlers.payloads import get, team_of, text
 
@@ -122,7 +122,15 @@ def open_picker(services: Services, who: Requester, request: FormRequest) -> Non
     if not who.trigger_id:
         raise UserError(NO_PICKER)
     metadata = modal_metadata(request, form_key_of(services))
-    services.slack.open_view(who.trigger_id, picker_view(metadata))
+    try:
+        services.slack.open_view(who.trigger_id, picker_view(metadata))
+    except SlackError as exc:
+        if exc.code not in TRIGGER_GONE:
+            raise
+        raise UserError(
+            "Slack did not let the bot open the form in time (a form must open within 3 seconds).",
+            hint=NO_PICKER,
+        ) from None
 
 
 def filled_view(services: Services, request: FormRequest, option: dict[str, Any]) -> dict[str, Any]:

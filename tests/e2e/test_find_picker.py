@@ -325,6 +325,21 @@ def test_run_from_a_mention_cannot_open_the_picker_and_says_what_to_type(
     assert h.slack.views == []
 
 
+def test_a_form_slack_does_not_let_open_in_time_says_what_to_type(harness: Harness) -> None:
+    h = harness
+    h.slack.inject("views.open", error="expired_trigger_id")
+    h.command("run")
+    h.slack.wait_for(lambda s: said_privately(s, "did not let the bot open the form in time"))
+    assert said_privately(h.slack, "/deepnote find")
+    h.slack.inject("views.open", error="expired_trigger_id")
+    answer = find(h, "hello")
+    press(h, answer, "find_alias", HELLO_NOTEBOOK_ID)
+    h.slack.wait_for(
+        lambda s: said_privately(s, f"/deepnote alias &lt;name&gt; {HELLO_NOTEBOOK_ID}")
+    )
+    assert h.slack.views == []
+
+
 # --- Re-run this --------------------------------------------------------------------------------
 
 
