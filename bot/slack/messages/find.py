@@ -34,6 +34,8 @@ from bot.text.mrkdwn import code, escape, truncate
 
 PAGE_SIZE = 10
 """Results per page: two blocks each, well inside Slack's 50 blocks per message."""
+TEXT_CHARS = 100
+"""The longest search text (`FIND_CHARS` of the parser): a longer one in a button is not ours."""
 
 FIND_RUN = "find_run"
 FIND_INPUTS = "find_inputs"
@@ -63,7 +65,8 @@ def read_page_value(value: str) -> tuple[str, int] | None:
     text, start = data.get("q"), data.get("o")
     if not isinstance(text, str) or not isinstance(start, int) or isinstance(start, bool):
         return None
-    return (text, start) if text.strip() and 0 <= start <= 100_000 else None
+    fits = 0 < len(text.strip()) <= TEXT_CHARS and 0 <= start <= 100_000
+    return (text, start) if fits else None
 
 
 def _age(seconds: float) -> str:
