@@ -26,7 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import busy, cli, report, requests, scenarios
+from bench import busy, cli, find, report, requests, scenarios
 from bench.harness import REPO, Options, Session
 from bench.profile import summarise_file
 from bench.stats import percentile
@@ -50,6 +50,7 @@ def plan(quick: bool, seed: int) -> list[tuple[str, Scenario]]:
             *_spread((10, 50), seed),
             ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=5)),
             *_busy((1, 10, 50), seed),
+            ("find-5000", partial(find.find_bench, rounds=10)),
         ]
     return [
         ("ack-1", partial(scenarios.ack, concurrency=1, rounds=15, keepalive=10)),
@@ -62,6 +63,7 @@ def plan(quick: bool, seed: int) -> list[tuple[str, Scenario]]:
         *_spread((10, 50), seed),
         ("memory-10000", partial(scenarios.memory, runs=10_000, seconds=40)),
         *_busy((1, 10, 50, 200), seed),
+        ("find-5000", partial(find.find_bench, rounds=30)),
     ]
 
 
@@ -166,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.checks(results)
         + busy.checks(results["scenarios"])
         + requests.checks(results["scenarios"])
+        + find.checks(results["scenarios"])
     )
     results["targets"] = [c.as_dict() for c in found]
     json_path.parent.mkdir(parents=True, exist_ok=True)
@@ -178,6 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if busy.table(results):
         print()
         print(busy.table(results))
+    print()
+    if find.table(results):
+        print()
+        print(find.table(results))
     print()
     print(report.checks_table(found))
     spread = requests.requests_table(results)

@@ -14,7 +14,7 @@ from bot.runs.service import Requester
 from bot.services import Services
 from bot.slack.messages.blocks import Message
 from bot.slack.messages.help import command_help, help_overview
-from handlers import aliases, audit_commands, run_commands, schedule_commands
+from handlers import aliases, audit_commands, find_command, run_commands, schedule_commands
 
 Handler = Callable[[Services, Requester, Any], "Message | None"]
 
@@ -34,6 +34,7 @@ def do_help(services: Services, who: Requester, cmd: types.HelpCommand) -> Messa
 ROUTES: Mapping[type[Any], Route] = MappingProxyType(
     {
         types.RunCommand: Route("run", run_commands.do_run),
+        types.FindCommand: Route("find", find_command.do_find),
         types.InputsCommand: Route("inputs", run_commands.do_inputs),
         types.StatusCommand: Route("status", run_commands.do_status),
         types.HelpCommand: Route("help", do_help),

@@ -39,7 +39,8 @@ RUN_NOW = "run_now"
 NO_TRIGGER = "no_trigger"
 TRIGGER_EXPIRED = "trigger_expired"
 
-_TRIGGER_GONE = ("expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id")
+TRIGGER_GONE = ("expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id")
+"""What Slack answers views.open with when the click's or command's trigger_id is used up."""
 
 
 def form_key_of(services: Services) -> bytes:
@@ -115,7 +116,7 @@ def open_run_form(
             "could not open the run form",
             extra={"event": "form_not_opened", "code": exc.code, "notebook": notebook.id},
         )
-        if exc.code not in _TRIGGER_GONE:
+        if exc.code not in TRIGGER_GONE:
             raise
         return form_offer(services, notebook, request, TRIGGER_EXPIRED)
     return None

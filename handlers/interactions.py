@@ -27,7 +27,8 @@ from bot.services import Services
 from bot.slack.messages.help import error_reply
 from bot.slack.run_form import CALLBACK_ID, FormRequest, TamperedForm, parse_state, validate_form
 from bot.text.mrkdwn import code, escape, truncate
-from handlers import errors
+from handlers import errors, shortcuts
+from handlers.finder import ALIAS_CALLBACK, AliasForm, FindClicks
 from handlers.forms import (
     OPEN_FORM,
     RUN_NOW,
@@ -41,6 +42,7 @@ from handlers.home import is_home_click, publish_home
 from handlers.intake import NOT_DONE, NOT_STORED, Intake, payload_of, tell
 from handlers.notebooks import fetch_notebook
 from handlers.payloads import action_value, clicker, get, team_of, text
+from handlers.picker import chosen_channel
 from storage.intents import CLICK, FORM, Intent
 from storage.records import RunRecord
 
@@ -125,6 +127,7 @@ class Clicks:
             RERUN_FORM: self.rerun_form,
             OPEN_FORM: self.open_form,
             RUN_NOW: self.run_now,
+            **FindClicks(services).works(),
         }
 
     def acknowledge(
@@ -333,6 +336,8 @@ class FormSubmission:
         request = signed_request(services, str(view.get("private_metadata") or ""), team_of(body))
         if request.user_id != (text(get(body, "user", "id")) or ""):
             raise TamperedForm()
+        if not request.channel_id:  # opened by the global shortcut: the form names the channel
+            request = replace(request, channel_id=chosen_channel(view))
         notebook = fetch_notebook(services, request.notebook_id, retries=0)
         services.runs.access.check_notebook(request.channel_id, notebook.id, notebook.name)
         state = get(view, "state", "values")
@@ -404,3 +409,5 @@ def register(app: App, services: Services, *, intake: Intake | None = None) -> N
     for action in clicks.works:
         app.action(action)(clicks.acknowledge)
     app.view(CALLBACK_ID)(FormSubmission(services, intake=intake).submit)
+    app.view(ALIAS_CALLBACK)(AliasForm(services, intake=intake).submit)
+    shortcuts.register(app, services, clicks.rerun, intake=intake)

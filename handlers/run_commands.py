@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.commands.types import InputsCommand, RunCommand, StatusCommand
@@ -14,10 +15,11 @@ from bot.services import Services
 from bot.slack.messages.blocks import Message
 from bot.slack.messages.cards import status_reply
 from bot.slack.messages.inputs import inputs_listing
-from bot.slack.run_form import form_wanted
+from bot.slack.run_form import FormRequest, form_wanted
 from bot.text.mrkdwn import Markup, code, fill
 from handlers.forms import open_run_form, request_for
 from handlers.notebooks import load_checked, load_notebook
+from handlers.picker import open_picker
 
 
 def _check_blocks(notebook: Notebook, block_ids: tuple[str, ...]) -> None:
@@ -52,6 +54,10 @@ def do_run(services: Services, who: Requester, cmd: RunCommand) -> Message | Non
         )
         return inputs
 
+    if not cmd.notebook:  # a bare `run`: the form opens with a notebook picker
+        request = FormRequest("", who.team_id, who.user_id, who.channel_id, who.thread_ts)
+        open_picker(services, who, replace(request, options=cmd.options))
+        return None
     # A refusal by a cached copy of the notebook is checked against Deepnote's current one.
     notebook, inputs = load_checked(services, cmd.notebook, check, team_id=who.team_id)
     wanted = form_wanted(form_flag=cmd.form, inputs_given=bool(cmd.inputs), notebook=notebook)

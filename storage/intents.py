@@ -4,8 +4,9 @@ Slack never retries a slash command, a button click or a form submission it got 
 (nor an event it got a 200 for), so anything the bot acknowledged and then lost to a hard kill
 would be lost for good. Each one is written here first (one small INSERT) and marked done once
 its work has finished; after a restart the process holding the poller lease finishes or
-explains every one left open. `kind` says what it was (`command`, `mention`, `click`, `form`);
-`payload` keeps what Slack sent (without its verification token), to carry it out again.
+explains every one left open. `kind` says what it was (`command`, `mention`, `click`, `form`,
+`shortcut`); `payload` keeps what Slack sent (without its verification token), to carry it
+out again.
 
 >>> from datetime import UTC, datetime
 >>> from storage.sqlite import SQLiteDatabase
@@ -47,6 +48,8 @@ COMMAND = "command"
 MENTION = "mention"
 CLICK = "click"
 FORM = "form"
+SHORTCUT = "shortcut"
+"""A message shortcut that starts a run (*Re-run this*); opening a modal is not stored."""
 
 
 @dataclass(frozen=True, kw_only=True)

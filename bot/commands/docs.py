@@ -79,6 +79,9 @@ COMMANDS: tuple[CommandDoc, ...] = (
             "`name=value`: sets an input; inputs you leave out keep the notebook's current "
             "values (`/deepnote inputs <notebook>` lists them).",
             "Without inputs, a notebook that has inputs opens a form to fill in.",
+            "A bare `/deepnote run` (or the *Run a Deepnote notebook* shortcut) opens the form "
+            "with a notebook picker: type a part of a notebook's or project's name, choose one, "
+            "and the form fills in with its inputs.",
             "`--as-is`: start at once with the notebook's current values, no form "
             "(for keyboard use and scripts).",
             "`--form`: open the form even when you typed inputs (they fill it in).",
@@ -88,6 +91,20 @@ COMMANDS: tuple[CommandDoc, ...] = (
             "`--post-outputs all|none|NAMES`: which results to post in the thread "
             "(block ids or titles; the default is big numbers, tables, images, charts and the "
             "last text output).",
+        ),
+    ),
+    CommandDoc(
+        "find",
+        "find <text>",
+        "Find notebooks whose name or project's name contains the text, with buttons to run them.",
+        ("find sales", 'find "data quality"'),
+        group="Run notebooks",
+        details=(
+            "Lists the matching notebooks the bot's Deepnote key can see (10 at a time, "
+            "*More* for the next ones), each with its project and id and the buttons *Run*, "
+            "*Inputs*, *Schedule…* and *Alias…*.",
+            "Notebooks that may not be run in this channel are left out.",
+            "The list of notebooks is kept for 5 minutes; *Refresh* reads it again.",
         ),
     ),
     CommandDoc(

@@ -81,14 +81,14 @@ def _parse_run(tokens: Sequence[Token]) -> types.RunCommand:
             flags.add(item.name)
         else:
             values[item.name] = item.value
-    if notebook is None:
+    if notebook is None and (inputs or "blocks" in values or flags & {"as-is", "with-dependents"}):
         raise usage_error("run", "`run` needs a notebook: an alias, id, name or link.")
     check_input_count("run", inputs)
     block_ids = parse_block_ids(values["blocks"]) if "blocks" in values else ()
     _check_run_flags(flags, block_ids)
     post = parse_post_outputs(values["post-outputs"]) if "post-outputs" in values else None
     return types.RunCommand(
-        notebook=notebook,
+        notebook=notebook or "",  # none: a form that starts with a notebook picker
         inputs=tuple(inputs),
         options=RunOptions(
             readonly="readonly" in flags,
@@ -96,7 +96,7 @@ def _parse_run(tokens: Sequence[Token]) -> types.RunCommand:
             run_dependents="with-dependents" in flags,
             post_outputs=post,
         ),
-        form="form" in flags,
+        form="form" in flags or notebook is None,
         as_is="as-is" in flags,
     )
 
@@ -257,6 +257,18 @@ def _parse_inputs(tokens: Sequence[Token]) -> types.InputsCommand:
     return types.InputsCommand(notebook_word("inputs", Word(raw, False, None, None)))
 
 
+def _parse_find(tokens: Sequence[Token]) -> types.FindCommand:
+    words = plain_words("find", tokens, 1, types.FIND_WORDS, "a part of a notebook's name")
+    text = " ".join(unescape_slack(w) for w in words).strip()
+    if not text:
+        raise usage_error("find", "`find` needs a part of a notebook's or project's name.")
+    if len(text) > types.FIND_CHARS:
+        raise usage_error(
+            "find", f"That is {len(text)} characters; search with at most {types.FIND_CHARS}."
+        )
+    return types.FindCommand(text)
+
+
 def _parse_schedules(tokens: Sequence[Token]) -> types.SchedulesCommand:
     plain_words("schedules", tokens, 0, 0, "nothing")
     return types.SchedulesCommand()
@@ -282,6 +294,7 @@ _SCHEDULE_ACTIONS: dict[str, Callable[[str], types.Command]] = {
 _PARSERS: dict[str, Callable[[Sequence[Token]], types.Command]] = {
     "help": _parse_help,
     "run": _parse_run,
+    "find": _parse_find,
     "inputs": _parse_inputs,
     "status": _parse_status,
     "schedule": _parse_schedule,

@@ -24,7 +24,8 @@ class HelpCommand:
 
 @dataclass(frozen=True)
 class RunCommand:
-    """`run <notebook> ...`; `notebook` is the raw reference, resolved later.
+    """`run <notebook> ...`; `notebook` is the raw reference, resolved later ("" for a bare
+    `run`: the form opens with a notebook picker).
 
     `form` (`--form`) always opens the run form; `as_is` (`--as-is`) never does: inputs not
     given keep the notebook's current values. Without either, the form opens only when the
@@ -36,6 +37,17 @@ class RunCommand:
     options: RunOptions
     form: bool
     as_is: bool = False
+
+
+FIND_CHARS = 100
+FIND_WORDS = 20
+
+
+@dataclass(frozen=True)
+class FindCommand:
+    """`find <text>`: notebooks whose own or project's name contains `text`."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -128,6 +140,7 @@ class AuditCommand:
 Command = (
     HelpCommand
     | RunCommand
+    | FindCommand
     | InputsCommand
     | StatusCommand
     | ScheduleCommand

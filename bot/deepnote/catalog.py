@@ -12,6 +12,12 @@ How a name is matched (`match_notebooks`), the first rule that finds something w
 1. the notebook's name, ignoring case and extra spaces;
 2. `Project / Notebook`, each part matched like a name;
 3. a part of the notebook's name.
+
+Searching (`/deepnote find`, the run form's notebook picker: `search_notebooks`) matches a
+text anywhere in a notebook's name or its project's name, from the same cached listing (a
+notebook's own name is only in the full listing). When the listing was cut short at
+`MAX_PAGES`, the projects whose *name* matches are also asked for with `nameContains` (at most
+`NAMED_PAGES` pages), so a project beyond the cut is still found by its name.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ REFRESH_ON_MISS_SECONDS = 30.0
 PAGE_SIZE = 100
 MAX_PAGES = 50
 """5,000 projects: beyond that a lookup would spend too much of the budget (and time)."""
+NAMED_PAGES = 3
+"""Pages of `nameContains` results read for a search when the listing was cut short."""
 
 EXACT, PROJECT_AND_NAME, PART = "exact", "project and name", "part"
 
@@ -102,6 +110,47 @@ def match_notebooks(notebooks: Sequence[ListedNotebook], text: str) -> Matches:
     return Matches(PART, part) if part else Matches(None)
 
 
+def _search_rank(notebook: ListedNotebook, key: str) -> int:
+    """How well `key` matches: the notebook's name exactly, at its start, inside it; then the
+    project's name exactly, inside it; -1 when it does not match at all."""
+    name, project = name_key(notebook.name), name_key(notebook.project_name)
+    for rank, hit in enumerate(
+        (name == key, name.startswith(key), key in name, project == key, key in project)
+    ):
+        if hit:
+            return rank
+    return -1
+
+
+def search_notebooks(notebooks: Sequence[ListedNotebook], text: str) -> list[ListedNotebook]:
+    """The notebooks whose own or project's name contains `text` (case and extra spaces
+    ignored), best matches first: the notebook's name before its project's, whole before part.
+
+    >>> nbs = [ListedNotebook("a", "Weekly sales", "p1", "Finance"),
+    ...        ListedNotebook("b", "Sales", "p2", "Marketing"),
+    ...        ListedNotebook("c", "Churn", "p3", "Sales team"),
+    ...        ListedNotebook("d", "Churn", "p4", "Product")]
+    >>> [n.id for n in search_notebooks(nbs, "SALES")]
+    ['b', 'a', 'c']
+    >>> search_notebooks(nbs, "  ")
+    []
+    """
+    key = name_key(text)
+    if not key:
+        return []
+    ranked = [(rank, n) for n in notebooks if (rank := _search_rank(n, key)) >= 0]
+    ranked.sort(key=lambda p: (p[0], name_key(p[1].name), name_key(p[1].project_name), p[1].id))
+    return [n for _, n in ranked]
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a search found (best first) and the listing it searched."""
+
+    notebooks: tuple[ListedNotebook, ...]
+    listing: Listing
+
+
 class NotebookCatalog:
     """The cached listing of the key's notebooks (thread-safe; one load at a time)."""
 
@@ -162,6 +211,41 @@ class NotebookCatalog:
             listing = self.listing(max_age=self._miss_age, retries=retries)
             found = match_notebooks(listing.notebooks, text)
         return found, listing
+
+    def search(self, text: str, *, refresh: bool = False, retries: int | None = None) -> Found:
+        """The notebooks whose own or project's name contains `text`, best first.
+
+        `refresh` reads the listing again unless it is younger than the refresh-on-miss age
+        (so pressing *Refresh* repeatedly cannot spend the request budget on the same pages).
+        """
+        max_age = self._miss_age if refresh else None
+        listing = self.listing(max_age=max_age, retries=retries)
+        found = search_notebooks(listing.notebooks, text)
+        if not listing.complete:
+            known = {n.id for n in found}
+            extra = [n for n in self.named_projects(text, retries=retries) if n.id not in known]
+            found = search_notebooks([*found, *extra], text)
+        return Found(tuple(found), listing)
+
+    def named_projects(
+        self, text: str, *, pages: int = NAMED_PAGES, retries: int | None = None
+    ) -> list[ListedNotebook]:
+        """The notebooks of projects whose name contains `text` (`nameContains`, at most
+        `pages` pages): what Deepnote can filter itself, without the whole listing."""
+        notebooks: list[ListedNotebook] = []
+        token: str | None = None
+        for _ in range(pages):
+            projects, token = self._deepnote.list_projects_page(
+                page_size=PAGE_SIZE, page_token=token, name_contains=text, retries=retries
+            )
+            notebooks += [
+                ListedNotebook(_notebook_id(n.id), n.name, n.project_id, n.project_name)
+                for project in projects
+                for n in project.notebooks
+            ]
+            if token is None:
+                break
+        return notebooks
 
     def forget(self, notebook_id: str) -> None:
         """Drop a notebook Deepnote no longer has from the cached listing."""

@@ -334,6 +334,11 @@ class Console:
             runs_before=frozenset(r.id for r in self._recent_runs()),
         )
 
+    def choice_turn(self) -> tuple[Turn, SlackRequester]:
+        """A turn for something chosen in an open modal, and the requester that sends it."""
+        assert self._requester is not None
+        return self._turn("press"), self._requester
+
     def refused_turn(self, *, refused: bool = True) -> Turn:
         """A turn the console answered itself (refused, unless told otherwise)."""
         turn = self._turn("console")

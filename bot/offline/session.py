@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from bot.offline.console import Console, ConsoleOptions
+from bot.offline.console import USER_ID, Console, ConsoleOptions
 from bot.offline.exit_codes import EXIT_INTERRUPTED, EXIT_OK
 from bot.offline.formfill import (
     Cancelled,
@@ -26,6 +26,7 @@ from bot.offline.formfill import (
     initial_values,
     shown_value,
 )
+from bot.offline.picking import pick_notebook, picker_of
 from bot.offline.slack_standin import View
 from bot.offline.transcript import Transcript, Turn
 
@@ -149,6 +150,12 @@ class Session:
                 )
                 turn = console.press(offer.number, echo=False)
                 continue
+            if view is not None and view.view.get("submit") is None and picker_of(view):
+                picked = self.pick(view, prompter)
+                if picked is None:
+                    return EXIT_OK
+                turn = picked
+                continue
             if view is None or view.view.get("submit") is None:
                 return console.outcome(turn, deadline) if follow else EXIT_OK
             filling = time.monotonic()
@@ -160,6 +167,22 @@ class Session:
             deadline += time.monotonic() - filling
 
     # -- forms ------------------------------------------------------------------------------
+
+    def pick(self, view: View, prompter: Prompter | None) -> Turn | None:
+        """The run form's notebook picker: search and choose (interactive only); the turn of
+        the choice, or None when there is none."""
+        if prompter is None:
+            self.say(
+                "The form starts with a notebook picker, which -c cannot use: name the "
+                "notebook in the command (/deepnote run <notebook>), or choose it in the "
+                "interactive console."
+            )
+            return None
+        try:
+            return pick_notebook(self.console, view, prompter, USER_ID)
+        except Cancelled:
+            self.say("The picker is closed and nothing was sent.")
+            return None
 
     def form(self, view: View, prompter: Prompter | None) -> Turn | None:
         """Fill in and submit the modal; the submission (None when the person closed it)."""

@@ -274,7 +274,8 @@ class Transcript:
                 users=self.style.users,
                 channels=self.style.channels,
             )
-            return self.header(f"▣ {record.kind} opened") + "\n" + self.body(rendered, "   ┃ ")
+            done = "updated" if record.versions else "opened"  # views.update keeps the id
+            return self.header(f"▣ {record.kind} {done}") + "\n" + self.body(rendered, "   ┃ ")
         return None
 
     def _message(self, kind: str, record: Message, where: str) -> str | None:

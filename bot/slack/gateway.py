@@ -257,6 +257,11 @@ class SlackGateway:
         """Open a modal (the trigger_id of a click or command lasts about 3 s, and works once)."""
         self._call("views.open", trigger_id=trigger_id, view=view)
 
+    def update_view(self, view_id: str, view: dict[str, Any], *, hash: str | None = None) -> None:
+        """Replace an open modal in place (`hash`: only if nobody changed it since)."""
+        given = {"hash": hash} if hash else {}
+        self._call("views.update", view_id=view_id, view=view, **given)
+
     def publish_view(self, user_id: str, view: dict[str, Any]) -> None:
         """Publish a user's App Home tab."""
         self._call("views.publish", user_id=user_id, view=view)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
@@ -138,6 +139,10 @@ class SlackFront:
         if not self._verifier.is_valid(raw, stamp, signature):
             raise _Answer(401, "invalid_signature", "The Slack signature is wrong or too old.")
         timestamp = int(stamp)
+        if _is_suggestion(raw):
+            # An options request only reads, and Slack sends the same bytes again when the
+            # same text is typed again within a second: never refused as a replay.
+            return None
         if not self.seen.claim(timestamp, signature, now=self.clock()):
             log.warning(
                 "replayed request refused", extra={"event": "replay_refused", "ts": timestamp}
@@ -151,6 +156,24 @@ class SlackFront:
     def _release(self, claim: tuple[int, str] | None) -> None:
         if claim is not None:
             self.seen.release(*claim)
+
+
+def _is_suggestion(raw: bytes) -> bool:
+    """Whether a (signed) request is a select menu's options request (`block_suggestion`).
+
+    >>> _is_suggestion(b'payload=%7B%22type%22%3A+%22block_suggestion%22%7D')
+    True
+    >>> _is_suggestion(b"payload=%7B%22type%22%3A%22block_actions%22%7D"), _is_suggestion(b"x")
+    (False, False)
+    """
+    if not raw.startswith(b"payload=") or b"block_suggestion" not in raw:
+        return False
+    try:
+        fields = parse_qs(raw.decode("utf-8"), max_num_fields=1)
+        payload = json.loads(fields["payload"][0])
+    except (ValueError, KeyError, IndexError):
+        return False
+    return isinstance(payload, dict) and payload.get("type") == "block_suggestion"
 
 
 def _body(environ: WSGIEnvironment) -> bytes:

@@ -29,6 +29,7 @@ ORDER = (
     "help",
     "alias",
     "aliases",
+    "find",
     "inputs",
     "run",
     "schedule",
@@ -44,7 +45,9 @@ ORDER = (
 
 # Commands that make the parser say what is wrong; their hints are where examples appear.
 MISTAKES = (
-    "run",
+    "run region=Europe",
+    "run --as-is",
+    "find",
     f"run {SALES_NOTEBOOK_ID} Europe",
     f"run {SALES_NOTEBOOK_ID} =Europe",
     f"run {SALES_NOTEBOOK_ID} --blocks",

@@ -31,6 +31,13 @@ from websockets.utils import accept_key
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, Simulator
 from bot.offline.slack_standin import Message, SlackStandIn
 from bot.offline.slack_standin import socket_mode as ws
+from bot.offline.slack_standin.shortcuts import (
+    block_suggestion,
+    global_shortcut,
+    message_shortcut,
+    options_problems,
+    view_select,
+)
 from tests.conftest import BOT_TOKEN, DEEPNOTE_KEY
 from tests.e2e.support import BotProcess, process_env
 
@@ -190,6 +197,65 @@ def test_run_card_thread_and_rerun_button_over_the_socket(
     slack.wait_for(lambda s: len(cards(s)) == 2, timeout=5)
     slack.wait_for(lambda s: finished(s, cards(s)[1]), timeout=10)
     assert len(sim.runs) == 2
+    assert slack.violations == []
+
+
+def test_shortcuts_and_the_notebook_picker_over_the_socket(
+    bot: BotProcess, fakes: tuple[SlackStandIn, Simulator]
+) -> None:
+    slack, _ = fakes
+    sm = slack.socket_mode
+    alice = ("U0ALICE", "alice")
+
+    # The global shortcut: acknowledged at once, the picker opens with its trigger_id.
+    used = sm.send_interactive(global_shortcut("run_notebook", user=alice, team_id=slack.team_id))
+    assert sm.wait_for_ack(used, timeout=3) == {}
+    slack.wait_for(lambda s: len(s.views) == 1, timeout=5)
+    picker = slack.views[0]
+    # Typing in the picker: the options come back in the envelope's acknowledgement.
+    typed = sm.send_interactive(
+        block_suggestion(
+            picker,
+            action_id="pick_notebook",
+            block_id="pick",
+            value="hello",
+            user=alice,
+            team_id=slack.team_id,
+        )
+    )
+    options = sm.wait_for_ack(typed, timeout=3)["options"]
+    assert options_problems({"options": options}) == []
+    assert [o["value"] for o in options] == [HELLO_NOTEBOOK_ID]
+    # Choosing it: the same modal becomes the form (views.update).
+    chosen = sm.send_interactive(
+        view_select(
+            picker,
+            action_id="pick_notebook",
+            block_id="pick",
+            option=options[0],
+            user=alice,
+            team_id=slack.team_id,
+        )
+    )
+    assert sm.wait_for_ack(chosen, timeout=3) == {}
+    slack.wait_for(lambda s: s.views[0].hash != picker.hash, timeout=5)
+    assert any(b.get("block_id") == "post_in" for b in slack.views[0].blocks)
+
+    # The message shortcut on a message that is not a run card: said so, nothing started.
+    said = slack.user_message(CHANNEL, "lunch?")
+    message = {"type": "message", "ts": said.ts, "text": said.text, "user": "U0ALICE"}
+    rerun = sm.send_interactive(
+        message_shortcut(
+            "rerun_message",
+            message=message,
+            channel=(CHANNEL, "general"),
+            user=alice,
+            team_id=slack.team_id,
+        )
+    )
+    assert sm.wait_for_ack(rerun, timeout=3) == {}
+    slack.wait_for(lambda s: len(s.response_url_posts) == 1, timeout=5)
+    assert "run cards" in slack.response_url_posts[0].payload["text"]
     assert slack.violations == []
 
 

@@ -93,7 +93,7 @@ def test_slash_command_answers_syntax_errors_in_the_acknowledgement() -> None:
     def ack(**kwargs: Any) -> None:
         acks.append(kwargs)
 
-    listener.acknowledge(ack, {"text": "run"}, respond=cast(Any, None))
+    listener.acknowledge(ack, {"text": "run --as-is"}, respond=cast(Any, None))
     assert acks[0]["text"].startswith(":warning:")
     assert not queued
     listener.acknowledge(ack, {"text": "status r1", "user_id": "U1"}, respond=cast(Any, None))

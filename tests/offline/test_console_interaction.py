@@ -263,6 +263,23 @@ def test_rerun_with_changes_cancel_and_open_the_form_again() -> None:
     )
 
 
+def test_bare_run_picks_a_notebook_by_number_then_fills_its_form() -> None:
+    script = "run\nnothing like it\nquality\n1\n/cancel\nexit\n"
+    ran = console(*FAST, stdin=script)
+    assert ran.returncode == 0, ran.explain()
+    ran.shows(
+        "Notebook: nothing like it",
+        "No notebook matches; try another part of its name.",
+        "1. Data quality check · Data quality",
+        "▣ modal updated",  # the same modal, now the notebook's form
+        "Dataset to check [orders]: /cancel",
+        "The form is closed and nothing was sent",
+    )
+    ran = console("-c", "/deepnote run", *FAST)
+    assert ran.returncode == 0, ran.explain()
+    ran.shows("The form starts with a notebook picker, which -c cannot use")
+
+
 # -- --admin -------------------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ The samples in `SAMPLES_DIR`, and what makes them fail:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -279,3 +280,42 @@ def load_notebooks(paths: Iterable[Path]) -> list[SimNotebook]:
                     continue
                 seen[notebook.id] = notebook
     return list(seen.values())
+
+
+# -- generated notebooks (many, for search and listing benchmarks) ------------------------------
+
+_TOPICS = ("Sales", "Churn", "Revenue", "Inventory", "Marketing", "Forecast", "Quality", "Users")
+_KINDS = ("report", "dashboard", "model", "check", "export")
+_TEAMS = ("Finance", "Growth", "Data", "Ops", "Product")
+
+
+def generated_notebooks(
+    count: int, *, per_project: int = 1, template: SimNotebook, seed: str = "generated"
+) -> list[SimNotebook]:
+    """`count` copies of `template` with their own ids and varied names, `per_project` to a
+    project: e.g. *Churn model 00012* in *Growth team 00012* (ids stable for a `seed`).
+
+    The copies run like the template (same blocks and inputs); they are made in memory, so
+    thousands take a fraction of a second.
+    """
+    made = []
+    for i in range(count):
+        group = i // max(1, per_project)
+        name = f"{_TOPICS[i % len(_TOPICS)]} {_KINDS[i // len(_TOPICS) % len(_KINDS)]} {i:05d}"
+        project_name = f"{_TEAMS[group % len(_TEAMS)]} team {group:05d}"
+        notebook_id = hashlib.sha256(f"{seed}/notebook/{i}".encode()).hexdigest()[:32]
+        project_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{seed}/project/{group}"))
+        api = dataclasses.replace(
+            template.notebook, id=notebook_id, name=name, project_id=project_id
+        )
+        made.append(
+            dataclasses.replace(
+                template,
+                id=notebook_id,
+                name=name,
+                project_id=project_id,
+                project_name=project_name,
+                notebook=api,
+            )
+        )
+    return made

@@ -15,6 +15,7 @@ from bot.offline.simulator.execution import render_snapshot
 from bot.offline.simulator.notebooks import (
     SAMPLES_DIR,
     SimNotebook,
+    generated_notebooks,
     iso,
     load_notebooks,
 )
@@ -95,6 +96,18 @@ class SimState:
             # A new dict, so a request reading the old one meanwhile never sees it change.
             self._notebooks = {**self._notebooks, **{nb.id: nb for nb in added}}
         return added
+
+    def add_generated_notebooks(
+        self, count: int, *, per_project: int = 1, seed: str = "generated"
+    ) -> list[SimNotebook]:
+        """Serve `count` more notebooks made in memory (copies of the hello-world sample with
+        their own ids and names, `per_project` to a project), e.g. 5,000 for the `find`
+        benchmark."""
+        template = next(iter(load_notebooks([SAMPLES_DIR / "hello-world.deepnote"])))
+        made = generated_notebooks(count, per_project=per_project, template=template, seed=seed)
+        with self._lock:
+            self._notebooks = {**self._notebooks, **{nb.id: nb for nb in made}}
+        return made
 
     def replace_notebooks(self, path: Path) -> list[SimNotebook]:
         """Load `.deepnote` files (a file or a folder) over the notebooks with the same ids,

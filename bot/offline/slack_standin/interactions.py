@@ -30,6 +30,8 @@ STATE_KEYS: dict[str, tuple[str, str]] = {
     "checkboxes": ("selected_options", "initial_options"),
     "datepicker": ("selected_date", "initial_date"),
     "timepicker": ("selected_time", "initial_time"),
+    "conversations_select": ("selected_conversation", "initial_conversation"),
+    "external_select": ("selected_option", "initial_option"),
 }
 
 

@@ -27,7 +27,14 @@ from bot.offline.slack_standin.payloads import (
     fill_interaction,
     slash_command_fields,
 )
+from bot.offline.slack_standin.records import View
 from bot.offline.slack_standin.server import SlackStandIn
+from bot.offline.slack_standin.shortcuts import (
+    block_suggestion,
+    global_shortcut,
+    message_shortcut,
+    view_select,
+)
 
 # Slack still sends this deprecated token with every request; nobody should check it.
 FORM = "application/x-www-form-urlencoded"
@@ -163,6 +170,71 @@ class SlackRequester:
             response_url=response_url if isinstance(response_url, str) else None,
             trigger_id=trigger_id if isinstance(trigger_id, str) else None,
         )
+
+    def _named(self, user_id: str) -> tuple[str, str]:
+        info = self.standin.user_info(user_id)
+        return user_id, str(info["name"]) if info else user_id.lower()
+
+    def shortcut(self, callback_id: str, *, user_id: str = "U0ALICE") -> Delivery:
+        """Use a global shortcut (signed, with a fresh trigger_id)."""
+        user = self._named(user_id)
+        return self.interaction(global_shortcut(callback_id, user=user, team_id=self.team_id))
+
+    def message_shortcut(
+        self,
+        callback_id: str,
+        message: Mapping[str, Any],
+        *,
+        channel_id: str = "C0GENERAL",
+        user_id: str = "U0ALICE",
+    ) -> Delivery:
+        """Use a message shortcut on `message` (a dict with ts, text, blocks...), signed, with
+        a fresh trigger_id and a response_url for that message."""
+        channel = self.standin.channel_info(channel_id)
+        payload = message_shortcut(
+            callback_id,
+            message=message,
+            channel=(channel_id, str(channel["name"]) if channel else channel_id.lower()),
+            user=self._named(user_id),
+            team_id=self.team_id,
+        )
+        return self.interaction(payload)
+
+    def suggest(
+        self, view: View, action_id: str, value: str, *, block_id: str, user_id: str = "U0ALICE"
+    ) -> Delivery:
+        """Type `value` into an external select of an open modal: the options request."""
+        payload = block_suggestion(
+            view,
+            action_id=action_id,
+            block_id=block_id,
+            value=value,
+            user=self._named(user_id),
+            team_id=self.team_id,
+        )
+        return self.interaction(payload)
+
+    def choose(
+        self,
+        view: View,
+        action_id: str,
+        option: Mapping[str, Any],
+        *,
+        block_id: str,
+        user_id: str = "U0ALICE",
+        values: Mapping[str, Any] | None = None,
+    ) -> Delivery:
+        """Choose `option` in a select of an open modal (its id and hash go with it)."""
+        payload = view_select(
+            view,
+            action_id=action_id,
+            block_id=block_id,
+            option=option,
+            user=self._named(user_id),
+            team_id=self.team_id,
+            values=values,
+        )
+        return self.interaction(payload)
 
     def event(
         self,

@@ -237,6 +237,14 @@ PARSED = [
     ("unalias", "unalias sales-report", types.UnaliasCommand("sales-report")),
     ("audit default", "audit", types.AuditCommand(20)),
     ("audit count", "audit 50", types.AuditCommand(50)),
+    ("bare run: the picker", "run", types.RunCommand("", (), RunOptions(), form=True)),
+    (
+        "run with options only: the picker",
+        "run --readonly",
+        types.RunCommand("", (), RunOptions(readonly=True), form=True),
+    ),
+    ("find", 'find "sales  report" q3', types.FindCommand("sales  report q3")),
+    ("find unescapes", "find a &amp; b", types.FindCommand("a & b")),
 ]
 
 
@@ -255,7 +263,14 @@ ERRORS = [
     ("unknown subcommand", "rnu sales", ["`rnu`", "Did you mean `run`?", "`schedule`"]),
     ("unknown subcommand far off", "launch sales", ["`launch`", "`run`", "`audit`"]),
     ("notebook id as subcommand", f"{NB} x=1", [f"`{NB}`", f"`/deepnote run {NB}`"]),
-    ("run without notebook", "run", ["needs a notebook", "Usage: `/deepnote run &lt;notebook&gt;"]),
+    (
+        "run --as-is without notebook",
+        "run --as-is",
+        ["needs a notebook", "Usage: `/deepnote run &lt;notebook&gt;"],
+    ),
+    ("run --blocks without notebook", "run --blocks abc", ["needs a notebook"]),
+    ("find without text", "find", ["`find` needs", "`/deepnote find &lt;text&gt;`"]),
+    ("find too long", "find " + "x" * 101, ["at most 100"]),
     ("run with only inputs", "run region=EU", ["needs a notebook", "Example: `/deepnote run"]),
     ("empty notebook", 'run ""', ["needs a notebook"]),
     ("not key=value", "run sales EU", ["`EU`", "`name=value`", "`region=Europe`"]),
@@ -440,6 +455,7 @@ def test_long_tokens_are_shortened_in_messages() -> None:
 EXPECTED_TYPES = {
     "help": types.HelpCommand,
     "run": types.RunCommand,
+    "find": types.FindCommand,
     "inputs": types.InputsCommand,
     "status": types.StatusCommand,
     "schedule": types.ScheduleCommand,

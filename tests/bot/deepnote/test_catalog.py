@@ -100,3 +100,44 @@ def test_concurrent_lookups_share_one_load(sim: Simulator, clock: ManualClock) -
         for t in threads:
             t.join(timeout=10)
         assert listings(sim) == 1
+
+
+def test_a_search_beyond_a_cut_listing_finds_projects_by_name(
+    sim: Simulator, clock: ManualClock
+) -> None:
+    # 403 projects, two pages of 100 read: the projects after the cut are only found by their
+    # project name, which Deepnote filters itself (nameContains).
+    sim.add_generated_notebooks(400)
+    with DeepnoteClient(base_url=sim.url, api_key=KEY) as client:
+        catalog = NotebookCatalog(client, clock, max_pages=2)
+        found = catalog.search("product team 0039")
+        assert not found.listing.complete
+        names = [n.project_name for n in found.notebooks]
+        assert names == [f"Product team {n:05d}" for n in (394, 399)]
+        named = [r for r in sim.requests if r.path == "/v2/projects" and "nameContains" in r.query]
+        assert len(named) == 1
+        # A notebook's own name beyond the cut is not searched (said in the answer).
+        assert catalog.search("users export 00399").notebooks == ()
+
+
+def test_a_search_matches_notebook_and_project_names_from_one_listing(
+    sim: Simulator, clock: ManualClock
+) -> None:
+    sim.add_generated_notebooks(20, per_project=4)
+    with DeepnoteClient(base_url=sim.url, api_key=KEY) as client:
+        catalog = NotebookCatalog(client, clock)
+        by_project = catalog.search("OPS TEAM")
+        assert {n.project_name for n in by_project.notebooks} == {"Ops team 00003"}
+        assert len(by_project.notebooks) == 4
+        by_name = catalog.search("churn")
+        assert [n.name for n in by_name.notebooks] == [
+            "Churn dashboard 00009",
+            "Churn model 00017",
+            "Churn report 00001",
+        ]
+        assert listings(sim) == 1
+        catalog.search("churn", refresh=True)  # fresh: not read again
+        assert listings(sim) == 1
+        clock.advance(seconds=31)
+        catalog.search("churn", refresh=True)
+        assert listings(sim) == 2
