@@ -44,6 +44,7 @@ from bot.health import (
 from bot.ratelimit import AdaptivePacer, ChannelPacer, RequestBudget
 from bot.runs.service import RunService
 from bot.schedules.service import ScheduleService
+from bot.schedules.watches import WatchService
 from bot.services import Services
 from bot.slack.gateway import SlackGateway, make_web_client, to_slack_error
 from bot.web.foreground import Background, Foreground, ForegroundApp
@@ -58,6 +59,7 @@ from storage.intents import IntentStore
 from storage.records import RunRecord
 from storage.runs import POLLER_LEASE, LeaseStore, RunStore
 from storage.schedules import ScheduleStore
+from storage.watches import WatchStore
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +144,8 @@ class BotApp:
         if self.recover_intents is not None:
             self.recover_intents()
         services.schedules.tick()
+        # New runs a watch finds are read and posted by the runs' round right after.
+        services.watches.tick()
         services.runs.tick()
         save_heartbeat(services.db, self.holder, services.clock.now(), self.calls)
         return True
@@ -315,7 +319,7 @@ def build_app(
     )
     leases = LeaseStore(db)
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    runs, schedules = _run_services(
+    runs, schedules, watches = _run_services(
         config,
         db,
         client,
@@ -342,6 +346,7 @@ def build_app(
         events=SeenEvents(db),
         audit=runs.audit,
         background=Background(foreground, workers=WORKERS),
+        watches=watches,
     )
     intake = Intake(services, store=IntentStore(db), leases=leases, holder=holder)
     bolt = _bolt_app(config, web, foreground, services, intake)
@@ -404,13 +409,16 @@ def _run_services(
     leases: LeaseStore,
     holder: str,
     pacer: ChannelPacer,
-) -> tuple[RunService, ScheduleService]:
-    """The run service and the schedule service, which starts its runs through it."""
+) -> tuple[RunService, ScheduleService, WatchService]:
+    """The run service, and the schedule and watch services, which follow runs through it."""
 
     def finished(run: RunRecord) -> bool:
-        """The schedules' bookkeeping of a run that ended; True to announce a quiet run."""
-        # The schedule service is built with the run service, so it is looked up when a run
-        # ends (always after both are built).
+        """The schedules' or watches' bookkeeping of a run that ended; True to announce a
+        quiet run."""
+        # The services are built with the run service, so they are looked up when a run
+        # ends (always after all are built).
+        if run.watch_id is not None:
+            return watches.on_finish(run)
         return schedules.on_finish(run)
 
     runs = RunService(
@@ -438,7 +446,18 @@ def _run_services(
         grace_seconds=config.schedule_grace_seconds,
         admins=config.admin_user_ids,
     )
-    return runs, schedules
+    watches = WatchService(
+        store=WatchStore(db),
+        runs=runs,
+        deepnote=deepnote,
+        slack=gateway,
+        clock=clock,
+        every_seconds=config.watch_poll_seconds,
+        round_seconds=config.poll_interval_seconds,
+        app_url=config.deepnote_app_url,
+        admins=config.admin_user_ids,
+    )
+    return runs, schedules, watches
 
 
 def _bolt_app(

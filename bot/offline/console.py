@@ -65,6 +65,8 @@ CHANNEL_ID = "C0CONSOLE"
 BOT_TOKEN = "xoxb-console-stand-in"  # noqa: S105 - the token of a local fake Slack
 SIMULATOR_KEY = "sim-key"
 POLL_SECONDS = "0.5"
+# The console's watches look every few seconds (the default, 30 s, is slow to watch live).
+WATCH_SECONDS = "3"
 DEFAULT_TIMEOUT = 120.0
 
 # How many of the person's latest runs are compared to tell which runs a command started.
@@ -197,6 +199,8 @@ class Console:
             env["DATABASE_PATH"] = str(workdir / "bot.db")
         if not env.get("POLL_INTERVAL_SECONDS", "").strip():
             env["POLL_INTERVAL_SECONDS"] = POLL_SECONDS
+        if not env.get("WATCH_POLL_SECONDS", "").strip():
+            env["WATCH_POLL_SECONDS"] = WATCH_SECONDS
         if options.admin:
             admins = [a for a in env.get("ADMIN_USER_IDS", "").split(",") if a.strip()]
             env["ADMIN_USER_IDS"] = ",".join([*admins, USER_ID])
