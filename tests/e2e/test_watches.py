@@ -6,11 +6,19 @@ scheduler or another API client would; the bot finds them only through Deepnote'
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from bot.offline.simulator import HELLO_NOTEBOOK_ID, QUALITY_NOTEBOOK_ID, SALES_NOTEBOOK_ID
+from bot.offline.slack_standin import validate_view
+from handlers.home import home_view
 from storage.records import CREATING
+from storage.schedules import ScheduleRecord
+from storage.watches import WatchRecord
 from tests.conftest import Bots, Harness, run_record
+from tests.pg import ENGINES
 
 CHANNEL = "C0GENERAL"
 ALICE, BOB, ADMIN = "U0ALICE", "U0BOB", "U0ADMIN"
@@ -221,7 +229,8 @@ def test_a_deleted_notebook_pauses_the_watch_said_once(harness: Harness) -> None
     assert "Paused" in private(h, "watches")
 
 
-def test_a_watch_survives_a_restart(bots: Bots) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_watch_survives_a_restart(bots: Bots, engine: str) -> None:
     first = bots.start()
     in_channel(first, f"watch {HELLO_NOTEBOOK_ID}")
     bots.stop(first)
@@ -229,6 +238,20 @@ def test_a_watch_survives_a_restart(bots: Bots) -> None:
     second = bots.start()
     follow_out(second)
     assert len(cards_of(second, run_id)) == 1
+
+
+def test_two_replicas_post_a_watched_run_once(bots: Bots) -> None:
+    """Only the process holding the poller lease reads watches."""
+    first, second = bots.start(), bots.start()
+    in_channel(first, f"watch {HELLO_NOTEBOOK_ID}")
+    run_id = bots.deepnote.start_elsewhere(HELLO_NOTEBOOK_ID, "ci")
+    for _ in range(3):
+        bots.clock.advance(seconds=LOOK / 2)
+        assert [first.bot.tick(), second.bot.tick()] == [True, False]
+    first.run_until_finished()
+    assert listings(first, HELLO_NOTEBOOK_ID) == 2  # the starting mark and one look
+    (card,) = cards_of(first, run_id)
+    assert "CI" in shown(card)
 
 
 def test_watches_cost_one_listing_each_per_interval_spread_over_rounds(harness: Harness) -> None:
@@ -283,3 +306,73 @@ def test_history_count_and_bad_count(harness: Harness) -> None:
     assert "not a number of runs from 1 to 50" in private(h, f"history {HELLO_NOTEBOOK_ID} 99")
     empty = private(h, f"history {QUALITY_NOTEBOOK_ID}")
     assert "has no runs yet" in empty
+
+
+# --- Home tab ---------------------------------------------------------------------------------
+
+
+def open_home(h: Harness, user: str = ALICE) -> str:
+    """The person opens the bot's Home tab; what it shows, as JSON text."""
+    before = h.slack.home(user)
+    previous = before.hash if before else None
+    h.requester.event({"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"})
+    h.slack.wait_for(lambda s: s.home(user) is not None and s.home(user).hash != previous)
+    view = h.slack.home(user)
+    return visible(json.dumps(view.blocks, ensure_ascii=False))
+
+
+def test_home_tab_shows_watches_and_last_runs_without_asking_deepnote(harness: Harness) -> None:
+    h = harness
+    in_channel(h, f"watch {QUALITY_NOTEBOOK_ID}")
+    in_channel(h, f"schedule {HELLO_NOTEBOOK_ID} every day at 13:00 --tz UTC")
+    h.deepnote.start_elsewhere(QUALITY_NOTEBOOK_ID, "user", FAILING)
+    follow_out(h)
+    h.deepnote.start_elsewhere(QUALITY_NOTEBOOK_ID, "user", {"dataset": "orders"})
+    follow_out(h)
+    h.advance(3600 - 2 * LOOK)  # 13:00: the schedule fires
+    h.run_until_finished()
+    requests = len(h.deepnote.requests)
+    text = open_home(h)
+    assert "*Your watches*" in text
+    assert "Data quality check" in text
+    assert "👀 Watching" in text
+    assert "Last runs: ✅ ❌ (1 of 2 succeeded)" in text  # the watch's, newest first
+    assert "Last runs: ✅ (1 of 1 succeeded)" in text  # the schedule's
+    assert len(h.deepnote.requests) == requests
+
+
+def test_home_view_with_many_schedules_and_watches_stays_within_slacks_limits() -> None:
+    now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    schedules = [
+        (
+            ScheduleRecord(
+                i, "T", CHANNEL, ALICE, "cd" * 16, "S", "0 9 * * *", "UTC", "always", now
+            ),
+            "daily",
+        )
+        for i in range(60)
+    ]
+    watches = [
+        WatchRecord(
+            i,
+            "T",
+            CHANNEL,
+            ALICE,
+            f"{i:032x}",
+            "*W* <!channel>",
+            "changes",
+            now,
+            paused=i % 2 == 0,
+            paused_reason="<!here> gone",
+        )
+        for i in range(40)
+    ]
+    statuses = {("watch", i): ["success", "error"] for i in range(40)}
+    view = home_view([], schedules, watches=watches, statuses=statuses)
+    assert len(view["blocks"]) <= 100
+    assert validate_view(view, kind="home") == []
+    text = json.dumps(view["blocks"])
+    assert "<!channel>" not in text
+    assert "<!here>" not in text
+    assert "more: see `/deepnote watches`" in text
+    assert "more: see `/deepnote schedules`" in text
