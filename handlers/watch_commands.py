@@ -17,7 +17,9 @@ from bot.runs.history import notebook_history
 from bot.runs.service import Requester
 from bot.services import Services
 from bot.slack.messages.blocks import Message
+from bot.slack.messages.help import info_reply
 from bot.slack.messages.watches import history_listing, watch_deleted, watches_listing
+from bot.text.mrkdwn import code
 from handlers.notebooks import load_notebook
 
 
@@ -36,7 +38,14 @@ def do_watches(services: Services, who: Requester, cmd: WatchesCommand) -> Messa
 def do_unwatch(services: Services, who: Requester, cmd: UnwatchCommand) -> Message | None:
     """Stop a watch (owner or admin); shown to the person when the channel could not be told."""
     change = services.watches.delete(who, cmd.watch_id)
-    return None if change.announced else watch_deleted(change.watch, actor=change.actor)
+    if not change.announced:
+        return watch_deleted(change.watch, actor=change.actor)
+    if who.channel_id != change.watch.channel_id:
+        return info_reply(
+            f"Stopped watch {code(str(change.watch.id))}; the bot said so in "
+            f"<#{change.watch.channel_id}>."
+        )
+    return None  # the channel's notice is the answer
 
 
 def do_history(services: Services, who: Requester, cmd: HistoryCommand) -> Message:

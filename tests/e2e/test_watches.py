@@ -203,7 +203,12 @@ def test_unwatch_by_owner_or_admin_only_and_listed_and_audited(bots: Bots) -> No
     assert "You cannot stop watch `1`" in refused
     assert "<@U0ALICE>" in refused
     assert "There is no watch `7`" in private(h, "unwatch 7")
-    gone = in_channel(h, "unwatch 1", user=ADMIN)
+    before = len(top(h))
+    elsewhere = h.command("unwatch 1", user_id=ADMIN, channel_id="C0OTHER")
+    h.slack.wait_for(lambda s: len([m for m in s.messages(CHANNEL) if not m.thread_ts]) > before)
+    gone = shown(top(h)[-1])
+    h.slack.wait_for(lambda s: any("Stopped watch" in str(p.payload) for p in s.response_url_posts))
+    assert elsewhere.status_code == 200
     assert "<@U0ADMIN> stopped watch `1`" in gone
     assert "No notebook is watched" in private(h, "watches")
     actions = [e.action for e in h.bot.services.audit.latest(10)]

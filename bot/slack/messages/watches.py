@@ -186,7 +186,11 @@ def history_listing(
     if not entries:
         text = f"*{name}* has no runs yet in Deepnote."
         return make_message(text, [section(text)])
-    head = f"*Latest {len(entries)} runs of {name}*, newest first"
+    head = (
+        f"*The latest run of {name}*"
+        if len(entries) == 1
+        else f"*Latest {len(entries)} runs of {name}*, newest first"
+    )
     lines = [_history_line(e) for e in entries]
     blocks = [section(head)]
     chunk: list[str] = []
@@ -205,5 +209,5 @@ def history_listing(
         "not say who started them, and their failure reason is in Deepnote."
     )
     blocks.append(context(notes))
-    fallback = f"Latest {len(entries)} runs of {name}: {success_rate(entries)}"
+    fallback = f"{head.replace('*', '')}: {success_rate(entries)}"
     return make_message(fallback, blocks)
