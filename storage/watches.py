@@ -119,6 +119,13 @@ class WatchStore:
         )
         return rows[0] if rows else None
 
+    def watched(self, notebook_id: str) -> bool:
+        """Whether a watch that is not paused looks for this notebook's runs."""
+        found = self.db.scalar(
+            "SELECT count(*) FROM watches WHERE notebook_id = ? AND paused = 0", (notebook_id,)
+        )
+        return bool(found)
+
     def active_count(self) -> int:
         """How many watches are not paused (each costs one listing per poll)."""
         return int(self.db.scalar("SELECT count(*) FROM watches WHERE paused = 0") or 0)

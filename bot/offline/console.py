@@ -583,6 +583,23 @@ class Console:
         )
         return EXIT_TIMEOUT
 
+    def watched(self, notebook_id: str) -> bool:
+        """Whether a watch (not paused) looks for this notebook's runs."""
+        return self._bot is not None and self._bot.services.watches.store.watched(notebook_id)
+
+    def watch_posted(self, run_id: str) -> bool:
+        """Whether a watch found this Deepnote run and its outcome is shown (card and reply,
+        or nothing, for a run its watch's `--notify` keeps quiet)."""
+        run = self._bot.services.store.get(run_id) if self._bot is not None else None
+        if run is None or run.status not in FINAL_STATUSES:
+            return False
+        replied = {
+            e.record.thread_ts
+            for e in self.transcript.since(0)
+            if isinstance(e.record, Message) and e.kind == "message" and e.record.is_reply
+        }
+        return run.quiet or run.card_ts in replied
+
     def open_runs(self) -> int:
         """How many runs the bot is still following."""
         return self._bot.services.store.open_count() if self._bot is not None else 0

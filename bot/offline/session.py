@@ -320,6 +320,13 @@ class Session:
             f"Started Deepnote run {run_id} outside the bot (as {source}); a watch of the "
             "notebook posts it at its next look."
         )
+        notebook_id = simulator.runs[run_id].notebook_id
+        if not self.reader.tty and self.console.watched(notebook_id):
+            # Piped: the next line waits until the watch has shown the run, as a person would.
+            timeout = self.options.timeout
+            if not self.transcript.wait(lambda: self.console.watch_posted(run_id), timeout):
+                self.say(f"No watch showed run {run_id} within {timeout:g} s.")
+            self.transcript.settle()
         return self.console.refused_turn(refused=False)
 
     def list_buttons(self) -> None:
