@@ -269,12 +269,17 @@ class WatchService:
             summaries, _ = self.deepnote.list_notebook_runs_page(
                 watch.notebook_id, page_size=LIST_PAGE, retries=0
             )
-        except (DeepnoteNotFound, DeepnoteForbidden) as exc:
-            why = "gone from Deepnote" if isinstance(exc, DeepnoteNotFound) else "forbidden"
+        except DeepnoteNotFound:
             self.pause(
                 watch,
-                f"Deepnote answered that the notebook is {why} (HTTP {exc.status}): it was "
-                "deleted, or the bot's API key lost access to it.",
+                "Deepnote no longer has this notebook (HTTP 404): it was deleted, or the bot's "
+                "API key can no longer see it.",
+            )
+            return
+        except DeepnoteForbidden:
+            self.pause(
+                watch,
+                "Deepnote refused the bot's API key access to this notebook (HTTP 403).",
             )
             return
         except DeepnoteError:

@@ -234,6 +234,22 @@ def test_a_deleted_notebook_pauses_the_watch_said_once(harness: Harness) -> None
     assert "Paused" in private(h, "watches")
 
 
+def test_a_watch_pauses_once_when_the_access_rules_no_longer_allow_it(bots: Bots) -> None:
+    first = bots.start()
+    in_channel(first, f"watch {HELLO_NOTEBOOK_ID}")
+    bots.stop(first)
+    # The admin changes the rules: the notebook may now be used from another channel only.
+    second = bots.start(NOTEBOOK_ACCESS=f"{HELLO_NOTEBOOK_ID}=C0OTHER")
+    bots.deepnote.start_elsewhere(HELLO_NOTEBOOK_ID, "user")
+    follow_out(second)
+    follow_out(second)
+    paused = [shown(m) for m in top(second) if "is paused" in shown(m)]
+    assert len(paused) == 1
+    assert "access rules no longer let this channel use it" in paused[0]
+    assert len(top(second)) == 2  # the watch's notice and the pause: no card
+    assert listings(second, HELLO_NOTEBOOK_ID) == 1  # only the starting mark
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_watch_survives_a_restart(bots: Bots, engine: str) -> None:
     first = bots.start()
