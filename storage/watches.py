@@ -214,10 +214,14 @@ def recent_statuses(
     if watches:
         where.append(f"watch_id IN ({', '.join('?' * len(watches))})")
         params += watches
+    # The latest `per_item` of each, however busy the others are (a window over each one's runs).
     rows = db.query(
-        "SELECT schedule_id, watch_id, status FROM runs WHERE " + " OR ".join(where) + " ORDER BY"
-        " created_at DESC LIMIT ?",
-        (*params, (len(schedules) + len(watches)) * per_item * 4),
+        "SELECT schedule_id, watch_id, status FROM (SELECT schedule_id, watch_id, status,"
+        " created_at, ROW_NUMBER() OVER (PARTITION BY watch_id, schedule_id"
+        " ORDER BY created_at DESC) AS position FROM runs WHERE "
+        + " OR ".join(where)
+        + ") AS recent WHERE position <= ? ORDER BY created_at DESC",
+        (*params, per_item),
     )
     found: dict[tuple[str, int], list[str]] = {}
     for row in rows:
@@ -227,7 +231,5 @@ def recent_statuses(
             key = ("schedule", int(row["schedule_id"]))
         else:
             continue
-        statuses = found.setdefault(key, [])
-        if len(statuses) < per_item:
-            statuses.append(str(row["status"]))
+        found.setdefault(key, []).append(str(row["status"]))
     return found

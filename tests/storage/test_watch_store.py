@@ -119,3 +119,17 @@ def test_run_store_finds_runs_by_deepnote_id_and_runs_being_started(db_path: Ope
     assert runs.by_run_ids(["dn-3"])["dn-3"].source == "schedule"
     statuses = recent_statuses(db, schedule_ids=[], watch_ids=[4], per_item=5)
     assert statuses == {("watch", 4): ["error"]}
+
+
+def test_recent_statuses_keeps_the_latest_few_of_each(db_path: OpenDb) -> None:
+    db = db_path()
+    runs = RunStore(db)
+    for i in range(12):  # a busy schedule: its runs are the newest
+        status = "error" if i == 11 else "success"
+        at = T0 + timedelta(minutes=10 + i)
+        runs.insert(run_record(id=f"s{i}", schedule_id="7", status=status, created_at=at))
+    for i, status in enumerate(("success", "error", "stopped")):
+        runs.insert(run_record(id=f"w{i}", watch_id=2, status=status, created_at=T0 + timedelta(i)))
+    runs.insert(run_record(id="other", schedule_id="8", status="error"))
+    found = recent_statuses(db, schedule_ids=[7], watch_ids=[2], per_item=2)
+    assert found == {("schedule", 7): ["error", "success"], ("watch", 2): ["stopped", "error"]}
