@@ -102,6 +102,11 @@ class BotApp:
     _leading: bool = False
     # Rounds never overlap; schedule notes between rounds wait for the round (`deliver_held`).
     _round: threading.Lock = field(default_factory=threading.Lock)
+    # Held while a job asks the scheduler for the next round, and by `shutdown` to say it is
+    # stopping: APScheduler's shutdown waits for running jobs while holding the lock that
+    # modify_job needs, so a job calling modify_job then would never finish.
+    _stopping_lock: threading.Lock = field(default_factory=threading.Lock)
+    _stopping: bool = False
 
     @property
     def lease_seconds(self) -> float:
@@ -121,9 +126,11 @@ class BotApp:
         leading = self.leases.acquire(POLLER_LEASE, self.holder, now=now, ttl_seconds=ttl)
         if leading and not self._leading:
             log.info("leading", extra={"event": "leader", "holder": self.holder})
-            if self.scheduler is not None and self.scheduler.running:
-                # Start the first round as leader now, not at the next interval.
-                self.scheduler.modify_job("tick", next_run_time=datetime.now(UTC))
+            with self._stopping_lock:
+                scheduler = self.scheduler
+                if scheduler is not None and scheduler.running and not self._stopping:
+                    # Start the first round as leader now, not at the next interval.
+                    scheduler.modify_job("tick", next_run_time=datetime.now(UTC))
         self._leading = leading
         return leading
 
@@ -277,6 +284,8 @@ class BotApp:
         leases so another process can take over."""
         if self.connections is not None:
             self.connections.stop()
+        with self._stopping_lock:
+            self._stopping = True
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
