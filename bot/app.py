@@ -44,6 +44,7 @@ from bot.health import (
 from bot.ratelimit import AdaptivePacer, ChannelPacer, RequestBudget
 from bot.runs.service import RunService
 from bot.schedules.service import ScheduleService
+from bot.schedules.watches import WatchService
 from bot.services import Services
 from bot.slack.gateway import SlackGateway, make_web_client, to_slack_error
 from bot.web.foreground import Background, Foreground, ForegroundApp
@@ -58,6 +59,7 @@ from storage.intents import IntentStore
 from storage.records import RunRecord
 from storage.runs import POLLER_LEASE, LeaseStore, RunStore
 from storage.schedules import ScheduleStore
+from storage.watches import WatchStore
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,11 @@ class BotApp:
     _leading: bool = False
     # Rounds never overlap; schedule notes between rounds wait for the round (`deliver_held`).
     _round: threading.Lock = field(default_factory=threading.Lock)
+    # Held while a job asks the scheduler for the next round, and by `shutdown` to say it is
+    # stopping: APScheduler's shutdown waits for running jobs while holding the lock that
+    # modify_job needs, so a job calling modify_job then would never finish.
+    _stopping_lock: threading.Lock = field(default_factory=threading.Lock)
+    _stopping: bool = False
 
     @property
     def lease_seconds(self) -> float:
@@ -119,9 +126,11 @@ class BotApp:
         leading = self.leases.acquire(POLLER_LEASE, self.holder, now=now, ttl_seconds=ttl)
         if leading and not self._leading:
             log.info("leading", extra={"event": "leader", "holder": self.holder})
-            if self.scheduler is not None and self.scheduler.running:
-                # Start the first round as leader now, not at the next interval.
-                self.scheduler.modify_job("tick", next_run_time=datetime.now(UTC))
+            with self._stopping_lock:
+                scheduler = self.scheduler
+                if scheduler is not None and scheduler.running and not self._stopping:
+                    # Start the first round as leader now, not at the next interval.
+                    scheduler.modify_job("tick", next_run_time=datetime.now(UTC))
         self._leading = leading
         return leading
 
@@ -142,6 +151,8 @@ class BotApp:
         if self.recover_intents is not None:
             self.recover_intents()
         services.schedules.tick()
+        # New runs a watch finds are read and posted by the runs' round right after.
+        services.watches.tick()
         services.runs.tick()
         save_heartbeat(services.db, self.holder, services.clock.now(), self.calls)
         return True
@@ -273,6 +284,8 @@ class BotApp:
         leases so another process can take over."""
         if self.connections is not None:
             self.connections.stop()
+        with self._stopping_lock:
+            self._stopping = True
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
@@ -315,7 +328,7 @@ def build_app(
     )
     leases = LeaseStore(db)
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    runs, schedules = _run_services(
+    runs, schedules, watches = _run_services(
         config,
         db,
         client,
@@ -342,6 +355,7 @@ def build_app(
         events=SeenEvents(db),
         audit=runs.audit,
         background=Background(foreground, workers=WORKERS),
+        watches=watches,
     )
     intake = Intake(services, store=IntentStore(db), leases=leases, holder=holder)
     bolt = _bolt_app(config, web, foreground, services, intake)
@@ -404,13 +418,16 @@ def _run_services(
     leases: LeaseStore,
     holder: str,
     pacer: ChannelPacer,
-) -> tuple[RunService, ScheduleService]:
-    """The run service and the schedule service, which starts its runs through it."""
+) -> tuple[RunService, ScheduleService, WatchService]:
+    """The run service, and the schedule and watch services, which follow runs through it."""
 
     def finished(run: RunRecord) -> bool:
-        """The schedules' bookkeeping of a run that ended; True to announce a quiet run."""
-        # The schedule service is built with the run service, so it is looked up when a run
-        # ends (always after both are built).
+        """The schedules' or watches' bookkeeping of a run that ended; True to announce a
+        quiet run."""
+        # The services are built with the run service, so they are looked up when a run
+        # ends (always after all are built).
+        if run.watch_id is not None:
+            return watches.on_finish(run)
         return schedules.on_finish(run)
 
     runs = RunService(
@@ -438,7 +455,18 @@ def _run_services(
         grace_seconds=config.schedule_grace_seconds,
         admins=config.admin_user_ids,
     )
-    return runs, schedules
+    watches = WatchService(
+        store=WatchStore(db),
+        runs=runs,
+        deepnote=deepnote,
+        slack=gateway,
+        clock=clock,
+        every_seconds=config.watch_poll_seconds,
+        round_seconds=config.poll_interval_seconds,
+        app_url=config.deepnote_app_url,
+        admins=config.admin_user_ids,
+    )
+    return runs, schedules, watches
 
 
 def _bolt_app(

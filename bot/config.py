@@ -136,6 +136,12 @@ SETTINGS: tuple[Setting, ...] = (
         default="600",
     ),
     Setting(
+        "WATCH_POLL_SECONDS",
+        "How often each watched notebook's run list is read, in seconds (2 to 3600): N "
+        "watches cost N requests per this many seconds, spread evenly over it.",
+        default="30",
+    ),
+    Setting(
         "DEEPNOTE_REQUESTS_PER_SECOND",
         "The bot's budget of Deepnote API requests per second, shared by commands and the "
         "poller (0.5 to 1000). People's commands come first; run statuses are read with "
@@ -179,6 +185,7 @@ class Config:
     log_level: str = "INFO"
     admin_user_ids: tuple[str, ...] = ()
     schedule_grace_seconds: float = 600.0
+    watch_poll_seconds: float = 30.0
     allowed_channel_ids: tuple[str, ...] = ()
     deepnote_requests_per_second: float = 10.0
     slack_channel_pace_seconds: float | None = None
@@ -333,6 +340,7 @@ _CHECKED: tuple[tuple[str, str, _Parse], ...] = (
     ("DEEPNOTE_APP_URL", "deepnote_app_url", _base_url),
     ("ADMIN_USER_IDS", "admin_user_ids", _user_ids),
     ("SCHEDULE_GRACE_SECONDS", "schedule_grace_seconds", _in_range(0, 86400)),
+    ("WATCH_POLL_SECONDS", "watch_poll_seconds", _in_range(2, 3600)),
     ("ALLOWED_CHANNEL_IDS", "allowed_channel_ids", lambda raw, _, p: parse_channels(raw, p)),
     ("NOTEBOOK_ACCESS", "notebook_access", lambda raw, _, p: parse_notebook_access(raw, p)),
     ("DEEPNOTE_REQUESTS_PER_SECOND", "deepnote_requests_per_second", _in_range(0.5, 1000)),

@@ -11,6 +11,7 @@ from bot.deepnote.client import DeepnoteClient
 from bot.deepnote.notebook_cache import NotebookCache
 from bot.runs.service import RunService
 from bot.schedules.service import ScheduleService
+from bot.schedules.watches import WatchService
 from bot.slack.gateway import SlackGateway
 from bot.web.foreground import Background
 from storage.aliases import AliasStore, NotebookNames
@@ -39,3 +40,4 @@ class Services:
     events: SeenEvents
     audit: AuditStore
     background: Background
+    watches: WatchService

@@ -14,7 +14,14 @@ from bot.runs.service import Requester
 from bot.services import Services
 from bot.slack.messages.blocks import Message
 from bot.slack.messages.help import command_help, help_overview
-from handlers import aliases, audit_commands, find_command, run_commands, schedule_commands
+from handlers import (
+    aliases,
+    audit_commands,
+    find_command,
+    run_commands,
+    schedule_commands,
+    watch_commands,
+)
 
 Handler = Callable[[Services, Requester, Any], "Message | None"]
 
@@ -48,6 +55,10 @@ ROUTES: Mapping[type[Any], Route] = MappingProxyType(
         types.ResumeCommand: Route("resume", schedule_commands.do_resume),
         types.TriggerCommand: Route("trigger", schedule_commands.do_trigger),
         types.AuditCommand: Route("audit", audit_commands.do_audit),
+        types.WatchCommand: Route("watch", watch_commands.do_watch),
+        types.WatchesCommand: Route("watches", watch_commands.do_watches),
+        types.UnwatchCommand: Route("unwatch", watch_commands.do_unwatch),
+        types.HistoryCommand: Route("history", watch_commands.do_history),
     }
 )
 """Every command this version serves, by its parsed type."""
@@ -55,7 +66,9 @@ ROUTES: Mapping[type[Any], Route] = MappingProxyType(
 # Commands that change something (a restart does not repeat one that had begun). Each change
 # writes its one audit entry where it is made: the schedule service, the run starter (runs,
 # `trigger` included) and the alias handlers, so Home buttons are logged the same way.
-CHANGES = frozenset({"schedule", "unschedule", "pause", "resume", "trigger", "alias", "unalias"})
+CHANGES = frozenset(
+    {"schedule", "unschedule", "pause", "resume", "trigger", "alias", "unalias", "watch", "unwatch"}
+)
 
 
 def changes_something(cmd: types.Command) -> bool:

@@ -23,12 +23,15 @@ from handlers.payloads import action_value, viewer
 from handlers.schedule_commands import change_reply
 from storage.records import RunRecord
 from storage.schedules import ScheduleRecord
+from storage.watches import WatchRecord, recent_statuses
 
 log = logging.getLogger(__name__)
 
 VIEW_BLOCKS = 100
 MAX_RUNS = 15
 MAX_SCHEDULES = 30
+MAX_WATCHES = 10
+LAST_RUNS = 5
 SECTION_CHARS = 3000
 
 HOME_TRIGGER = "home_schedule_trigger"
@@ -95,13 +98,60 @@ def schedule_line(schedule: ScheduleRecord, when: str) -> str:
     return f"{head}\n{state}"
 
 
+def last_runs(statuses: Sequence[str]) -> str:
+    """A schedule's or watch's latest runs, newest first, as emoji and a count.
+
+    >>> last_runs(["success", "error", "success"])
+    'Last runs: ✅ ❌ ✅ (2 of 3 succeeded)'
+    """
+    if not statuses:
+        return "Last runs: none yet"
+    emoji = " ".join(status_emoji(s) for s in statuses)
+    ok = sum(1 for s in statuses if s == "success")
+    return f"Last runs: {emoji} ({ok} of {len(statuses)} succeeded)"
+
+
+def watch_line(watch: WatchRecord, statuses: Sequence[str]) -> str:
+    """One watch on the Home tab: id, notebook, channel, state and its last runs."""
+    name = escape(truncate(watch.notebook_name or watch.notebook_id, 100))
+    head = (
+        f"{code(str(watch.id))} *{name}* · in <#{watch.channel_id}> · notify {code(watch.notify)}"
+    )
+    if watch.paused:
+        why = f" ({escape(truncate(watch.paused_reason, 200))})" if watch.paused_reason else ""
+        state = f"⏸️ Paused{why}"
+    else:
+        state = "👀 Watching"
+    return f"{head}\n{state} · {last_runs(statuses)}"
+
+
+def _watch_blocks(
+    watches: Sequence[WatchRecord], statuses: Mapping[tuple[str, int], Sequence[str]], room: int
+) -> list[dict[str, Any]]:
+    """The Home tab's watches section, in at most `room` blocks."""
+    blocks = [{"type": "divider"}, _section("*Your watches*")]
+    if not watches:
+        blocks.append(_context("No watches. Watch a notebook in a channel with `/deepnote watch`."))
+        return blocks[:room]
+    shown = max(0, min(MAX_WATCHES, room - 3))
+    for watch in watches[:shown]:
+        blocks.append(_section(watch_line(watch, statuses.get(("watch", watch.id), ()))))
+    if len(watches) > shown:
+        blocks.append(_context(f"…and {len(watches) - shown} more: see `/deepnote watches`."))
+    return blocks[:room]
+
+
 def home_view(
     runs: Sequence[RunRecord],
     schedules: Sequence[tuple[ScheduleRecord, str]],
     *,
     notice: str | None = None,
+    watches: Sequence[WatchRecord] = (),
+    statuses: Mapping[tuple[str, int], Sequence[str]] | None = None,
 ) -> dict[str, Any]:
-    """The Home tab: `runs` newest first, `schedules` with their timing in words."""
+    """The Home tab: `runs` newest first, `schedules` with their timing in words, `watches`;
+    `statuses` are the latest runs' statuses of each schedule and watch (see `last_runs`)."""
+    statuses = statuses or {}
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Deepnote"}},
     ]
@@ -118,15 +168,20 @@ def home_view(
     blocks.append(_section("*Your schedules*"))
     if not schedules:
         blocks.append(_context("No schedules. Create one in a channel with `/deepnote schedule`."))
-    room = (VIEW_BLOCKS - len(blocks) - 1) // 2
+    # Room kept for the watches section: a divider, a title, its watches and a "more" line.
+    watch_room = 3 + min(MAX_WATCHES, len(watches))
+    room = (VIEW_BLOCKS - len(blocks) - 1 - watch_room) // 2
     for schedule, when in schedules[: min(MAX_SCHEDULES, room)]:
         sid = str(schedule.id)
+        line = schedule_line(schedule, when)
+        if ("schedule", schedule.id) in statuses:
+            line += f" · {last_runs(statuses[('schedule', schedule.id)])}"
         toggle = (
             _button("Resume", HOME_RESUME, sid)
             if schedule.paused
             else _button("Pause", HOME_PAUSE, sid)
         )
-        blocks.append(_section(schedule_line(schedule, when)))
+        blocks.append(_section(line))
         blocks.append(
             {
                 "type": "actions",
@@ -137,6 +192,7 @@ def home_view(
     shown = min(MAX_SCHEDULES, room)
     if len(schedules) > shown:
         blocks.append(_context(f"…and {len(schedules) - shown} more: see `/deepnote schedules`."))
+    blocks += _watch_blocks(watches, statuses, VIEW_BLOCKS - len(blocks))
     return {"type": "home", "blocks": blocks[:VIEW_BLOCKS]}
 
 
@@ -148,7 +204,16 @@ def publish_home(
     runs = [r for r in runs if not team_id or r.team_id == team_id][:MAX_RUNS]
     owned = services.schedules.store.owned_by(team_id, user_id, limit=MAX_SCHEDULES + 1)
     schedules = [(s, words(s)) for s in owned]
-    services.slack.publish_view(user_id, home_view(runs, schedules, notice=notice))
+    watches = services.watches.store.owned_by(team_id, user_id, limit=MAX_WATCHES + 1)
+    # From the bot's own records, in one query: opening the tab costs no Deepnote request.
+    statuses = recent_statuses(
+        services.db,
+        schedule_ids=[s.id for s in owned],
+        watch_ids=[w.id for w in watches],
+        per_item=LAST_RUNS,
+    )
+    view = home_view(runs, schedules, notice=notice, watches=watches, statuses=statuses)
+    services.slack.publish_view(user_id, view)
 
 
 def is_home_click(body: Mapping[str, Any]) -> bool:

@@ -278,6 +278,42 @@ def _m007_intent_kinds(db: Session) -> None:
     _ddl(db, "ALTER TABLE intents ADD COLUMN payload TEXT")
 
 
+def _m009_watches(db: Session) -> None:
+    """Watches: notebooks whose every run (whoever started it) is posted in a channel; runs
+    the bot follows for a watch remember it and what Deepnote said started them."""
+    # AUTOINCREMENT, as for schedules: a stale `/deepnote unwatch 3` never hits a newer watch.
+    _ddl(
+        db,
+        """
+        CREATE TABLE watches (
+            id {autoid},
+            team_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            owner_id TEXT NOT NULL,
+            notebook_id TEXT NOT NULL,
+            notebook_name TEXT NOT NULL,
+            project_id TEXT,
+            notify TEXT NOT NULL DEFAULT 'always',
+            created_at TEXT NOT NULL,
+            paused INTEGER NOT NULL DEFAULT 0,
+            paused_reason TEXT,
+            next_poll_at TEXT,
+            seen_until TEXT,
+            seen_ids TEXT NOT NULL DEFAULT '[]',
+            last_run_id TEXT,
+            last_status TEXT,
+            last_finished_at TEXT
+        )
+        """,
+    )
+    _ddl(db, "CREATE INDEX watches_due ON watches (paused, next_poll_at)")
+    _ddl(db, "CREATE INDEX watches_channel ON watches (team_id, channel_id)")
+    _ddl(db, "ALTER TABLE runs ADD COLUMN watch_id INTEGER")
+    # Deepnote's `triggeredBy` from the run's snapshot (user, schedule, api, ci), when known.
+    _ddl(db, "ALTER TABLE runs ADD COLUMN source TEXT")
+    _ddl(db, "CREATE INDEX runs_watch ON runs (watch_id, created_at)")
+
+
 MIGRATIONS: tuple[Callable[[Session], None], ...] = (
     _m001_runs,
     _m002_schedules,
@@ -286,6 +322,7 @@ MIGRATIONS: tuple[Callable[[Session], None], ...] = (
     _m005_alias_owners,
     _m006_command_intents,
     _m007_intent_kinds,
+    _m009_watches,
 )
 
 

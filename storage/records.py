@@ -66,6 +66,11 @@ class RunRecord:
     error: str | None = None
     failing_block: str | None = None
     snapshot_url: str | None = None
+    watch_id: int | None = None
+    """The watch that found this run (a run the bot did not start), if any."""
+    source: str | None = None
+    """What started the run as Deepnote's snapshot says (`triggeredBy`: user, schedule, api,
+    ci), for runs a watch found; None until known."""
 
     @property
     def duration_seconds(self) -> float | None:

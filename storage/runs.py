@@ -353,6 +353,27 @@ class RunStore:
         value = self.db.scalar("SELECT slack_error FROM runs WHERE id = ?", (id_,))
         return str(value) if value else None
 
+    def by_run_ids(self, run_ids: Sequence[str]) -> dict[str, RunRecord]:
+        """The rows of these Deepnote runs that the bot has (started or followed), by run id."""
+        if not run_ids:
+            return {}
+        marks = ", ".join("?" * len(run_ids))
+        rows = self._rows(f"SELECT * FROM runs WHERE run_id IN ({marks})", tuple(run_ids))
+        return {r.run_id: r for r in rows if r.run_id is not None}
+
+    def starting(self, notebook_id: str) -> bool:
+        """Whether the bot is starting a run of this notebook now (a row still `creating`):
+        a run Deepnote lists meanwhile may be that one, before its id is stored."""
+        found = self.db.scalar(
+            "SELECT count(*) FROM runs WHERE notebook_id = ? AND status = ?",
+            (notebook_id, CREATING),
+        )
+        return bool(found)
+
+    def set_source(self, id_: str, source: str) -> None:
+        """Remember what started a run the bot did not start (Deepnote's `triggeredBy`)."""
+        self.db.execute_write("UPDATE runs SET source = ? WHERE id = ?", (source[:40], id_))
+
     def recent_for_user(self, user_id: str, limit: int = 10) -> list[RunRecord]:
         """The user's latest runs, newest first."""
         return self._rows(

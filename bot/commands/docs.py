@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.commands.types import AUDIT_DEFAULT, AUDIT_MAX
+from bot.commands.types import AUDIT_DEFAULT, AUDIT_MAX, HISTORY_DEFAULT, HISTORY_MAX
 from bot.errors import UserError
 from bot.text.mrkdwn import code
 
@@ -34,7 +34,7 @@ SALES_LINK = (
     "Sales-a654d97d-2831-4682-b07f-a10d8b44563c/notebook/Sales-report-" + SALES
 )
 
-GROUPS: tuple[str, ...] = ("Run notebooks", "Schedules", "Aliases", "More")
+GROUPS: tuple[str, ...] = ("Run notebooks", "Schedules", "Watches", "Aliases", "More")
 """The groups of the help overview, in order."""
 
 
@@ -178,6 +178,49 @@ COMMANDS: tuple[CommandDoc, ...] = (
         "Delete a schedule.",
         ("unschedule 1",),
         group="Schedules",
+    ),
+    CommandDoc(
+        "watch",
+        "watch <notebook> [--notify always|failures|changes]",
+        "Post every run of a notebook here from now on, whoever starts it.",
+        (f"watch {QUALITY} --notify failures", f"watch {HELLO}"),
+        group="Watches",
+        details=(
+            "Runs started in Deepnote's UI, by Deepnote's scheduler, by another API client or "
+            "by this bot are followed with the same card, failure reason and results; a run "
+            "the bot started is posted once, where it was started.",
+            "`--notify always|failures|changes`: post every run, only failed ones, or only "
+            "when the outcome differs from the last run.",
+            "A notebook is watched in one channel at a time.",
+        ),
+    ),
+    CommandDoc(
+        "watches",
+        "watches",
+        "List the watches of this channel, with their ids, state and last run.",
+        ("watches",),
+        group="Watches",
+    ),
+    CommandDoc(
+        "unwatch",
+        "unwatch <watch-id>",
+        "Stop a watch (its owner or a bot admin).",
+        ("unwatch 1",),
+        group="Watches",
+    ),
+    CommandDoc(
+        "history",
+        f"history <notebook> [count, 1-{HISTORY_MAX}]",
+        f"Show a notebook's latest runs, whoever started them, with the success rate "
+        f"(default {HISTORY_DEFAULT}).",
+        (f"history {SALES}", f"history {QUALITY} 25"),
+        group="Watches",
+        short="history <notebook> [count]",
+        details=(
+            "Each run: status, when, how long, who or what started it, and why it failed.",
+            "Runs the bot neither started nor watched show as started by Deepnote (UI, "
+            "scheduler or API): Deepnote's run list does not say more.",
+        ),
     ),
     CommandDoc(
         "alias",

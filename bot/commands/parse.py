@@ -284,6 +284,56 @@ def _parse_unalias(tokens: Sequence[Token]) -> types.UnaliasCommand:
     return types.UnaliasCommand(_alias_name("unalias", raw, new=False))
 
 
+def _parse_watch(tokens: Sequence[Token]) -> types.WatchCommand:
+    notebook: str | None = None
+    notify: types.Notify = "always"
+    for item in scan("watch", tokens, {"notify": True}, kv=False):
+        if isinstance(item, Word):
+            if notebook is not None:
+                raise usage_error(
+                    "watch",
+                    f"{quote_token(item.text)} is not expected: `watch` takes one notebook "
+                    '(quote a name with spaces: `"Sales report"`) and `--notify`.',
+                )
+            notebook = notebook_word("watch", item)
+        elif isinstance(item, Option) and item.value is not None:
+            notify = parse_notify(item.value)
+    if notebook is None:
+        raise usage_error("watch", "`watch` needs a notebook: an alias, id, name or link.")
+    return types.WatchCommand(notebook, notify)
+
+
+def _parse_watches(tokens: Sequence[Token]) -> types.WatchesCommand:
+    plain_words("watches", tokens, 0, 0, "nothing")
+    return types.WatchesCommand()
+
+
+def _parse_unwatch(tokens: Sequence[Token]) -> types.UnwatchCommand:
+    (raw,) = plain_words("unwatch", tokens, 1, 1, "a watch id")
+    text = raw.strip().removeprefix("#")
+    if not ID_RE.fullmatch(text):
+        raise usage_error(
+            "unwatch",
+            f"{quote_token(raw)} is not a watch id. "
+            "`/deepnote watches` lists the watches with their ids.",
+        )
+    return types.UnwatchCommand(text)
+
+
+def _parse_history(tokens: Sequence[Token]) -> types.HistoryCommand:
+    words = plain_words("history", tokens, 1, 2, "a notebook and, optionally, a count")
+    notebook = notebook_word("history", Word(words[0], False, None, None))
+    if len(words) == 1:
+        return types.HistoryCommand(notebook)
+    text = words[1].strip()
+    if not re.fullmatch(r"\d{1,6}", text) or not 1 <= int(text) <= types.HISTORY_MAX:
+        raise usage_error(
+            "history",
+            f"{quote_token(words[1])} is not a number of runs from 1 to {types.HISTORY_MAX}.",
+        )
+    return types.HistoryCommand(notebook, int(text))
+
+
 _SCHEDULE_ACTIONS: dict[str, Callable[[str], types.Command]] = {
     "unschedule": types.UnscheduleCommand,
     "pause": types.PauseCommand,
@@ -303,6 +353,10 @@ _PARSERS: dict[str, Callable[[Sequence[Token]], types.Command]] = {
     "aliases": _parse_aliases,
     "unalias": _parse_unalias,
     "audit": _parse_audit,
+    "watch": _parse_watch,
+    "watches": _parse_watches,
+    "unwatch": _parse_unwatch,
+    "history": _parse_history,
 }
 
 

@@ -9,6 +9,8 @@ from storage.records import RunOptions
 
 AUDIT_DEFAULT = 20
 AUDIT_MAX = 200
+HISTORY_DEFAULT = 10
+HISTORY_MAX = 50
 
 Notify = Literal["always", "failures", "changes"]
 NOTIFY_CHOICES: tuple[Notify, ...] = ("always", "failures", "changes")
@@ -109,6 +111,34 @@ class TriggerCommand(ScheduleAction):
 
 
 @dataclass(frozen=True)
+class WatchCommand:
+    """`watch <notebook> [--notify always|failures|changes]`."""
+
+    notebook: str
+    notify: Notify = "always"
+
+
+@dataclass(frozen=True)
+class WatchesCommand:
+    """`watches`."""
+
+
+@dataclass(frozen=True)
+class UnwatchCommand:
+    """`unwatch <watch-id>`."""
+
+    watch_id: str
+
+
+@dataclass(frozen=True)
+class HistoryCommand:
+    """`history <notebook> [count]`."""
+
+    notebook: str
+    count: int = HISTORY_DEFAULT
+
+
+@dataclass(frozen=True)
 class AliasCommand:
     """`alias <name> <notebook> [--replace]`; `notebook` is the raw reference, resolved later.
     `replace`: pointing an existing alias at another notebook was asked for explicitly."""
@@ -153,4 +183,8 @@ Command = (
     | AliasesCommand
     | UnaliasCommand
     | AuditCommand
+    | WatchCommand
+    | WatchesCommand
+    | UnwatchCommand
+    | HistoryCommand
 )

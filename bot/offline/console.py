@@ -65,6 +65,8 @@ CHANNEL_ID = "C0CONSOLE"
 BOT_TOKEN = "xoxb-console-stand-in"  # noqa: S105 - the token of a local fake Slack
 SIMULATOR_KEY = "sim-key"
 POLL_SECONDS = "0.5"
+# The console's watches look every few seconds (the default, 30 s, is slow to watch live).
+WATCH_SECONDS = "3"
 DEFAULT_TIMEOUT = 120.0
 
 # How many of the person's latest runs are compared to tell which runs a command started.
@@ -197,6 +199,8 @@ class Console:
             env["DATABASE_PATH"] = str(workdir / "bot.db")
         if not env.get("POLL_INTERVAL_SECONDS", "").strip():
             env["POLL_INTERVAL_SECONDS"] = POLL_SECONDS
+        if not env.get("WATCH_POLL_SECONDS", "").strip():
+            env["WATCH_POLL_SECONDS"] = WATCH_SECONDS
         if options.admin:
             admins = [a for a in env.get("ADMIN_USER_IDS", "").split(",") if a.strip()]
             env["ADMIN_USER_IDS"] = ",".join([*admins, USER_ID])
@@ -583,6 +587,23 @@ class Console:
             f"{what} after {timeout:g} s; stopped waiting (use --timeout to wait longer)."
         )
         return EXIT_TIMEOUT
+
+    def watched(self, notebook_id: str) -> bool:
+        """Whether a watch (not paused) looks for this notebook's runs."""
+        return self._bot is not None and self._bot.services.watches.store.watched(notebook_id)
+
+    def watch_posted(self, run_id: str) -> bool:
+        """Whether a watch found this Deepnote run and its outcome is shown (card and reply,
+        or nothing, for a run its watch's `--notify` keeps quiet)."""
+        run = self._bot.services.store.get(run_id) if self._bot is not None else None
+        if run is None or run.status not in FINAL_STATUSES:
+            return False
+        replied = {
+            e.record.thread_ts
+            for e in self.transcript.since(0)
+            if isinstance(e.record, Message) and e.kind == "message" and e.record.is_reply
+        }
+        return run.quiet or run.card_ts in replied
 
     def open_runs(self) -> int:
         """How many runs the bot is still following."""

@@ -39,6 +39,11 @@ CONSOLE_COMMANDS = (
     ("/press N", "press button N (buttons show as [N: Label]; `press N` works too)"),
     ("/buttons", "list the buttons you can press"),
     ("/form", "fill in again a form you closed with /cancel"),
+    (
+        "/elsewhere ID [user|schedule|api|ci] [name=value ...]",
+        "start a run in the simulator as Deepnote's UI, its scheduler, another API client or "
+        "CI would: only a watch (/deepnote watch ID) shows it here",
+    ),
     ("/console", "this list"),
     ("exit", "leave (or Ctrl-D)"),
 )
@@ -48,6 +53,7 @@ _WORDS = {
     "/buttons": "buttons",
     "/form": "form",
     "/console": "console",
+    "/elsewhere": "elsewhere",
 }
 
 
@@ -297,6 +303,8 @@ class Session:
             return self.console.press(int(argument), echo=echo)
         if echo:
             self.say(f"#{self.options.channel}> {line.strip()}")
+        if name == "elsewhere":
+            return self.elsewhere(argument)
         if name == "buttons":
             self.list_buttons()
         elif name == "form":
@@ -306,6 +314,42 @@ class Session:
             return self.form(self.closed_form, self.prompter()) or self.console.refused_turn()
         else:
             self.say("\n".join(f"  {name:<10} {what}" for name, what in CONSOLE_COMMANDS))
+        return self.console.refused_turn(refused=False)
+
+    def elsewhere(self, argument: str) -> Turn:
+        """`/elsewhere`: a run started outside the bot, in the built-in simulator."""
+        simulator = self.console.simulator
+        words = argument.split()
+        if simulator is None:
+            self.say(
+                "/elsewhere needs the built-in simulator; with real Deepnote, start the run there."
+            )
+            return self.console.refused_turn()
+        if not words:
+            self.say("Usage: /elsewhere NOTEBOOK_ID [user|schedule|api|ci] [name=value ...]")
+            return self.console.refused_turn()
+        notebook, rest = words[0], words[1:]
+        source = rest.pop(0) if rest and "=" not in rest[0] else "user"
+        inputs = dict(w.split("=", 1) for w in rest if "=" in w)
+        try:
+            run_id = simulator.start_elsewhere(notebook, source, inputs or None)
+        except KeyError:
+            self.say(f"The simulator has no notebook {notebook}.")
+            return self.console.refused_turn()
+        except ValueError as exc:
+            self.say(f"The simulator refused the run: {exc}")
+            return self.console.refused_turn()
+        self.say(
+            f"Started Deepnote run {run_id} outside the bot (as {source}); a watch of the "
+            "notebook posts it at its next look."
+        )
+        notebook_id = simulator.runs[run_id].notebook_id
+        if not self.reader.tty and self.console.watched(notebook_id):
+            # Piped: the next line waits until the watch has shown the run, as a person would.
+            timeout = self.options.timeout
+            if not self.transcript.wait(lambda: self.console.watch_posted(run_id), timeout):
+                self.say(f"No watch showed run {run_id} within {timeout:g} s.")
+            self.transcript.settle()
         return self.console.refused_turn(refused=False)
 
     def list_buttons(self) -> None:

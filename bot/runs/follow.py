@@ -280,6 +280,10 @@ class Follower:
                 run.id, key_results(snapshot, select=select, notebook_id=run.notebook_id)
             )
         self._learn_duration(run, remote, now)
+        execution = snapshot.execution if snapshot is not None else None
+        if run.watch_id is not None and execution is not None and execution.triggered_by:
+            # A run the bot did not start: the snapshot alone says who or what started it.
+            self.store.set_source(run.id, execution.triggered_by)
         page = notebook_url(run.notebook_id, remote.project_id, app_url=self.app_url)
         self.store.record_status(
             run.id,

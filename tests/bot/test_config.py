@@ -26,6 +26,11 @@ def test_defaults() -> None:
     assert str(config.database_path) == "deepnote-bot.db"
 
 
+def test_watch_poll_seconds_defaults_to_30_and_can_be_set() -> None:
+    assert load_config(GOOD).watch_poll_seconds == 30.0
+    assert load_config({**GOOD, "WATCH_POLL_SECONDS": "120"}).watch_poll_seconds == 120.0
+
+
 def test_deepnote_token_is_accepted_as_the_key() -> None:
     env = {k: v for k, v in GOOD.items() if k != "DEEPNOTE_API_KEY"}
     env["DEEPNOTE_TOKEN"] = "token-from-deepnote-tools"
@@ -49,6 +54,7 @@ def test_socket_mode_needs_no_signing_secret() -> None:
         ({**GOOD, "POLL_INTERVAL_SECONDS": "0"}, ["POLL_INTERVAL_SECONDS must be from"]),
         ({**GOOD, "DEEPNOTE_API_URL": "api.deepnote.com"}, ["DEEPNOTE_API_URL must be an http"]),
         ({**GOOD, "LOG_LEVEL": "LOUD"}, ["LOG_LEVEL must be one of"]),
+        ({**GOOD, "WATCH_POLL_SECONDS": "1"}, ["WATCH_POLL_SECONDS must be from 2 to 3600"]),
     ],
 )
 def test_every_problem_is_named(env: dict[str, str], expected: list[str]) -> None:

@@ -134,6 +134,27 @@ def test_piped_session_of_schedule_commands_ends_quickly() -> None:
     assert "has not finished" not in ran.stdout
 
 
+def test_piped_watch_shows_a_run_started_elsewhere_and_history() -> None:
+    """`/elsewhere` starts a run as Deepnote's scheduler would; piped, the next line waits until
+    the watch has shown it (its card, who started it, its reply)."""
+    script = (
+        f"watch {HELLO_NOTEBOOK_ID}\n/elsewhere {HELLO_NOTEBOOK_ID} schedule\n"
+        f"history {HELLO_NOTEBOOK_ID}\nwatches\n/elsewhere {HELLO_NOTEBOOK_ID} robot\n"
+    )
+    ran = console(*FAST, stdin=script, env={"WATCH_POLL_SECONDS": "2"})
+    assert ran.returncode == 0, ran.explain()
+    ran.shows(
+        "is watching Hello world in this channel: watch 1.",
+        "outside the bot (as schedule)",
+        "Started by Deepnote's scheduler, seen by watch 1",
+        "replied in the thread of message 2",
+        "The latest run of Hello world",
+        "1 of 1 finished runs succeeded (100%)",
+        "Watches in this channel (1)",
+        "The simulator refused the run: source must be one of user, schedule, api, ci",
+    )
+
+
 # -- -c and forms --------------------------------------------------------------------------------
 
 

@@ -137,3 +137,61 @@ def test_the_simulator_lifecycle() -> None:
     assert sorted(sim.notebooks) == sorted(
         [SALES_NOTEBOOK_ID, HELLO_NOTEBOOK_ID, QUALITY_NOTEBOOK_ID]
     )
+
+
+# -- runs started elsewhere, deleted notebooks ---------------------------------------------
+
+
+def test_runs_started_elsewhere_are_listed_and_only_their_snapshot_says_who(
+    api: httpx.Client, anonymous: httpx.Client, target: Target
+) -> None:
+    sim, clock = target.local()
+    mine = api.post("/v2/runs", json={"notebookId": HELLO_NOTEBOOK_ID}).json()["runId"]
+    clock.advance(seconds=1)
+    ui = sim.start_elsewhere(HELLO_NOTEBOOK_ID, "user")
+    clock.advance(seconds=1)
+    answer = anonymous.post(
+        "/_sim/elsewhere", json={"notebookId": HELLO_NOTEBOOK_ID, "source": "schedule"}
+    )
+    assert answer.status_code == 200
+    scheduled = answer.json()["run"]["runId"]
+    listed = api.get(f"/v2/notebooks/{HELLO_NOTEBOOK_ID}/runs").json()["runs"]
+    assert [r["runId"] for r in listed] == [scheduled, ui, mine]
+    assert set(listed[0]) == {"runId", "status", "createdAt", "completedAt"}  # no "who"
+    clock.advance(seconds=10)
+    sources = {}
+    for run_id in (mine, ui, scheduled):
+        run = api.get(f"/v2/runs/{run_id}", params={"snapshotDelivery": "inline"}).json()["run"]
+        sources[run_id] = run["snapshotContent"].split("triggeredBy: ")[1].split()[0]
+    assert sources == {mine: "api", ui: "user", scheduled: "schedule"}
+
+
+def test_bad_runs_elsewhere_are_refused(anonymous: httpx.Client, target: Target) -> None:
+    sim, _ = target.local()
+    with pytest.raises(ValueError, match="source must be one of"):
+        sim.start_elsewhere(HELLO_NOTEBOOK_ID, "robot")
+    unknown = anonymous.post("/_sim/elsewhere", json={"notebookId": "0" * 32})
+    assert unknown.status_code == 404
+    bad = anonymous.post(
+        "/_sim/elsewhere", json={"notebookId": QUALITY_NOTEBOOK_ID, "inputs": {"dataset": "x"}}
+    )
+    assert bad.status_code == 400
+
+
+def test_a_removed_notebook_answers_404_but_its_runs_stay_readable(
+    api: httpx.Client, anonymous: httpx.Client, target: Target
+) -> None:
+    sim, clock = target.local()
+    run_id = sim.start_elsewhere(QUALITY_NOTEBOOK_ID, "user", {"dataset": "orders_with_gaps"})
+    assert anonymous.post("/_sim/remove", json={"notebookId": QUALITY_NOTEBOOK_ID}).json() == {
+        "ok": True
+    }
+    assert api.get(f"/v2/notebooks/{QUALITY_NOTEBOOK_ID}").status_code == 404
+    assert api.get(f"/v2/notebooks/{QUALITY_NOTEBOOK_ID}/runs").status_code == 404
+    clock.advance(seconds=10)
+    run = api.get(f"/v2/runs/{run_id}", params={"snapshotDelivery": "inline"}).json()["run"]
+    assert run["status"] == "error"
+    assert "snapshotContent" in run
+    assert (
+        anonymous.post("/_sim/remove", json={"notebookId": QUALITY_NOTEBOOK_ID}).status_code == 404
+    )

@@ -53,6 +53,34 @@ def create_run(state: SimState, raw: bytes, viewer: bool) -> Reply:
     problem = inputs_problem(notebook.notebook, inputs)
     if problem:
         raise Problem(400, problem)
+    run = start_run(
+        state,
+        notebook,
+        inputs,
+        block_ids=block_ids,
+        detached=detached,
+        storage=storage,
+        dependents=dependents,
+    )
+    with state._lock:
+        status = state._status_at(run, run.created_at)
+    return json_reply(
+        202, {"runId": run.run_id, "status": status, "createdAt": iso(run.created_at)}
+    )
+
+
+def start_run(
+    state: SimState,
+    notebook: SimNotebook,
+    inputs: dict[str, Any] | None,
+    *,
+    block_ids: tuple[str, ...] = (),
+    detached: bool = True,
+    storage: str | None = None,
+    dependents: bool = False,
+    triggered_by: str = "api",
+) -> SimRun:
+    """Start a run of an already checked request (the API's, or one started "elsewhere")."""
     now = state._clock.now()
     execution = execute(
         notebook,
@@ -75,12 +103,10 @@ def create_run(state: SimState, raw: bytes, viewer: bool) -> Reply:
             storage_mode=storage,
             run_dependents=dependents,
             execution=execution,
+            triggered_by=triggered_by,
         )
         state._runs[run.run_id] = run
-        status = state._status_at(run, now)
-    return json_reply(
-        202, {"runId": run.run_id, "status": status, "createdAt": iso(run.created_at)}
-    )
+    return run
 
 
 def get_run(state: SimState, run_id: str, query: dict[str, str], origin: str) -> Reply:

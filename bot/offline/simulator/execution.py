@@ -110,8 +110,10 @@ def render_snapshot(
     *,
     started_at: datetime,
     finished_at: datetime,
+    triggered_by: str = "api",
 ) -> str:
-    """The `.snapshot.deepnote` YAML of a finished run: the file with this run's outputs."""
+    """The `.snapshot.deepnote` YAML of a finished run: the file with this run's outputs
+    (`triggered_by`: what started it, as Deepnote records it: user, schedule, api or ci)."""
     document = copy.deepcopy(dict(notebook.document))
     entry = document["project"]["notebooks"][notebook.index]
     span = max((finished_at - started_at).total_seconds(), 0.0)
@@ -123,6 +125,7 @@ def render_snapshot(
             meta["deepnote_variable_value"] = copy.deepcopy(execution.inputs[name])
     _fill_outputs(entry, execution, started_at, share)
     run_section = _run_section(execution, started_at, finished_at, span)
+    run_section["triggeredBy"] = triggered_by
     project_yaml = yaml.dump(document["project"], Dumper=_Dumper, sort_keys=True)
     metadata = dict(document.get("metadata") or {})
     metadata.setdefault("createdAt", iso(started_at))

@@ -11,6 +11,8 @@ from typing import Any
 from bot.offline.fakeserver import Reply, json_reply
 from bot.offline.simulator.execution import Execution
 
+SOURCES = ("user", "schedule", "api", "ci")
+"""Deepnote's `triggeredBy` values: the UI, its scheduler, an API client, CI."""
 RUN_STATUSES = ("pending", "running", "success", "error", "internal_error", "stopped")
 MAX_BODY = 5 * 1024 * 1024
 UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -63,6 +65,9 @@ class SimRun:
     forced_error: str | None = None
     error_forced: bool = False
     snapshot_cache: dict[datetime, str] = field(default_factory=dict)
+    triggered_by: str = "api"
+    """What started the run, as its snapshot's `execution.triggeredBy` says: `api` for runs
+    created through POST /v2/runs; `start_elsewhere` sets user, schedule or ci."""
 
 
 @dataclass

@@ -33,6 +33,10 @@ Control API, for a simulator running in another process (no auth; it listens on 
   "retryAfter": null, "delay": 0, "malformed": false, "reset": false}` → `{"ok": true}`
 - `GET /_sim/requests` → `{"requests": [{method, path, query, body, headers, authorized}]}`
 - `POST /_sim/revoke` and `POST /_sim/suspend` → `{"ok": true}`
+- `POST /_sim/elsewhere` `{"notebookId", "source": "user", "inputs": {}}` → `{run}`: a run started
+  outside the bot (`source`, its snapshot's `triggeredBy`: user = Deepnote's UI, schedule =
+  Deepnote's scheduler, api = another API client, ci); 404 unknown notebook, 400 bad inputs
+- `POST /_sim/remove` `{"notebookId"}` → `{"ok": true}`: the notebook is deleted (404 from now on)
 """
 
 from __future__ import annotations
@@ -43,11 +47,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 from bot.offline.fakeserver import Lifecycle, Reply, Request, json_reply
 from bot.offline.simulator import endpoints
+from bot.offline.simulator.inputs import inputs_problem
 from bot.offline.simulator.records import (
     NOT_JSON_BODY,
+    SOURCES,
     Problem,
     RecordedRequest,
     error_reply,
+    normalise_notebook_id,
     seconds_header,
 )
 from bot.offline.simulator.state import SimState
@@ -70,6 +77,22 @@ class Simulator(SimState, Lifecycle):
     def stop(self) -> None:
         """Stop serving and release the port; delayed answers in flight are cut short."""
         self._http.stop()
+
+    def start_elsewhere(
+        self, notebook_id: str, source: str = "user", inputs: dict[str, Any] | None = None
+    ) -> str:
+        """Start a run as someone other than the bot would (Deepnote's UI, its scheduler,
+        another API client or CI, by `source`); its run id. It shows in the notebook's run
+        list like any run; only its snapshot's `execution.triggeredBy` tells who started it."""
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+        notebook = self._notebooks.get(normalise_notebook_id(notebook_id) or "")
+        if notebook is None:
+            raise KeyError(notebook_id)
+        problem = inputs_problem(notebook.notebook, inputs)
+        if problem:
+            raise ValueError(problem)
+        return endpoints.start_run(self, notebook, inputs, triggered_by=source).run_id
 
     @property
     def url(self) -> str:
@@ -218,8 +241,27 @@ class Simulator(SimState, Lifecycle):
             if action == ("POST", "/_sim/suspend"):
                 self.suspend_project()
                 return json_reply(200, {"ok": True})
+            if action == ("POST", "/_sim/elsewhere"):
+                return self._control_elsewhere(body)
+            if action == ("POST", "/_sim/remove"):
+                if not self.remove_notebook(str(body.get("notebookId"))):
+                    return error_reply(404, "Notebook not found")
+                return json_reply(200, {"ok": True})
         except KeyError:
             return error_reply(404, "Run not found")
         except (TypeError, ValueError) as exc:
             return error_reply(400, str(exc))
         return error_reply(404, f"No such control endpoint: {method} {path}")
+
+    def _control_elsewhere(self, body: dict[str, Any]) -> Reply:
+        """`POST /_sim/elsewhere`: a run started outside the bot."""
+        inputs = body.get("inputs")
+        if inputs is not None and not isinstance(inputs, dict):
+            return error_reply(400, "inputs must be an object")
+        try:
+            run_id = self.start_elsewhere(
+                str(body.get("notebookId")), str(body.get("source", "user")), inputs
+            )
+        except KeyError:
+            return error_reply(404, "Notebook not found")
+        return json_reply(200, {"run": self.run_json(run_id)})

@@ -26,6 +26,7 @@ from bot.offline.simulator.records import (
     SimFault,
     SimRun,
     error_reply,
+    normalise_notebook_id,
 )
 from storage.records import TERMINAL_STATUSES
 
@@ -62,6 +63,8 @@ class SimState:
         self._secret = secrets.token_bytes(32)
         self._notebooks = {nb.id: nb for nb in load_notebooks([notebooks_dir or SAMPLES_DIR])}
         self._lock = threading.Lock()
+        # Deleted notebooks (`remove_notebook`): their runs' snapshots are still rendered.
+        self._removed: dict[str, SimNotebook] = {}
         self._runs: dict[str, SimRun] = {}
         self._requests: list[RecordedRequest] = []
         self._faults: list[SimFault] = []
@@ -116,6 +119,17 @@ class SimState:
         with self._lock:
             self._notebooks = {**self._notebooks, **{nb.id: nb for nb in loaded}}
         return loaded
+
+    def remove_notebook(self, notebook_id: str) -> bool:
+        """Delete a notebook, as someone would in Deepnote: its reads and run lists answer 404
+        from now on (its runs stay readable by id). False when there was none."""
+        key = normalise_notebook_id(notebook_id) or ""
+        with self._lock:
+            if key not in self._notebooks:
+                return False
+            self._removed[key] = self._notebooks[key]
+            self._notebooks = {k: v for k, v in self._notebooks.items() if k != key}
+        return True
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -245,11 +259,13 @@ class SimState:
             return None
         if completed not in run.snapshot_cache:
             started = min(run.created_at + timedelta(seconds=self._pending), completed)
+            notebook = self._notebooks.get(run.notebook_id) or self._removed[run.notebook_id]
             run.snapshot_cache[completed] = render_snapshot(
-                self._notebooks[run.notebook_id],
+                notebook,
                 run.execution,
                 started_at=started,
                 finished_at=completed,
+                triggered_by=run.triggered_by,
             )
         return run.snapshot_cache[completed]
 

@@ -12,6 +12,18 @@ FINISHED_STATUSES = TERMINAL_STATUSES | {CREATE_FAILED, LOST}
 
 TRIGGER_NOW = "trigger"
 """`RunRecord.trigger` of a run started with `/deepnote trigger <schedule-id>`."""
+TRIGGER_WATCH = "watch"
+"""`RunRecord.trigger` of a run the bot did not start, found by a watch."""
+ELSEWHERE = "Deepnote (UI, scheduler or API)"
+"""Who started a run the bot did not start, when Deepnote has not said."""
+
+# Deepnote's `triggeredBy` (in a run's snapshot) in words.
+SOURCE_WORDS = {
+    "user": "someone in Deepnote's UI",
+    "schedule": "Deepnote's scheduler",
+    "api": "another Deepnote API client",
+    "ci": "CI",
+}
 
 
 def format_duration(seconds: float) -> str:
@@ -105,8 +117,22 @@ def notebook_ref(run: RunRecord, *, linked: bool = True) -> str:
     return f"*{link(run.notebook_url, name) if linked else escape(name)}*"
 
 
+def source_words(source: str | None) -> str:
+    """Who or what started a run the bot did not start, as Deepnote's `triggeredBy` says.
+
+    >>> source_words("schedule"), source_words(None)
+    ("Deepnote's scheduler", 'Deepnote (UI, scheduler or API)')
+    """
+    if source is None:
+        return ELSEWHERE
+    return SOURCE_WORDS.get(source, f"Deepnote ({escape(truncate(source, 40))})")
+
+
 def starter(run: RunRecord) -> str:
     """Who or what started the run ("started by @ann")."""
+    if run.trigger == TRIGGER_WATCH:
+        watch = code(str(run.watch_id or "?"), limit=20)
+        return f"started by {source_words(run.source)}, seen by watch {watch}"
     if run.trigger == "schedule" or (run.schedule_id and not run.user_id):
         return f"started by schedule {code(run.schedule_id or 'unknown', limit=60)}"
     if run.trigger == TRIGGER_NOW:

@@ -468,6 +468,10 @@ EXPECTED_TYPES = {
     "aliases": types.AliasesCommand,
     "unalias": types.UnaliasCommand,
     "audit": types.AuditCommand,
+    "watch": types.WatchCommand,
+    "watches": types.WatchesCommand,
+    "unwatch": types.UnwatchCommand,
+    "history": types.HistoryCommand,
 }
 
 
@@ -615,3 +619,24 @@ def test_notebook_url_round_trips() -> None:
     url = notebook_url(NB, "p-1", "acme", "w-1", runs=True)
     assert url is not None
     assert parse_notebook_ref(url) == NB
+
+
+# --- watches and history ----------------------------------------------------------------------
+
+
+def test_watch_takes_a_notebook_and_a_notify_choice() -> None:
+    assert parse_command("watch sales") == types.WatchCommand("sales", "always")
+    assert parse_command("watch sales --notify FAILURE") == types.WatchCommand("sales", "failures")
+    assert "`watch` needs a notebook" in user_error("watch").message
+    assert "not a `--notify` choice" in user_error("watch sales --notify sometimes").message
+    assert "is not expected" in user_error("watch sales extra").message
+
+
+def test_unwatch_and_history_check_their_numbers() -> None:
+    assert parse_command("unwatch #3") == types.UnwatchCommand("3")
+    assert "not a watch id" in user_error("unwatch x!").message
+    assert parse_command("history sales") == types.HistoryCommand("sales", 10)
+    assert parse_command("history sales 50") == types.HistoryCommand("sales", 50)
+    for bad in ("0", "51", "ten"):
+        assert "from 1 to 50" in user_error(f"history sales {bad}").message
+    assert "`history` needs a notebook" in user_error("history").message
