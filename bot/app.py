@@ -47,7 +47,7 @@ from bot.schedules.service import ScheduleService
 from bot.services import Services
 from bot.slack.gateway import SlackGateway, make_web_client, to_slack_error
 from bot.web.foreground import Background, Foreground, ForegroundApp
-from handlers import commands, home, interactions, mentions
+from handlers import commands, home, interactions, mentions, schedule_edit
 from handlers.intake import Intake
 from storage.aliases import AliasStore, NotebookNames
 from storage.audit import AuditStore
@@ -465,6 +465,7 @@ def _bolt_app(
     interactions.register(bolt, services, intake=intake)
     mentions.register(bolt, services, listener=mentions.MentionListener(services, intake=intake))
     home.register(bolt, services)
+    schedule_edit.register(bolt, services, intake=intake)
     return bolt
 
 

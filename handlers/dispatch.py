@@ -46,6 +46,7 @@ ROUTES: Mapping[type[Any], Route] = MappingProxyType(
         types.PauseCommand: Route("pause", schedule_commands.do_pause),
         types.ResumeCommand: Route("resume", schedule_commands.do_resume),
         types.TriggerCommand: Route("trigger", schedule_commands.do_trigger),
+        types.EditCommand: Route("edit", schedule_commands.do_edit),
         types.AuditCommand: Route("audit", audit_commands.do_audit),
     }
 )
@@ -54,7 +55,9 @@ ROUTES: Mapping[type[Any], Route] = MappingProxyType(
 # Commands that change something (a restart does not repeat one that had begun). Each change
 # writes its one audit entry where it is made: the schedule service, the run starter (runs,
 # `trigger` included) and the alias handlers, so Home buttons are logged the same way.
-CHANGES = frozenset({"schedule", "unschedule", "pause", "resume", "trigger", "alias", "unalias"})
+CHANGES = frozenset(
+    {"schedule", "unschedule", "pause", "resume", "trigger", "edit", "alias", "unalias"}
+)
 
 
 def changes_something(cmd: types.Command) -> bool:

@@ -47,6 +47,7 @@ COMMAND = "command"
 MENTION = "mention"
 CLICK = "click"
 FORM = "form"
+EDIT_FORM = "edit_form"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -54,6 +54,18 @@ class ScheduleRecord:
 
 
 @dataclass(frozen=True)
+class FieldChange:
+    """One field an edit of a schedule changed, old and new value as text (None: not set).
+
+    `field` is `when`, `tz`, `notify`, `post_outputs` or `inputs.<name>`.
+    """
+
+    field: str
+    old: str | None
+    new: str | None
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What recording one result did to a schedule (`schedule` is the row afterwards)."""
 
@@ -178,6 +190,47 @@ class ScheduleStore:
             (int(paused), reason, utc_iso(next_fire_at), int(paused), id_),
         )
         return self.get(id_)
+
+    def update(
+        self, edited: ScheduleRecord, *, next_fire_at: datetime | None
+    ) -> tuple[ScheduleRecord, ScheduleRecord] | None:
+        """Change a schedule's timing, inputs and settings to `edited`'s; (before, after), or
+        None when it is gone.
+
+        `next_fire_at` (given when the timing changed) applies only while the schedule is
+        not paused: a paused one stays paused. Owner, channel, notebook and history stay.
+        """
+        with self.db.write() as tx:
+            rows = tx.query(f"SELECT * FROM schedules WHERE id = ?{tx.lock}", (edited.id,))
+            if not rows:
+                return None
+            before = _record(rows[0])
+            upcoming = before.next_fire_at
+            if next_fire_at is not None and not before.paused:
+                upcoming = next_fire_at
+            after = replace(
+                before,
+                expression=edited.expression,
+                tz=edited.tz,
+                notify=edited.notify,
+                post_outputs=edited.post_outputs,
+                inputs=dict(edited.inputs),
+                next_fire_at=upcoming,
+            )
+            tx.execute(
+                "UPDATE schedules SET expression = ?, tz = ?, notify = ?, post_outputs = ?,"
+                " inputs = ?, next_fire_at = ? WHERE id = ?",
+                (
+                    after.expression,
+                    after.tz,
+                    after.notify,
+                    after.post_outputs,
+                    json.dumps(after.inputs),
+                    utc_iso(after.next_fire_at),
+                    after.id,
+                ),
+            )
+            return before, after
 
     def delete(self, id_: int) -> bool:
         """Remove a schedule and its unsent notes; False when there was none."""
