@@ -278,6 +278,32 @@ def _m007_intent_kinds(db: Session) -> None:
     _ddl(db, "ALTER TABLE intents ADD COLUMN payload TEXT")
 
 
+def _m010_function_runs(db: Session) -> None:
+    """Workflow Builder steps ("Run a Deepnote notebook"): each execution Slack asked for, the
+    run it started and whether the step was completed, so it completes across restarts."""
+    _ddl(
+        db,
+        """
+        CREATE TABLE function_runs (
+            execution_id TEXT PRIMARY KEY,
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            run TEXT,
+            wait INTEGER NOT NULL DEFAULT 1,
+            state TEXT NOT NULL,
+            outcome TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            retry_at TEXT,
+            created_at TEXT NOT NULL,
+            done_at TEXT
+        )
+        """,
+    )
+    # The background round reads only the executions still to complete.
+    _ddl(db, "CREATE INDEX function_runs_open ON function_runs (created_at) WHERE done_at IS NULL")
+
+
 MIGRATIONS: tuple[Callable[[Session], None], ...] = (
     _m001_runs,
     _m002_schedules,
@@ -286,6 +312,7 @@ MIGRATIONS: tuple[Callable[[Session], None], ...] = (
     _m005_alias_owners,
     _m006_command_intents,
     _m007_intent_kinds,
+    _m010_function_runs,
 )
 
 
