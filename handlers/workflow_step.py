@@ -31,6 +31,7 @@ from bot.errors import DeepnoteError, StorageError, UserError
 from bot.runs.service import Requester
 from bot.runs.workflow_step import StepCompleter
 from bot.services import Services
+from bot.slack.messages.status import TRIGGER_WORKFLOW
 from handlers import errors
 from handlers.intake import Intake, payload_of
 from handlers.notebooks import load_checked
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 
 STEP = "step"
 """The intent kind of a stored `function_executed` event."""
-STEP_TRIGGER = "workflow"
+STEP_TRIGGER = TRIGGER_WORKFLOW
 """`RunRecord.trigger` (and the audit's) of a run a workflow step started."""
 ERROR_CHARS = 1000
 NO_CHANNEL = (

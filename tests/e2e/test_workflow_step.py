@@ -74,7 +74,7 @@ def test_waiting_step_completes_when_the_run_ends_with_its_outputs(harness: Harn
     )
     h.slack.wait_for(lambda s: len(creates(h)) == 1 and len(top(h)) == 1)
     assert creates(h)[0].body["inputs"] == {"region": "Europe", "top_n": "3"}
-    assert "<@U0ALICE>" in shown(top(h)[0])
+    assert "<@U0ALICE> from a workflow" in shown(top(h)[0])
     h.advance(1)
     assert h.slack.functions.get(execution_id).state == RUNNING  # the run has not ended
     h.run_until_finished()

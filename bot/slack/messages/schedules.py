@@ -169,7 +169,12 @@ def schedule_edited(
         section(head),
         *sections(lines),
         section(nexts),
-        context(["A run already under way finishes as it started; the next one uses the change."]),
+        context(
+            [
+                "A run already under way keeps the inputs and outputs it started with; "
+                "the next one uses the change."
+            ]
+        ),
         {"type": "actions", "elements": [edit_button(schedule)]},
     ]
     first = format_slot(next_runs[0], schedule.tz) if next_runs and not schedule.paused else "none"

@@ -12,6 +12,8 @@ FINISHED_STATUSES = TERMINAL_STATUSES | {CREATE_FAILED, LOST}
 
 TRIGGER_NOW = "trigger"
 """`RunRecord.trigger` of a run started with `/deepnote trigger <schedule-id>`."""
+TRIGGER_WORKFLOW = "workflow"
+"""`RunRecord.trigger` of a run a Workflow Builder step started."""
 
 
 def format_duration(seconds: float) -> str:
@@ -112,4 +114,6 @@ def starter(run: RunRecord) -> str:
     if run.trigger == TRIGGER_NOW:
         schedule = code(run.schedule_id or "unknown", limit=60)
         return f"started by {user_mention(run.user_id)} from schedule {schedule}"
+    if run.trigger == TRIGGER_WORKFLOW:
+        return f"started by {user_mention(run.user_id)} from a workflow"
     return f"started by {user_mention(run.user_id)}"
