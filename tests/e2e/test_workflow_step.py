@@ -96,15 +96,16 @@ def test_waiting_step_completes_when_the_run_ends_with_its_outputs(harness: Harn
 
 def test_a_failed_run_fails_the_step_with_the_reason(harness: Harness) -> None:
     h = harness
-    execution_id, _ = start_step(h, notebook=SALES_NOTEBOOK_ID, inputs="region=Mars")
-    h.slack.wait_for(lambda s: len(creates(h)) == 1)
+    execution_id, _ = start_step(
+        h, notebook=SALES_NOTEBOOK_ID, inputs="region=Mars", channel=CHANNEL
+    )
+    h.slack.wait_for(lambda s: len(top(h)) == 1)
     h.run_until_finished()
     failed = outcome(h, execution_id)
     assert failed.state == FAILED
     assert "Sales report ended with error" in (failed.error or "")
     assert "ZeroDivisionError" in (failed.error or "")
-    # No channel was given: no card anywhere, the step's outcome is the result.
-    assert top(h) == []
+    assert "failed" in top(h)[0].text
 
 
 def test_a_step_that_does_not_wait_completes_once_the_run_has_started(harness: Harness) -> None:
@@ -161,6 +162,9 @@ def test_slacks_retry_of_the_event_is_not_acted_on_twice(harness: Harness) -> No
     assert done.state == COMPLETED
     h.run_until_finished()
     assert len(creates(h)) == 1
+    # No channel was given: no card anywhere, the step's outputs are the result.
+    assert top(h) == []
+    assert h.slack.calls("chat.postMessage") == []
     # The execution's own token is never stored with the event.
     stored = json.dumps([dict(r) for r in h.bot.services.db.query("SELECT * FROM intents")])
     assert event["bot_access_token"] not in stored
