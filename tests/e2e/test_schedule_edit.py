@@ -35,6 +35,7 @@ from tests.e2e.test_schedules import (
     stored,
     top,
 )
+from tests.pg import ENGINES
 
 ADMIN = "U0ADMIN"
 
@@ -295,7 +296,10 @@ def test_the_home_tab_edit_button_and_form(harness: Harness) -> None:
     assert "every Monday at 08:30" in home_text(h)
 
 
-def test_a_saved_form_a_stopped_bot_left_undone_is_saved_after_the_restart(bots: Bots) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_saved_form_a_stopped_bot_left_undone_is_saved_after_the_restart(
+    bots: Bots, engine: str
+) -> None:
     h = bots.start()
     schedule_sales(h)
     h.command("edit 1")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from bot.offline.simulator import SALES_NOTEBOOK_ID
 from bot.offline.slack_standin.functions import COMPLETED, FAILED, RUNNING, Execution
 from handlers.workflow_step import STEP as STEP_KIND
@@ -28,6 +30,7 @@ from tests.e2e.test_schedules import (
     shown,
     top,
 )
+from tests.pg import ENGINES
 
 STEP = "run_notebook"
 
@@ -136,7 +139,8 @@ def test_the_access_rules_of_the_command_apply(bots: Bots) -> None:
     assert len(creates(h)) == 1
 
 
-def test_a_restart_in_between_still_completes_the_step(bots: Bots) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_restart_in_between_still_completes_the_step(bots: Bots, engine: str) -> None:
     h = bots.start()
     execution_id, _ = start_step(h, notebook=SALES_NOTEBOOK_ID, inputs="", channel=CHANNEL)
     h.slack.wait_for(lambda s: len(creates(h)) == 1)
