@@ -304,6 +304,13 @@ def _m010_function_runs(db: Session) -> None:
     _ddl(db, "CREATE INDEX function_runs_open ON function_runs (created_at) WHERE done_at IS NULL")
 
 
+def _m011_schedule_notify_before(db: Session) -> None:
+    """An edit of a schedule's `--notify` keeps the setting it replaced, and when, so a run
+    already under way is announced (or not) as it would have been before the edit."""
+    _ddl(db, "ALTER TABLE schedules ADD COLUMN notify_before TEXT")
+    _ddl(db, "ALTER TABLE schedules ADD COLUMN notify_changed_at TEXT")
+
+
 MIGRATIONS: tuple[Callable[[Session], None], ...] = (
     _m001_runs,
     _m002_schedules,
@@ -313,6 +320,7 @@ MIGRATIONS: tuple[Callable[[Session], None], ...] = (
     _m006_command_intents,
     _m007_intent_kinds,
     _m010_function_runs,
+    _m011_schedule_notify_before,
 )
 
 

@@ -155,8 +155,8 @@ COMMANDS: tuple[CommandDoc, ...] = (
             "Without changes it opens a form with the schedule filled in (also the *Edit…* "
             "button on the schedule's message and in the Home tab).",
             "The id, owner and history stay; the change is announced in the schedule's channel "
-            "with its next three runs. A run already under way keeps the inputs and outputs "
-            "it started with; the next one uses the change.",
+            "with its next three runs. A run already under way finishes under the settings it "
+            "started with; the next one uses the change.",
             "Only the schedule's owner or a bot admin can edit it.",
         ),
     ),

@@ -306,7 +306,7 @@ class ScheduleService:
         if not found:
             return EditResult(schedule, schedule, (), upcoming, who.user_id)
         stored = self.store.update(
-            after, next_fire_at=upcoming[0] if retimed(schedule, after) else None
+            after, next_fire_at=upcoming[0] if retimed(schedule, after) else None, now=now
         )
         if stored is None:
             raise UserError(f"Schedule {code(str(schedule.id))} was deleted meanwhile.")
@@ -479,8 +479,10 @@ class ScheduleService:
 
         def notes(outcome: Outcome) -> list[Note]:
             schedule = outcome.schedule
+            # A run started before an edit of `--notify` is announced by the setting it ran under.
+            notify = schedule.notify_for(run.created_at)
             announce = not run.quiet or should_announce(
-                schedule.notify, success=success, previous_status=outcome.previous_status
+                notify, success=success, previous_status=outcome.previous_status
             )
             decision["announce"] = announce
             found: list[Note] = []

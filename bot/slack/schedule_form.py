@@ -136,8 +136,8 @@ def build_edit_view(
     blocks: list[Block] = [
         section(
             f"Schedule {code(str(schedule.id))}: *{name}* in <#{schedule.channel_id}>\n"
-            "Change what you like, then press *Save*. A run under way keeps the inputs it "
-            "started with."
+            "Change what you like, then press *Save*. A run under way finishes "
+            "under the settings it started with."
         ),
         _text_block(
             WHEN_BLOCK,

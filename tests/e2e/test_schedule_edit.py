@@ -220,6 +220,25 @@ def test_a_run_under_way_finishes_as_it_started_and_the_next_slot_uses_the_chang
     assert stored(h)[0].last_status == "error"
 
 
+def test_a_notify_change_while_a_run_is_under_way_applies_from_the_next_run(
+    harness: Harness,
+) -> None:
+    h = harness
+    in_channel(h, f"schedule {SALES_NOTEBOOK_ID} every hour --tz UTC --notify failures")
+    h.advance(3600)  # 13:00: the slot fires, quietly (only failures are posted)
+    assert len(creates(h)) == 1
+    h.advance(5)
+    in_channel(h, "edit 1 --notify always")
+    posted = len(top(h))
+    h.run_until_finished()
+    h.advance(1)
+    assert len(top(h)) == posted, "the run under way was announced by the new setting"
+    h.advance((datetime(2026, 11, 25, 14, 0, tzinfo=UTC) - h.clock.now()).total_seconds())
+    assert len(creates(h)) == 2
+    h.slack.wait_for(lambda s: len(top(h)) == posted + 1)
+    assert "Sales report" in top(h)[-1].text  # the next run's card: every run is posted now
+
+
 # --- the form ---------------------------------------------------------------------------------
 
 

@@ -158,7 +158,7 @@ def test_update_changes_settings_and_keeps_id_owner_history_and_pause(
         inputs={"top_n": "3"},
         owner_id="U2",
     )
-    result = store.update(wanted, next_fire_at=later)
+    result = store.update(wanted, next_fire_at=later, now=later)
     assert result is not None
     before, after = result
     assert before.expression == "0 * * * *"
@@ -171,14 +171,18 @@ def test_update_changes_settings_and_keeps_id_owner_history_and_pause(
         {"top_n": "3"},
     )
     assert (after.owner_id, after.last_run_id, after.next_fire_at) == ("U1", "r1", later)
+    # The notify it replaced still holds for runs started before the edit.
+    assert (after.notify_before, after.notify_changed_at) == ("always", later)
+    assert after.notify_for(later - timedelta(seconds=1)) == "always"
+    assert after.notify_for(later + timedelta(seconds=1)) == "failures"
     # A paused schedule stays paused: its next slot is set when it is resumed.
     store.set_paused(schedule.id, paused=True, reason="x", next_fire_at=None)
-    result = store.update(replace(wanted, expression="0 * * * *"), next_fire_at=later)
+    result = store.update(replace(wanted, expression="0 * * * *"), next_fire_at=later, now=later)
     assert result is not None
     assert result[1].paused
     assert result[1].next_fire_at is None
     store.delete(schedule.id)
-    assert store.update(wanted, next_fire_at=None) is None
+    assert store.update(wanted, next_fire_at=None, now=later) is None
 
 
 def test_outcomes_count_failures_and_pause_after_three(store: ScheduleStore) -> None:

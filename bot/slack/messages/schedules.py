@@ -171,7 +171,7 @@ def schedule_edited(
         section(nexts),
         context(
             [
-                "A run already under way keeps the inputs and outputs it started with; "
+                "A run already under way finishes under the settings it started with; "
                 "the next one uses the change."
             ]
         ),
