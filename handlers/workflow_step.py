@@ -163,8 +163,7 @@ class WorkflowStep:
             )
             notebook, inputs = self.checked(request, step.team_id)
         except (UserError, DeepnoteError) as exc:
-            self.store.add(replace(step, run=None, wait=False))
-            self.completer.refuse(step, plain(errors.error_text(exc)))
+            self.refuse(replace(step, run=None, wait=False), plain(errors.error_text(exc)))
             return
         # Stored before the run starts: from here on, a restart still completes the step.
         self.store.add(step)
@@ -183,6 +182,13 @@ class WorkflowStep:
             stored = self.store.get(execution_id)
             if stored is not None and stored.done_at is None:
                 self.completer.complete(stored)
+
+    def refuse(self, step: FunctionRun, message: str) -> None:
+        """Store the refused execution (so the round tells Slack again if it does not take it
+        now), then fail the step with `message`."""
+        refused = replace(step, refusal=message)
+        self.store.add(refused)
+        self.completer.refuse(refused, message)
 
     def checked(self, request: StepRequest, team_id: str) -> tuple[Notebook, dict[str, InputValue]]:
         """The notebook and inputs, checked as `/deepnote run` checks them, and access."""
@@ -211,8 +217,7 @@ class WorkflowStep:
             step = FunctionRun(
                 execution_id, intent.team_id, intent.user_id, "", None, False, self.now()
             )
-            self.store.add(step)
-            self.completer.refuse(step, _RESTARTED)
+            self.refuse(step, _RESTARTED)
             self.intake.done(intent.id, "explained")
             return
         log.info(

@@ -43,6 +43,8 @@ class FunctionRun:
     created_at: datetime
     state: str = "open"
     outcome: str | None = None
+    refusal: str | None = None
+    """Why the step starts no run (its inputs, notebook or access), as Slack is told."""
     attempts: int = 0
     retry_at: datetime | None = None
     done_at: datetime | None = None
@@ -61,7 +63,8 @@ class FunctionRunStore:
         """Store an execution; False when it was stored already (Slack's retry, a restart)."""
         inserted = self.db.insert_now(
             "INSERT INTO function_runs (execution_id, team_id, user_id, channel_id, run, wait,"
-            " state, outcome, created_at, done_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " state, outcome, refusal, created_at, done_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (execution_id) DO NOTHING",
             (
                 step.execution_id,
@@ -72,6 +75,7 @@ class FunctionRunStore:
                 int(step.wait),
                 step.state,
                 step.outcome,
+                step.refusal,
                 iso(step.created_at),
                 iso(step.done_at),
             ),
@@ -84,15 +88,17 @@ class FunctionRunStore:
         return _record(row) if row else None
 
     def due(self, now: datetime, limit: int = 100) -> list[FunctionRun]:
-        """Open executions whose run can be reported now: ended (a step that waits), or
-        started (one that does not), oldest first."""
+        """Open executions that can be reported now, oldest first: refused ones (Slack did not
+        take the refusal yet), and those whose run has ended (a step that waits) or started
+        (one that does not)."""
         ended = ", ".join("?" for _ in _ENDED)
         return [
             _record(row)
             for row in self.db.query(
-                "SELECT f.* FROM function_runs f JOIN runs r ON r.id = f.run"
+                "SELECT f.* FROM function_runs f LEFT JOIN runs r ON r.id = f.run"
                 " WHERE f.done_at IS NULL AND (f.retry_at IS NULL OR f.retry_at <= ?)"
-                f" AND (r.status IN ({ended}) OR (f.wait = 0 AND r.status <> ?))"
+                " AND (f.refusal IS NOT NULL"
+                f" OR r.status IN ({ended}) OR (f.wait = 0 AND r.status <> ?))"
                 " ORDER BY f.created_at LIMIT ?",
                 (iso(now), *_ENDED, CREATING, limit),
             )

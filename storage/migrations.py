@@ -293,6 +293,7 @@ def _m010_function_runs(db: Session) -> None:
             wait INTEGER NOT NULL DEFAULT 1,
             state TEXT NOT NULL,
             outcome TEXT,
+            refusal TEXT,
             attempts INTEGER NOT NULL DEFAULT 0,
             retry_at TEXT,
             created_at TEXT NOT NULL,

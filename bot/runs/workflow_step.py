@@ -84,7 +84,10 @@ class StepCompleter:
             self.complete(step)
 
     def complete(self, step: FunctionRun) -> None:
-        """Complete one step from its run: outputs, or the run's failure."""
+        """Complete one step from its run: outputs, or the run's failure (or its refusal)."""
+        if step.refusal is not None:
+            self.refuse(step, step.refusal)
+            return
         run = self.runs.get(step.run) if step.run else None
         if run is None:
             return
@@ -96,7 +99,8 @@ class StepCompleter:
         self._tell(step, SUCCESS, lambda: self.slack.complete_function(step.execution_id, outputs))
 
     def refuse(self, step: FunctionRun, message: str) -> None:
-        """Fail a step that starts no run (its inputs, notebook or access were refused)."""
+        """Fail a step that starts no run (its inputs, notebook or access were refused); store
+        the step with `refusal` first, so a refusal Slack does not take is told again."""
         self._tell(step, "refused", lambda: self.slack.fail_function(step.execution_id, message))
 
     def _tell(self, step: FunctionRun, outcome: str, call: Callable[[], None]) -> None:

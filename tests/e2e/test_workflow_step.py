@@ -43,6 +43,12 @@ def start_step(h: Harness, **inputs: Any) -> tuple[str, dict[str, Any]]:
     return str(event["function_execution_id"]), event
 
 
+def started(h: Harness) -> None:
+    """Wait until the step's run has started in Deepnote: its card shows the run id (the card
+    is posted first, then edited once Deepnote has answered)."""
+    h.slack.wait_for(lambda s: len(top(h)) == 1 and bool(top(h)[0].edits))
+
+
 def outcome(h: Harness, execution_id: str) -> Execution:
     """The execution once the bot completed it."""
     h.slack.wait_for(lambda s: s.functions.get(execution_id).state != RUNNING)
@@ -75,7 +81,7 @@ def test_waiting_step_completes_when_the_run_ends_with_its_outputs(harness: Harn
     execution_id, _ = start_step(
         h, notebook=SALES_NOTEBOOK_ID, inputs="region=Europe\ntop_n=3", wait=True, channel=CHANNEL
     )
-    h.slack.wait_for(lambda s: len(creates(h)) == 1 and len(top(h)) == 1)
+    started(h)
     assert creates(h)[0].body["inputs"] == {"region": "Europe", "top_n": "3"}
     assert "<@U0ALICE> from a workflow" in shown(top(h)[0])
     h.advance(1)
@@ -102,7 +108,7 @@ def test_a_failed_run_fails_the_step_with_the_reason(harness: Harness) -> None:
     execution_id, _ = start_step(
         h, notebook=SALES_NOTEBOOK_ID, inputs="region=Mars", channel=CHANNEL
     )
-    h.slack.wait_for(lambda s: len(top(h)) == 1)
+    started(h)
     h.run_until_finished()
     failed = outcome(h, execution_id)
     assert failed.state == FAILED
@@ -204,8 +210,21 @@ def test_an_event_a_stopped_bot_acknowledged_is_carried_out_after_the_restart(
     db.close()
     h2 = bots.start()
     h2.advance(1)
-    h2.slack.wait_for(lambda s: len(creates(h2)) == 1)
+    started(h2)
+    assert len(creates(h2)) == 1
     h2.run_until_finished()
     done = outcome(h2, str(event["function_execution_id"]))
     assert done.state == COMPLETED
     assert "succeeded" in top(h2)[0].text
+
+
+def test_a_refusal_slack_did_not_take_is_told_again_by_the_next_round(harness: Harness) -> None:
+    h = harness
+    h.slack.inject("functions.completeError", status=503)
+    execution_id, _ = start_step(h, notebook=SALES_NOTEBOOK_ID, inputs="regoin=Europe")
+    h.slack.wait_for(lambda s: len(s.calls("functions.completeError")) == 1)
+    assert h.slack.functions.get(execution_id).state == RUNNING
+    h.advance(3)  # past the backoff: the round tells Slack again
+    failed = outcome(h, execution_id)
+    assert "regoin" in (failed.error or "")
+    assert not creates(h)
