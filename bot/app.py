@@ -43,20 +43,23 @@ from bot.health import (
 )
 from bot.ratelimit import AdaptivePacer, ChannelPacer, RequestBudget
 from bot.runs.service import RunService
+from bot.runs.workflow_step import StepCompleter
 from bot.schedules.service import ScheduleService
 from bot.schedules.watches import WatchService
 from bot.services import Services
 from bot.slack.gateway import SlackGateway, make_web_client, to_slack_error
 from bot.web.foreground import Background, Foreground, ForegroundApp
-from handlers import commands, home, interactions, mentions
+from handlers import commands, home, interactions, mentions, schedule_edit, workflow_step
 from handlers.intake import Intake
 from storage.aliases import AliasStore, NotebookNames
 from storage.audit import AuditStore
 from storage.db import Database
 from storage.engine import open_database
 from storage.events import SeenEvents
+from storage.function_runs import FunctionRunStore
 from storage.intents import IntentStore
 from storage.records import RunRecord
+from storage.results import ResultStore
 from storage.runs import POLLER_LEASE, LeaseStore, RunStore
 from storage.schedules import ScheduleStore
 from storage.watches import WatchStore
@@ -98,6 +101,8 @@ class BotApp:
     recover_intents: Callable[[], object] | None = None
     # Slack and Deepnote as found since start-up (`check_connections`); None until asked.
     connections: Connections | None = None
+    # Completes Workflow Builder steps whose runs can be reported (the leader's round).
+    steps: StepCompleter | None = None
     _warned_other_holder: bool = False
     _leading: bool = False
     # Rounds never overlap; schedule notes between rounds wait for the round (`deliver_held`).
@@ -154,6 +159,8 @@ class BotApp:
         # New runs a watch finds are read and posted by the runs' round right after.
         services.watches.tick()
         services.runs.tick()
+        if self.steps is not None:
+            self.steps.tick()
         save_heartbeat(services.db, self.holder, services.clock.now(), self.calls)
         return True
 
@@ -358,7 +365,14 @@ def build_app(
         watches=watches,
     )
     intake = Intake(services, store=IntentStore(db), leases=leases, holder=holder)
-    bolt = _bolt_app(config, web, foreground, services, intake)
+    steps = StepCompleter(
+        store=FunctionRunStore(db),
+        runs=runs.store,
+        results=ResultStore(db),
+        slack=gateway,
+        clock=clock,
+    )
+    bolt = _bolt_app(config, web, foreground, services, intake, steps)
     return BotApp(
         bolt=bolt,
         services=services,
@@ -366,6 +380,7 @@ def build_app(
         holder=holder,
         calls=calls,
         recover_intents=intake.recover,
+        steps=steps,
     )
 
 
@@ -428,7 +443,9 @@ def _run_services(
         # ends (always after all are built).
         if run.watch_id is not None:
             return watches.on_finish(run)
-        return schedules.on_finish(run)
+        announce = schedules.on_finish(run)
+        # A workflow step's run without a channel has no card: the step's outputs report it.
+        return announce and bool(run.channel_id)
 
     runs = RunService(
         store=RunStore(db),
@@ -475,6 +492,7 @@ def _bolt_app(
     foreground: Foreground,
     services: Services,
     intake: Intake,
+    steps: StepCompleter,
 ) -> ForegroundApp:
     """The Bolt app with every listener registered."""
     bolt = ForegroundApp(
@@ -493,6 +511,8 @@ def _bolt_app(
     interactions.register(bolt, services, intake=intake)
     mentions.register(bolt, services, listener=mentions.MentionListener(services, intake=intake))
     home.register(bolt, services)
+    schedule_edit.register(bolt, services, intake=intake)
+    workflow_step.register(bolt, services, steps, intake=intake)
     return bolt
 
 

@@ -26,6 +26,7 @@ _VERBS = {
     "pause": "paused",
     "resume": "resumed",
     "unschedule": "deleted",
+    "edit": "edited",
     "alias": "set the alias",
     "unalias": "removed the alias",
     "run": "ran",
@@ -52,7 +53,26 @@ def describe_entry(entry: AuditEntry) -> str:
     if entry.action == "alias" and details.get("replaced"):
         return f"repointed the alias {target}"
     verb = _VERBS.get(entry.action, escape(entry.action))
+    if entry.action == "edit" and isinstance(details.get("changes"), list):
+        return f"{verb} {target}: {_edits(details['changes'])}"
     return f"{verb} {target}"
+
+
+def _edits(changes: list[Any]) -> str:
+    """An edit's changes as `field old → new`, escaped (values are what people typed).
+
+    >>> _edits([["when", "every day at 09:00", "every hour"], ["inputs.region", None, "Asia"]])
+    'when every day at 09:00 → every hour; inputs.region (not set) → Asia'
+    """
+    shown = []
+    for change in changes[:10]:
+        if isinstance(change, list) and len(change) == 3:
+            field, old, new = (
+                "(not set)" if v is None else escape(truncate(str(v), 60)) for v in change
+            )
+            shown.append(f"{field} {old} → {new}")
+    more = f"; and {len(changes) - 10} more" if len(changes) > 10 else ""
+    return "; ".join(shown) + more
 
 
 def render_audit(entries: list[Any]) -> Message:

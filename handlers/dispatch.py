@@ -54,6 +54,7 @@ ROUTES: Mapping[type[Any], Route] = MappingProxyType(
         types.PauseCommand: Route("pause", schedule_commands.do_pause),
         types.ResumeCommand: Route("resume", schedule_commands.do_resume),
         types.TriggerCommand: Route("trigger", schedule_commands.do_trigger),
+        types.EditCommand: Route("edit", schedule_commands.do_edit),
         types.AuditCommand: Route("audit", audit_commands.do_audit),
         types.WatchCommand: Route("watch", watch_commands.do_watch),
         types.WatchesCommand: Route("watches", watch_commands.do_watches),
@@ -67,7 +68,18 @@ ROUTES: Mapping[type[Any], Route] = MappingProxyType(
 # writes its one audit entry where it is made: the schedule service, the run starter (runs,
 # `trigger` included) and the alias handlers, so Home buttons are logged the same way.
 CHANGES = frozenset(
-    {"schedule", "unschedule", "pause", "resume", "trigger", "alias", "unalias", "watch", "unwatch"}
+    {
+        "schedule",
+        "unschedule",
+        "pause",
+        "resume",
+        "trigger",
+        "edit",
+        "alias",
+        "unalias",
+        "watch",
+        "unwatch",
+    }
 )
 
 

@@ -15,7 +15,7 @@ from slack_bolt import Ack, App
 from bot.errors import SlackError
 from bot.schedules.rules import words
 from bot.services import Services
-from bot.slack.messages.schedules import format_slot
+from bot.slack.messages.schedules import edit_button, format_slot
 from bot.slack.messages.status import is_finished, status_emoji
 from bot.text.mrkdwn import code, escape, link, slack_date, truncate
 from handlers import errors
@@ -186,7 +186,11 @@ def home_view(
             {
                 "type": "actions",
                 "block_id": f"schedule:{sid}",
-                "elements": [_button("Run now", HOME_TRIGGER, sid, "primary"), toggle],
+                "elements": [
+                    _button("Run now", HOME_TRIGGER, sid, "primary"),
+                    toggle,
+                    edit_button(schedule),
+                ],
             }
         )
     shown = min(MAX_SCHEDULES, room)

@@ -25,6 +25,7 @@ from bot.errors import DeepnoteError, FormErrors, SlackError, StorageError, User
 from bot.runs.service import Requester
 from bot.services import Services
 from bot.slack.messages.help import error_reply
+from bot.slack.messages.schedules import EDIT_SCHEDULE
 from bot.slack.run_form import CALLBACK_ID, FormRequest, TamperedForm, parse_state, validate_form
 from bot.text.mrkdwn import code, escape, truncate
 from handlers import errors, shortcuts
@@ -43,6 +44,7 @@ from handlers.intake import NOT_DONE, NOT_STORED, Intake, payload_of, tell
 from handlers.notebooks import fetch_notebook
 from handlers.payloads import action_value, clicker, get, team_of, text
 from handlers.picker import chosen_channel
+from handlers.schedule_commands import open_edit_form
 from storage.intents import CLICK, FORM, Intent
 from storage.records import RunRecord
 
@@ -128,6 +130,7 @@ class Clicks:
             OPEN_FORM: self.open_form,
             RUN_NOW: self.run_now,
             **FindClicks(services).works(),
+            EDIT_SCHEDULE: self.edit_schedule,
         }
 
     def acknowledge(
@@ -285,6 +288,20 @@ class Clicks:
         request = signed_request(self.services, action_value(body), who.team_id)
         start_from_request(self.services, request, who.user_id, request.inputs, intent_id=intent_id)
         remove_offer(respond)
+
+    def edit_schedule(
+        self, body: Mapping[str, Any], respond: Respond | None, _intent_id: str | None = None
+    ) -> None:
+        """*Edit…* on a schedule's message or the Home tab: open the schedule's edit form."""
+        who = clicker(body)
+        trigger = text(body.get("trigger_id"))
+        msg = open_edit_form(self.services, who, action_value(body), trigger_id=trigger)
+        if msg is None:
+            return
+        if is_home_click(body):
+            publish_home(self.services, who.user_id, who.team_id, notice=msg.text)
+        else:
+            tell(self.services, who, msg, respond)
 
 
 class FormSubmission:

@@ -217,6 +217,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "seen_events": ("event_id",),
     "seen_requests": ("timestamp", "signature"),
     "intents": ("id",),
+    "function_runs": ("execution_id",),
 }
 # The tables whose `id` counts up ({autoid}): an id once used is never handed out again.
 COUNTED_IDS = ("audit", "schedules", "schedule_notes")

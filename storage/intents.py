@@ -50,6 +50,7 @@ CLICK = "click"
 FORM = "form"
 SHORTCUT = "shortcut"
 """A message shortcut that starts a run (*Re-run this*); opening a modal is not stored."""
+EDIT_FORM = "edit_form"
 
 
 @dataclass(frozen=True, kw_only=True)

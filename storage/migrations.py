@@ -314,6 +314,40 @@ def _m009_watches(db: Session) -> None:
     _ddl(db, "CREATE INDEX runs_watch ON runs (watch_id, created_at)")
 
 
+def _m010_function_runs(db: Session) -> None:
+    """Workflow Builder steps ("Run a Deepnote notebook"): each execution Slack asked for, the
+    run it started and whether the step was completed, so it completes across restarts."""
+    _ddl(
+        db,
+        """
+        CREATE TABLE function_runs (
+            execution_id TEXT PRIMARY KEY,
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            run TEXT,
+            wait INTEGER NOT NULL DEFAULT 1,
+            state TEXT NOT NULL,
+            outcome TEXT,
+            refusal TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            retry_at TEXT,
+            created_at TEXT NOT NULL,
+            done_at TEXT
+        )
+        """,
+    )
+    # The background round reads only the executions still to complete.
+    _ddl(db, "CREATE INDEX function_runs_open ON function_runs (created_at) WHERE done_at IS NULL")
+
+
+def _m011_schedule_notify_before(db: Session) -> None:
+    """An edit of a schedule's `--notify` keeps the setting it replaced, and when, so a run
+    already under way is announced (or not) as it would have been before the edit."""
+    _ddl(db, "ALTER TABLE schedules ADD COLUMN notify_before TEXT")
+    _ddl(db, "ALTER TABLE schedules ADD COLUMN notify_changed_at TEXT")
+
+
 MIGRATIONS: tuple[Callable[[Session], None], ...] = (
     _m001_runs,
     _m002_schedules,
@@ -323,6 +357,8 @@ MIGRATIONS: tuple[Callable[[Session], None], ...] = (
     _m006_command_intents,
     _m007_intent_kinds,
     _m009_watches,
+    _m010_function_runs,
+    _m011_schedule_notify_before,
 )
 
 

@@ -51,6 +51,30 @@ class ScheduleRecord:
     last_status: str | None = None
     last_finished_at: datetime | None = None
     consecutive_failures: int = 0
+    notify_before: str | None = None
+    """The `notify` an edit replaced, for runs started before `notify_changed_at`."""
+    notify_changed_at: datetime | None = None
+
+    def notify_for(self, run_created_at: datetime) -> str:
+        """The notify setting a run started at `run_created_at` is announced by: the one in
+        effect when it started (an edit applies from the next run on)."""
+        changed = self.notify_changed_at
+        # A run stored in the same instant as the edit was fired before it.
+        if self.notify_before and changed is not None and run_created_at <= changed:
+            return self.notify_before
+        return self.notify
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field an edit of a schedule changed, old and new value as text (None: not set).
+
+    `field` is `when`, `tz`, `notify`, `post_outputs` or `inputs.<name>`.
+    """
+
+    field: str
+    old: str | None
+    new: str | None
 
 
 @dataclass(frozen=True)
@@ -178,6 +202,56 @@ class ScheduleStore:
             (int(paused), reason, utc_iso(next_fire_at), int(paused), id_),
         )
         return self.get(id_)
+
+    def update(
+        self, edited: ScheduleRecord, *, next_fire_at: datetime | None, now: datetime
+    ) -> tuple[ScheduleRecord, ScheduleRecord] | None:
+        """Change a schedule's timing, inputs and settings to `edited`'s; (before, after), or
+        None when it is gone.
+
+        `next_fire_at` (given when the timing changed) applies only while the schedule is
+        not paused: a paused one stays paused. Owner, channel, notebook and history stay. A
+        change of `notify` keeps the old one for runs started before `now`.
+        """
+        with self.db.write() as tx:
+            rows = tx.query(f"SELECT * FROM schedules WHERE id = ?{tx.lock}", (edited.id,))
+            if not rows:
+                return None
+            before = _record(rows[0])
+            upcoming = before.next_fire_at
+            if next_fire_at is not None and not before.paused:
+                upcoming = next_fire_at
+            kept, changed_at = before.notify_before, before.notify_changed_at
+            if edited.notify != before.notify:
+                kept, changed_at = before.notify, now
+            after = replace(
+                before,
+                expression=edited.expression,
+                tz=edited.tz,
+                notify=edited.notify,
+                post_outputs=edited.post_outputs,
+                inputs=dict(edited.inputs),
+                next_fire_at=upcoming,
+                notify_before=kept,
+                notify_changed_at=changed_at,
+            )
+            tx.execute(
+                "UPDATE schedules SET expression = ?, tz = ?, notify = ?, post_outputs = ?,"
+                " inputs = ?, next_fire_at = ?, notify_before = ?, notify_changed_at = ?"
+                " WHERE id = ?",
+                (
+                    after.expression,
+                    after.tz,
+                    after.notify,
+                    after.post_outputs,
+                    json.dumps(after.inputs),
+                    utc_iso(after.next_fire_at),
+                    after.notify_before,
+                    utc_iso(after.notify_changed_at),
+                    after.id,
+                ),
+            )
+            return before, after
 
     def delete(self, id_: int) -> bool:
         """Remove a schedule and its unsent notes; False when there was none."""

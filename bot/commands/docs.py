@@ -152,6 +152,32 @@ COMMANDS: tuple[CommandDoc, ...] = (
         group="Schedules",
     ),
     CommandDoc(
+        "edit",
+        "edit <schedule-id> [when] [name=value ...] [--tz Area/City] "
+        "[--notify always|failures|changes] [--post-outputs all|none|NAMES]",
+        "Change a schedule in place: its timing, inputs or settings.",
+        (
+            "edit 1 every day at 8:00",
+            "edit 1 top_n=3 --notify failures",
+            "edit 2 --tz America/New_York --post-outputs all",
+            "edit 1",
+        ),
+        group="Schedules",
+        short="edit <schedule-id> [when] [name=value ...] [options]",
+        details=(
+            "Only what you give changes: `edit 1 every weekday at 9am` changes the timing and "
+            "keeps the inputs and settings; `name=value` changes that input and keeps the others.",
+            "Inputs and `--post-outputs` names are checked against the notebook as for "
+            "`schedule`; anything wrong changes nothing.",
+            "Without changes it opens a form with the schedule filled in (also the *Edit…* "
+            "button on the schedule's message and in the Home tab).",
+            "The id, owner and history stay; the change is announced in the schedule's channel "
+            "with its next three runs. A run already under way finishes under the settings it "
+            "started with; the next one uses the change.",
+            "Only the schedule's owner or a bot admin can edit it.",
+        ),
+    ),
+    CommandDoc(
         "pause",
         "pause <schedule-id>",
         "Pause a schedule until you resume it.",

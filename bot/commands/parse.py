@@ -161,6 +161,60 @@ def _parse_schedule(tokens: Sequence[Token]) -> types.ScheduleCommand:
     )
 
 
+def _parse_edit(tokens: Sequence[Token]) -> types.EditCommand:
+    options = {"tz": True, "notify": True, "post-outputs": True}
+    raw_id: Word | None = None
+    when: list[Word] = []
+    when_closed = False
+    inputs: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    values: dict[str, str] = {}
+    for item in scan("edit", tokens, options, kv=True):
+        if isinstance(item, Word):
+            if raw_id is None:
+                raw_id = item
+            elif not when_closed:
+                when.append(item)
+            else:
+                raise stray_word(
+                    "edit",
+                    item,
+                    " The new schedule goes right after the schedule id, before inputs and "
+                    'options (or quote it: `"every weekday at 9am"`).',
+                )
+            continue
+        if when:
+            when_closed = True
+        if isinstance(item, Pair):
+            inputs.append(input_pair("edit", item, seen))
+        elif item.value is not None:
+            values[item.name] = item.value
+    if raw_id is None:
+        raise usage_error(
+            "edit",
+            "`edit` needs a schedule id (`/deepnote schedules` lists them) and what to change.",
+        )
+    schedule_id = _schedule_id("edit", [Token(raw_id.text, raw_id.quoted)])
+    if when and when[0].quoted and len(when) > 1:
+        raise usage_error(
+            "edit",
+            f"{quote_token(when[1].text)} follows the quoted schedule {quote_token(when[0].text)}. "
+            'Put the whole schedule in one pair of quotes, e.g. `"0 9 * * 1-5"`.',
+        )
+    when_text = " ".join(unescape_slack(" ".join(w.text for w in when)).split()) or None
+    check_input_count("edit", inputs)
+    return types.EditCommand(
+        schedule_id=schedule_id,
+        when=when_text,
+        inputs=tuple(inputs),
+        tz=parse_tz(values["tz"]) if "tz" in values else None,
+        notify=parse_notify(values["notify"]) if "notify" in values else None,
+        post_outputs=parse_post_outputs(values["post-outputs"])
+        if "post-outputs" in values
+        else None,
+    )
+
+
 def _schedule_id(command: str, tokens: Sequence[Token]) -> str:
     (raw,) = plain_words(command, tokens, 1, 1, "a schedule id")
     text = raw.strip().removeprefix("#")
@@ -349,6 +403,7 @@ _PARSERS: dict[str, Callable[[Sequence[Token]], types.Command]] = {
     "status": _parse_status,
     "schedule": _parse_schedule,
     "schedules": _parse_schedules,
+    "edit": _parse_edit,
     "alias": _parse_alias,
     "aliases": _parse_aliases,
     "unalias": _parse_unalias,

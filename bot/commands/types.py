@@ -139,6 +139,31 @@ class HistoryCommand:
 
 
 @dataclass(frozen=True)
+class EditCommand:
+    """`edit <schedule-id> [when] [name=value ...] [options]`; None (or no inputs): unchanged.
+
+    With nothing to change, the edit form opens (where Slack allows one).
+    """
+
+    schedule_id: str
+    when: str | None = None
+    inputs: Inputs = ()
+    tz: str | None = None
+    notify: Notify | None = None
+    post_outputs: str | None = None
+
+    def changes_nothing(self) -> bool:
+        """Whether the command names no field to change."""
+        return (
+            self.when is None
+            and not self.inputs
+            and self.tz is None
+            and self.notify is None
+            and self.post_outputs is None
+        )
+
+
+@dataclass(frozen=True)
 class AliasCommand:
     """`alias <name> <notebook> [--replace]`; `notebook` is the raw reference, resolved later.
     `replace`: pointing an existing alias at another notebook was asked for explicitly."""
@@ -179,6 +204,7 @@ Command = (
     | PauseCommand
     | ResumeCommand
     | TriggerCommand
+    | EditCommand
     | AliasCommand
     | AliasesCommand
     | UnaliasCommand

@@ -25,6 +25,7 @@ from bot.deepnote.output_names import check_post_outputs
 from bot.errors import DeepnoteError, DeepnoteNotFound, NotebookNotFound, SlackError, UserError
 from bot.runs.service import Requester, RunService
 from bot.schedules.describe import describe
+from bot.schedules.edit import EditResult, ScheduleEdit, changes, edited, retimed
 from bot.schedules.firing import next_time, next_times
 from bot.schedules.recurrence import Recurrence
 from bot.schedules.rules import (
@@ -44,6 +45,7 @@ from bot.slack.messages.schedules import (
     schedule_back_to_normal,
     schedule_created,
     schedule_deleted,
+    schedule_edited,
     schedule_not_started,
     schedule_paused,
     schedule_resumed,
@@ -61,6 +63,7 @@ PAUSE_AFTER_FAILURES = 3
 NOTE_ATTEMPTS = 5
 TRIGGER_SCHEDULE = "schedule"
 NOT_CREATED = "No schedule was created."
+NOT_CHANGED = "The schedule was not changed."
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -274,6 +277,53 @@ class ScheduleService:
         )
         return ScheduleChange(TRIGGER, schedule, who.user_id)
 
+    def edit(
+        self, who: Requester, raw_id: str, notebook: Notebook, edit: ScheduleEdit
+    ) -> EditResult:
+        """Change the fields `edit` names, checked as `create` checks them, and announce the
+        change with the next three runs. Nothing is stored when anything is wrong.
+
+        A run already started keeps the settings it started with; the next slot uses the new
+        ones (firing reads the stored schedule).
+        """
+        schedule = self.editable(who, raw_id, "edit")
+        rec = parse_when(edit.when if edit.when is not None else schedule.expression)
+        zone, zone_name = resolve_timezone(edit.tz or schedule.tz, user_tz=None)
+        now = self.clock.now()
+        self.runs.access.check_notebook(schedule.channel_id, notebook.id, notebook.name)
+        after = edited(schedule, edit, expression=rec.expression, tz=zone_name)
+        today = local_today(now, zone_name)
+        validate_inputs(notebook, list(after.inputs.items()), today=today, refused=NOT_CHANGED)
+        if after.post_outputs != schedule.post_outputs:
+            check_post_outputs(
+                notebook,
+                after.post_outputs,
+                read_block=self.deepnote.get_block,
+                refused=NOT_CHANGED,
+            )
+        found = changes(schedule, after)
+        upcoming = tuple(next_times(rec, zone, now, 3))
+        if not found:
+            return EditResult(schedule, schedule, (), upcoming, who.user_id)
+        stored = self.store.update(
+            after, next_fire_at=upcoming[0] if retimed(schedule, after) else None, now=now
+        )
+        if stored is None:
+            raise UserError(f"Schedule {code(str(schedule.id))} was deleted meanwhile.")
+        before, after = stored
+        log.info("schedule edited", extra={"event": "schedule_edited", "schedule": schedule.id})
+        self._audit(who, "edit", after, changes=[[c.field, c.old, c.new] for c in found])
+        result = EditResult(before, after, found, upcoming, who.user_id)
+        msg = schedule_edited(
+            after, actor=who.user_id, changes=found, words=words(after), next_runs=upcoming
+        )
+        try:
+            self.runs.pacer.wait(after.channel_id)
+            self.slack.post(after.channel_id, msg.text, msg.blocks)
+        except SlackError:
+            return replace(result, announced=False)
+        return result
+
     def _announce(self, change: ScheduleChange) -> ScheduleChange:
         """Post a change in the schedule's channel; `announced` is False when that failed."""
         schedule = change.schedule
@@ -429,8 +479,10 @@ class ScheduleService:
 
         def notes(outcome: Outcome) -> list[Note]:
             schedule = outcome.schedule
+            # A run started before an edit of `--notify` is announced by the setting it ran under.
+            notify = schedule.notify_for(run.created_at)
             announce = not run.quiet or should_announce(
-                schedule.notify, success=success, previous_status=outcome.previous_status
+                notify, success=success, previous_status=outcome.previous_status
             )
             decision["announce"] = announce
             found: list[Note] = []

@@ -253,6 +253,15 @@ class SlackGateway:
         given = _given(blocks=blocks, thread_ts=thread_ts)
         self._call("chat.postEphemeral", channel=channel, user=user, text=text, **given)
 
+    def complete_function(self, execution_id: str, outputs: dict[str, Any]) -> None:
+        """Tell Slack a Workflow Builder step succeeded, with its outputs (the bot token may
+        complete its own app's functions; the per-execution token is never kept)."""
+        self._call("functions.completeSuccess", function_execution_id=execution_id, outputs=outputs)
+
+    def fail_function(self, execution_id: str, error: str) -> None:
+        """Tell Slack a Workflow Builder step failed, and why (plain text)."""
+        self._call("functions.completeError", function_execution_id=execution_id, error=error)
+
     def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
         """Open a modal (the trigger_id of a click or command lasts about 3 s, and works once)."""
         self._call("views.open", trigger_id=trigger_id, view=view)

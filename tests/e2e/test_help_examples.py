@@ -34,6 +34,7 @@ ORDER = (
     "run",
     "schedule",
     "schedules",
+    "edit",
     "pause",
     "resume",
     "trigger",
@@ -136,7 +137,8 @@ def test_every_help_example_works_against_the_samples(admin_bot: Harness) -> Non
     runs = [r for r in h.deepnote.requests if r.method == "POST" and r.path == "/v2/runs"]
     # Three `run` examples start at once (the `--form` one waits for its form) and `trigger 1`.
     assert len(runs) == 4
-    assert len(h.slack.views) == 1
+    # The run form of the `--form` example and the edit form of `edit 1`.
+    assert len(h.slack.views) == 2
     # Three schedules were made and `unschedule 1` removed one.
     rows = h.bot.services.db.query("SELECT id FROM schedules ORDER BY id")
     assert [r["id"] for r in rows] == [2, 3]

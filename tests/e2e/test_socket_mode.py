@@ -256,6 +256,27 @@ def test_shortcuts_and_the_notebook_picker_over_the_socket(
     assert sm.wait_for_ack(rerun, timeout=3) == {}
     slack.wait_for(lambda s: len(s.response_url_posts) == 1, timeout=5)
     assert "run cards" in slack.response_url_posts[0].payload["text"]
+
+
+def test_workflow_step_over_the_socket_completes_when_its_run_ends(
+    bot: BotProcess, fakes: tuple[SlackStandIn, Simulator]
+) -> None:
+    slack, sim = fakes
+    sm = slack.socket_mode
+    event = slack.functions.execute(
+        "run_notebook",
+        {"notebook": HELLO_NOTEBOOK_ID, "run_as": "U0ALICE", "channel": CHANNEL, "wait": True},
+    )
+    envelope = sm.send_event(event)
+    assert sm.wait_for_ack(envelope, timeout=3) == {}
+    execution_id = str(event["function_execution_id"])
+    slack.wait_for(lambda s: s.functions.get(execution_id).state != "running", timeout=15)
+    done = slack.functions.get(execution_id)
+    assert done is not None
+    assert done.state == "completed"
+    assert done.outputs["status"] == "success"
+    assert done.outputs["run_id"] == next(iter(sim.runs.values())).run_id
+    assert "succeeded" in cards(slack)[0].text
     assert slack.violations == []
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -133,6 +134,55 @@ def test_claim_fails_on_a_paused_or_deleted_schedule(store: ScheduleStore) -> No
     assert not store.claim(schedule.id, expected=slot, next_fire_at=None)
     store.delete(schedule.id)
     assert not store.claim(schedule.id, expected=slot, next_fire_at=None)
+
+
+def test_update_changes_settings_and_keeps_id_owner_history_and_pause(
+    store: ScheduleStore,
+) -> None:
+    schedule = store.insert(new_schedule())
+    store.record_outcome(
+        schedule.id,
+        run_id="r1",
+        status="success",
+        finished_at=T0,
+        pause_after=3,
+        pause_reason="x",
+    )
+    later = T0 + timedelta(hours=5)
+    wanted = replace(
+        schedule,
+        expression="0 9 * * 1-5",
+        tz="Europe/Prague",
+        notify="failures",
+        post_outputs="all",
+        inputs={"top_n": "3"},
+        owner_id="U2",
+    )
+    result = store.update(wanted, next_fire_at=later, now=later)
+    assert result is not None
+    before, after = result
+    assert before.expression == "0 * * * *"
+    assert after == store.get(schedule.id)
+    assert (after.expression, after.tz, after.notify, after.post_outputs, after.inputs) == (
+        "0 9 * * 1-5",
+        "Europe/Prague",
+        "failures",
+        "all",
+        {"top_n": "3"},
+    )
+    assert (after.owner_id, after.last_run_id, after.next_fire_at) == ("U1", "r1", later)
+    # The notify it replaced still holds for runs started before the edit.
+    assert (after.notify_before, after.notify_changed_at) == ("always", later)
+    assert after.notify_for(later - timedelta(seconds=1)) == "always"
+    assert after.notify_for(later + timedelta(seconds=1)) == "failures"
+    # A paused schedule stays paused: its next slot is set when it is resumed.
+    store.set_paused(schedule.id, paused=True, reason="x", next_fire_at=None)
+    result = store.update(replace(wanted, expression="0 * * * *"), next_fire_at=later, now=later)
+    assert result is not None
+    assert result[1].paused
+    assert result[1].next_fire_at is None
+    store.delete(schedule.id)
+    assert store.update(wanted, next_fire_at=None, now=later) is None
 
 
 def test_outcomes_count_failures_and_pause_after_three(store: ScheduleStore) -> None:

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from bot.offline.fakeserver import Lifecycle, Reply, Request, json_reply
-from bot.offline.slack_standin import chat, conversations, files, responses, views
+from bot.offline.slack_standin import chat, conversations, files, functions, responses, views
 from bot.offline.slack_standin.forms import ApiError, bearer, parse_args, parse_multipart, text_arg
 from bot.offline.slack_standin.records import (
     APP_TOKEN_METHODS,
@@ -69,6 +69,12 @@ METHODS: dict[str, ApiMethod] = {
     "views.publish": views.views_publish,
     "files.getUploadURLExternal": files.files_get_upload_url,
     "files.completeUploadExternal": files.files_complete_upload,
+    "functions.completeSuccess": lambda ws, args, now, _: functions.complete_success(
+        ws.functions, args, now
+    ),
+    "functions.completeError": lambda ws, args, now, _: functions.complete_error(
+        ws.functions, args, now
+    ),
 }
 
 
@@ -430,7 +436,9 @@ class SlackStandIn(Workspace, Lifecycle):
         if self._revoked and not app_level:
             return json_reply(200, {"ok": False, "error": "token_revoked"})
         expected = self.app_token if app_level else self.bot_token
-        if expected is None or token != expected:
+        # A step's own token (sent with function_executed) may complete it, as on Slack.
+        own_step = method.startswith("functions.") and self.functions.accepts(token)
+        if (expected is None or token != expected) and not own_step:
             return json_reply(200, {"ok": False, "error": "invalid_auth"})
         handler = self._method(method)
         if handler is None:

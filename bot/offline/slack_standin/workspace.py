@@ -18,6 +18,7 @@ from bot.clock import Clock, SystemClock
 from bot.offline.fakeserver import FakeServer, Reply, Request, json_reply
 from bot.offline.slack_standin.blockkit import validate_message, validate_view
 from bot.offline.slack_standin.forms import ApiError, blocks_of, text_arg
+from bot.offline.slack_standin.functions import FunctionExecutions
 from bot.offline.slack_standin.records import (
     TRIGGER_LIFETIME,
     ApiFault,
@@ -98,6 +99,8 @@ class Workspace:
         self._faults: list[ApiFault] = []
         self._channels: dict[str, ChannelState] = {}
         self._users: dict[str, User] = {}
+        # Workflow Builder step executions (function_executed, functions.complete*).
+        self.functions = FunctionExecutions(app_id)
         self._revoked = False
         self._limits: dict[str, Limit] = {}
         self._buckets: dict[tuple[str, str], Bucket] = {}

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.slack.messages.blocks import (
     MAX_BLOCKS,
+    Block,
     Message,
     context,
     make_message,
@@ -17,7 +18,7 @@ from bot.slack.messages.blocks import (
 from bot.slack.messages.inputs import input_lines
 from bot.slack.messages.status import aware, format_duration
 from bot.text.mrkdwn import code, escape, slack_date, truncate, user_mention
-from storage.schedules import ScheduleRecord
+from storage.schedules import FieldChange, ScheduleRecord
 
 NOTIFY_WORDS = {
     "always": "every run is posted here",
@@ -25,6 +26,20 @@ NOTIFY_WORDS = {
     "changes": "a run is posted when its outcome differs from the previous run's "
     "(a first run only when it fails)",
 }
+
+
+EDIT_SCHEDULE = "schedule_edit"
+"""The action id of the *Edit…* button (a schedule's message and the Home tab)."""
+
+
+def edit_button(schedule: ScheduleRecord) -> Block:
+    """The *Edit…* button that opens the edit form of a schedule."""
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": "Edit…"},
+        "action_id": EDIT_SCHEDULE,
+        "value": str(schedule.id),
+    }
 
 
 def format_slot(when: datetime, tz: str) -> str:
@@ -88,11 +103,83 @@ def schedule_created(
                 f"{user_mention(owner)} or a bot admin can."
             ]
         ),
+        {"type": "actions", "elements": [edit_button(schedule)]},
     ]
     first = format_slot(next_runs[0], schedule.tz) if next_runs else "none"
     fallback = (
         f"🗓️ Schedule {schedule.id}: {escape(schedule.notebook_name)} {words} "
         f"({escape(schedule.tz)}); next run {first}"
+    )
+    return make_message(fallback, blocks)
+
+
+_FIELD_WORDS = {
+    "when": "When",
+    "tz": "Time zone",
+    "notify": "Notify",
+    "post_outputs": "Outputs posted",
+}
+
+
+def _shown(value: str | None, *, when: bool = False) -> str:
+    if value is None:
+        return "_not set_"
+    # The timing in words is bot-written mrkdwn; everything else is what a person typed.
+    return value if when else code(value, limit=200)
+
+
+def change_line(change: FieldChange) -> str:
+    """One changed field as `*Name:* old → new` (values escaped, except the bot's words).
+
+    >>> change_line(FieldChange("inputs.region", "Europe", "Asia"))
+    '*Input `region`:* `Europe` → `Asia`'
+    """
+    if change.field.startswith("inputs."):
+        label = f"Input {code(change.field.removeprefix('inputs.'), limit=100)}"
+    else:
+        label = _FIELD_WORDS.get(change.field, escape(change.field))
+    when = change.field == "when"
+    return f"*{label}:* {_shown(change.old, when=when)} → {_shown(change.new, when=when)}"
+
+
+def schedule_edited(
+    schedule: ScheduleRecord,
+    *,
+    actor: str,
+    changes: Sequence[FieldChange],
+    words: str,
+    next_runs: Sequence[datetime],
+) -> Message:
+    """The channel's notice that a schedule was changed: what changed, old → new, and the
+    next three runs (or that it stays paused)."""
+    sid, name = _schedule_id(schedule), _schedule_name(schedule)
+    head = (
+        f"✏️ {user_mention(actor)} changed schedule {sid} ({name}, {words}, {escape(schedule.tz)})."
+    )
+    lines = [change_line(c) for c in changes[:40]]
+    if len(changes) > 40:
+        lines.append(f"…and {len(changes) - 40} more changes")
+    if schedule.paused:
+        nexts = f"It stays paused; resume it with {_command('resume', schedule)}."
+    else:
+        nexts = "\n".join(
+            ["*Next runs:*", *(f"• {format_slot(t, schedule.tz)}" for t in next_runs)]
+        )
+    blocks = [
+        section(head),
+        *sections(lines),
+        section(nexts),
+        context(
+            [
+                "A run already under way finishes under the settings it started with; "
+                "the next one uses the change."
+            ]
+        ),
+        {"type": "actions", "elements": [edit_button(schedule)]},
+    ]
+    first = format_slot(next_runs[0], schedule.tz) if next_runs and not schedule.paused else "none"
+    fallback = (
+        f"✏️ Schedule {schedule.id} ({escape(schedule.notebook_name)}) changed; next run {first}"
     )
     return make_message(fallback, blocks)
 

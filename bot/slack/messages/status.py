@@ -24,6 +24,8 @@ SOURCE_WORDS = {
     "api": "another Deepnote API client",
     "ci": "CI",
 }
+TRIGGER_WORKFLOW = "workflow"
+"""`RunRecord.trigger` of a run a Workflow Builder step started."""
 
 
 def format_duration(seconds: float) -> str:
@@ -138,4 +140,6 @@ def starter(run: RunRecord) -> str:
     if run.trigger == TRIGGER_NOW:
         schedule = code(run.schedule_id or "unknown", limit=60)
         return f"started by {user_mention(run.user_id)} from schedule {schedule}"
+    if run.trigger == TRIGGER_WORKFLOW:
+        return f"started by {user_mention(run.user_id)} from a workflow"
     return f"started by {user_mention(run.user_id)}"

@@ -86,13 +86,14 @@ def _input_block(
     return to_json(block)
 
 
-def _as_text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """An input's value as it is typed in a command (`true`, `a,b`, `3`)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
-        return ",".join(_as_text(v) for v in value)
+        return ",".join(as_text(v) for v in value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -138,7 +139,7 @@ def _select_options(options: Sequence[str]) -> list[tuple[str, Option]]:
 
 
 def _text_element(inp: NotebookInput, value: Any, *, multiline: bool) -> PlainTextInputElement:
-    initial = _as_text(value)[:TEXT_INPUT_CHARS]
+    initial = as_text(value)[:TEXT_INPUT_CHARS]
     return PlainTextInputElement(
         multiline=multiline,
         initial_value=initial or None,
@@ -158,7 +159,7 @@ def _select_element(inp: NotebookInput, value: Any) -> InputInteractiveElement:
             initial_options=[o for text, o in pairs if text in wanted] or None,
             placeholder=plain_text("Choose any", 150),
         )
-    current = _as_text(value)
+    current = as_text(value)
     return StaticSelectElement(
         options=options,
         initial_option=next((o for text, o in pairs if text == current), None),
@@ -189,7 +190,7 @@ def _slider_element(inp: NotebookInput, value: Any) -> NumberInputElement:
     step = _decimal(inp.step, step_default)
     decimal = not (_is_whole(lo) and _is_whole(hi) and _is_whole(step))
     initial = None
-    text = _as_text(value).strip()
+    text = as_text(value).strip()
     if text:
         current = _decimal(text, float("nan"))
         if current.is_finite() and lo <= current <= hi and (decimal or _is_whole(current)):

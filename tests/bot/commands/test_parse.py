@@ -235,6 +235,15 @@ PARSED = [
     ),
     ("aliases", "aliases", types.AliasesCommand()),
     ("unalias", "unalias sales-report", types.UnaliasCommand("sales-report")),
+    ("edit timing only", "edit 3 every weekday at 9", types.EditCommand("3", "every weekday at 9")),
+    (
+        "edit inputs and options",
+        'edit #4 "0 9 * * *" region=Asia --tz europe/prague --notify failure --post-outputs all',
+        types.EditCommand(
+            "4", "0 9 * * *", (("region", "Asia"),), "Europe/Prague", "failures", "all"
+        ),
+    ),
+    ("edit nothing", "edit 1", types.EditCommand("1")),
     ("audit default", "audit", types.AuditCommand(20)),
     ("audit count", "audit 50", types.AuditCommand(50)),
     ("bare run: the picker", "run", types.RunCommand("", (), RunOptions(), form=True)),
@@ -386,6 +395,14 @@ ERRORS = [
     ("pause bad id", "pause 12;drop", ["`12;drop`", "not a schedule id", "`/deepnote schedules`"]),
     ("resume two ids", "resume 1 2", ["`2`", "not expected"]),
     ("trigger without id", "trigger", ["needs a schedule id"]),
+    ("edit without id", "edit", ["needs a schedule id", "Usage: `/deepnote edit"]),
+    ("edit bad id", "edit x! every hour", ["`x!`", "not a schedule id"]),
+    (
+        "edit when after inputs",
+        "edit 1 every hour a=1 daily",
+        ["`daily`", "right after the schedule id"],
+    ),
+    ("edit unknown option", "edit 1 --blocks a", ["`--blocks`"]),
     ("alias one word", "alias sales", ["needs a name and a notebook"]),
     ("alias three words", "alias sales Sales report", ["`report`", "quote a name"]),
     ("alias unknown option", f"alias sales {NB} --force", ["`--force`", "`--replace`"]),
@@ -464,6 +481,7 @@ EXPECTED_TYPES = {
     "pause": types.PauseCommand,
     "resume": types.ResumeCommand,
     "trigger": types.TriggerCommand,
+    "edit": types.EditCommand,
     "alias": types.AliasCommand,
     "aliases": types.AliasesCommand,
     "unalias": types.UnaliasCommand,

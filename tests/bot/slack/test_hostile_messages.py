@@ -29,7 +29,7 @@ from bot.slack.messages.blocks import Message
 from bot.text.mrkdwn import fill, user_mention
 from handlers.run_commands import _check_blocks
 from storage.records import RunRecord, TableResult, TextResult
-from storage.schedules import ScheduleRecord
+from storage.schedules import FieldChange, ScheduleRecord
 
 HOSTILE = "<!channel> *bold* @here &lt; <https://evil.example|click me> <@U0EVIL>"
 T0 = datetime(2026, 3, 31, 9, 0, tzinfo=UTC)
@@ -141,6 +141,18 @@ BUILDERS: dict[str, Callable[[], Message]] = {
     ),
     "schedule_not_started": lambda: schedules.schedule_not_started(
         SCHEDULE, reason=fill("Deepnote said: {x}", x=HOSTILE)
+    ),
+    "schedule_edited": lambda: schedules.schedule_edited(
+        SCHEDULE,
+        actor="U0BOB",
+        changes=[
+            FieldChange("when", WORDS, WORDS),
+            FieldChange(f"inputs.{HOSTILE}", HOSTILE, None),
+            FieldChange("post_outputs", None, HOSTILE),
+            FieldChange("tz", HOSTILE, "UTC"),
+        ],
+        words=WORDS,
+        next_runs=[T0],
     ),
     "schedule_back_to_normal": lambda: schedules.schedule_back_to_normal(SCHEDULE, failures=2),
     "schedule_auto_paused": lambda: schedules.schedule_auto_paused(
