@@ -60,6 +60,7 @@ def create_run(state: SimState, raw: bytes, viewer: bool) -> Reply:
         today=now.date(),
         block_ids=block_ids,
         run_dependents=dependents,
+        kpi=state.kpi(),
     )
     with state._lock:
         state._sequence += 1

@@ -33,6 +33,8 @@ Control API, for a simulator running in another process (no auth; it listens on 
   "retryAfter": null, "delay": 0, "malformed": false, "reset": false}` → `{"ok": true}`
 - `GET /_sim/requests` → `{"requests": [{method, path, query, body, headers, authorized}]}`
 - `POST /_sim/revoke` and `POST /_sim/suspend` → `{"ok": true}`
+- `POST /_sim/kpi` `{"churn_rate": 0.052, "late_orders": 3, "reset": false, …}` → `{"kpi": {…}}`:
+  the *KPI monitor* sample's values for runs created from now on (see `simulator.kpi`)
 """
 
 from __future__ import annotations
@@ -212,6 +214,9 @@ class Simulator(SimState, Lifecycle):
                     reset=bool(body.get("reset", False)),
                 )
                 return json_reply(200, {"ok": True})
+            if action == ("POST", "/_sim/kpi"):
+                self.set_kpi(**body)
+                return json_reply(200, {"kpi": self.kpi()})
             if action == ("POST", "/_sim/revoke"):
                 self.revoke_key()
                 return json_reply(200, {"ok": True})
