@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.commands.types import InputsCommand, RunCommand, StatusCommand
+from bot.deepnote.condition_names import check_condition
 from bot.deepnote.inputs import NOTHING_STARTED, describe_input, validate_inputs
 from bot.deepnote.models import Notebook
 from bot.deepnote.output_names import check_post_outputs
@@ -50,6 +51,13 @@ def do_run(services: Services, who: Requester, cmd: RunCommand) -> Message | Non
             read_block=services.deepnote.get_block,
             refused=NOTHING_STARTED,
         )
+        if cmd.options.notify_if is not None:
+            check_condition(
+                notebook,
+                cmd.options.notify_if,
+                read_block=services.deepnote.get_block,
+                refused=NOTHING_STARTED,
+            )
         return inputs
 
     # A refusal by a cached copy of the notebook is checked against Deepnote's current one.
