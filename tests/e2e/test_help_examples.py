@@ -127,12 +127,12 @@ def test_every_help_example_works_against_the_samples(admin_bot: Harness) -> Non
         for example in by_name[name].examples:
             assert_accepted(h, example)
     runs = [r for r in h.deepnote.requests if r.method == "POST" and r.path == "/v2/runs"]
-    # Three `run` examples start at once (the `--form` one waits for its form) and `trigger 1`.
-    assert len(runs) == 4
+    # Four `run` examples start at once (the `--form` one waits for its form) and `trigger 1`.
+    assert len(runs) == 5
     assert len(h.slack.views) == 1
-    # Three schedules were made and `unschedule 1` removed one.
+    # Four schedules were made and `unschedule 1` removed one.
     rows = h.bot.services.db.query("SELECT id FROM schedules ORDER BY id")
-    assert [r["id"] for r in rows] == [2, 3]
+    assert [r["id"] for r in rows] == [2, 3, 4]
     # `status` names a run id in the shape the card shows: the only complaint is that no run
     # has that id yet, never the command's form.
     (status,) = by_name["status"].examples
