@@ -437,7 +437,12 @@ def parse_condition(text: str) -> Condition:
 
 
 def _quoted(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """Text in double quotes; a backslash goes before each quote that would end it.
+
+    >>> print(_quoted('say “hi” "bye"'))
+    "say \\“hi\\” \\"bye\\""
+    """
+    return '"' + re.sub(r'(["“”\\])', r"\\\1", text) + '"'
 
 
 def describe_operand(operand: Operand) -> str:
