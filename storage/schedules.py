@@ -243,23 +243,7 @@ class ScheduleStore:
                 alert_state=alert if alert in ("holds", "clear") else before.alert_state,
                 alert_last=alert if alert is not None else before.alert_last,
             )
-            tx.execute(
-                "UPDATE schedules SET last_run_id = ?, last_status = ?, last_finished_at = ?,"
-                " consecutive_failures = ?, paused = ?, paused_reason = ?, next_fire_at = ?,"
-                " alert_state = ?, alert_last = ? WHERE id = ?",
-                (
-                    run_id,
-                    status,
-                    utc_iso(finished_at),
-                    failures,
-                    int(after.paused),
-                    after.paused_reason,
-                    utc_iso(after.next_fire_at),
-                    after.alert_state,
-                    after.alert_last,
-                    id_,
-                ),
-            )
+            _write_outcome(tx, after)
             outcome = Outcome(
                 after,
                 before.last_status,
@@ -311,6 +295,27 @@ class ScheduleStore:
             "UPDATE schedule_notes SET attempts = attempts + 1, retry_at = ? WHERE id = ?",
             (utc_iso(retry_at), id_),
         )
+
+
+def _write_outcome(tx: Session, after: ScheduleRecord) -> None:
+    """Store what recording a result changed in the schedule's row."""
+    tx.execute(
+        "UPDATE schedules SET last_run_id = ?, last_status = ?, last_finished_at = ?,"
+        " consecutive_failures = ?, paused = ?, paused_reason = ?, next_fire_at = ?,"
+        " alert_state = ?, alert_last = ? WHERE id = ?",
+        (
+            after.last_run_id,
+            after.last_status,
+            utc_iso(after.last_finished_at),
+            after.consecutive_failures,
+            int(after.paused),
+            after.paused_reason,
+            utc_iso(after.next_fire_at),
+            after.alert_state,
+            after.alert_last,
+            after.id,
+        ),
+    )
 
 
 def _insert_note(tx: Session, note: Note, now: datetime) -> None:

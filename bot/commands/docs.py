@@ -73,7 +73,6 @@ COMMANDS: tuple[CommandDoc, ...] = (
             f"run {SALES} --as-is",
             f"run {SALES} region=Europe --blocks {SALES_TOTALS_BLOCK} --with-dependents",
             f"run {QUALITY} --form --post-outputs all",
-            f'run {KPI} --notify-if rows("Late orders") > 0',
         ),
         group="Run notebooks",
         short="run <notebook> [name=value ...] [options]",

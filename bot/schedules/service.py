@@ -140,13 +140,7 @@ class ScheduleService:
         now = self.clock.now()
         self.runs.access.check_notebook(who.channel_id, notebook.id, notebook.name)
         validate_inputs(notebook, inputs, today=local_today(now, zone_name), refused=NOT_CREATED)
-        check_post_outputs(
-            notebook, post_outputs, read_block=self.deepnote.get_block, refused=NOT_CREATED
-        )
-        if notify_if is not None:
-            notify_if = check_condition(
-                notebook, notify_if, read_block=self.deepnote.get_block, refused=NOT_CREATED
-            )
+        notify_if = self._check_outputs(notebook, post_outputs, notify_if)
         upcoming = next_times(rec, zone, now, 3)
         schedule = self.store.insert(
             ScheduleRecord(
@@ -177,15 +171,33 @@ class ScheduleService:
                 f"({exc.message}), so it could not post the runs either.",
                 hint=advice(exc),
             ) from None
+        self._created(who, schedule)
+        return schedule
+
+    def _created(self, who: Requester, schedule: ScheduleRecord) -> None:
+        """Log and audit a new schedule."""
         log.info(
             "schedule created",
             extra={"event": "schedule_created", "schedule": schedule.id, "channel": who.channel_id},
         )
-        extra = {"notify_if": notify_if} if notify_if is not None else {}
-        self._audit(
-            who, "schedule", schedule, when=rec.expression, tz=zone_name, notify=notify, **extra
-        )
-        return schedule
+        details: dict[str, Any] = {
+            "when": schedule.expression,
+            "tz": schedule.tz,
+            "notify": schedule.notify,
+        }
+        if schedule.notify_if is not None:
+            details["notify_if"] = schedule.notify_if
+        self._audit(who, "schedule", schedule, **details)
+
+    def _check_outputs(
+        self, notebook: Notebook, post_outputs: str | None, notify_if: str | None
+    ) -> str | None:
+        """Refuse output names the notebook lacks; the condition in its canonical spelling."""
+        read = self.deepnote.get_block
+        check_post_outputs(notebook, post_outputs, read_block=read, refused=NOT_CREATED)
+        if notify_if is None:
+            return None
+        return check_condition(notebook, notify_if, read_block=read, refused=NOT_CREATED)
 
     def _audit(self, who: Requester, action: str, schedule: ScheduleRecord, **details: Any) -> None:
         """Write a change of a schedule to the audit log (from a command or a Home button)."""

@@ -127,8 +127,8 @@ def test_every_help_example_works_against_the_samples(admin_bot: Harness) -> Non
         for example in by_name[name].examples:
             assert_accepted(h, example)
     runs = [r for r in h.deepnote.requests if r.method == "POST" and r.path == "/v2/runs"]
-    # Four `run` examples start at once (the `--form` one waits for its form) and `trigger 1`.
-    assert len(runs) == 5
+    # Three `run` examples start at once (the `--form` one waits for its form) and `trigger 1`.
+    assert len(runs) == 4
     assert len(h.slack.views) == 1
     # Four schedules were made and `unschedule 1` removed one.
     rows = h.bot.services.db.query("SELECT id FROM schedules ORDER BY id")
