@@ -38,6 +38,7 @@ CONSOLE_COMMANDS = (
     ("/press N", "press button N (buttons show as [N: Label]; `press N` works too)"),
     ("/buttons", "list the buttons you can press"),
     ("/form", "fill in again a form you closed with /cancel"),
+    ("/kpi [name=value ...]", "show or set the KPI monitor sample's numbers (for alerts)"),
     ("/console", "this list"),
     ("exit", "leave (or Ctrl-D)"),
 )
@@ -47,6 +48,7 @@ _WORDS = {
     "/buttons": "buttons",
     "/form": "form",
     "/console": "console",
+    "/kpi": "kpi",
 }
 
 
@@ -57,6 +59,25 @@ def console_command(line: str) -> tuple[str, str] | None:
     if name is None or (name == "press" and word.lower() == "press" and not rest.strip()):
         return None
     return name, rest.strip()
+
+
+def kpi_pair(word: str) -> tuple[str, Any]:
+    """`name=value` of `/kpi`: numbers, true/false, comma lists for `missing`, else text.
+
+    >>> kpi_pair("churn_rate=0.052"), kpi_pair("fail=true"), kpi_pair("missing=revenue")
+    (('churn_rate', 0.052), ('fail', True), ('missing', ['revenue']))
+    """
+    name, sep, raw = word.partition("=")
+    if not sep or not name:
+        raise ValueError(f"{word!r} is not name=value")
+    if name == "missing":
+        return name, [part for part in raw.split(",") if part]
+    if raw.lower() in ("true", "false"):
+        return name, raw.lower() == "true"
+    try:
+        return name, float(raw) if "." in raw else int(raw)
+    except ValueError:
+        return name, raw
 
 
 class LineReader:
@@ -276,6 +297,8 @@ class Session:
             self.say(f"#{self.options.channel}> {line.strip()}")
         if name == "buttons":
             self.list_buttons()
+        elif name == "kpi":
+            return self.kpi(argument)
         elif name == "form":
             if self.closed_form is None:
                 self.say("No form is open; commands and buttons that open one start it.")
@@ -283,6 +306,24 @@ class Session:
             return self.form(self.closed_form, self.prompter()) or self.console.refused_turn()
         else:
             self.say("\n".join(f"  {name:<10} {what}" for name, what in CONSOLE_COMMANDS))
+        return self.console.refused_turn(refused=False)
+
+    def kpi(self, argument: str) -> Turn:
+        """`/kpi churn_rate=0.052 late_orders=3`: the KPI monitor's numbers for the next runs
+        (the simulator's `set_kpi`); `/kpi` alone shows them."""
+        simulator = self.console.simulator
+        if simulator is None:
+            self.say(
+                "/kpi changes the built-in simulator's KPI monitor; this console uses Deepnote."
+            )
+            return self.console.refused_turn()
+        try:
+            simulator.set_kpi(**dict(kpi_pair(word) for word in argument.split()))
+        except ValueError as exc:
+            self.say(f"/kpi: {exc}. For example: /kpi churn_rate=0.052 late_orders=3")
+            return self.console.refused_turn()
+        shown = ", ".join(f"{k}={v!r}" for k, v in simulator.kpi().items())
+        self.say(f"KPI monitor, for the next runs: {shown}")
         return self.console.refused_turn(refused=False)
 
     def list_buttons(self) -> None:
