@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.conditions import Evaluation, Facts, evaluate_text
+from bot.conditions import QUIET, Evaluation, Facts, evaluate_text
 from bot.deepnote.client import DeepnoteClient
 from bot.deepnote.condition_names import check_condition
 from bot.deepnote.inputs import validate_inputs
@@ -492,7 +492,10 @@ class ScheduleService:
             # The run's reply says which it is: alert started, still holding, back to normal.
             self.runs.store.set_alert(run.id, replace(evaluation, kind=alert.kind).to_json())
         if outcome is not None and outcome.duplicate:
-            # Recorded in an earlier round that stopped before finishing: never hide a failure.
+            # Recorded in an earlier round that stopped before finishing: never hide a failure,
+            # nor an alert run unless that round had decided it was a quiet one.
+            if evaluation is not None and outcome.schedule.notify_if is not None:
+                return not run.quiet or evaluation.kind != QUIET
             return not success
         return bool(decision["announce"])
 
