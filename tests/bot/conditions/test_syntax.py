@@ -100,7 +100,7 @@ _ALPHABET = st.sampled_from(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(_ALPHABET, max_size=30).map(" ".join) | st.text(max_size=60))
 def test_any_text_is_read_or_refused_with_a_user_facing_error(text: str) -> None:
     try:
@@ -161,7 +161,7 @@ _trees = st.recursive(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(_trees)
 def test_describe_round_trips_every_tree(tree: Condition) -> None:
     text = describe(tree)
