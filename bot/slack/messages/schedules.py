@@ -51,6 +51,8 @@ def alert_summary(schedule: ScheduleRecord) -> str | None:
         said = "🚨 *Alert* {c}: holds"
     elif schedule.alert_state == "clear":
         said = "✅ *Alert* {c}: normal"
+    elif schedule.alert_last == "unknown":
+        return f"🔔 *Alert* {condition}: the last run could not be checked"
     else:
         said = "🔔 *Alert* {c}: not checked yet"
     if schedule.alert_last == "unknown":
