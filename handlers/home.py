@@ -15,7 +15,7 @@ from slack_bolt import Ack, App
 from bot.errors import SlackError
 from bot.schedules.rules import words
 from bot.services import Services
-from bot.slack.messages.schedules import edit_button, format_slot
+from bot.slack.messages.schedules import alert_summary, edit_button, format_slot
 from bot.slack.messages.status import is_finished, status_emoji
 from bot.text.mrkdwn import code, escape, link, slack_date, truncate
 from handlers import errors
@@ -95,6 +95,9 @@ def schedule_line(schedule: ScheduleRecord, when: str) -> str:
         state = "🔁 Next: none"
     if schedule.last_status is not None:
         state += f" · Last: {status_emoji(schedule.last_status)} {escape(schedule.last_status)}"
+    alert = alert_summary(schedule)
+    if alert is not None:
+        state += f"\n{alert}"
     return f"{head}\n{state}"
 
 

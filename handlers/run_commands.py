@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.commands.types import InputsCommand, RunCommand, StatusCommand
+from bot.deepnote.condition_names import check_condition
 from bot.deepnote.inputs import NOTHING_STARTED, describe_input, validate_inputs
 from bot.deepnote.models import Notebook
 from bot.deepnote.output_names import check_post_outputs
@@ -52,6 +53,13 @@ def do_run(services: Services, who: Requester, cmd: RunCommand) -> Message | Non
             read_block=services.deepnote.get_block,
             refused=NOTHING_STARTED,
         )
+        if cmd.options.notify_if is not None:
+            check_condition(
+                notebook,
+                cmd.options.notify_if,
+                read_block=services.deepnote.get_block,
+                refused=NOTHING_STARTED,
+            )
         return inputs
 
     if not cmd.notebook:  # a bare `run`: the form opens with a notebook picker

@@ -89,6 +89,7 @@ def do_schedule(services: Services, who: Requester, cmd: ScheduleCommand) -> Mes
         tz=cmd.tz,
         notify=cmd.notify,
         post_outputs=cmd.post_outputs,
+        notify_if=cmd.notify_if,
     )
     return None
 

@@ -278,6 +278,17 @@ def _m007_intent_kinds(db: Session) -> None:
     _ddl(db, "ALTER TABLE intents ADD COLUMN payload TEXT")
 
 
+def _m008_alerts(db: Session) -> None:
+    """Alerts (`--notify-if`): a run's condition and what it said; a schedule's condition and
+    its alert state (`alert_state`: the last definite answer, holds or clear; `alert_last`:
+    the last run's answer, unknown included)."""
+    _ddl(db, "ALTER TABLE runs ADD COLUMN notify_if TEXT")
+    _ddl(db, "ALTER TABLE runs ADD COLUMN alert TEXT")
+    _ddl(db, "ALTER TABLE schedules ADD COLUMN notify_if TEXT")
+    _ddl(db, "ALTER TABLE schedules ADD COLUMN alert_state TEXT")
+    _ddl(db, "ALTER TABLE schedules ADD COLUMN alert_last TEXT")
+
+
 def _m009_watches(db: Session) -> None:
     """Watches: notebooks whose every run (whoever started it) is posted in a channel; runs
     the bot follows for a watch remember it and what Deepnote said started them."""
@@ -356,6 +367,7 @@ MIGRATIONS: tuple[Callable[[Session], None], ...] = (
     _m005_alias_owners,
     _m006_command_intents,
     _m007_intent_kinds,
+    _m008_alerts,
     _m009_watches,
     _m010_function_runs,
     _m011_schedule_notify_before,

@@ -31,6 +31,8 @@ class RunOptions:
     """With `block_ids`: also run the blocks that depend on them."""
     post_outputs: str | None = None
     """Which outputs to post as key results (`None`: the default choice)."""
+    notify_if: str | None = None
+    """The `--notify-if` condition (as `describe` writes it): checked when the run ends."""
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,9 @@ class RunStore:
         rows = self._rows(sql, params)
         return rows[0] if rows else None
 
-    def insert(self, run: RunRecord, *, post_outputs: str | None = None) -> None:
+    def insert(
+        self, run: RunRecord, *, post_outputs: str | None = None, notify_if: str | None = None
+    ) -> None:
         """Store a new run (normally with status `creating`)."""
         row = asdict(run)
         row.update(
@@ -45,6 +47,7 @@ class RunStore:
             started_at=iso(run.started_at),
             completed_at=iso(run.completed_at),
             post_outputs=post_outputs,
+            notify_if=notify_if,
         )
         with self.db.write() as tx:
             tx.insert("runs", row)
@@ -58,6 +61,20 @@ class RunStore:
         value = self.db.scalar("SELECT post_outputs FROM runs WHERE id = ?", (id_,))
         return None if value is None else str(value)
 
+    def notify_if(self, id_: str) -> str | None:
+        """The run's `--notify-if` condition (as `describe` writes it), if it has one."""
+        value = self.db.scalar("SELECT notify_if FROM runs WHERE id = ?", (id_,))
+        return None if value is None else str(value)
+
+    def alert(self, id_: str) -> str | None:
+        """What the run's condition said (an `Evaluation` as JSON), once it was checked."""
+        value = self.db.scalar("SELECT alert FROM runs WHERE id = ?", (id_,))
+        return None if value is None else str(value)
+
+    def set_alert(self, id_: str, alert: str) -> None:
+        """Store what the run's condition said (JSON)."""
+        self.db.execute_write("UPDATE runs SET alert = ? WHERE id = ?", (alert, id_))
+
     def options(self, run: RunRecord) -> RunOptions:
         """The options `run` was started with, to start it again the same way."""
         return RunOptions(
@@ -65,6 +82,7 @@ class RunStore:
             block_ids=run.block_ids,
             run_dependents=run.run_dependents,
             post_outputs=self.post_outputs(run.id),
+            notify_if=self.notify_if(run.id),
         )
 
     def set_card(self, id_: str, card_ts: str) -> None:

@@ -51,6 +51,12 @@ class ScheduleRecord:
     last_status: str | None = None
     last_finished_at: datetime | None = None
     consecutive_failures: int = 0
+    notify_if: str | None = None
+    """`--notify-if`: runs are posted by this condition (as `describe` writes it)."""
+    alert_state: str | None = None
+    """The condition's last definite answer (`holds` or `clear`); None before any."""
+    alert_last: str | None = None
+    """The last run's answer: `holds`, `clear` or `unknown`."""
     notify_before: str | None = None
     """The `notify` an edit replaced, for runs started before `notify_changed_at`."""
     notify_changed_at: datetime | None = None
@@ -86,6 +92,8 @@ class Outcome:
     previous_failures: int
     auto_paused: bool
     duplicate: bool = False
+    previous_alert: str | None = None
+    """The schedule's alert state before this run (`holds`, `clear` or None)."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,7 @@ class ScheduleStore:
             "tz": schedule.tz,
             "notify": schedule.notify,
             "post_outputs": schedule.post_outputs,
+            "notify_if": schedule.notify_if,
             "paused": int(schedule.paused),
             "paused_reason": schedule.paused_reason,
             "next_fire_at": utc_iso(schedule.next_fire_at),
@@ -270,12 +279,15 @@ class ScheduleStore:
         pause_after: int,
         pause_reason: str,
         notes: Callable[[Outcome], Sequence[Note]] = lambda outcome: (),
+        alert: str | None = None,
     ) -> Outcome | None:
         """Store a run's result, count failures in a row and pause after `pause_after`.
 
         The notes `notes(outcome)` returns are queued in the same transaction, so a result
         is never counted without its messages or announced twice. A run already recorded
         (`run_id` equal to `last_run_id`) changes nothing and comes back as `duplicate`.
+        `alert` is what the schedule's condition said of this run (`holds`, `clear`,
+        `unknown`): the alert state keeps the last definite answer.
         """
         with self.db.write() as tx:
             rows = tx.query(f"SELECT * FROM schedules WHERE id = ?{tx.lock}", (id_,))
@@ -283,7 +295,14 @@ class ScheduleStore:
                 return None
             before = _record(rows[0])
             if run_id is not None and before.last_run_id == run_id:
-                return Outcome(before, before.last_status, before.consecutive_failures, False, True)
+                return Outcome(
+                    before,
+                    before.last_status,
+                    before.consecutive_failures,
+                    False,
+                    True,
+                    before.alert_state,
+                )
             failures = 0 if status == SUCCESS else before.consecutive_failures + 1
             auto_pause = failures >= pause_after and not before.paused
             after = replace(
@@ -295,23 +314,17 @@ class ScheduleStore:
                 paused=before.paused or auto_pause,
                 paused_reason=pause_reason if auto_pause else before.paused_reason,
                 next_fire_at=None if auto_pause else before.next_fire_at,
+                alert_state=alert if alert in ("holds", "clear") else before.alert_state,
+                alert_last=alert if alert is not None else before.alert_last,
             )
-            tx.execute(
-                "UPDATE schedules SET last_run_id = ?, last_status = ?, last_finished_at = ?,"
-                " consecutive_failures = ?, paused = ?, paused_reason = ?, next_fire_at = ?"
-                " WHERE id = ?",
-                (
-                    run_id,
-                    status,
-                    utc_iso(finished_at),
-                    failures,
-                    int(after.paused),
-                    after.paused_reason,
-                    utc_iso(after.next_fire_at),
-                    id_,
-                ),
+            _write_outcome(tx, after)
+            outcome = Outcome(
+                after,
+                before.last_status,
+                before.consecutive_failures,
+                auto_pause,
+                previous_alert=before.alert_state,
             )
-            outcome = Outcome(after, before.last_status, before.consecutive_failures, auto_pause)
             for note in notes(outcome):
                 _insert_note(tx, note, finished_at)
             return outcome
@@ -356,6 +369,27 @@ class ScheduleStore:
             "UPDATE schedule_notes SET attempts = attempts + 1, retry_at = ? WHERE id = ?",
             (utc_iso(retry_at), id_),
         )
+
+
+def _write_outcome(tx: Session, after: ScheduleRecord) -> None:
+    """Store what recording a result changed in the schedule's row."""
+    tx.execute(
+        "UPDATE schedules SET last_run_id = ?, last_status = ?, last_finished_at = ?,"
+        " consecutive_failures = ?, paused = ?, paused_reason = ?, next_fire_at = ?,"
+        " alert_state = ?, alert_last = ? WHERE id = ?",
+        (
+            after.last_run_id,
+            after.last_status,
+            utc_iso(after.last_finished_at),
+            after.consecutive_failures,
+            int(after.paused),
+            after.paused_reason,
+            utc_iso(after.next_fire_at),
+            after.alert_state,
+            after.alert_last,
+            after.id,
+        ),
+    )
 
 
 def _insert_note(tx: Session, note: Note, now: datetime) -> None:

@@ -27,6 +27,8 @@ QUALITY = "e6d4cac6fea7454ebbd0ab3fef60e2d7"
 """The *Data quality check* sample (input: dataset; `dataset=orders_with_gaps` fails)."""
 HELLO = "8696736f3f1943b98c6fe181a75d3f57"
 """The *Hello world* sample (no inputs)."""
+KPI = "7968cafc8e2a4f1d970843603af5071c"
+"""The *KPI monitor* sample (big numbers Churn rate, Revenue, Data freshness; table Late orders)."""
 SALES_TOTALS_BLOCK = "4794c9154c170c4282779cf54ce8bd1a"
 SALES_SETUP_BLOCK = "170bea8ce1ba05e2deb1ca1cda097a2f"
 SALES_LINK = (
@@ -64,7 +66,7 @@ COMMANDS: tuple[CommandDoc, ...] = (
     CommandDoc(
         "run",
         "run <notebook> [name=value ...] [--as-is | --form] [--blocks ID,ID [--with-dependents]] "
-        "[--readonly] [--post-outputs all|none|NAMES]",
+        "[--readonly] [--post-outputs all|none|NAMES] [--notify-if CONDITION]",
         "Run a notebook, optionally with inputs, only some blocks, or a form to fill in.",
         (
             f'run {SALES} region=Europe top_n=5 report_title="Q3 report"',
@@ -91,6 +93,8 @@ COMMANDS: tuple[CommandDoc, ...] = (
             "`--post-outputs all|none|NAMES`: which results to post in the thread "
             "(block ids or titles; the default is big numbers, tables, images, charts and the "
             "last text output).",
+            "`--notify-if CONDITION` (last, no quotes needed): check a condition on the results "
+            "when the run ends; the thread reply says first whether it held, with the values.",
         ),
     ),
     CommandDoc(
@@ -126,12 +130,14 @@ COMMANDS: tuple[CommandDoc, ...] = (
     CommandDoc(
         "schedule",
         "schedule <notebook> <when> [name=value ...] [--tz Area/City] "
-        "[--notify always|failures|changes] [--post-outputs all|none|NAMES]",
+        "[--notify always|failures|changes] [--post-outputs all|none|NAMES] "
+        "[--notify-if CONDITION]",
         "Run a notebook on a schedule and post the results here.",
         (
             f"schedule {SALES} every weekday at 9am region=Europe --tz Europe/Prague",
             f'schedule {QUALITY} "0 9 * * 1-5" dataset=orders_with_gaps --notify failures',
             f"schedule {SALES} every monday at 8:30 --post-outputs top",
+            f"schedule {KPI} every day at 9am --notify changes --notify-if churn_rate > 5%",
         ),
         group="Schedules",
         short="schedule <notebook> <when> [name=value ...] [options]",
@@ -142,6 +148,11 @@ COMMANDS: tuple[CommandDoc, ...] = (
             "`--notify always|failures|changes`: post every run, only failed ones, or only "
             "when the outcome differs from the last run.",
             "`--post-outputs all|none|NAMES`: which results to post, as for `run`.",
+            "`--notify-if CONDITION` (last, no quotes needed): an alert. A run is posted only "
+            "when the condition holds on its results (e.g. `churn_rate > 5%`, "
+            '`rows("Late orders") > 0`, `revenue < 1M or status == failed`), then once when it '
+            "is back to normal; with `--notify changes`, once when it starts holding. Other runs "
+            "are recorded quietly (see `/deepnote schedules`).",
         ),
     ),
     CommandDoc(

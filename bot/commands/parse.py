@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from bot.commands import types
+from bot.commands.conditions import split_notify_if, with_condition
 from bot.commands.docs import COMMANDS, DEPENDENTS_EXAMPLE, HELP_WORDS, SLASH, usage_error
 from bot.commands.scan import (
     Option,
@@ -450,6 +451,14 @@ def parse_command(text: str) -> types.Command:
                 "<", "&lt;"
             ).replace(">", "&gt;"),
         )
+    text, condition = split_notify_if(text)
+    command = _parse_tokens(text)
+    if condition is None:
+        return command
+    return with_condition(command, condition)
+
+
+def _parse_tokens(text: str) -> types.Command:
     tokens = tokenize_tokens(text)
     if tokens and not tokens[0].quoted and tokens[0].text.lower() == SLASH:
         tokens = tokens[1:]

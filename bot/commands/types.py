@@ -76,6 +76,8 @@ class ScheduleCommand:
     tz: str | None
     notify: Notify
     post_outputs: str | None
+    notify_if: str | None = None
+    """`--notify-if`: the condition as `describe` writes it (names not checked yet)."""
 
 
 @dataclass(frozen=True)

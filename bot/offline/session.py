@@ -44,6 +44,7 @@ CONSOLE_COMMANDS = (
         "start a run in the simulator as Deepnote's UI, its scheduler, another API client or "
         "CI would: only a watch (/deepnote watch ID) shows it here",
     ),
+    ("/kpi [name=value ...]", "show or set the KPI monitor sample's numbers (for alerts)"),
     ("/console", "this list"),
     ("exit", "leave (or Ctrl-D)"),
 )
@@ -54,6 +55,7 @@ _WORDS = {
     "/form": "form",
     "/console": "console",
     "/elsewhere": "elsewhere",
+    "/kpi": "kpi",
 }
 
 
@@ -64,6 +66,25 @@ def console_command(line: str) -> tuple[str, str] | None:
     if name is None or (name == "press" and word.lower() == "press" and not rest.strip()):
         return None
     return name, rest.strip()
+
+
+def kpi_pair(word: str) -> tuple[str, Any]:
+    """`name=value` of `/kpi`: numbers, true/false, comma lists for `missing`, else text.
+
+    >>> kpi_pair("churn_rate=0.052"), kpi_pair("fail=true"), kpi_pair("missing=revenue")
+    (('churn_rate', 0.052), ('fail', True), ('missing', ['revenue']))
+    """
+    name, sep, raw = word.partition("=")
+    if not sep or not name:
+        raise ValueError(f"{word!r} is not name=value")
+    if name == "missing":
+        return name, [part for part in raw.split(",") if part]
+    if raw.lower() in ("true", "false"):
+        return name, raw.lower() == "true"
+    try:
+        return name, float(raw) if "." in raw else int(raw)
+    except ValueError:
+        return name, raw
 
 
 class LineReader:
@@ -307,6 +328,8 @@ class Session:
             return self.elsewhere(argument)
         if name == "buttons":
             self.list_buttons()
+        elif name == "kpi":
+            return self.kpi(argument)
         elif name == "form":
             if self.closed_form is None:
                 self.say("No form is open; commands and buttons that open one start it.")
@@ -350,6 +373,24 @@ class Session:
             if not self.transcript.wait(lambda: self.console.watch_posted(run_id), timeout):
                 self.say(f"No watch showed run {run_id} within {timeout:g} s.")
             self.transcript.settle()
+        return self.console.refused_turn(refused=False)
+
+    def kpi(self, argument: str) -> Turn:
+        """`/kpi churn_rate=0.052 late_orders=3`: the KPI monitor's numbers for the next runs
+        (the simulator's `set_kpi`); `/kpi` alone shows them."""
+        simulator = self.console.simulator
+        if simulator is None:
+            self.say(
+                "/kpi changes the built-in simulator's KPI monitor; this console uses Deepnote."
+            )
+            return self.console.refused_turn()
+        try:
+            simulator.set_kpi(**dict(kpi_pair(word) for word in argument.split()))
+        except ValueError as exc:
+            self.say(f"/kpi: {exc}. For example: /kpi churn_rate=0.052 late_orders=3")
+            return self.console.refused_turn()
+        shown = ", ".join(f"{k}={v!r}" for k, v in simulator.kpi().items())
+        self.say(f"KPI monitor, for the next runs: {shown}")
         return self.console.refused_turn(refused=False)
 
     def list_buttons(self) -> None:

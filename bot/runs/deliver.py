@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
+from bot.conditions import Evaluation
 from bot.deepnote.charts import render_chart
 from bot.errors import SlackError, UserError
 from bot.ratelimit import ChannelPacer
@@ -158,7 +159,9 @@ class Delivery:
 
     def _post_reply(self, run: RunRecord) -> None:
         """Post the result reply in the card's thread (its intent stored first)."""
-        msg = run_result_reply(run, results=self.results.load(run.id))
+        stored = self.store.alert(run.id)
+        alert = None if stored is None else Evaluation.from_json(stored)
+        msg = run_result_reply(run, results=self.results.load(run.id), alert=alert)
         self.store.set_intent(run.id, "reply", self.holder)
         ts = self.slack.post(
             run.channel_id,

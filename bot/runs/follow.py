@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.clock import Clock
+from bot.conditions import evaluate_text
 from bot.deepnote.client import DeepnoteClient
 from bot.deepnote.models import FAILED_STATUSES, Run, RunSummary, is_terminal
 from bot.deepnote.notebook_ref import notebook_url
-from bot.deepnote.snapshot import failure_reason, key_results, parse_snapshot
+from bot.deepnote.snapshot import condition_facts, failure_reason, key_results, parse_snapshot
 from bot.errors import BudgetExhausted, DeepnoteAuthError, DeepnoteError, DeepnoteNotFound
 from bot.slack.messages.status import format_duration
 from storage.records import RunRecord
@@ -242,7 +243,8 @@ class Follower:
             return
         select = self.store.post_outputs(run.id)
         want_results = remote.status == "success" and select != "none"
-        needed = want_results or remote.status in FAILED_STATUSES
+        condition = self.store.notify_if(run.id)
+        needed = want_results or remote.status in FAILED_STATUSES or condition is not None
         snapshot_text = self._snapshot(remote, needed=needed)
         # Waited for even when not needed for results: the reply links the snapshot.
         if snapshot_text is None and not remote.snapshot_url:
@@ -279,6 +281,12 @@ class Follower:
             self.results.save(
                 run.id, key_results(snapshot, select=select, notebook_id=run.notebook_id)
             )
+        condition = self.store.notify_if(run.id)
+        if condition is not None:
+            # Checked against every output, not only those posted; stored before the status,
+            # so whoever sees the run finished sees what its condition said.
+            facts = condition_facts(snapshot, status=remote.status, notebook_id=run.notebook_id)
+            self.store.set_alert(run.id, evaluate_text(condition, facts).to_json())
         self._learn_duration(run, remote, now)
         execution = snapshot.execution if snapshot is not None else None
         if run.watch_id is not None and execution is not None and execution.triggered_by:

@@ -63,7 +63,7 @@ class Starter:
                 return existing  # this command's run started before a restart: never twice
         now = self.clock.now()
         record = self._new_record(who, notebook, inputs, options, quiet=quiet, now=now)
-        self.store.insert(record, post_outputs=options.post_outputs)
+        self.store.insert(record, post_outputs=options.post_outputs, notify_if=options.notify_if)
         self._audit(who, notebook, record, now)
         if not quiet:
             if self.delivery.pacer.allow(record.channel_id):

@@ -5,10 +5,22 @@ No I/O: `ScheduleService` asks these and acts on the answers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.conditions import (
+    BACK_TO_NORMAL,
+    CLEAR,
+    HOLDS,
+    QUIET,
+    STARTED,
+    STILL,
+    UNCHECKED,
+    Evaluation,
+    Facts,
+    evaluate_text,
+)
 from bot.schedules.describe import describe
 from bot.schedules.firing import next_time, next_times, previous_time
 from bot.schedules.recurrence import Recurrence
@@ -36,6 +48,52 @@ def should_announce(notify: str, *, success: bool, previous_status: str | None) 
             return not success
         return success != (previous_status == SUCCESS)
     return True
+
+
+@dataclass(frozen=True)
+class AlertDecision:
+    """Whether to post a run of an alert, what its message says, and the alert state to keep."""
+
+    post: bool
+    kind: str
+    """`STARTED`, `STILL`, `BACK_TO_NORMAL`, `UNCHECKED` or `QUIET`."""
+    state: str | None
+    """The alert state after this run (`holds`, `clear`, or None before any answer)."""
+
+
+def alert_decision(notify: str, result: str, previous: str | None) -> AlertDecision:
+    """What to do with a run whose `--notify-if` condition said `result` (holds, clear or
+    unknown), given the alert state `previous` (holds, clear, or None for no answer yet).
+
+    "Alert started" and "back to normal" are posted once each; while the condition keeps
+    holding, `--notify changes` stays quiet and `--notify always` posts every run. A run whose
+    condition could not be checked is always posted (with why) and leaves the state as it was.
+
+    >>> runs = (("holds", None), ("holds", "holds"), ("clear", "holds"), ("clear", None),
+    ...         ("unknown", "holds"))
+    >>> [alert_decision("changes", r, p).kind for r, p in runs]
+    ['started', 'quiet', 'back_to_normal', 'quiet', 'unchecked']
+    >>> alert_decision("always", "holds", "holds")
+    AlertDecision(post=True, kind='still', state='holds')
+    """
+    if result == HOLDS:
+        if previous == HOLDS:
+            return AlertDecision(notify == "always", STILL if notify == "always" else QUIET, HOLDS)
+        return AlertDecision(True, STARTED, HOLDS)
+    if result == CLEAR:
+        if previous == HOLDS:
+            return AlertDecision(True, BACK_TO_NORMAL, CLEAR)
+        return AlertDecision(False, QUIET, CLEAR)
+    return AlertDecision(True, UNCHECKED, previous)
+
+
+def decide_alert(
+    notify: str, condition: str, previous: str | None, *, status: str, facts: Facts
+) -> tuple[Evaluation, AlertDecision]:
+    """Check `condition` (its text) on one run's outcome and facts, and decide as
+    `alert_decision` does: the one call for anything that posts runs by a condition."""
+    evaluation = evaluate_text(condition, replace(facts, status=status))
+    return evaluation, alert_decision(notify, evaluation.result, previous)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
+from bot.conditions import QUIET, Evaluation, Facts, evaluate_text
 from bot.deepnote.client import DeepnoteClient
+from bot.deepnote.condition_names import check_condition
 from bot.deepnote.inputs import validate_inputs
 from bot.deepnote.models import InputValue, Notebook
 from bot.deepnote.output_names import check_post_outputs
@@ -29,6 +31,8 @@ from bot.schedules.edit import EditResult, ScheduleEdit, changes, edited, retime
 from bot.schedules.firing import next_time, next_times
 from bot.schedules.recurrence import Recurrence
 from bot.schedules.rules import (
+    AlertDecision,
+    alert_decision,
     local_today,
     parse_schedule_id,
     plan_slots,
@@ -125,6 +129,7 @@ class ScheduleService:
         tz: str | None,
         notify: str,
         post_outputs: str | None,
+        notify_if: str | None = None,
     ) -> ScheduleRecord:
         """Check everything, store the schedule and announce it in the channel.
 
@@ -138,9 +143,7 @@ class ScheduleService:
         now = self.clock.now()
         self.runs.access.check_notebook(who.channel_id, notebook.id, notebook.name)
         validate_inputs(notebook, inputs, today=local_today(now, zone_name), refused=NOT_CREATED)
-        check_post_outputs(
-            notebook, post_outputs, read_block=self.deepnote.get_block, refused=NOT_CREATED
-        )
+        notify_if = self._check_outputs(notebook, post_outputs, notify_if)
         upcoming = next_times(rec, zone, now, 3)
         schedule = self.store.insert(
             ScheduleRecord(
@@ -155,6 +158,7 @@ class ScheduleService:
                 tz=zone_name,
                 notify=notify,
                 post_outputs=post_outputs,
+                notify_if=notify_if,
                 next_fire_at=upcoming[0],
                 created_at=now,
             )
@@ -170,12 +174,33 @@ class ScheduleService:
                 f"({exc.message}), so it could not post the runs either.",
                 hint=advice(exc),
             ) from None
+        self._created(who, schedule)
+        return schedule
+
+    def _created(self, who: Requester, schedule: ScheduleRecord) -> None:
+        """Log and audit a new schedule."""
         log.info(
             "schedule created",
             extra={"event": "schedule_created", "schedule": schedule.id, "channel": who.channel_id},
         )
-        self._audit(who, "schedule", schedule, when=rec.expression, tz=zone_name, notify=notify)
-        return schedule
+        details: dict[str, Any] = {
+            "when": schedule.expression,
+            "tz": schedule.tz,
+            "notify": schedule.notify,
+        }
+        if schedule.notify_if is not None:
+            details["notify_if"] = schedule.notify_if
+        self._audit(who, "schedule", schedule, **details)
+
+    def _check_outputs(
+        self, notebook: Notebook, post_outputs: str | None, notify_if: str | None
+    ) -> str | None:
+        """Refuse output names the notebook lacks; the condition in its canonical spelling."""
+        read = self.deepnote.get_block
+        check_post_outputs(notebook, post_outputs, read_block=read, refused=NOT_CREATED)
+        if notify_if is None:
+            return None
+        return check_condition(notebook, notify_if, read_block=read, refused=NOT_CREATED)
 
     def _audit(self, who: Requester, action: str, schedule: ScheduleRecord, **details: Any) -> None:
         """Write a change of a schedule to the audit log (from a command or a Home button)."""
@@ -273,7 +298,7 @@ class ScheduleService:
             ),
             notebook,
             inputs,
-            RunOptions(post_outputs=schedule.post_outputs),
+            RunOptions(post_outputs=schedule.post_outputs, notify_if=schedule.notify_if),
         )
         return ScheduleChange(TRIGGER, schedule, who.user_id)
 
@@ -420,8 +445,9 @@ class ScheduleService:
                 who,
                 notebook,
                 inputs,
-                RunOptions(post_outputs=schedule.post_outputs),
-                quiet=schedule.notify != "always",
+                RunOptions(post_outputs=schedule.post_outputs, notify_if=schedule.notify_if),
+                # An alert's runs are posted by its condition, decided when each run ends.
+                quiet=schedule.notify != "always" or schedule.notify_if is not None,
             )
         except UserError as exc:
             # The run is stored as create_failed; on_finish counts it and says so.
@@ -475,15 +501,21 @@ class ScheduleService:
         id_ = parse_schedule_id(run.schedule_id or "")
         if id_ is None or run.trigger not in (TRIGGER_SCHEDULE, TRIGGER_NOW):
             return True
-        decision = {"announce": not success}  # for a deleted schedule: failures only
+        decision: dict[str, Any] = {"announce": not success}  # a deleted schedule: failures only
+        evaluation = self._evaluation(run)
 
         def notes(outcome: Outcome) -> list[Note]:
             schedule = outcome.schedule
             # A run started before an edit of `--notify` is announced by the setting it ran under.
             notify = schedule.notify_for(run.created_at)
-            announce = not run.quiet or should_announce(
-                notify, success=success, previous_status=outcome.previous_status
-            )
+            if evaluation is not None and schedule.notify_if is not None:
+                alert = alert_decision(notify, evaluation.result, outcome.previous_alert)
+                decision["alert"] = alert
+                announce = not run.quiet or alert.post
+            else:
+                announce = not run.quiet or should_announce(
+                    notify, success=success, previous_status=outcome.previous_status
+                )
             decision["announce"] = announce
             found: list[Note] = []
             if run.status == CREATE_FAILED and announce:
@@ -505,11 +537,30 @@ class ScheduleService:
             pause_after=PAUSE_AFTER_FAILURES,
             pause_reason=_auto_pause_reason(),
             notes=notes,
+            alert=None if evaluation is None else evaluation.result,
         )
+        alert = decision.get("alert")
+        if evaluation is not None and isinstance(alert, AlertDecision):
+            # The run's reply says which it is: alert started, still holding, back to normal.
+            self.runs.store.set_alert(run.id, replace(evaluation, kind=alert.kind).to_json())
         if outcome is not None and outcome.duplicate:
-            # Recorded in an earlier round that stopped before finishing: never hide a failure.
+            # Recorded in an earlier round that stopped before finishing: never hide a failure,
+            # nor an alert run unless that round had decided it was a quiet one.
+            if evaluation is not None and outcome.schedule.notify_if is not None:
+                return not run.quiet or evaluation.kind != QUIET
             return not success
-        return decision["announce"]
+        return bool(decision["announce"])
+
+    def _evaluation(self, run: RunRecord) -> Evaluation | None:
+        """What the run's `--notify-if` condition said; for a run that never reached Deepnote
+        or was lost (no check stored), the condition checked on its status alone."""
+        condition = self.runs.store.notify_if(run.id)
+        if condition is None:
+            return None
+        stored = self.runs.store.alert(run.id)
+        if stored is not None:
+            return Evaluation.from_json(stored)
+        return evaluate_text(condition, Facts(status=run.status))
 
     def deliver_notes(self) -> None:
         """Post every note that is ready; retry a few times when Slack may recover."""

@@ -157,12 +157,12 @@ def test_dashed_notebook_ids_are_accepted(api: httpx.Client) -> None:
 
 def test_projects_list_with_name_filter(api: httpx.Client, target: Target) -> None:
     target.local()  # a real workspace holds other projects
-    projects = api.get("/v2/projects", params={"pageSize": 2}).json()
-    assert len(projects["projects"]) == 2
+    projects = api.get("/v2/projects", params={"pageSize": 3}).json()
+    assert len(projects["projects"]) == 3
     assert projects["pagination"]["hasMore"] is True
     rest = api.get(
         "/v2/projects",
-        params={"pageSize": 2, "pageToken": projects["pagination"]["nextPageToken"]},
+        params={"pageSize": 3, "pageToken": projects["pagination"]["nextPageToken"]},
     ).json()
     assert len(rest["projects"]) == 1
     assert rest["pagination"]["nextPageToken"] is None

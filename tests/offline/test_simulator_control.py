@@ -10,6 +10,7 @@ import pytest
 
 from bot.offline.simulator import (
     HELLO_NOTEBOOK_ID,
+    KPI_NOTEBOOK_ID,
     QUALITY_NOTEBOOK_ID,
     SALES_NOTEBOOK_ID,
     Simulator,
@@ -135,7 +136,7 @@ def test_the_simulator_lifecycle() -> None:
         with pytest.raises(RuntimeError, match="already running"):
             sim.start()
     assert sorted(sim.notebooks) == sorted(
-        [SALES_NOTEBOOK_ID, HELLO_NOTEBOOK_ID, QUALITY_NOTEBOOK_ID]
+        [SALES_NOTEBOOK_ID, HELLO_NOTEBOOK_ID, QUALITY_NOTEBOOK_ID, KPI_NOTEBOOK_ID]
     )
 
 

@@ -13,6 +13,7 @@ from bot.clock import ManualClock
 from bot.deepnote.models import INPUT_TYPES
 from bot.offline.simulator import (
     HELLO_NOTEBOOK_ID,
+    KPI_NOTEBOOK_ID,
     QUALITY_NOTEBOOK_ID,
     SALES_NOTEBOOK_ID,
     SAMPLES_DIR,
@@ -36,10 +37,15 @@ from tests.offline.contract import (
 # -- the .deepnote loader --------------------------------------------------------------------
 
 
-def test_samples_are_three_version_1_files() -> None:
+def test_samples_are_four_version_1_files() -> None:
     files = sorted(p.name for p in SAMPLES_DIR.glob("*.deepnote"))
 
-    assert files == ["data-quality-check.deepnote", "hello-world.deepnote", "sales-report.deepnote"]
+    assert files == [
+        "data-quality-check.deepnote",
+        "hello-world.deepnote",
+        "kpi-monitor.deepnote",
+        "sales-report.deepnote",
+    ]
     for path in SAMPLES_DIR.glob("*.deepnote"):
         assert yaml.safe_load(path.read_text())["version"] == "1.0.0"
     notebooks = {nb.name: nb for nb in load_notebooks([SAMPLES_DIR])}
@@ -47,6 +53,7 @@ def test_samples_are_three_version_1_files() -> None:
         "Sales report": SALES_NOTEBOOK_ID,
         "Hello world": HELLO_NOTEBOOK_ID,
         "Data quality check": QUALITY_NOTEBOOK_ID,
+        "KPI monitor": KPI_NOTEBOOK_ID,
     }
     assert {i.type for i in notebooks["Sales report"].inputs} == set(INPUT_TYPES)
     assert all(

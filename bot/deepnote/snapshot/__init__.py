@@ -14,7 +14,12 @@ from bot.deepnote.snapshot.parse import (
     SnapshotOutput,
     parse_snapshot,
 )
-from bot.deepnote.snapshot.results import html_to_text, key_results, unmatched_selectors
+from bot.deepnote.snapshot.results import (
+    condition_facts,
+    html_to_text,
+    key_results,
+    unmatched_selectors,
+)
 
 __all__ = [
     "Execution",
@@ -24,6 +29,7 @@ __all__ = [
     "Snapshot",
     "SnapshotBlock",
     "SnapshotOutput",
+    "condition_facts",
     "failure_reason",
     "html_to_text",
     "key_results",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
 
+from bot.conditions import Fact, Facts
 from bot.deepnote.snapshot.parse import Snapshot, SnapshotBlock, as_int, as_items, as_str
 from storage.records import (
     BigNumberResult,
@@ -453,3 +454,32 @@ def unmatched_selectors(
         for candidate in _candidates(snapshot, notebook_id):
             known |= candidate.names
     return [s.strip() for s in select.split(",") if s.strip() and s.strip().casefold() not in known]
+
+
+def condition_facts(
+    snapshot: Snapshot | None, *, status: str, notebook_id: str | None = None
+) -> Facts:
+    """What a `--notify-if` condition can read of a run, by the names its cards use.
+
+    Big numbers by title (as shown), template title, variable or block id; a variable's value
+    from its block's last text output; a table's row count (all rows, not only those shown).
+    """
+    values: dict[str, tuple[frozenset[str], Fact]] = {}
+    tables: dict[str, tuple[frozenset[str], str, int]] = {}
+    if snapshot is not None:
+        for candidate in _candidates(snapshot, notebook_id):
+            item, block = candidate.item, candidate.block
+            names = candidate.names
+            if isinstance(item, BigNumberResult):
+                variable = as_str(block.metadata.get("deepnote_big_number_value"))
+                names = names | {variable} if variable else names
+                values.setdefault(block.id, (names, Fact(item.title, item.value)))
+            elif isinstance(item, TextResult):
+                values[block.id] = (names, Fact(item.title, item.text))  # the last one counts
+            elif isinstance(item, TableResult):
+                tables.setdefault(block.id, (names, item.title, item.total_rows))
+    return Facts.build(
+        status,
+        values=((names, fact) for names, fact in values.values()),
+        tables=tables.values(),
+    )

@@ -5,6 +5,7 @@
 ...     print(sim.url)
 """
 
+from bot.offline.simulator.kpi import KPI_NOTEBOOK_ID
 from bot.offline.simulator.notebooks import (
     HELLO_NOTEBOOK_ID,
     QUALITY_NOTEBOOK_ID,
@@ -18,6 +19,7 @@ from bot.offline.simulator.server import Simulator
 
 __all__ = [
     "HELLO_NOTEBOOK_ID",
+    "KPI_NOTEBOOK_ID",
     "QUALITY_NOTEBOOK_ID",
     "SALES_NOTEBOOK_ID",
     "SAMPLES_DIR",

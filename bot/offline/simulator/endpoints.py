@@ -88,6 +88,7 @@ def start_run(
         today=now.date(),
         block_ids=block_ids,
         run_dependents=dependents,
+        kpi=state.kpi(),
     )
     with state._lock:
         state._sequence += 1

@@ -20,6 +20,7 @@ from bot.deepnote.models import (
     Notebook,
 )
 from bot.offline.simulator.behaviours import SAMPLE_BEHAVIOURS, Failure, echo_behaviour
+from bot.offline.simulator.kpi import KPI_NOTEBOOK_ID, kpi_behaviour, kpi_values
 from bot.offline.simulator.notebooks import EXECUTABLE_TYPES, SimNotebook, iso
 
 _Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -68,11 +69,15 @@ def execute(
     today: date,
     block_ids: Sequence[str] = (),
     run_dependents: bool = False,
+    kpi: Mapping[str, Any] | None = None,
 ) -> Execution:
-    """Play a run: which blocks execute, what they print, whether and where it fails."""
+    """Play a run: which blocks execute, what they print, whether and where it fails
+    (`kpi`: the KPI monitor's values for this run, see `kpi`)."""
     values = effective_inputs(notebook.notebook, inputs)
-    behaviour = SAMPLE_BEHAVIOURS.get(notebook.id, echo_behaviour)
-    script = behaviour(notebook, values, today)
+    if notebook.id == KPI_NOTEBOOK_ID:
+        script = kpi_behaviour(notebook, kpi_values(kpi or {}))
+    else:
+        script = SAMPLE_BEHAVIOURS.get(notebook.id, echo_behaviour)(notebook, values, today)
     order = [str(b["id"]) for b in notebook.blocks]
     types = {str(b["id"]): b.get("type") for b in notebook.blocks}
     if block_ids:

@@ -37,6 +37,8 @@ Control API, for a simulator running in another process (no auth; it listens on 
   outside the bot (`source`, its snapshot's `triggeredBy`: user = Deepnote's UI, schedule =
   Deepnote's scheduler, api = another API client, ci); 404 unknown notebook, 400 bad inputs
 - `POST /_sim/remove` `{"notebookId"}` → `{"ok": true}`: the notebook is deleted (404 from now on)
+- `POST /_sim/kpi` `{"churn_rate": 0.052, "late_orders": 3, "reset": false, …}` → `{"kpi": {…}}`:
+  the *KPI monitor* sample's values for runs created from now on (see `simulator.kpi`)
 """
 
 from __future__ import annotations
@@ -235,6 +237,9 @@ class Simulator(SimState, Lifecycle):
                     reset=bool(body.get("reset", False)),
                 )
                 return json_reply(200, {"ok": True})
+            if action == ("POST", "/_sim/kpi"):
+                self.set_kpi(**body)
+                return json_reply(200, {"kpi": self.kpi()})
             if action == ("POST", "/_sim/revoke"):
                 self.revoke_key()
                 return json_reply(200, {"ok": True})

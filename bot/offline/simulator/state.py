@@ -12,6 +12,7 @@ from typing import Any
 from bot.clock import Clock, SystemClock
 from bot.offline.fakeserver import FakeServer, Reply, Request, take_fault
 from bot.offline.simulator.execution import render_snapshot
+from bot.offline.simulator.kpi import kpi_values
 from bot.offline.simulator.notebooks import (
     SAMPLES_DIR,
     SimNotebook,
@@ -71,6 +72,7 @@ class SimState:
         self._revoked = False
         self._suspended = False
         self._sequence = 0
+        self._kpi: dict[str, Any] = kpi_values({})
         self._http = FakeServer(
             handle=self._handle,
             name="deepnote-simulator",
@@ -203,6 +205,18 @@ class SimState:
                     reset=reset,
                 )
             )
+
+    def set_kpi(self, **values: Any) -> None:
+        """Change the KPI monitor's values for the runs created from now on (see `kpi`);
+        the values not named keep theirs. `reset=True` first goes back to the defaults."""
+        reset = bool(values.pop("reset", False))
+        with self._lock:
+            self._kpi = kpi_values({**({} if reset else self._kpi), **values})
+
+    def kpi(self) -> dict[str, Any]:
+        """The KPI monitor's values for a run created now."""
+        with self._lock:
+            return dict(self._kpi)
 
     def revoke_key(self) -> None:
         """Every later /v2 call answers 401, as when the key is revoked in Deepnote."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from bot.conditions import Evaluation
+from bot.slack.messages.alerts import alert_lines
 from bot.slack.messages.blocks import (
     FIELDS_PER_SECTION,
     MAX_BLOCKS,
@@ -263,10 +265,18 @@ def _headline(run: records.RunRecord) -> tuple[list[str], str]:
 
 
 def run_result_reply(
-    run: records.RunRecord, *, results: list[records.ResultItem] | None = None
+    run: records.RunRecord,
+    *,
+    results: list[records.ResultItem] | None = None,
+    alert: Evaluation | None = None,
 ) -> Message:
-    """The one thread reply when a run ends: results on success, the reason on failure."""
+    """The one thread reply when a run ends: results on success, the reason on failure;
+    with a `--notify-if` condition, what it said comes first."""
     lines, fallback = _headline(run)
+    if alert is not None:
+        text, short = alert_lines(alert)
+        lines.insert(0, text)
+        fallback = f"{short}: {escape(truncate(alert.condition, 100))} · {fallback}"
     if run.trigger == "schedule" and run.status != "success":
         # A failed scheduled run is nobody's in particular unless its owner is called in.
         owner = user_mention(run.user_id)

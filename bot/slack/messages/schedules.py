@@ -42,6 +42,39 @@ def edit_button(schedule: ScheduleRecord) -> Block:
     }
 
 
+ALERT_WORDS = {
+    "always": "every run where it holds is posted, then one *back to normal* when it stops; "
+    "other runs are recorded quietly",
+    "changes": "posted once when it starts holding and once when it is back to normal; "
+    "other runs are recorded quietly",
+}
+
+
+def alert_summary(schedule: ScheduleRecord) -> str | None:
+    """The schedule's condition and where it stands, for listings; None without a condition.
+
+    >>> from datetime import UTC
+    >>> s = ScheduleRecord(1, "T", "C", "U", "nb", "KPI", "0 9 * * *", "UTC", "changes",
+    ...     datetime(2026, 1, 1, tzinfo=UTC), notify_if="churn_rate > 5%", alert_state="holds")
+    >>> alert_summary(s)
+    '🚨 *Alert* `churn_rate &gt; 5%`: holds'
+    """
+    if schedule.notify_if is None:
+        return None
+    condition = code(schedule.notify_if, limit=200)
+    if schedule.alert_state == "holds":
+        said = "🚨 *Alert* {c}: holds"
+    elif schedule.alert_state == "clear":
+        said = "✅ *Alert* {c}: normal"
+    elif schedule.alert_last == "unknown":
+        return f"🔔 *Alert* {condition}: the last run could not be checked"
+    else:
+        said = "🔔 *Alert* {c}: not checked yet"
+    if schedule.alert_last == "unknown":
+        said += " (the last run could not be checked)"
+    return said.format(c=condition)
+
+
 def format_slot(when: datetime, tz: str) -> str:
     """A firing instant as people in the schedule's zone read it.
 
@@ -89,6 +122,11 @@ def schedule_created(
     else:
         inputs = "*Inputs:* none, so the notebook's own values are used"
     settings = [f"*Notify:* {code(schedule.notify)}: {NOTIFY_WORDS.get(schedule.notify, '')}"]
+    if schedule.notify_if is not None:
+        settings = [
+            f"*Notify if:* {code(schedule.notify_if, limit=200)} "
+            f"({code(schedule.notify)}): {ALERT_WORDS.get(schedule.notify, '')}"
+        ]
     if schedule.post_outputs:
         settings.append(f"*Outputs posted:* {code(schedule.post_outputs, limit=200)}")
     manage = ", ".join(_command(c, schedule) for c in ("pause", "trigger", "unschedule"))
@@ -209,6 +247,7 @@ def _schedule_line(schedule: ScheduleRecord, words: str) -> str:
             f"{sid} {name}: {words} · {escape(schedule.tz)}",
             f"{state} · *Last:* {_last_result(schedule)}",
             f"Owner {user_mention(schedule.owner_id)} · notify {code(schedule.notify)}",
+            *([alert] if (alert := alert_summary(schedule)) else []),
         ]
     )
 

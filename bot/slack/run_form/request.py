@@ -94,6 +94,8 @@ def sign_request(request: FormRequest, key: bytes) -> str:
         payload["d"] = True
     if options.post_outputs is not None:
         payload["p"] = options.post_outputs
+    if options.notify_if is not None:
+        payload["a"] = options.notify_if
     if request.inputs:
         payload["i"] = dict(request.inputs)
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
@@ -127,6 +129,7 @@ def read_request(text: str, key: bytes) -> FormRequest:
         raise TamperedForm()
     thread = data.get("th")
     post = data.get("p")
+    condition = data.get("a")
     blocks = data.get("b", [])
     inputs = data.get("i", {})
     if not isinstance(blocks, list) or not isinstance(inputs, dict):
@@ -142,6 +145,7 @@ def read_request(text: str, key: bytes) -> FormRequest:
             block_ids=tuple(_str(b) for b in blocks),
             run_dependents=data.get("d") is True,
             post_outputs=None if post is None else _str(post),
+            notify_if=None if condition is None else _str(condition),
         ),
         inputs={_str(k): _input_value(v) for k, v in inputs.items()},
     )
