@@ -66,16 +66,30 @@ class RequestBudget:
             return now
         return self._times[len(self._times) - allowed] + self.window
 
-    def try_take(self, reserve: float = 0.0) -> bool:
-        """Take a slot now if one is free beyond `reserve`."""
+    def try_take(self, reserve: float = 0.0, max_wait: float = 0.0) -> bool:
+        """Take a slot beyond `reserve` if one is free now or within `max_wait` seconds (then
+        after waiting for it); False, at once, when none is.
+
+        >>> clock = [0.0]
+        >>> def sleep(seconds: float) -> None:
+        ...     clock[0] += seconds
+        >>> b = RequestBudget(1, monotonic=lambda: clock[0], sleep=sleep)
+        >>> b.try_take(), b.try_take(), b.try_take(max_wait=1.2)
+        (True, False, True)
+        """
         keep = int(reserve) if self.slots > int(reserve) else 0
-        with self._lock:
-            now = self._monotonic()
-            if self._free_at(now, keep) > now:
+        deadline = self._monotonic() + max_wait
+        while True:
+            with self._lock:
+                now = self._monotonic()
+                free = self._free_at(now, keep)
+                if free <= now:
+                    self._times.append(now)
+                    self.taken += 1
+                    return True
+            if free > deadline:
                 return False
-            self._times.append(now)
-            self.taken += 1
-            return True
+            self._sleep(max(0.001, free - now))  # outside the lock: people's calls go on
 
     def take(self, max_wait: float = 10.0) -> None:
         """Wait for a slot (at most `max_wait` seconds), then take it."""

@@ -49,6 +49,8 @@ OnCall = Callable[[str, int | None, float], None]
 """Observability hook: (endpoint label, HTTP status or None on transport failure, seconds)."""
 
 # Failures that happen before any byte of the request can have reached the server.
+# How long a background request may wait for a slot of the budget (see `_spend`).
+BACKGROUND_WAIT_SECONDS = 0.25
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Transport failures that retrying cannot fix (bad URL scheme, a header we refuse to send...).
 _PERMANENT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
@@ -402,7 +404,10 @@ class DeepnoteClient:
         if self.budget is None:
             return
         if getattr(self._local, "background", False):
-            if not self.budget.try_take(reserve=1.0):
+            # A round's requests come in a burst; the previous round's burst leaves the window
+            # (a little over a second) a few hundredths of a second after this round begins,
+            # so waiting that long uses the whole rate instead of every other round's share.
+            if not self.budget.try_take(reserve=1.0, max_wait=BACKGROUND_WAIT_SECONDS):
                 raise errors.BudgetExhausted("no Deepnote request budget left this round")
             return
         try:
