@@ -125,7 +125,9 @@ def watch_line(watch: WatchRecord, statuses: Sequence[str]) -> str:
         state = f"⏸️ Paused{why}"
     else:
         state = "👀 Watching"
-    return f"{head}\n{state} · {last_runs(statuses)}"
+    alert = alert_summary(watch)
+    tail = f"\n{alert}" if alert is not None else ""
+    return f"{head}\n{state} · {last_runs(statuses)}{tail}"
 
 
 def _watch_blocks(

@@ -26,7 +26,7 @@ from handlers.notebooks import load_notebook
 def do_watch(services: Services, who: Requester, cmd: WatchCommand) -> Message | None:
     """Start watching a notebook; its notice in the channel is the answer."""
     notebook = load_notebook(services, cmd.notebook, team_id=who.team_id)
-    services.watches.create(who, notebook, notify=cmd.notify)
+    services.watches.create(who, notebook, notify=cmd.notify, notify_if=cmd.notify_if)
     return None
 
 

@@ -359,6 +359,14 @@ def _m011_schedule_notify_before(db: Session) -> None:
     _ddl(db, "ALTER TABLE schedules ADD COLUMN notify_changed_at TEXT")
 
 
+def _m012_watch_alerts(db: Session) -> None:
+    """Alerts on watches (`watch --notify-if`): the watch's condition and its alert state, as
+    for schedules (`alert_state`: the last definite answer; `alert_last`: the last run's)."""
+    _ddl(db, "ALTER TABLE watches ADD COLUMN notify_if TEXT")
+    _ddl(db, "ALTER TABLE watches ADD COLUMN alert_state TEXT")
+    _ddl(db, "ALTER TABLE watches ADD COLUMN alert_last TEXT")
+
+
 MIGRATIONS: tuple[Callable[[Session], None], ...] = (
     _m001_runs,
     _m002_schedules,
@@ -371,6 +379,7 @@ MIGRATIONS: tuple[Callable[[Session], None], ...] = (
     _m009_watches,
     _m010_function_runs,
     _m011_schedule_notify_before,
+    _m012_watch_alerts,
 )
 
 

@@ -39,6 +39,12 @@ class WatchRecord:
     last_run_id: str | None = None
     last_status: str | None = None
     last_finished_at: datetime | None = None
+    notify_if: str | None = None
+    """`--notify-if`: runs are posted by this condition (as `describe` writes it)."""
+    alert_state: str | None = None
+    """The condition's last definite answer (`holds` or `clear`); None before any."""
+    alert_last: str | None = None
+    """The last run's answer: `holds`, `clear` or `unknown`."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,8 @@ class WatchOutcome:
     watch: WatchRecord
     previous_status: str | None
     duplicate: bool = False
+    previous_alert: str | None = None
+    """The watch's alert state before this run (`holds`, `clear` or None)."""
 
 
 _record = record_reader(WatchRecord)
@@ -87,6 +95,7 @@ class WatchStore:
             "next_poll_at": utc_iso(watch.next_poll_at),
             "seen_until": utc_iso(watch.seen_until),
             "seen_ids": json.dumps(list(watch.seen_ids)),
+            "notify_if": watch.notify_if,
         }
         with self.db.write() as tx:
             new_id = tx.insert("watches", row, returning="id")
@@ -176,25 +185,49 @@ class WatchStore:
         return changed == 1
 
     def record_outcome(
-        self, id_: int, *, run_id: str, status: str, finished_at: datetime
+        self,
+        id_: int,
+        *,
+        run_id: str,
+        status: str,
+        finished_at: datetime,
+        alert: str | None = None,
     ) -> WatchOutcome | None:
-        """Store the latest finished run's status; a run already recorded is a `duplicate`."""
+        """Store the latest finished run's status; a run already recorded is a `duplicate`.
+
+        `alert` is what the watch's condition said of this run (`holds`, `clear`, `unknown`):
+        the alert state keeps the last definite answer, as for schedules.
+        """
         with self.db.write() as tx:
             rows = tx.query(f"SELECT * FROM watches WHERE id = ?{tx.lock}", (id_,))
             if not rows:
                 return None
             before = _record(rows[0])
             if before.last_run_id == run_id:
-                return WatchOutcome(before, before.last_status, duplicate=True)
-            tx.execute(
-                "UPDATE watches SET last_run_id = ?, last_status = ?, last_finished_at = ?"
-                " WHERE id = ?",
-                (run_id, status, utc_iso(finished_at), id_),
-            )
+                return WatchOutcome(
+                    before, before.last_status, duplicate=True, previous_alert=before.alert_state
+                )
             after = replace(
-                before, last_run_id=run_id, last_status=status, last_finished_at=finished_at
+                before,
+                last_run_id=run_id,
+                last_status=status,
+                last_finished_at=finished_at,
+                alert_state=alert if alert in ("holds", "clear") else before.alert_state,
+                alert_last=alert if alert is not None else before.alert_last,
             )
-            return WatchOutcome(after, before.last_status)
+            tx.execute(
+                "UPDATE watches SET last_run_id = ?, last_status = ?, last_finished_at = ?,"
+                " alert_state = ?, alert_last = ? WHERE id = ?",
+                (
+                    run_id,
+                    status,
+                    utc_iso(finished_at),
+                    after.alert_state,
+                    after.alert_last,
+                    id_,
+                ),
+            )
+            return WatchOutcome(after, before.last_status, previous_alert=before.alert_state)
 
 
 def recent_statuses(

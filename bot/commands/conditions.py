@@ -46,12 +46,12 @@ def split_notify_if(text: str) -> tuple[str, str | None]:
 
 def with_condition(command: types.Command, condition: str) -> types.Command:
     """`command` with its `--notify-if` condition read (in its canonical spelling)."""
-    if not isinstance(command, types.RunCommand | types.ScheduleCommand):
+    if not isinstance(command, types.RunCommand | types.ScheduleCommand | types.WatchCommand):
         raise UserError(
-            "`--notify-if` works with `run` and `schedule` only.",
+            "`--notify-if` works with `run`, `schedule` and `watch` only.",
             hint=f"For example: {code(f'/deepnote schedule <notebook> every day {EXAMPLE}')}",
         )
-    name = "run" if isinstance(command, types.RunCommand) else "schedule"
+    name = {types.RunCommand: "run", types.WatchCommand: "watch"}.get(type(command), "schedule")
     if not condition:
         raise usage_error(name, f"`--notify-if` needs a condition, e.g. {code(EXAMPLE)}.")
     later = _LATER_OPTION.search(condition)
@@ -66,7 +66,7 @@ def with_condition(command: types.Command, condition: str) -> types.Command:
         return replace(command, options=replace(command.options, notify_if=canonical))
     if command.notify == "failures":
         raise usage_error(
-            "schedule",
+            name,
             "`--notify failures` and `--notify-if` do not go together: with a condition, "
             "the condition decides which runs are posted (a run that fails is posted when the "
             "condition cannot be checked). Use `--notify always` (every run where it holds) "

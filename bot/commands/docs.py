@@ -218,16 +218,27 @@ COMMANDS: tuple[CommandDoc, ...] = (
     ),
     CommandDoc(
         "watch",
-        "watch <notebook> [--notify always|failures|changes]",
+        "watch <notebook> [--notify always|failures|changes] [--notify-if CONDITION]",
         "Post every run of a notebook here from now on, whoever starts it.",
-        (f"watch {QUALITY} --notify failures", f"watch {HELLO}"),
+        (
+            f"watch {QUALITY} --notify failures",
+            f"watch {HELLO}",
+            f"watch {KPI} --notify changes --notify-if churn_rate > 5%",
+        ),
         group="Watches",
+        short="watch <notebook> [options]",
         details=(
             "Runs started in Deepnote's UI, by Deepnote's scheduler, by another API client or "
             "by this bot are followed with the same card, failure reason and results; a run "
             "the bot started is posted once, where it was started.",
             "`--notify always|failures|changes`: post every run, only failed ones, or only "
             "when the outcome differs from the last run.",
+            "`--notify-if CONDITION` (last, no quotes needed): an alert, as for `schedule`. A "
+            "run is posted only when the condition holds on its results, then once when it is "
+            "back to normal; with `--notify changes`, once when it starts holding. The names "
+            "are checked against the notebook first: a name it lacks is refused with the names "
+            "it has, and nothing is watched. Other runs are recorded quietly (see "
+            "`/deepnote watches`).",
             "A notebook is watched in one channel at a time.",
         ),
     ),

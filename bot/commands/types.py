@@ -114,10 +114,12 @@ class TriggerCommand(ScheduleAction):
 
 @dataclass(frozen=True)
 class WatchCommand:
-    """`watch <notebook> [--notify always|failures|changes]`."""
+    """`watch <notebook> [--notify always|failures|changes] [--notify-if <condition>]`."""
 
     notebook: str
     notify: Notify = "always"
+    notify_if: str | None = None
+    """`--notify-if`: the condition as `describe` writes it (names not checked yet)."""
 
 
 @dataclass(frozen=True)

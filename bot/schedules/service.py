@@ -58,6 +58,7 @@ from bot.slack.messages.schedules import (
 from bot.slack.messages.status import TRIGGER_NOW
 from bot.text.mrkdwn import code, escape, user_mention
 from storage.records import CREATE_FAILED, RunOptions, RunRecord
+from storage.runs import RunStore
 from storage.schedules import SUCCESS, Note, Outcome, ScheduleRecord, ScheduleStore
 
 log = logging.getLogger(__name__)
@@ -502,7 +503,7 @@ class ScheduleService:
         if id_ is None or run.trigger not in (TRIGGER_SCHEDULE, TRIGGER_NOW):
             return True
         decision: dict[str, Any] = {"announce": not success}  # a deleted schedule: failures only
-        evaluation = self._evaluation(run)
+        evaluation = run_evaluation(self.runs.store, run)
 
         def notes(outcome: Outcome) -> list[Note]:
             schedule = outcome.schedule
@@ -551,17 +552,6 @@ class ScheduleService:
             return not success
         return bool(decision["announce"])
 
-    def _evaluation(self, run: RunRecord) -> Evaluation | None:
-        """What the run's `--notify-if` condition said; for a run that never reached Deepnote
-        or was lost (no check stored), the condition checked on its status alone."""
-        condition = self.runs.store.notify_if(run.id)
-        if condition is None:
-            return None
-        stored = self.runs.store.alert(run.id)
-        if stored is not None:
-            return Evaluation.from_json(stored)
-        return evaluate_text(condition, Facts(status=run.status))
-
     def deliver_notes(self) -> None:
         """Post every note that is ready; retry a few times when Slack may recover."""
         now = self.clock.now()
@@ -583,6 +573,18 @@ class ScheduleService:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def run_evaluation(store: RunStore, run: RunRecord) -> Evaluation | None:
+    """What the run's `--notify-if` condition said (a schedule's or a watch's); for a run that
+    never reached Deepnote or was lost (no check stored), the condition checked on its status."""
+    condition = store.notify_if(run.id)
+    if condition is None:
+        return None
+    stored = store.alert(run.id)
+    if stored is not None:
+        return Evaluation.from_json(stored)
+    return evaluate_text(condition, Facts(status=run.status))
 
 
 def _timing(schedule: ScheduleRecord) -> tuple[Recurrence, ZoneInfo]:

@@ -6,6 +6,10 @@ bot does not already follow is taken up as a run row of its own (`trigger` "watc
 normal path posts its card, failure reason and results (`RunService`); a run the bot started
 itself is in the run store and is never taken up. The runs listed when the watch was made are
 its starting mark: only runs from then on are posted.
+
+A watch with `--notify-if` posts its runs by the condition, as a schedule's alert does: each
+run found is stored with the condition (the follower checks it when the run ends), starts
+quiet, and `on_finish` decides with `alert_decision` whether it is posted.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from datetime import datetime, timedelta
 
 from bot.access import AccessDenied
 from bot.clock import Clock
+from bot.conditions import QUIET
 from bot.deepnote.client import DeepnoteClient
+from bot.deepnote.condition_names import check_condition
 from bot.deepnote.models import Notebook, RunSummary, is_terminal
 from bot.deepnote.notebook_ref import notebook_url
 from bot.errors import (
@@ -32,7 +38,8 @@ from bot.errors import (
     UserError,
 )
 from bot.runs.service import Requester, RunService
-from bot.schedules.rules import parse_schedule_id, should_announce
+from bot.schedules.rules import alert_decision, parse_schedule_id, should_announce
+from bot.schedules.service import run_evaluation
 from bot.slack.gateway import SlackGateway, advice
 from bot.slack.messages.blocks import Message
 from bot.slack.messages.status import TRIGGER_WATCH
@@ -51,6 +58,7 @@ LOOKBACK = timedelta(minutes=10)
 may show a run a moment after a newer one)."""
 MAX_SEEN_IDS = 200
 NOT_WATCHED = "Nothing is watched."
+NOT_CREATED = "No watch was created."
 
 
 @dataclass(frozen=True)
@@ -113,10 +121,19 @@ class WatchService:
 
     # -- creating ---------------------------------------------------------------------------
 
-    def create(self, who: Requester, notebook: Notebook, *, notify: str) -> WatchRecord:
-        """Check, take the starting mark, store the watch and announce it in the channel."""
+    def create(
+        self, who: Requester, notebook: Notebook, *, notify: str, notify_if: str | None = None
+    ) -> WatchRecord:
+        """Check, take the starting mark, store the watch and announce it in the channel.
+
+        Nothing is stored when the condition reads a name the notebook's outputs lack.
+        """
         self.runs.access.check_notebook(who.channel_id, notebook.id, notebook.name)
         self._refuse_second(who, notebook)
+        if notify_if is not None:
+            notify_if = check_condition(
+                notebook, notify_if, read_block=self.deepnote.get_block, refused=NOT_CREATED
+            )
         try:
             summaries, _ = self.deepnote.list_notebook_runs_page(notebook.id, page_size=LIST_PAGE)
         except DeepnoteNotFound:
@@ -131,6 +148,7 @@ class WatchService:
             notebook_name=notebook.name,
             project_id=notebook.project_id,
             notify=notify,
+            notify_if=notify_if,
             created_at=now,
             next_poll_at=now + timedelta(seconds=self.every_seconds),
         )
@@ -148,7 +166,8 @@ class WatchService:
                 hint=advice(exc),
             ) from None
         log.info("watch created", extra={"event": "watch_created", "watch": watch.id})
-        self._audit(who, "watch", watch, notify=notify)
+        details = {"notify": notify} | ({"notify_if": notify_if} if notify_if is not None else {})
+        self._audit(who, "watch", watch, **details)
         return watch
 
     def _refuse_second(self, who: Requester, notebook: Notebook) -> None:
@@ -340,10 +359,11 @@ class WatchService:
             started_at=created,
             run_id=summary.run_id,
             trigger=TRIGGER_WATCH,
-            quiet=watch.notify != "always",
+            # An alert's runs are posted by its condition, decided when each run ends.
+            quiet=watch.notify != "always" or watch.notify_if is not None,
             watch_id=watch.id,
         )
-        self.runs.store.insert(record)
+        self.runs.store.insert(record, notify_if=watch.notify_if)
         if not record.quiet:
             self.runs.store.queue_card(record.id)
         log.info(
@@ -363,15 +383,26 @@ class WatchService:
         success = run.status == SUCCESS
         if run.watch_id is None:
             return True
+        evaluation = run_evaluation(self.runs.store, run)
         outcome = self.store.record_outcome(
             run.watch_id,
             run_id=run.id,
             status=run.status,
             finished_at=run.completed_at or self.clock.now(),
+            alert=None if evaluation is None else evaluation.result,
         )
+        alerting = outcome is not None and outcome.watch.notify_if is not None
         if outcome is None or outcome.duplicate:
-            # The watch is gone, or this was recorded before a restart: never hide a failure.
+            # The watch is gone, or this was recorded before a restart: never hide a failure,
+            # nor an alert run unless that round had decided it was a quiet one.
+            if evaluation is not None and alerting:
+                return not run.quiet or evaluation.kind != QUIET
             return not run.quiet or not success
+        if evaluation is not None and alerting:
+            alert = alert_decision(outcome.watch.notify, evaluation.result, outcome.previous_alert)
+            # The run's reply says which it is: alert started, still holding, back to normal.
+            self.runs.store.set_alert(run.id, replace(evaluation, kind=alert.kind).to_json())
+            return not run.quiet or alert.post
         return not run.quiet or should_announce(
             outcome.watch.notify, success=success, previous_status=outcome.previous_status
         )

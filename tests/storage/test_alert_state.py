@@ -11,8 +11,10 @@ from bot.conditions import Evaluation
 from storage.db import Database
 from storage.runs import RunStore
 from storage.schedules import ScheduleStore
+from storage.watches import WatchStore
 from tests.conftest import run_record
 from tests.storage.test_schedule_store import T0, new_schedule
+from tests.storage.test_watch_store import new_watch
 
 OpenDb = Callable[[], Database]
 
@@ -58,6 +60,34 @@ def test_recording_results_keeps_the_last_definite_answer(db: Database) -> None:
     stored = store.get(schedule.id)
     assert stored is not None
     assert (stored.notify_if, stored.alert_state) == ("churn_rate > 5%", "clear")
+
+
+def test_a_watch_keeps_its_condition_and_the_last_definite_answer(db: Database) -> None:
+    store = WatchStore(db)
+    watch = store.insert(new_watch(notify="changes", notify_if="churn_rate > 5%"))
+    assert store.get(watch.id) == watch
+    seen = []
+    for number, said in enumerate(["holds", "unknown", "clear"]):
+        outcome = store.record_outcome(
+            watch.id, run_id=f"r{number}", status="success", finished_at=T0, alert=said
+        )
+        assert outcome is not None
+        seen.append((outcome.previous_alert, outcome.watch.alert_state, outcome.watch.alert_last))
+    assert seen == [
+        (None, "holds", "holds"),
+        ("holds", "holds", "unknown"),  # could not check: the alert still holds
+        ("holds", "clear", "clear"),
+    ]
+    again = store.record_outcome(watch.id, run_id="r2", status="success", finished_at=T0)
+    assert again is not None
+    assert (again.duplicate, again.previous_alert) == (True, "clear")
+    stored = store.get(watch.id)
+    assert stored is not None
+    assert (stored.notify_if, stored.alert_state, stored.alert_last) == (
+        "churn_rate > 5%",
+        "clear",
+        "clear",
+    )
 
 
 def test_a_run_keeps_its_condition_and_what_it_said(db: Database) -> None:

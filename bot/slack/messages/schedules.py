@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.slack.messages.blocks import (
@@ -50,8 +51,25 @@ ALERT_WORDS = {
 }
 
 
-def alert_summary(schedule: ScheduleRecord) -> str | None:
-    """The schedule's condition and where it stands, for listings; None without a condition.
+class Alerting(Protocol):
+    """A schedule or a watch: what `alert_summary` reads of it."""
+
+    @property
+    def notify_if(self) -> str | None:
+        """The condition (`--notify-if`), or None."""
+
+    @property
+    def alert_state(self) -> str | None:
+        """The condition's last definite answer."""
+
+    @property
+    def alert_last(self) -> str | None:
+        """The last run's answer."""
+
+
+def alert_summary(schedule: Alerting) -> str | None:
+    """The condition of a schedule (or watch) and where it stands, for listings; None without
+    a condition.
 
     >>> from datetime import UTC
     >>> s = ScheduleRecord(1, "T", "C", "U", "nb", "KPI", "0 9 * * *", "UTC", "changes",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.slack.messages.blocks import MAX_BLOCKS, Message, context, make_message, section
+from bot.slack.messages.schedules import ALERT_WORDS, alert_summary
 from bot.slack.messages.status import (
     ELSEWHERE,
     TRIGGER_NOW,
@@ -46,6 +47,11 @@ def watch_created(watch: WatchRecord, *, every_seconds: float) -> Message:
         "are not posted."
     )
     notify = f"*Notify:* {code(watch.notify)}: {WATCH_NOTIFY_WORDS.get(watch.notify, '')}"
+    if watch.notify_if is not None:
+        notify = (
+            f"*Notify if:* {code(watch.notify_if, limit=200)} ({code(watch.notify)}): "
+            f"{ALERT_WORDS.get(watch.notify, '')}"
+        )
     manage = code(f"/deepnote unwatch {watch.id}")
     blocks = [
         section(head),
@@ -58,7 +64,8 @@ def watch_created(watch: WatchRecord, *, every_seconds: float) -> Message:
             ]
         ),
     ]
-    fallback = f"👀 Watch {watch.id}: {escape(watch.notebook_name)} ({watch.notify})"
+    settings = watch.notify if watch.notify_if is None else f"{watch.notify}, if {watch.notify_if}"
+    fallback = f"👀 Watch {watch.id}: {escape(watch.notebook_name)} ({escape(settings)})"
     return make_message(fallback, blocks)
 
 
@@ -92,10 +99,12 @@ def _watch_line(watch: WatchRecord) -> str:
     else:
         when = f" {slack_date(watch.last_finished_at)}" if watch.last_finished_at else ""
         last = f"{status_emoji(watch.last_status)} {escape(watch.last_status)}{when}"
+    alert = alert_summary(watch)
     return "\n".join(
         [
             f"{_wid(watch)} {_name(watch)}",
             f"{state} · *Last:* {last}",
+            *([alert] if alert is not None else []),
             f"Owner {user_mention(watch.owner_id)} · notify {code(watch.notify)} · "
             f"since {slack_date(watch.created_at)}",
         ]

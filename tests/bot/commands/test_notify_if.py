@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.commands.parse import parse_command
-from bot.commands.types import RunCommand, ScheduleCommand
+from bot.commands.types import RunCommand, ScheduleCommand, WatchCommand
 from bot.errors import UserError
 from bot.schedules.rules import alert_decision
 
@@ -47,6 +47,12 @@ def test_run_carries_the_condition_in_its_options() -> None:
     assert command.options.notify_if == 'rows("late_orders") > 0'
 
 
+def test_watch_takes_a_condition_like_schedule() -> None:
+    command = parse_command(f"watch {KPI} --notify changes --notify-if churn_rate>5%")
+    assert command == WatchCommand(KPI, notify="changes", notify_if="churn_rate > 5%")
+    assert parse_command(f"watch {KPI}") == WatchCommand(KPI)
+
+
 @pytest.mark.parametrize(
     ("text", "said"),
     [
@@ -58,9 +64,14 @@ def test_run_carries_the_condition_in_its_options() -> None:
             f"schedule {KPI} every day --notify failures --notify-if churn_rate > 5%",
             "`--notify failures` and `--notify-if` do not go together",
         ),
+        (
+            f"watch {KPI} --notify failures --notify-if churn_rate > 5%",
+            "`--notify failures` and `--notify-if` do not go together",
+        ),
+        (f"watch {KPI} --notify-if churn_rate > 5% --notify changes", "put `--notify-if` last"),
         (f"schedule {KPI} every day --notify-if", "`--notify-if` needs a condition"),
         (f"schedule {KPI} every day --notify-if churn_rate >", "The condition cannot be read"),
-        ("schedules --notify-if churn_rate > 5%", "works with `run` and `schedule` only"),
+        ("schedules --notify-if churn_rate > 5%", "works with `run`, `schedule` and `watch` only"),
     ],
 )
 def test_refusals_say_what_to_change(text: str, said: str) -> None:
