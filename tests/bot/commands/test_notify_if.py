@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.commands.parse import parse_command
-from bot.commands.types import RunCommand, ScheduleCommand
+from bot.commands.types import REMOVE_CONDITION, EditCommand, RunCommand, ScheduleCommand
 from bot.errors import UserError
 from bot.schedules.rules import alert_decision
 
@@ -47,6 +47,25 @@ def test_run_carries_the_condition_in_its_options() -> None:
     assert command.options.notify_if == 'rows("late_orders") > 0'
 
 
+def test_edit_sets_replaces_or_removes_the_condition() -> None:
+    command = parse_command("edit 3 every hour --notify-if='churn_rate>5%'")
+    assert isinstance(command, EditCommand)
+    assert (command.when, command.notify_if) == ("every hour", "churn_rate > 5%")
+    assert not command.changes_nothing()
+    for removal in (
+        "edit 3 --notify-if none",
+        "edit 3 --notify-if None",
+        "edit 3 --notify-if=none",
+    ):
+        command = parse_command(removal)
+        assert isinstance(command, EditCommand)
+        assert command.notify_if == REMOVE_CONDITION
+        assert not command.changes_nothing()
+    command = parse_command("edit 3 --tz UTC")
+    assert isinstance(command, EditCommand)
+    assert command.notify_if is None
+
+
 @pytest.mark.parametrize(
     ("text", "said"),
     [
@@ -60,7 +79,13 @@ def test_run_carries_the_condition_in_its_options() -> None:
         ),
         (f"schedule {KPI} every day --notify-if", "`--notify-if` needs a condition"),
         (f"schedule {KPI} every day --notify-if churn_rate >", "The condition cannot be read"),
-        ("schedules --notify-if churn_rate > 5%", "works with `run` and `schedule` only"),
+        ("schedules --notify-if churn_rate > 5%", "works with `run`, `schedule` and `edit` only"),
+        (
+            "edit 3 --notify failures --notify-if churn_rate > 5%",
+            "`--notify failures` and `--notify-if` do not go together",
+        ),
+        ("edit 3 --notify-if churn_rate > 5% --tz UTC", "put `--notify-if` last"),
+        ("edit 3 --notify-if", "`--notify-if` needs a condition"),
     ],
 )
 def test_refusals_say_what_to_change(text: str, said: str) -> None:
