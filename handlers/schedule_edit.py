@@ -37,6 +37,7 @@ from bot.slack.run_form import parse_state, plain_error, validate_form
 from bot.slack.schedule_form import (
     EDIT_CALLBACK_ID,
     NOTIFY_IF_BLOCK,
+    NOTIFY_LABELS,
     POST_BLOCK,
     TZ_BLOCK,
     WHEN_BLOCK,
@@ -98,13 +99,17 @@ def _condition_error(
 ) -> str | None:
     """What is wrong with the form's condition for this notebook (as `edit` checks it), if
     anything: names the notebook lacks, or a condition with *Failed runs only*."""
-    after = replace(
-        schedule, notify=edit.notify or schedule.notify, notify_if=edit.notify_if or None
-    )
+    notify = edit.notify or schedule.notify
+    if edit.notify_if and notify == "failures":
+        return (
+            f"{NOTIFY_LABELS['failures']} does not go with a condition: the condition decides "
+            "which runs are posted. Choose another Post option, or empty this field."
+        )
+    after = replace(schedule, notify=notify, notify_if=edit.notify_if or None)
     try:
         checked_condition(notebook, schedule, after, read_block=services.deepnote.get_block)
     except UserError as exc:
-        return plain_error(exc.message, "")
+        return plain_error(exc.message.replace("*", ""), "")  # a form's error is plain text
     return None
 
 

@@ -298,9 +298,8 @@ class ScheduleStore:
         is never counted without its messages or announced twice. A run already recorded
         (`run_id` equal to `last_run_id`) changes nothing and comes back as `duplicate`.
         `alert` is what the schedule's condition said of this run (`holds`, `clear`,
-        `unknown`): the alert state keeps the last definite answer. With `condition` (the one
-        the run was checked by), the answer is kept only while it is still the schedule's: a
-        run started before an edit changed the condition says nothing of the new one.
+        `unknown`): the alert state keeps the last definite answer, only while `condition`
+        (the one the run was checked by, if given) is still the schedule's.
         """
         with self.db.write() as tx:
             rows = tx.query(f"SELECT * FROM schedules WHERE id = ?{tx.lock}", (id_,))

@@ -127,7 +127,7 @@ def test_the_edit_form_shows_the_condition_and_checks_a_new_one(harness: Harness
     assert initial(view, NOTIFY_IF_BLOCK) == "churn_rate > 5%"
 
     for typed, error in (
-        ("churn > 5%", "has no output named churn"),
+        ("churn > 5%", "KPI monitor has no output named churn"),
         ("churn_rate >> 5", "cannot be read"),
     ):
         answer = submit(h, view, with_values(view, **{NOTIFY_IF_BLOCK: typed})).json()
@@ -135,7 +135,7 @@ def test_the_edit_form_shows_the_condition_and_checks_a_new_one(harness: Harness
         assert error in answer["errors"][NOTIFY_IF_BLOCK], answer
     values = with_values(view, **{NOTIFY_BLOCK: "failures"})
     answer = submit(h, view, values).json()
-    assert "do not go together" in answer["errors"][NOTIFY_IF_BLOCK]
+    assert "Failed runs only does not go with a condition" in answer["errors"][NOTIFY_IF_BLOCK]
     assert stored(h)[0].notify_if == "churn_rate > 5%"
 
     before = len(top(h))
