@@ -169,11 +169,9 @@ COMMANDS: tuple[CommandDoc, ...] = (
         "[--notify-if CONDITION|none]",
         "Change a schedule in place: its timing, inputs or settings.",
         (
-            "edit 1 every day at 8:00",
-            "edit 1 top_n=3 --notify failures",
+            "edit 1 every day at 8:00 top_n=3 --notify failures",
             "edit 2 --tz America/New_York --post-outputs all",
-            "edit 3 --notify-if churn_rate > 6%",
-            "edit 3 --notify-if none",
+            "edit 4 --notify-if churn_rate > 6%",
             "edit 1",
         ),
         group="Schedules",
