@@ -138,6 +138,7 @@ def do_edit(services: Services, who: Requester, cmd: EditCommand) -> Message | N
         tz=cmd.tz,
         notify=cmd.notify,
         post_outputs=cmd.post_outputs,
+        notify_if=cmd.notify_if,
     )
     return edit_reply(services.schedules.edit(who, cmd.schedule_id, notebook, edit), who)
 

@@ -15,16 +15,19 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App
 
 from bot.commands.values import parse_post_outputs
+from bot.conditions import describe as describe_condition
+from bot.conditions import parse_condition
 from bot.deepnote.models import Notebook
 from bot.deepnote.output_names import check_post_outputs
 from bot.errors import DeepnoteError, FormErrors, SlackError, StorageError, UserError
 from bot.runs.service import Requester
-from bot.schedules.edit import DEFAULT_OUTPUTS, ScheduleEdit
+from bot.schedules.edit import DEFAULT_OUTPUTS, REMOVE_CONDITION, ScheduleEdit, checked_condition
 from bot.schedules.rules import local_today
 from bot.schedules.service import NOT_CHANGED
 from bot.schedules.when import parse_when
@@ -33,6 +36,8 @@ from bot.services import Services
 from bot.slack.run_form import parse_state, plain_error, validate_form
 from bot.slack.schedule_form import (
     EDIT_CALLBACK_ID,
+    NOTIFY_IF_BLOCK,
+    NOTIFY_LABELS,
     POST_BLOCK,
     TZ_BLOCK,
     WHEN_BLOCK,
@@ -77,8 +82,35 @@ def _field_errors(
             post = parse_post_outputs(fields.post_outputs)
         except UserError as exc:
             problems[POST_BLOCK] = plain_error(exc.message, "")
-    edit = ScheduleEdit(when=fields.when, tz=zone, notify=fields.notify, post_outputs=post)
+    condition = REMOVE_CONDITION  # an emptied field removes the condition
+    if fields.notify_if:
+        try:
+            condition = describe_condition(parse_condition(fields.notify_if))
+        except UserError as exc:
+            problems[NOTIFY_IF_BLOCK] = plain_error(exc.message, "")
+    edit = ScheduleEdit(
+        when=fields.when, tz=zone, notify=fields.notify, post_outputs=post, notify_if=condition
+    )
     return problems, edit
+
+
+def _condition_error(
+    services: Services, notebook: Notebook, schedule: ScheduleRecord, edit: ScheduleEdit
+) -> str | None:
+    """What is wrong with the form's condition for this notebook (as `edit` checks it), if
+    anything: names the notebook lacks, or a condition with *Failed runs only*."""
+    notify = edit.notify or schedule.notify
+    if edit.notify_if and notify == "failures":
+        return (
+            f"{NOTIFY_LABELS['failures']} does not go with a condition: the condition decides "
+            "which runs are posted. Choose another Post option, or empty this field."
+        )
+    after = replace(schedule, notify=notify, notify_if=edit.notify_if or None)
+    try:
+        checked_condition(notebook, schedule, after, read_block=services.deepnote.get_block)
+    except UserError as exc:
+        return plain_error(exc.message.replace("*", ""), "")  # a form's error is plain text
+    return None
 
 
 class EditSubmission:
@@ -158,6 +190,10 @@ class EditSubmission:
                 )
             except UserError as exc:
                 problems[POST_BLOCK] = plain_error(exc.message, "")
+        if NOTIFY_IF_BLOCK not in problems:
+            wrong = _condition_error(services, notebook, schedule, edit)
+            if wrong is not None:
+                problems[NOTIFY_IF_BLOCK] = wrong
         if problems:
             raise FormErrors(problems)
         inputs = kept_inputs(notebook, schedule.inputs, values.raw, values.blocks)
@@ -168,6 +204,7 @@ class EditSubmission:
             notify=edit.notify,
             post_outputs=edit.post_outputs,
             replace_inputs=True,
+            notify_if=edit.notify_if,
         )
         return who, notebook, edit
 

@@ -75,7 +75,7 @@ class ScheduleRecord:
 class FieldChange:
     """One field an edit of a schedule changed, old and new value as text (None: not set).
 
-    `field` is `when`, `tz`, `notify`, `post_outputs` or `inputs.<name>`.
+    `field` is `when`, `tz`, `notify`, `post_outputs`, `notify_if` or `inputs.<name>`.
     """
 
     field: str
@@ -220,7 +220,8 @@ class ScheduleStore:
 
         `next_fire_at` (given when the timing changed) applies only while the schedule is
         not paused: a paused one stays paused. Owner, channel, notebook and history stay. A
-        change of `notify` keeps the old one for runs started before `now`.
+        change of `notify` keeps the old one for runs started before `now`; a change of
+        `notify_if` resets the alert state (a run keeps the condition it started with).
         """
         with self.db.write() as tx:
             rows = tx.query(f"SELECT * FROM schedules WHERE id = ?{tx.lock}", (edited.id,))
@@ -233,6 +234,9 @@ class ScheduleStore:
             kept, changed_at = before.notify_before, before.notify_changed_at
             if edited.notify != before.notify:
                 kept, changed_at = before.notify, now
+            alert = (before.alert_state, before.alert_last)
+            if edited.notify_if != before.notify_if:
+                alert = (None, None)
             after = replace(
                 before,
                 expression=edited.expression,
@@ -243,11 +247,14 @@ class ScheduleStore:
                 next_fire_at=upcoming,
                 notify_before=kept,
                 notify_changed_at=changed_at,
+                notify_if=edited.notify_if,
+                alert_state=alert[0],
+                alert_last=alert[1],
             )
             tx.execute(
                 "UPDATE schedules SET expression = ?, tz = ?, notify = ?, post_outputs = ?,"
-                " inputs = ?, next_fire_at = ?, notify_before = ?, notify_changed_at = ?"
-                " WHERE id = ?",
+                " inputs = ?, next_fire_at = ?, notify_before = ?, notify_changed_at = ?,"
+                " notify_if = ?, alert_state = ?, alert_last = ? WHERE id = ?",
                 (
                     after.expression,
                     after.tz,
@@ -257,6 +264,9 @@ class ScheduleStore:
                     utc_iso(after.next_fire_at),
                     after.notify_before,
                     utc_iso(after.notify_changed_at),
+                    after.notify_if,
+                    after.alert_state,
+                    after.alert_last,
                     after.id,
                 ),
             )
@@ -280,6 +290,7 @@ class ScheduleStore:
         pause_reason: str,
         notes: Callable[[Outcome], Sequence[Note]] = lambda outcome: (),
         alert: str | None = None,
+        condition: str | None = None,
     ) -> Outcome | None:
         """Store a run's result, count failures in a row and pause after `pause_after`.
 
@@ -287,7 +298,8 @@ class ScheduleStore:
         is never counted without its messages or announced twice. A run already recorded
         (`run_id` equal to `last_run_id`) changes nothing and comes back as `duplicate`.
         `alert` is what the schedule's condition said of this run (`holds`, `clear`,
-        `unknown`): the alert state keeps the last definite answer.
+        `unknown`): the alert state keeps the last definite answer, only while `condition`
+        (the one the run was checked by, if given) is still the schedule's.
         """
         with self.db.write() as tx:
             rows = tx.query(f"SELECT * FROM schedules WHERE id = ?{tx.lock}", (id_,))
@@ -303,6 +315,8 @@ class ScheduleStore:
                     True,
                     before.alert_state,
                 )
+            if condition is not None and condition != before.notify_if:
+                alert = None
             failures = 0 if status == SUCCESS else before.consecutive_failures + 1
             auto_pause = failures >= pause_after and not before.paused
             after = replace(

@@ -44,14 +44,35 @@ def split_notify_if(text: str) -> tuple[str, str | None]:
     return text[: match.start()], rest
 
 
+FAILURES_REFUSED = (
+    "`--notify failures` and `--notify-if` do not go together: with a condition, "
+    "the condition decides which runs are posted (a run that fails is posted when the "
+    "condition cannot be checked). Use `--notify always` (every run where it holds) "
+    "or `--notify changes` (once when it starts holding, once when it stops)."
+)
+"""Why a schedule cannot post failures only and have a condition (schedule and edit)."""
+
+REMOVE_WORDS = ("none",)
+"""`edit <id> --notify-if none` removes the condition (`none` cannot be a condition)."""
+
+
 def with_condition(command: types.Command, condition: str) -> types.Command:
-    """`command` with its `--notify-if` condition read (in its canonical spelling)."""
-    if not isinstance(command, types.RunCommand | types.ScheduleCommand | types.WatchCommand):
+    """`command` with its `--notify-if` condition read (in its canonical spelling).
+
+    >>> with_condition(types.EditCommand("3"), "None").notify_if == types.REMOVE_CONDITION
+    True
+    """
+    takes = types.RunCommand | types.ScheduleCommand | types.WatchCommand | types.EditCommand
+    if not isinstance(command, takes):
         raise UserError(
-            "`--notify-if` works with `run`, `schedule` and `watch` only.",
+            "`--notify-if` works with `run`, `schedule`, `watch` and `edit` only.",
             hint=f"For example: {code(f'/deepnote schedule <notebook> every day {EXAMPLE}')}",
         )
-    name = {types.RunCommand: "run", types.WatchCommand: "watch"}.get(type(command), "schedule")
+    name = {
+        types.RunCommand: "run",
+        types.ScheduleCommand: "schedule",
+        types.WatchCommand: "watch",
+    }.get(type(command), "edit")
     if not condition:
         raise usage_error(name, f"`--notify-if` needs a condition, e.g. {code(EXAMPLE)}.")
     later = _LATER_OPTION.search(condition)
@@ -61,15 +82,11 @@ def with_condition(command: types.Command, condition: str) -> types.Command:
             f"`--notify-if` takes the rest of the command as its condition, so "
             f"{code(later.group().strip(), limit=40)} must come before it: put `--notify-if` last.",
         )
+    if isinstance(command, types.EditCommand) and condition.casefold() in REMOVE_WORDS:
+        return replace(command, notify_if=types.REMOVE_CONDITION)
     canonical = describe(parse_condition(condition))
     if isinstance(command, types.RunCommand):
         return replace(command, options=replace(command.options, notify_if=canonical))
     if command.notify == "failures":
-        raise usage_error(
-            name,
-            "`--notify failures` and `--notify-if` do not go together: with a condition, "
-            "the condition decides which runs are posted (a run that fails is posted when the "
-            "condition cannot be checked). Use `--notify always` (every run where it holds) "
-            "or `--notify changes` (once when it starts holding, once when it stops).",
-        )
+        raise usage_error(name, FAILURES_REFUSED)
     return replace(command, notify_if=canonical)

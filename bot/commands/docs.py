@@ -165,12 +165,13 @@ COMMANDS: tuple[CommandDoc, ...] = (
     CommandDoc(
         "edit",
         "edit <schedule-id> [when] [name=value ...] [--tz Area/City] "
-        "[--notify always|failures|changes] [--post-outputs all|none|NAMES]",
+        "[--notify always|failures|changes] [--post-outputs all|none|NAMES] "
+        "[--notify-if CONDITION|none]",
         "Change a schedule in place: its timing, inputs or settings.",
         (
-            "edit 1 every day at 8:00",
-            "edit 1 top_n=3 --notify failures",
+            "edit 1 every day at 8:00 top_n=3 --notify failures",
             "edit 2 --tz America/New_York --post-outputs all",
+            "edit 4 --notify-if churn_rate > 6%",
             "edit 1",
         ),
         group="Schedules",
@@ -180,6 +181,9 @@ COMMANDS: tuple[CommandDoc, ...] = (
             "keeps the inputs and settings; `name=value` changes that input and keeps the others.",
             "Inputs and `--post-outputs` names are checked against the notebook as for "
             "`schedule`; anything wrong changes nothing.",
+            "`--notify-if CONDITION` (last) sets or replaces the alert condition, checked as for "
+            "`schedule`; `--notify-if none` removes it (runs are posted by `--notify` again). "
+            "A new condition starts its alert afresh (not checked yet).",
             "Without changes it opens a form with the schedule filled in (also the *Edit…* "
             "button on the schedule's message and in the Home tab).",
             "The id, owner and history stay; the change is announced in the schedule's channel "

@@ -142,6 +142,10 @@ class HistoryCommand:
     count: int = HISTORY_DEFAULT
 
 
+REMOVE_CONDITION = ""
+"""`EditCommand.notify_if` of `edit <id> --notify-if none`: the schedule's condition goes."""
+
+
 @dataclass(frozen=True)
 class EditCommand:
     """`edit <schedule-id> [when] [name=value ...] [options]`; None (or no inputs): unchanged.
@@ -155,6 +159,9 @@ class EditCommand:
     tz: str | None = None
     notify: Notify | None = None
     post_outputs: str | None = None
+    notify_if: str | None = None
+    """`--notify-if`: the new condition; None: not given (unchanged); `REMOVE_CONDITION`
+    (`--notify-if none`): remove it."""
 
     def changes_nothing(self) -> bool:
         """Whether the command names no field to change."""
@@ -164,6 +171,7 @@ class EditCommand:
             and self.tz is None
             and self.notify is None
             and self.post_outputs is None
+            and self.notify_if is None
         )
 
 

@@ -12,6 +12,14 @@ it. Only the fields an edit names change; the id, owner, channel and history sta
 ({'region': 'Europe', 'top_n': '3'}, 'failures')
 >>> [c.field for c in changes(old, new)]
 ['inputs.top_n', 'notify']
+>>> alert = replace(old, notify_if="churn_rate > 5%", alert_state="holds", alert_last="holds")
+>>> new = edited(alert, ScheduleEdit(notify_if="churn_rate > 6%"), expression="0 9 * * *",
+...     tz="UTC")
+>>> changes(alert, new), new.alert_state
+((FieldChange(field='notify_if', old='churn_rate > 5%', new='churn_rate > 6%'),), None)
+>>> edited(alert, ScheduleEdit(notify_if=REMOVE_CONDITION), expression="0 9 * * *",
+...     tz="UTC").notify_if is None
+True
 """
 
 from __future__ import annotations
@@ -20,10 +28,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from bot.commands.conditions import FAILURES_REFUSED
+from bot.commands.types import REMOVE_CONDITION as REMOVE_CONDITION
+from bot.deepnote.condition_names import check_condition
+from bot.deepnote.models import Notebook
+from bot.deepnote.output_names import ReadBlock
 from bot.errors import UserError
 from bot.schedules.describe import describe
 from bot.schedules.when import parse_when
 from storage.schedules import FieldChange, ScheduleRecord
+
+NOT_CHANGED = "The schedule was not changed."
 
 DEFAULT_OUTPUTS = ""
 """`post_outputs` of an edit that puts the default outputs back (an emptied form field)."""
@@ -43,6 +58,9 @@ class ScheduleEdit:
     notify: str | None = None
     post_outputs: str | None = None
     replace_inputs: bool = False
+    notify_if: str | None = None
+    """The new `--notify-if` condition; `REMOVE_CONDITION` (`--notify-if none`, an emptied
+    form field) removes it."""
 
 
 @dataclass(frozen=True)
@@ -72,14 +90,37 @@ def edited(
     post = schedule.post_outputs
     if edit.post_outputs is not None:
         post = edit.post_outputs or None
-    return replace(
+    condition = schedule.notify_if
+    if edit.notify_if is not None:
+        condition = edit.notify_if or None
+    after = replace(
         schedule,
         expression=expression,
         tz=tz,
         notify=edit.notify or schedule.notify,
         post_outputs=post,
         inputs=inputs,
+        notify_if=condition,
     )
+    if condition != schedule.notify_if:
+        # A new condition has never been checked: its alert starts over.
+        after = replace(after, alert_state=None, alert_last=None)
+    return after
+
+
+def checked_condition(
+    notebook: Notebook, before: ScheduleRecord, after: ScheduleRecord, *, read_block: ReadBlock
+) -> ScheduleRecord:
+    """`after` with a new condition checked against `notebook` (the names it reads) as
+    `schedule` checks it, in its canonical spelling; refused with `--notify failures`."""
+    if after.notify_if is not None and after.notify_if != before.notify_if:
+        canonical = check_condition(
+            notebook, after.notify_if, read_block=read_block, refused=NOT_CHANGED
+        )
+        after = replace(after, notify_if=canonical)
+    if after.notify_if is not None and after.notify == "failures":
+        raise UserError(FAILURES_REFUSED, hint=NOT_CHANGED)
+    return after
 
 
 def _when_words(expression: str) -> str:
@@ -103,6 +144,8 @@ def changes(before: ScheduleRecord, after: ScheduleRecord) -> tuple[FieldChange,
         found.append(FieldChange("notify", before.notify, after.notify))
     if before.post_outputs != after.post_outputs:
         found.append(FieldChange("post_outputs", before.post_outputs, after.post_outputs))
+    if before.notify_if != after.notify_if:
+        found.append(FieldChange("notify_if", before.notify_if, after.notify_if))
     return tuple(found)
 
 

@@ -27,7 +27,8 @@ from bot.deepnote.output_names import check_post_outputs
 from bot.errors import DeepnoteError, DeepnoteNotFound, NotebookNotFound, SlackError, UserError
 from bot.runs.service import Requester, RunService
 from bot.schedules.describe import describe
-from bot.schedules.edit import EditResult, ScheduleEdit, changes, edited, retimed
+from bot.schedules.edit import NOT_CHANGED as NOT_CHANGED  # the handlers' refusals say it too
+from bot.schedules.edit import EditResult, ScheduleEdit, changes, checked_condition, edited, retimed
 from bot.schedules.firing import next_time, next_times
 from bot.schedules.recurrence import Recurrence
 from bot.schedules.rules import (
@@ -68,7 +69,6 @@ PAUSE_AFTER_FAILURES = 3
 NOTE_ATTEMPTS = 5
 TRIGGER_SCHEDULE = "schedule"
 NOT_CREATED = "No schedule was created."
-NOT_CHANGED = "The schedule was not changed."
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -327,6 +327,7 @@ class ScheduleService:
                 read_block=self.deepnote.get_block,
                 refused=NOT_CHANGED,
             )
+        after = checked_condition(notebook, schedule, after, read_block=self.deepnote.get_block)
         found = changes(schedule, after)
         upcoming = tuple(next_times(rec, zone, now, 3))
         if not found:
@@ -509,7 +510,8 @@ class ScheduleService:
             schedule = outcome.schedule
             # A run started before an edit of `--notify` is announced by the setting it ran under.
             notify = schedule.notify_for(run.created_at)
-            if evaluation is not None and schedule.notify_if is not None:
+            # A run is decided by the condition it started with, even if an edit changed it.
+            if evaluation is not None:
                 alert = alert_decision(notify, evaluation.result, outcome.previous_alert)
                 decision["alert"] = alert
                 announce = not run.quiet or alert.post
@@ -539,6 +541,7 @@ class ScheduleService:
             pause_reason=_auto_pause_reason(),
             notes=notes,
             alert=None if evaluation is None else evaluation.result,
+            condition=None if evaluation is None else self.runs.store.notify_if(run.id),
         )
         alert = decision.get("alert")
         if evaluation is not None and isinstance(alert, AlertDecision):
@@ -547,7 +550,7 @@ class ScheduleService:
         if outcome is not None and outcome.duplicate:
             # Recorded in an earlier round that stopped before finishing: never hide a failure,
             # nor an alert run unless that round had decided it was a quiet one.
-            if evaluation is not None and outcome.schedule.notify_if is not None:
+            if evaluation is not None:
                 return not run.quiet or evaluation.kind != QUIET
             return not success
         return bool(decision["announce"])

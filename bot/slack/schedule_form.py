@@ -40,6 +40,7 @@ WHEN_BLOCK = "schedule:when"
 TZ_BLOCK = "schedule:tz"
 NOTIFY_BLOCK = "schedule:notify"
 POST_BLOCK = "schedule:post_outputs"
+NOTIFY_IF_BLOCK = "schedule:notify_if"
 VIEW_BLOCKS = 100
 _CONTEXT = b"deepnote-bot/schedule-edit/v1"
 
@@ -156,6 +157,14 @@ def build_edit_view(
             "all, none, or block names or ids separated by commas; empty: the default.",
             optional=True,
         ),
+        _text_block(
+            NOTIFY_IF_BLOCK,
+            "Notify only if",
+            schedule.notify_if,
+            'A condition on the run\'s outputs, e.g. churn_rate > 5% or rows("Late orders") > 0;'
+            " empty: no condition (runs are posted as Post says).",
+            optional=True,
+        ),
     ]
     room = VIEW_BLOCKS - len(blocks) - len(tail) - 1
     left_out = 0
@@ -182,12 +191,14 @@ def build_edit_view(
 
 @dataclass(frozen=True)
 class EditFields:
-    """The schedule's own fields as submitted (text as typed; `post_outputs` empty: default)."""
+    """The schedule's own fields as submitted (text as typed; `post_outputs` empty: default,
+    `notify_if` empty: no condition)."""
 
     when: str
     tz: str
     notify: str
     post_outputs: str
+    notify_if: str = ""
 
 
 def _typed(kind: str, value: Any) -> str:
@@ -209,7 +220,7 @@ def _field_text(state: Mapping[str, Any], bid: str) -> str:
 
 
 def read_edit_fields(state: Mapping[str, Any], current: ScheduleRecord) -> EditFields:
-    """The timing, zone, notify choice and outputs of a submitted edit form."""
+    """The timing, zone, notify choice, outputs and condition of a submitted edit form."""
     chosen = _element(state, NOTIFY_BLOCK).get("selected_option")
     value = chosen.get("value") if isinstance(chosen, Mapping) else None
     notify = value if isinstance(value, str) and value in NOTIFY_LABELS else current.notify
@@ -218,6 +229,7 @@ def read_edit_fields(state: Mapping[str, Any], current: ScheduleRecord) -> EditF
         tz=_field_text(state, TZ_BLOCK),
         notify=notify,
         post_outputs=_field_text(state, POST_BLOCK),
+        notify_if=_field_text(state, NOTIFY_IF_BLOCK),
     )
 
 

@@ -4,6 +4,7 @@ schedule and its runs, and recording results keeps the last definite answer."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -102,3 +103,53 @@ def test_a_run_keeps_its_condition_and_what_it_said(db: Database) -> None:
     stored = runs.alert("run1")
     assert stored is not None
     assert Evaluation.from_json(stored) == said
+
+
+def test_an_edit_of_the_condition_starts_its_alert_afresh(db: Database) -> None:
+    store = ScheduleStore(db)
+    schedule = store.insert(new_schedule(notify="changes", notify_if="churn_rate > 5%"))
+    store.record_outcome(
+        schedule.id,
+        run_id="r1",
+        status="success",
+        finished_at=T0,
+        pause_after=3,
+        pause_reason="x",
+        alert="holds",
+        condition="churn_rate > 5%",
+    )
+    current = store.get(schedule.id)
+    assert current is not None
+    same = store.update(replace(current, tz="Europe/Prague"), next_fire_at=None, now=T0)
+    assert same is not None
+    assert (same[1].notify_if, same[1].alert_state, same[1].alert_last) == (
+        "churn_rate > 5%",
+        "holds",
+        "holds",
+    )
+    changed = store.update(replace(current, notify_if="churn_rate > 6%"), next_fire_at=None, now=T0)
+    assert changed is not None
+    assert (changed[1].notify_if, changed[1].alert_state, changed[1].alert_last) == (
+        "churn_rate > 6%",
+        None,
+        None,
+    )
+    # A run checked by the old condition finishes afterwards: it says nothing of the new one.
+    outcome = store.record_outcome(
+        schedule.id,
+        run_id="r2",
+        status="success",
+        finished_at=T0,
+        pause_after=3,
+        pause_reason="x",
+        alert="clear",
+        condition="churn_rate > 5%",
+    )
+    assert outcome is not None
+    assert (outcome.schedule.alert_state, outcome.schedule.alert_last) == (None, None)
+    assert outcome.schedule.last_run_id == "r2"
+    removed = store.update(replace(current, notify_if=None), next_fire_at=None, now=T0)
+    assert removed is not None
+    stored = store.get(schedule.id)
+    assert stored is not None
+    assert (stored.notify_if, stored.alert_state, stored.alert_last) == (None, None, None)

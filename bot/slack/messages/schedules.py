@@ -174,6 +174,7 @@ _FIELD_WORDS = {
     "tz": "Time zone",
     "notify": "Notify",
     "post_outputs": "Outputs posted",
+    "notify_if": "Notify if",
 }
 
 
@@ -215,6 +216,13 @@ def schedule_edited(
     lines = [change_line(c) for c in changes[:40]]
     if len(changes) > 40:
         lines.append(f"…and {len(changes) - 40} more changes")
+    if any(c.field == "notify_if" for c in changes):
+        lines.append(
+            "The alert starts afresh: the new condition has not been checked yet, so the next "
+            "run where it holds is posted as an alert."
+            if schedule.notify_if is not None
+            else f"Without a condition, runs are posted by *Notify* ({code(schedule.notify)})."
+        )
     if schedule.paused:
         nexts = f"It stays paused; resume it with {_command('resume', schedule)}."
     else:

@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from bot.commands.parse import parse_command
-from bot.commands.types import RunCommand, ScheduleCommand, WatchCommand
+from bot.commands.types import (
+    REMOVE_CONDITION,
+    EditCommand,
+    RunCommand,
+    ScheduleCommand,
+    WatchCommand,
+)
 from bot.errors import UserError
 from bot.schedules.rules import alert_decision
 
@@ -53,6 +59,25 @@ def test_watch_takes_a_condition_like_schedule() -> None:
     assert parse_command(f"watch {KPI}") == WatchCommand(KPI)
 
 
+def test_edit_sets_replaces_or_removes_the_condition() -> None:
+    command = parse_command("edit 3 every hour --notify-if='churn_rate>5%'")
+    assert isinstance(command, EditCommand)
+    assert (command.when, command.notify_if) == ("every hour", "churn_rate > 5%")
+    assert not command.changes_nothing()
+    for removal in (
+        "edit 3 --notify-if none",
+        "edit 3 --notify-if None",
+        "edit 3 --notify-if=none",
+    ):
+        command = parse_command(removal)
+        assert isinstance(command, EditCommand)
+        assert command.notify_if == REMOVE_CONDITION
+        assert not command.changes_nothing()
+    command = parse_command("edit 3 --tz UTC")
+    assert isinstance(command, EditCommand)
+    assert command.notify_if is None
+
+
 @pytest.mark.parametrize(
     ("text", "said"),
     [
@@ -71,7 +96,16 @@ def test_watch_takes_a_condition_like_schedule() -> None:
         (f"watch {KPI} --notify-if churn_rate > 5% --notify changes", "put `--notify-if` last"),
         (f"schedule {KPI} every day --notify-if", "`--notify-if` needs a condition"),
         (f"schedule {KPI} every day --notify-if churn_rate >", "The condition cannot be read"),
-        ("schedules --notify-if churn_rate > 5%", "works with `run`, `schedule` and `watch` only"),
+        (
+            "schedules --notify-if churn_rate > 5%",
+            "works with `run`, `schedule`, `watch` and `edit` only",
+        ),
+        (
+            "edit 3 --notify failures --notify-if churn_rate > 5%",
+            "`--notify failures` and `--notify-if` do not go together",
+        ),
+        ("edit 3 --notify-if churn_rate > 5% --tz UTC", "put `--notify-if` last"),
+        ("edit 3 --notify-if", "`--notify-if` needs a condition"),
     ],
 )
 def test_refusals_say_what_to_change(text: str, said: str) -> None:
