@@ -25,6 +25,7 @@ from bot.schedules.describe import describe
 from bot.schedules.firing import next_time, next_times, previous_time
 from bot.schedules.recurrence import Recurrence
 from bot.schedules.when import parse_when
+from bot.text.mrkdwn import user_mention
 from storage.schedules import SUCCESS, ScheduleRecord
 
 MISSED_CAP = 1000
@@ -181,3 +182,17 @@ def local_today(now: datetime, tz: str) -> date:
 def words(schedule: ScheduleRecord) -> str:
     """The schedule's timing in words (bot-written mrkdwn)."""
     return describe(parse_when(schedule.expression))
+
+
+def who_may_change(owner_id: str, admins: tuple[str, ...]) -> str:
+    """Who may change a schedule or watch, in words, for a refusal.
+
+    >>> who_may_change("U1", ())
+    'its owner <@U1> (this bot has no admins set up)'
+    """
+    owner = user_mention(owner_id)
+    if not admins:
+        return f"its owner {owner} (this bot has no admins set up)"
+    named = ", ".join(user_mention(a) for a in admins[:5])
+    more = " and others" if len(admins) > 5 else ""
+    return f"its owner {owner} or a bot admin ({named}{more})"

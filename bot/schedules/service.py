@@ -38,6 +38,7 @@ from bot.schedules.rules import (
     parse_schedule_id,
     plan_slots,
     should_announce,
+    who_may_change,
     words,
     zone_source,
 )
@@ -236,14 +237,8 @@ class ScheduleService:
         schedule = self.find(who, raw_id)
         if who.user_id == schedule.owner_id or who.user_id in self.admins:
             return schedule
-        owner = user_mention(schedule.owner_id)
         sid = code(str(schedule.id))
-        if self.admins:
-            admins = ", ".join(user_mention(a) for a in self.admins[:5])
-            more = " and others" if len(self.admins) > 5 else ""
-            who_can = f"its owner {owner} or a bot admin ({admins}{more})"
-        else:
-            who_can = f"its owner {owner} (this bot has no admins set up)"
+        who_can = who_may_change(schedule.owner_id, self.admins)
         raise UserError(
             f"You cannot {action} schedule {sid}: only {who_can} can.",
             hint="Ask them, or create your own schedule with `/deepnote schedule`.",

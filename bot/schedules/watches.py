@@ -38,7 +38,7 @@ from bot.errors import (
     UserError,
 )
 from bot.runs.service import Requester, RunService
-from bot.schedules.rules import alert_decision, parse_schedule_id, should_announce
+from bot.schedules.rules import alert_decision, parse_schedule_id, should_announce, who_may_change
 from bot.schedules.service import run_evaluation
 from bot.slack.gateway import SlackGateway, advice
 from bot.slack.messages.blocks import Message
@@ -216,13 +216,7 @@ class WatchService:
             )
         if who.user_id == watch.owner_id or who.user_id in self.admins:
             return watch
-        owner = user_mention(watch.owner_id)
-        if self.admins:
-            admins = ", ".join(user_mention(a) for a in self.admins[:5])
-            more = " and others" if len(self.admins) > 5 else ""
-            who_can = f"its owner {owner} or a bot admin ({admins}{more})"
-        else:
-            who_can = f"its owner {owner} (this bot has no admins set up)"
+        who_can = who_may_change(watch.owner_id, self.admins)
         raise UserError(
             f"You cannot stop watch {code(str(watch.id))}: only {who_can} can.",
             hint="Ask them to run `/deepnote unwatch` for it.",
