@@ -187,8 +187,8 @@ def words(schedule: ScheduleRecord) -> str:
 def who_may_change(owner_id: str, admins: tuple[str, ...]) -> str:
     """Who may change a schedule or watch, in words, for a refusal.
 
-    >>> who_may_change("U1", ())
-    'its owner <@U1> (this bot has no admins set up)'
+    >>> who_may_change("U0123ABCD", ())
+    'its owner <@U0123ABCD> (this bot has no admins set up)'
     """
     owner = user_mention(owner_id)
     if not admins:
