@@ -48,9 +48,9 @@ USER_AGENT = f"deepnote-slack-bot/{__version__}"
 OnCall = Callable[[str, int | None, float], None]
 """Observability hook: (endpoint label, HTTP status or None on transport failure, seconds)."""
 
-# Failures that happen before any byte of the request can have reached the server.
 # How long a background request may wait for a slot of the budget (see `_spend`).
 BACKGROUND_WAIT_SECONDS = 0.25
+# Failures that happen before any byte of the request can have reached the server.
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Transport failures that retrying cannot fix (bad URL scheme, a header we refuse to send...).
 _PERMANENT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)

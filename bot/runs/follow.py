@@ -257,7 +257,13 @@ class Follower:
                 return
         self._snapshot_waits.pop(run.id, None)
         self._record_finished(
-            run, remote, snapshot_text, now, select=select, want_results=want_results
+            run,
+            remote,
+            snapshot_text,
+            now,
+            select=select,
+            want_results=want_results,
+            condition=condition,
         )
 
     def _record_finished(
@@ -269,8 +275,10 @@ class Follower:
         *,
         select: str | None,
         want_results: bool,
+        condition: str | None,
     ) -> None:
-        """Store a finished run: its outcome, why it failed, and the results to post."""
+        """Store a finished run: its outcome, why it failed, the results to post and what its
+        `--notify-if` `condition` said."""
         error: str | None = None
         failing: str | None = None
         snapshot = parse_snapshot(snapshot_text) if snapshot_text else None
@@ -281,7 +289,6 @@ class Follower:
             self.results.save(
                 run.id, key_results(snapshot, select=select, notebook_id=run.notebook_id)
             )
-        condition = self.store.notify_if(run.id)
         if condition is not None:
             # Checked against every output, not only those posted; stored before the status,
             # so whoever sees the run finished sees what its condition said.
