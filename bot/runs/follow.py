@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.conditions import evaluate_text
@@ -32,12 +32,12 @@ SNAPSHOT_WAIT_SECONDS = 1.5
 MAX_POLL_INTERVAL = 30.0
 MAX_LIST_PAGES = 20
 MAX_DUE_PER_ROUND = 2000
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LIST_EVERY = 1.0
 # Rounds start a few milliseconds early or late (the scheduler's jitter): a read due that
 # little after a round's start is made in that round rather than a whole interval later.
 DUE_EARLY_FRACTION = 0.25
-MAX_TYPICAL = 10_000
+# Notebooks whose typical duration and last listing are remembered (the oldest forgotten).
+MAX_NOTEBOOKS_REMEMBERED = 10_000
 
 
 def poll_interval(age_seconds: float, base: float) -> float:
@@ -90,17 +90,17 @@ class Follower:
         # Unfinished statuses from listings are stored together: one transaction per round,
         # not one per run (a database over the network pays a round trip per statement).
         listed_reads: list[tuple[str, str, datetime]] = []
+        # Runs read this round: `due` was taken before, so it still shows them unfinished.
+        read: set[str] = set()
         try:
             with self.deepnote.background():
                 # Runs a listing showed finished come first: people are waiting for them.
-                self._poll_seen_finished(now)
-                listed, waiting = self._list_statuses(due, now)
+                self._poll_seen_finished(now, read)
+                due = [run for run in due if run.id not in read]
+                listed, waiting = self._list_statuses(due, now, read)
                 for run in due:
-                    summary = listed.get(run.run_id or "")
-                    if summary is not None and is_terminal(summary.status):
-                        self._finished_seen[run.id] = run
-                self._poll_seen_finished(now)
-                for run in due:
+                    if run.id in read or run.id in self._finished_seen:
+                        continue
                     summary = listed.get(run.run_id or "")
                     if summary is not None:
                         if not is_terminal(summary.status):
@@ -137,7 +137,7 @@ class Follower:
             return
         old = self._typical.pop(run.notebook_id, None)
         self._typical[run.notebook_id] = took if old is None else (old + took) / 2
-        if len(self._typical) > MAX_TYPICAL:
+        if len(self._typical) > MAX_NOTEBOOKS_REMEMBERED:
             del self._typical[next(iter(self._typical))]  # the notebook not seen for longest
 
     def settle_finished(self) -> None:
@@ -153,30 +153,37 @@ class Follower:
                     continue
             self.store.finish_done(run.id, announce=announce)
 
-    def _poll_seen_finished(self, now: datetime) -> None:
-        """Read the details of runs a listing showed finished (oldest first)."""
+    def _poll_seen_finished(self, now: datetime, read: set[str]) -> None:
+        """Read the details of runs a listing showed finished (oldest first); add their ids
+        to `read`."""
         for key, run in list(self._finished_seen.items()):
             self.poll(run, now)
             self._finished_seen.pop(key, None)
+            read.add(key)
 
     # -- listings ---------------------------------------------------------------------------
 
     def _list_statuses(
-        self, due: list[RunRecord], now: datetime
+        self, due: list[RunRecord], now: datetime, read: set[str]
     ) -> tuple[dict[str, RunSummary], set[str]]:
         """Statuses of many runs at once: GET /v2/notebooks/{id}/runs per notebook.
 
         Used for notebooks with several runs due, at most once per `LIST_EVERY` seconds per
-        notebook. Returns the statuses found, and the notebooks listed so recently that their
-        runs wait for the next listing instead of being read one by one.
+        notebook. The runs a listing shows finished are read right after it, before the next
+        notebook is listed: people are waiting for those (their ids are added to `read`).
+        Returns the statuses found, and the notebooks listed so recently (or not listed for
+        want of budget) that their runs wait for the next listing instead of being read one
+        by one.
         """
         by_notebook: dict[str, list[RunRecord]] = {}
         for run in due:
             by_notebook.setdefault(run.notebook_id, []).append(run)
         found: dict[str, RunSummary] = {}
         waiting: set[str] = set()
-        # The notebook listed longest ago goes first, so every notebook gets its turn.
-        order = sorted(by_notebook, key=lambda n: self._listed_at.get(n, EPOCH))
+        # The notebook listed longest ago goes first, so every notebook gets its turn
+        # (`_listed_at` is kept in the order of listing: see below).
+        order = [n for n in by_notebook if n not in self._listed_at]
+        order += [n for n in self._listed_at if n in by_notebook]
         for position, notebook_id in enumerate(order):
             runs = by_notebook[notebook_id]
             if len(runs) < 2:
@@ -187,13 +194,27 @@ class Follower:
             ):
                 waiting.add(notebook_id)
                 continue
-            self._listed_at[notebook_id] = now
             try:
                 self._list_notebook(notebook_id, runs, found)
             except BudgetExhausted:
                 # No budget left to list: the rest waits for the next round, and the
-                # finished runs found so far are still read first.
+                # finished runs found so far are still read first. A notebook whose listing
+                # found no budget keeps its place at the head of the queue.
                 waiting.update(n for n in order[position:] if len(by_notebook[n]) >= 2)
+                return found, waiting
+            self._listed_at.pop(notebook_id, None)
+            self._listed_at[notebook_id] = now
+            if len(self._listed_at) > MAX_NOTEBOOKS_REMEMBERED:
+                del self._listed_at[next(iter(self._listed_at))]  # listed longest ago
+            for run in runs:
+                summary = found.get(run.run_id or "")
+                if summary is not None and is_terminal(summary.status):
+                    self._finished_seen[run.id] = run
+            try:
+                self._poll_seen_finished(now, read)
+            except BudgetExhausted:
+                # Those not read yet go first next round; the notebooks not listed wait.
+                waiting.update(n for n in order[position + 1 :] if len(by_notebook[n]) >= 2)
                 return found, waiting
         return found, waiting
 
