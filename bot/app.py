@@ -335,6 +335,7 @@ def build_app(
     )
     leases = LeaseStore(db)
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    notebooks = NotebookCache(client, clock)
     runs, schedules, watches = _run_services(
         config,
         db,
@@ -345,6 +346,7 @@ def build_app(
         leases=leases,
         holder=holder,
         pacer=pacer,
+        notebooks=notebooks,
     )
     services = Services(
         config=config,
@@ -358,7 +360,7 @@ def build_app(
         aliases=AliasStore(db),
         notebook_names=NotebookNames(db),
         catalog=NotebookCatalog(client, clock),
-        notebooks=NotebookCache(client, clock),
+        notebooks=notebooks,
         events=SeenEvents(db),
         audit=runs.audit,
         background=Background(foreground, workers=WORKERS),
@@ -433,6 +435,7 @@ def _run_services(
     leases: LeaseStore,
     holder: str,
     pacer: ChannelPacer,
+    notebooks: NotebookCache,
 ) -> tuple[RunService, ScheduleService, WatchService]:
     """The run service, and the schedule and watch services, which follow runs through it."""
 
@@ -471,6 +474,7 @@ def _run_services(
         clock=clock,
         grace_seconds=config.schedule_grace_seconds,
         admins=config.admin_user_ids,
+        notebooks=notebooks,
     )
     watches = WatchService(
         store=WatchStore(db),

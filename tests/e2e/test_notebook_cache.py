@@ -120,3 +120,45 @@ def test_a_schedule_with_an_input_added_in_deepnote_is_created(
     assert schedule is not None
     assert h.slack.response_url_posts == []  # nothing refused
     assert schedule.inputs == {"greeting": "Hi"}
+
+
+def schedule(h: Harness, text: str, number: int) -> None:
+    """Type `/deepnote schedule <text>` and wait until schedule `number` is stored."""
+    h.command(f"schedule {text}")
+    deadline = time.monotonic() + 5
+    while h.bot.services.schedules.store.get(number) is None:
+        assert time.monotonic() < deadline, f"schedule {number} was not created"
+        time.sleep(0.02)
+
+
+def test_schedules_firing_together_read_the_notebook_once(harness: Harness) -> None:
+    h = harness
+    for number in range(1, 6):
+        schedule(h, f"{HELLO_NOTEBOOK_ID} every hour", number)
+    reads = notebook_reads(h)
+    h.advance(3600)  # over a minute since creating them: the cached copy is too old
+
+    assert len(creates(h)) == 5  # five schedules fired at the same minute
+    assert notebook_reads(h) == reads + 1
+
+
+def test_a_schedule_whose_input_was_added_in_deepnote_fires_after_one_more_read(
+    harness: Harness, tmp_path: Path
+) -> None:
+    h = harness
+    # The schedule fires at a round in which the notebook, without its new input, is cached.
+    h.deepnote.replace_notebooks(with_greeting_input(tmp_path))
+    schedule(h, f"{HELLO_NOTEBOOK_ID} every hour greeting=Hi", 1)
+    h.advance(3590)
+    h.deepnote.replace_notebooks(SAMPLES_DIR / "hello-world.deepnote")
+    run(h, HELLO_NOTEBOOK_ID, runs=1)  # caches the notebook without `greeting`
+    h.deepnote.replace_notebooks(with_greeting_input(tmp_path))
+    reads = notebook_reads(h)
+    h.advance(10)
+
+    assert creates(h)[-1] == {
+        "notebookId": HELLO_NOTEBOOK_ID,
+        "detached": True,
+        "inputs": {"greeting": "Hi"},
+    }
+    assert notebook_reads(h) == reads + 1  # the cached copy refused it: read once more
