@@ -265,6 +265,8 @@ class Session:
         self._started_mono = 0.0
         self._requesters: list[SlackRequester] = []
         self.log_levels: dict[str, int] = {}
+        # Settings the scenario gives the bot on top of a fresh deployment's defaults.
+        self.settings: dict[str, str] = {}
 
     def start_fakes(self, *, notebooks: int = 0, pending_seconds: float = FOREVER) -> None:
         """Start the simulator and the stand-in.
@@ -300,7 +302,7 @@ class Session:
         self._slack_baseline = len(self.slack.calls())
         self._started_mono = time.monotonic()
         self.bot = BotProcess.start(
-            bot_environment(self.slack, self.sim, self.database),
+            {**bot_environment(self.slack, self.sim, self.database), **self.settings},
             self.options.workdir / f"{self.name}.log",
             profile_to=self.profile_to,
             py_spy=self.options.py_spy,

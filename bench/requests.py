@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from bench.drive import CardTracker, channel_names
@@ -23,9 +24,18 @@ from bench.stats import summary
 COMMAND_RATE = 10.0  # commands per second while the runs are started
 
 
-def spread(session: Session, *, runs: int, finish_over: float, seed: int = 7) -> dict[str, Any]:
+def spread(
+    session: Session,
+    *,
+    runs: int,
+    finish_over: float,
+    seed: int = 7,
+    settings: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Start `runs` runs in as many channels, finish them all within `finish_over` seconds,
-    and count the Deepnote requests it took to report them."""
+    and count the Deepnote requests it took to report them. `settings` are given to the bot
+    (a variant: the defaults otherwise)."""
+    session.settings.update(settings or {})
     session.start_fakes(notebooks=max(1, runs // 10))
     tracker = CardTracker(session.slack, session.sim)
     rng = random.Random(seed)
@@ -40,7 +50,9 @@ def spread(session: Session, *, runs: int, finish_over: float, seed: int = 7) ->
     for run_id, offset in zip(order, offsets, strict=True):
         _sleep_until(started + offset)
         _finish(session.sim, run_id, tracker)
-    _wait(lambda: not tracker.waiting_replies(), tracker, finish_over + REPLY_GRACE)
+    # A slower poll learns of the last finishes later: the wait grows with it.
+    poll = float(session.settings.get("POLL_INTERVAL_SECONDS", "1"))
+    _wait(lambda: not tracker.waiting_replies(), tracker, finish_over + REPLY_GRACE + 3 * poll)
     sender.close()
     window = session.sim.requests[before:]
     by_endpoint = Counter(endpoint(r.method, r.path) for r in window)
@@ -53,6 +65,7 @@ def spread(session: Session, *, runs: int, finish_over: float, seed: int = 7) ->
     costs = session.metrics(runs)
     return {
         "runs": runs,
+        "settings": dict(settings or {}),
         "finish_over_seconds": finish_over,
         "finished": finished,
         "deepnote_requests_while_finishing": len(window),
@@ -120,12 +133,18 @@ def listing_bound(runs: int, finish_over: float, staleness: float) -> float:
 def checks(scenarios: dict[str, Any]) -> list[Check]:
     """The issue's targets for runs over separate channels: at most 1.2 Deepnote requests per
     finished run, and thread replies within 1 s of Deepnote's CLI (`cli-K`) at p99. Next to
-    the first: the least any bot could spend at the CLI's latency (`listing_bound`)."""
+    the first: the least any bot could spend at the CLI's latency (`listing_bound`). A variant
+    with settings of its own (not the defaults) is shown against the same targets as INFO.
+    """
     out = []
     for name, data in scenarios.items():
         if not name.startswith("spread-") or "deepnote_per_finished_run" not in data:
             continue
-        baseline = scenarios.get(name.replace("spread-", "cli-"), {})
+
+        def verdict(ok: bool, data: dict[str, Any] = data) -> str:
+            return "INFO" if data.get("settings") else "PASS" if ok else "FAIL"
+
+        baseline = scenarios.get(f"cli-{data['runs']}", {})
         cli_p99 = (baseline.get("reply_seconds") or {}).get("p99")
         bot_p99 = data["reply_seconds"].get("p99")
         per_run = data["deepnote_per_finished_run"]
@@ -138,7 +157,7 @@ def checks(scenarios: dict[str, Any]) -> list[Check]:
                 f"Deepnote requests per finished run, {name}",
                 f"{per_run:.2f}",
                 target,
-                "PASS" if per_run <= 1.2 else "FAIL",
+                verdict(per_run <= 1.2),
             )
         )
         label = f"thread reply p99, {name}, vs Deepnote's CLI"
@@ -151,7 +170,7 @@ def checks(scenarios: dict[str, Any]) -> list[Check]:
                 label,
                 f"{bot_p99:.2f} s",
                 f"≤ {cli_p99 + 1:.2f} s (CLI p99 {cli_p99:.2f} s + 1 s)",
-                "PASS" if bot_p99 <= cli_p99 + 1 else "FAIL",
+                verdict(bot_p99 <= cli_p99 + 1),
             )
         )
     return out

@@ -74,6 +74,10 @@ def _spread(counts: Sequence[int], seed: int) -> list[tuple[str, Scenario]]:
     for k in counts:
         out.append((f"spread-{k}", partial(requests.spread, runs=k, finish_over=15.0, seed=seed)))
         out.append((f"cli-{k}", partial(cli.cli_baseline, runs=k, finish_over=15.0, seed=seed)))
+    # The other end of the trade: a slower poll spends fewer requests per finished run.
+    slow = {"POLL_INTERVAL_SECONDS": "10"}
+    run_slow = partial(requests.spread, runs=50, finish_over=15.0, seed=seed, settings=slow)
+    out.append(("spread-50-poll-10s", run_slow))
     return out
 
 

@@ -75,6 +75,9 @@ WORKERS = 256
 PRESTARTED_WORKERS = 64
 # How often the bot checks whether a message held back by a channel's pace may go now.
 DELIVER_CHECK_SECONDS = 0.1
+# How soon reads a round left for want of Deepnote budget are made, when the poll interval is
+# at least twice as long: a little over the budget's window, so its slots are free again.
+CATCH_UP_SECONDS = 1.2
 # How long a stopping bot lets work under way finish before closing its Deepnote client.
 SHUTDOWN_GRACE_SECONDS = 10.0
 # How long one start-up check of Slack or Deepnote may take before it counts as unreachable.
@@ -197,6 +200,16 @@ class BotApp:
             coalesce=True,
             misfire_grace_time=None,
         )
+        if self.services.config.poll_interval_seconds >= 2 * CATCH_UP_SECONDS:
+            scheduler.add_job(
+                self._safe_catch_up,
+                "interval",
+                seconds=CATCH_UP_SECONDS,
+                id="catch_up",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
         scheduler.start()
         self.scheduler = scheduler
 
@@ -239,6 +252,29 @@ class BotApp:
             log.warning("lease renewal failed", extra={"event": "lease_error", "error": str(exc)})
         except Exception:
             log.exception("lease renewal failed", extra={"event": "lease_error"})
+
+    def catch_up(self) -> bool:
+        """Make the reads the last round left for want of Deepnote budget, and post what
+        they found, between rounds; True if it ran. Only the process holding the poller
+        lease, and never beside a round."""
+        if not self.services.runs.backlog:
+            return False
+        current = self.leases.holder(POLLER_LEASE)
+        if current is None or current[0] != self.holder:
+            return False
+        if not self._round.acquire(blocking=False):
+            return False
+        try:
+            return self.services.runs.catch_up()
+        finally:
+            self._round.release()
+
+    def _safe_catch_up(self) -> None:
+        self.bolt.foreground.wait_quiet()
+        try:
+            self.catch_up()
+        except Exception:
+            log.exception("catch-up round failed", extra={"event": "tick_error"})
 
     def _safe_deliver(self) -> None:
         try:

@@ -72,6 +72,8 @@ class Follower:
     _snapshot_waits: dict[str, int] = field(default_factory=dict, init=False)
     _listed_at: dict[str, datetime] = field(default_factory=dict, init=False)
     _finished_seen: dict[str, RunRecord] = field(default_factory=dict, init=False)
+    # Whether the last round ran out of Deepnote request budget with reads left to make.
+    _ran_out: bool = field(default=False, init=False)
     # Seconds a notebook's runs typically take, to read the runs likely finished first.
     _typical: dict[str, float] = field(default_factory=dict, init=False)
 
@@ -82,8 +84,10 @@ class Follower:
 
     # -- rounds ---------------------------------------------------------------------------
 
-    def poll_due(self, now: datetime) -> None:
-        """Read the statuses of the runs due, within this round's request budget."""
+    def poll_due(self, now: datetime) -> bool:
+        """Read the statuses of the runs due, within this round's request budget; True when
+        the budget ran out with reads left (see `RunService.catch_up`)."""
+        self._ran_out = False
         early = timedelta(seconds=self.poll_seconds * DUE_EARLY_FRACTION)
         due = self.store.due_for_poll(now + early, limit=MAX_DUE_PER_ROUND)
         due = self.likely_finished_first(due, now)
@@ -109,9 +113,12 @@ class Follower:
                         self.poll(run, now)  # not batched, or not in its notebook's list
         except BudgetExhausted:
             # The rest stays due: the most overdue runs go first next round.
-            log.debug("request budget used up this round", extra={"event": "budget_round"})
+            self._ran_out = True
         finally:
             self.store.record_listed(listed_reads, now=now)
+        if self._ran_out:
+            log.debug("request budget used up this round", extra={"event": "budget_round"})
+        return self._ran_out
 
     def likely_finished_first(self, due: list[RunRecord], now: datetime) -> list[RunRecord]:
         """The runs due, those most likely finished first, so that a round's budget finds
@@ -200,6 +207,7 @@ class Follower:
                 # No budget left to list: the rest waits for the next round, and the
                 # finished runs found so far are still read first. A notebook whose listing
                 # found no budget keeps its place at the head of the queue.
+                self._ran_out = True
                 waiting.update(n for n in order[position:] if len(by_notebook[n]) >= 2)
                 return found, waiting
             self._listed_at.pop(notebook_id, None)
@@ -214,6 +222,7 @@ class Follower:
                 self._poll_seen_finished(now, read)
             except BudgetExhausted:
                 # Those not read yet go first next round; the notebooks not listed wait.
+                self._ran_out = True
                 waiting.update(n for n in order[position + 1 :] if len(by_notebook[n]) >= 2)
                 return found, waiting
         return found, waiting

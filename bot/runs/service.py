@@ -53,6 +53,8 @@ class RunService:
     ) -> None:
         self.store = store
         self.clock = clock
+        # Whether the last round left reads for want of budget (see `catch_up`).
+        self.backlog = False
         self.pacer = pacer or ChannelPacer(0)
         self.access = access or AccessPolicy()
         self.audit = audit or AuditStore(store.db)
@@ -99,9 +101,20 @@ class RunService:
 
     def tick(self) -> None:
         """One round of background work: read due statuses, then post what changed."""
-        now = self.clock.now()
         self.starter.recover()
-        self.follower.poll_due(now)
+        self._follow()
+
+    def catch_up(self) -> bool:
+        """Read and post again, if the last round ran out of Deepnote request budget with
+        reads left: with a long poll interval they would otherwise wait a whole interval.
+        False when there was nothing left over."""
+        if not self.backlog:
+            return False
+        self._follow()
+        return True
+
+    def _follow(self) -> None:
+        self.backlog = self.follower.poll_due(self.clock.now())
         self.follower.settle_finished()
         self.delivery.deliver_all()
 

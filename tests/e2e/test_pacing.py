@@ -165,3 +165,39 @@ def test_the_budget_holds_where_deepnote_counts(live: tuple[SlackStandIn, Simula
     arrived = [r.received for r in sim.requests if r.path.startswith("/v2/notebooks/")]
     assert len(arrived) == 25
     assert max_in_window(arrived) <= 10
+
+
+def test_reads_left_for_want_of_budget_are_made_before_the_next_slow_round(
+    live: tuple[SlackStandIn, Simulator, Path],
+) -> None:
+    """With an 8 s poll interval and 2 background requests a window, a round makes two of
+    the reads due; the others are made about a second later each, not a round (8 s) later.
+
+    The six runs start within about 3 s (3 requests a second) and end within a second, so
+    their first reads fall due 8-11 s in: all are posted by about 13 s. Left for the rounds,
+    two would be by 20 s."""
+    slack, sim, db = live
+    h = start_bot(
+        slack,
+        sim,
+        SystemClock(),
+        db,
+        POLL_INTERVAL_SECONDS="8",
+        DEEPNOTE_REQUESTS_PER_SECOND="3",
+        SLACK_CHANNEL_PACE_SECONDS="0",
+    )
+    started = time.monotonic()
+    h.bot.start_background()  # rounds at 0, 8, 16 s...
+    try:
+        for i in range(6):
+            h.command(f"run {HELLO_NOTEBOOK_ID}", channel_id=f"C0SLOW{i}")
+        wait_until(lambda: h.bot.services.store.open_count() == 6, timeout=5)
+
+        def replied() -> int:
+            return sum(1 for i in range(6) for m in slack.all_messages(f"C0SLOW{i}") if m.thread_ts)
+
+        wait_until(lambda: replied() == 6, timeout=20 - (time.monotonic() - started))
+    finally:
+        h.stop()
+    listings = [r for r in sim.requests if r.path == f"/v2/notebooks/{HELLO_NOTEBOOK_ID}/runs"]
+    assert listings  # the round listed the notebook, then ran out of budget
