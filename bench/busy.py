@@ -44,11 +44,25 @@ def busy_channel(session: Session, *, runs: int, seed: int = 1) -> dict[str, Any
         assert record.run_id is not None
         session.sim.finish_run(record.run_id, "success")
         finished[record.id] = utc_now()
+    cards = {r.id: r.card_ts or "" for r in records}
+    # Until every reply and every card's final edit is in: the edits' budget (per workspace)
+    # is smaller than the channel's, so the last edits come well after the last reply.
     deadline = time.monotonic() + 30 + 2.0 * runs
-    while time.monotonic() < deadline and len(_replies(session)) < runs:
+    while time.monotonic() < deadline and (
+        len(_replies(session)) < runs or len(_final_edits(session)) < runs
+    ):
         time.sleep(0.2)
     time.sleep(2.0)  # a reply posted twice would show by now
-    return _measure(session, {r.id: r.card_ts or "" for r in records}, finished)
+    return _measure(session, cards, finished)
+
+
+def _final_edits(session: Session) -> dict[str, datetime]:
+    """When each card was first edited to its final state, by the card's ts."""
+    edits: dict[str, datetime] = {}
+    for call in session.slack.calls("chat.update"):
+        if call.ok and "succeeded" in str(call.args.get("text")):
+            edits.setdefault(str(call.args.get("ts")), call.at)
+    return edits
 
 
 def _replies(session: Session) -> dict[str, list[datetime]]:
@@ -67,10 +81,7 @@ def _measure(
     """Reply and final-edit latencies, the floor, 429s, messages lost and posted twice."""
     replies = _replies(session)
     calls = session.slack.calls()
-    edits: dict[str, datetime] = {}
-    for call in calls:
-        if call.method == "chat.update" and call.ok and "succeeded" in str(call.args.get("text")):
-            edits.setdefault(str(call.args.get("ts")), call.at)
+    edits = _final_edits(session)
     reply_lat = [(replies[i][0] - at).total_seconds() for i, at in finished.items() if i in replies]
     edit_lat = [
         (edits[cards[i]] - at).total_seconds() for i, at in finished.items() if cards[i] in edits
