@@ -176,11 +176,11 @@ class Follower:
         """Statuses of many runs at once: GET /v2/notebooks/{id}/runs per notebook.
 
         Used for notebooks with several runs due, at most once per `LIST_EVERY` seconds per
-        notebook; a notebook with one run due has that run read instead, in the same turns.
-        The runs a listing shows finished are read right after it, before the next notebook
-        is listed: people are waiting for those. The ids of the runs read are added to
-        `read`. Returns the statuses found, and the notebooks listed so recently (or not
-        reached for want of budget) that their runs wait instead of being read one by one.
+        notebook. The runs a listing shows finished are read right after it, before the next
+        notebook is listed: people are waiting for those (their ids are added to `read`).
+        Returns the statuses found, and the notebooks listed so recently (or not listed for
+        want of budget) that their runs wait for the next listing instead of being read one
+        by one.
         """
         by_notebook: dict[str, list[RunRecord]] = {}
         for run in due:
@@ -193,29 +193,27 @@ class Follower:
         order += [n for n in self._listed_at if n in by_notebook]
         for position, notebook_id in enumerate(order):
             runs = by_notebook[notebook_id]
+            if len(runs) < 2:
+                continue
+            last = self._listed_at.get(notebook_id)
+            if last is not None and (now - last).total_seconds() < LIST_EVERY * (
+                1 - DUE_EARLY_FRACTION
+            ):
+                waiting.add(notebook_id)
+                continue
             try:
-                if len(runs) < 2:
-                    # A lone run is read on its own (its status, and its snapshot once it
-                    # has finished, in one request), in its notebook's turn.
-                    self.poll(runs[0], now)
-                    read.add(runs[0].id)
-                    self._took_turn(notebook_id, now)
-                    continue
-                last = self._listed_at.get(notebook_id)
-                if last is not None and (now - last).total_seconds() < LIST_EVERY * (
-                    1 - DUE_EARLY_FRACTION
-                ):
-                    waiting.add(notebook_id)
-                    continue
                 self._list_notebook(notebook_id, runs, found)
             except BudgetExhausted:
-                # No budget left: the rest waits for the next round, and the finished runs
-                # found so far are still read first. A notebook whose turn found no budget
-                # keeps its place at the head of the queue.
+                # No budget left to list: the rest waits for the next round, and the
+                # finished runs found so far are still read first. A notebook whose listing
+                # found no budget keeps its place at the head of the queue.
                 self._ran_out = True
-                waiting.update(order[position:])
+                waiting.update(n for n in order[position:] if len(by_notebook[n]) >= 2)
                 return found, waiting
-            self._took_turn(notebook_id, now)
+            self._listed_at.pop(notebook_id, None)
+            self._listed_at[notebook_id] = now
+            if len(self._listed_at) > MAX_NOTEBOOKS_REMEMBERED:
+                del self._listed_at[next(iter(self._listed_at))]  # listed longest ago
             for run in runs:
                 summary = found.get(run.run_id or "")
                 if summary is not None and is_terminal(summary.status):
@@ -225,16 +223,9 @@ class Follower:
             except BudgetExhausted:
                 # Those not read yet go first next round; the notebooks not listed wait.
                 self._ran_out = True
-                waiting.update(order[position + 1 :])
+                waiting.update(n for n in order[position + 1 :] if len(by_notebook[n]) >= 2)
                 return found, waiting
         return found, waiting
-
-    def _took_turn(self, notebook_id: str, now: datetime) -> None:
-        """Note that the notebook was listed (or its lone run read) now: last in the queue."""
-        self._listed_at.pop(notebook_id, None)
-        self._listed_at[notebook_id] = now
-        if len(self._listed_at) > MAX_NOTEBOOKS_REMEMBERED:
-            del self._listed_at[next(iter(self._listed_at))]  # listed longest ago
 
     def _list_notebook(
         self, notebook_id: str, runs: list[RunRecord], found: dict[str, RunSummary]

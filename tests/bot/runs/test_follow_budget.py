@@ -135,20 +135,3 @@ def test_each_finished_run_is_read_once_when_the_budget_runs_out_mid_round(
     assert world.store.due_for_poll(world.clock.now() + timedelta(days=1)) == []
     finished = [world.store.get(f"r{n}") for n in range(4)]
     assert [run.status if run else None for run in finished] == ["success"] * 4
-
-
-@pytest.mark.parametrize("world", [3], indirect=True)
-def test_a_lone_run_takes_its_notebooks_turn_when_listings_use_up_the_budget(
-    world: World,
-) -> None:
-    (lone,) = world.start_runs(HELLO_NOTEBOOK_ID, 1)
-    world.start_runs(SALES_NOTEBOOK_ID, 2)
-    world.start_runs(QUALITY_NOTEBOOK_ID, 2)
-    # Two background requests a window, three notebooks to look at each round: over three
-    # rounds each notebook had its turns, the lone run's among them.
-    paths = world.round() + world.round() + world.round()
-    assert paths.count(f"/v2/runs/{lone}") >= 1
-    listed = _listed(paths)
-    assert listed.count(SALES_NOTEBOOK_ID) >= 1
-    assert listed.count(QUALITY_NOTEBOOK_ID) >= 1
-    assert len(paths) == 6
