@@ -371,7 +371,6 @@ def build_app(
     )
     leases = LeaseStore(db)
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    notebooks = NotebookCache(client, clock)
     runs, schedules, watches = _run_services(
         config,
         db,
@@ -382,7 +381,6 @@ def build_app(
         leases=leases,
         holder=holder,
         pacer=pacer,
-        notebooks=notebooks,
     )
     services = Services(
         config=config,
@@ -396,7 +394,7 @@ def build_app(
         aliases=AliasStore(db),
         notebook_names=NotebookNames(db),
         catalog=NotebookCatalog(client, clock),
-        notebooks=notebooks,
+        notebooks=NotebookCache(client, clock),
         events=SeenEvents(db),
         audit=runs.audit,
         background=Background(foreground, workers=WORKERS),
@@ -471,7 +469,6 @@ def _run_services(
     leases: LeaseStore,
     holder: str,
     pacer: ChannelPacer,
-    notebooks: NotebookCache,
 ) -> tuple[RunService, ScheduleService, WatchService]:
     """The run service, and the schedule and watch services, which follow runs through it."""
 
@@ -510,7 +507,6 @@ def _run_services(
         clock=clock,
         grace_seconds=config.schedule_grace_seconds,
         admins=config.admin_user_ids,
-        notebooks=notebooks,
     )
     watches = WatchService(
         store=WatchStore(db),

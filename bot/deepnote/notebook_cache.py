@@ -4,8 +4,7 @@ Every command that names a notebook checks its inputs against the notebook, so a
 would read the same notebook again and again. A read is kept for `CACHE_SECONDS`; a check it
 fails (an input or option the cached copy does not have) reads it once more before refusing
 (see `handlers.notebooks.load_checked`), so a notebook changed in Deepnote a moment ago works.
-At most `MAX_ENTRIES` notebooks are kept; the oldest read goes first. Commands naming the same
-notebook at the same moment wait for one read instead of each making its own.
+At most `MAX_ENTRIES` notebooks are kept; the oldest read goes first.
 """
 
 from __future__ import annotations
@@ -19,8 +18,6 @@ from bot.deepnote.models import Notebook
 
 CACHE_SECONDS = 60.0
 MAX_ENTRIES = 1000
-# Reads of one notebook are made one at a time; notebooks share these locks by hash.
-READ_LOCKS = 64
 
 
 class NotebookCache:
@@ -33,53 +30,28 @@ class NotebookCache:
         self._clock = clock
         self._lifetime = timedelta(seconds=seconds)
         self._lock = threading.Lock()
-        # Each notebook with when its read began, and that read's number (see `get`).
-        self._entries: dict[str, tuple[Notebook, datetime, int]] = {}
-        self._reads_begun = 0
-        self._reads = [threading.Lock() for _ in range(READ_LOCKS)]
+        self._entries: dict[str, tuple[Notebook, datetime]] = {}
 
     def get(
         self, notebook_id: str, *, retries: int | None = None, fresh: bool = False
     ) -> tuple[Notebook, bool]:
         """The notebook, and whether it came from the cache (False: read from Deepnote now).
 
-        `fresh` wants a copy read after this call began: the cached one will not do, but a
-        read another thread began meanwhile will. Deepnote's errors propagate.
+        `fresh` reads it from Deepnote whatever the cache holds. Deepnote's errors propagate.
         """
-        with self._lock:
-            begun = self._reads_begun
+        now = self._clock.now()
         if not fresh:
-            cached = self._entry(notebook_id)
-            if cached is not None:
-                return cached, True
-        with self._reads[hash(notebook_id) % READ_LOCKS]:
-            # Another call may have read it while this one waited for the lock.
-            cached = self._entry(notebook_id, after=begun if fresh else None)
-            if cached is not None:
-                return cached, not fresh
-            now = self._clock.now()
             with self._lock:
-                self._reads_begun += 1
-                number = self._reads_begun
-            notebook = self._client.get_notebook(notebook_id, retries=retries)
-            with self._lock:
-                self._entries.pop(notebook_id, None)  # re-inserted last: the newest read
-                self._entries[notebook_id] = (notebook, now, number)
-                while len(self._entries) > MAX_ENTRIES:
-                    del self._entries[next(iter(self._entries))]
-        return notebook, False
-
-    def _entry(self, notebook_id: str, *, after: int | None = None) -> Notebook | None:
-        """The cached notebook: read less than the lifetime ago, or (with `after`) by a read
-        begun after that many reads had begun."""
+                entry = self._entries.get(notebook_id)
+            if entry is not None and now - entry[1] < self._lifetime:
+                return entry[0], True
+        notebook = self._client.get_notebook(notebook_id, retries=retries)
         with self._lock:
-            entry = self._entries.get(notebook_id)
-        if entry is None:
-            return None
-        notebook, read_at, number = entry
-        if after is not None:
-            return notebook if number > after else None
-        return notebook if self._clock.now() - read_at < self._lifetime else None
+            self._entries.pop(notebook_id, None)  # re-inserted last: the newest read
+            self._entries[notebook_id] = (notebook, now)
+            while len(self._entries) > MAX_ENTRIES:
+                del self._entries[next(iter(self._entries))]
+        return notebook, False
 
     def forget(self, notebook_id: str) -> None:
         """Drop the notebook (Deepnote said it is gone)."""

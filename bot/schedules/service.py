@@ -23,7 +23,6 @@ from bot.deepnote.client import DeepnoteClient
 from bot.deepnote.condition_names import check_condition
 from bot.deepnote.inputs import validate_inputs
 from bot.deepnote.models import InputValue, Notebook
-from bot.deepnote.notebook_cache import NotebookCache
 from bot.deepnote.output_names import check_post_outputs
 from bot.errors import DeepnoteError, DeepnoteNotFound, NotebookNotFound, SlackError, UserError
 from bot.runs.service import Requester, RunService
@@ -119,8 +118,6 @@ class ScheduleService:
     clock: Clock
     grace_seconds: float
     admins: tuple[str, ...] = ()
-    # Notebooks read at most a minute ago; None reads each from Deepnote.
-    notebooks: NotebookCache | None = None
 
     # -- creating ---------------------------------------------------------------------------
 
@@ -363,40 +360,15 @@ class ScheduleService:
     def _prepare(
         self, schedule: ScheduleRecord, now: datetime
     ) -> tuple[Notebook, dict[str, InputValue]]:
-        """The notebook and the stored inputs checked against it.
-
-        The notebook may come from the cache (many schedules of one notebook firing at the
-        same minute read it once); when the check refuses a cached copy, the notebook is
-        read from Deepnote again and checked once more: it may have changed since.
-        """
-        notebook, cached = self._notebook(schedule.notebook_id)
+        """The notebook as it is now and the stored inputs checked against it."""
         try:
-            return notebook, self._checked(schedule, notebook, now)
-        except UserError:
-            if not cached:
-                raise
-        notebook, _ = self._notebook(schedule.notebook_id, fresh=True)
-        return notebook, self._checked(schedule, notebook, now)
-
-    def _notebook(self, notebook_id: str, *, fresh: bool = False) -> tuple[Notebook, bool]:
-        """The notebook, and whether it came from the cache."""
-        try:
-            if self.notebooks is None:
-                return self.deepnote.get_notebook(notebook_id), False
-            return self.notebooks.get(notebook_id, fresh=fresh)
+            notebook = self.deepnote.get_notebook(schedule.notebook_id)
         except DeepnoteNotFound:
-            if self.notebooks is not None:
-                self.notebooks.forget(notebook_id)
-            raise NotebookNotFound(notebook_id) from None
-
-    def _checked(
-        self, schedule: ScheduleRecord, notebook: Notebook, now: datetime
-    ) -> dict[str, InputValue]:
-        """The schedule's stored inputs checked against `notebook`, and the channel's rules."""
+            raise NotebookNotFound(schedule.notebook_id) from None
         # Checked here too, so a schedule refused by a newer rule counts as a failure.
         self.runs.access.check_notebook(schedule.channel_id, notebook.id, notebook.name)
         raw = list(schedule.inputs.items())
-        return validate_inputs(notebook, raw, today=local_today(now, schedule.tz))
+        return notebook, validate_inputs(notebook, raw, today=local_today(now, schedule.tz))
 
     # -- background work --------------------------------------------------------------------
 
