@@ -20,6 +20,7 @@ from bench.harness import Session, endpoint
 from bench.report import Check, table
 from bench.scenarios import REPLY_GRACE, SETTLE_SECONDS, _finish, _ramp, _sleep_until, _wait
 from bench.stats import summary
+from bot.config import Config
 
 COMMAND_RATE = 10.0  # commands per second while the runs are started
 
@@ -51,7 +52,7 @@ def spread(
         _sleep_until(started + offset)
         _finish(session.sim, run_id, tracker)
     # A slower poll learns of the last finishes later: the wait grows with it.
-    poll = float(session.settings.get("POLL_INTERVAL_SECONDS", "1"))
+    poll = float(session.settings.get("POLL_INTERVAL_SECONDS", Config.poll_interval_seconds))
     _wait(lambda: not tracker.waiting_replies(), tracker, finish_over + REPLY_GRACE + 3 * poll)
     sender.close()
     window = session.sim.requests[before:]

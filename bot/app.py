@@ -231,10 +231,7 @@ class BotApp:
         slots); the outbox is passed once at a time (`Delivery`). Schedule notes wait for the
         round.
         """
-        if not self.services.runs.pacer.retry_due():
-            return False
-        current = self.leases.holder(POLLER_LEASE)
-        if current is None or current[0] != self.holder:
+        if not self.services.runs.pacer.retry_due() or not self._holds_poller_lease():
             return False
         self.services.runs.deliver_all()
         if self._round.acquire(blocking=False):
@@ -257,10 +254,7 @@ class BotApp:
         """Make the reads the last round left for want of Deepnote budget, and post what
         they found, between rounds; True if it ran. Only the process holding the poller
         lease, and never beside a round."""
-        if not self.services.runs.backlog:
-            return False
-        current = self.leases.holder(POLLER_LEASE)
-        if current is None or current[0] != self.holder:
+        if not self.services.runs.backlog or not self._holds_poller_lease():
             return False
         if not self._round.acquire(blocking=False):
             return False
@@ -268,6 +262,12 @@ class BotApp:
             return self.services.runs.catch_up()
         finally:
             self._round.release()
+
+    def _holds_poller_lease(self) -> bool:
+        """Whether this process holds the poller lease now, as the database says (`tick`
+        renews it; this only reads it)."""
+        current = self.leases.holder(POLLER_LEASE)
+        return current is not None and current[0] == self.holder
 
     def _safe_catch_up(self) -> None:
         self.bolt.foreground.wait_quiet()

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot.clock import Clock
 from bot.conditions import evaluate_text
@@ -38,6 +39,21 @@ LIST_EVERY = 1.0
 DUE_EARLY_FRACTION = 0.25
 # Notebooks whose typical duration and last listing are remembered (the oldest forgotten).
 MAX_NOTEBOOKS_REMEMBERED = 10_000
+
+V = TypeVar("V")
+
+
+def remember(kept: dict[str, V], key: str, value: V) -> None:
+    """Keep `value` under `key` as the newest entry of `kept`, forgetting the oldest entry
+    beyond `MAX_NOTEBOOKS_REMEMBERED` (a dict keeps the order of insertion).
+
+    >>> kept = {"a": 1, "b": 2}; remember(kept, "a", 3); list(kept.items())
+    [('b', 2), ('a', 3)]
+    """
+    kept.pop(key, None)
+    kept[key] = value
+    if len(kept) > MAX_NOTEBOOKS_REMEMBERED:
+        del kept[next(iter(kept))]
 
 
 def poll_interval(age_seconds: float, base: float) -> float:
@@ -72,8 +88,6 @@ class Follower:
     _snapshot_waits: dict[str, int] = field(default_factory=dict, init=False)
     _listed_at: dict[str, datetime] = field(default_factory=dict, init=False)
     _finished_seen: dict[str, RunRecord] = field(default_factory=dict, init=False)
-    # Whether the last round ran out of Deepnote request budget with reads left to make.
-    _ran_out: bool = field(default=False, init=False)
     # Seconds a notebook's runs typically take, to read the runs likely finished first.
     _typical: dict[str, float] = field(default_factory=dict, init=False)
 
@@ -87,7 +101,7 @@ class Follower:
     def poll_due(self, now: datetime) -> bool:
         """Read the statuses of the runs due, within this round's request budget; True when
         the budget ran out with reads left (see `RunService.catch_up`)."""
-        self._ran_out = False
+        ran_out = False
         early = timedelta(seconds=self.poll_seconds * DUE_EARLY_FRACTION)
         due = self.store.due_for_poll(now + early, limit=MAX_DUE_PER_ROUND)
         due = self.likely_finished_first(due, now)
@@ -101,7 +115,7 @@ class Follower:
                 # Runs a listing showed finished come first: people are waiting for them.
                 self._poll_seen_finished(now, read)
                 due = [run for run in due if run.id not in read]
-                listed, waiting = self._list_statuses(due, now, read)
+                listed, waiting, ran_out = self._list_statuses(due, now, read)
                 for run in due:
                     if run.id in read or run.id in self._finished_seen:
                         continue
@@ -113,12 +127,12 @@ class Follower:
                         self.poll(run, now)  # not batched, or not in its notebook's list
         except BudgetExhausted:
             # The rest stays due: the most overdue runs go first next round.
-            self._ran_out = True
+            ran_out = True
         finally:
             self.store.record_listed(listed_reads, now=now)
-        if self._ran_out:
+        if ran_out:
             log.debug("request budget used up this round", extra={"event": "budget_round"})
-        return self._ran_out
+        return ran_out
 
     def likely_finished_first(self, due: list[RunRecord], now: datetime) -> list[RunRecord]:
         """The runs due, those most likely finished first, so that a round's budget finds
@@ -142,10 +156,8 @@ class Follower:
         took = ((remote.completed_at or now) - (run.started_at or run.created_at)).total_seconds()
         if took < 0:
             return
-        old = self._typical.pop(run.notebook_id, None)
-        self._typical[run.notebook_id] = took if old is None else (old + took) / 2
-        if len(self._typical) > MAX_NOTEBOOKS_REMEMBERED:
-            del self._typical[next(iter(self._typical))]  # the notebook not seen for longest
+        old = self._typical.get(run.notebook_id)
+        remember(self._typical, run.notebook_id, took if old is None else (old + took) / 2)
 
     def settle_finished(self) -> None:
         """Run the follow-up of every run that just ended (e.g. schedule bookkeeping)."""
@@ -172,15 +184,15 @@ class Follower:
 
     def _list_statuses(
         self, due: list[RunRecord], now: datetime, read: set[str]
-    ) -> tuple[dict[str, RunSummary], set[str]]:
+    ) -> tuple[dict[str, RunSummary], set[str], bool]:
         """Statuses of many runs at once: GET /v2/notebooks/{id}/runs per notebook.
 
         Used for notebooks with several runs due, at most once per `LIST_EVERY` seconds per
         notebook. The runs a listing shows finished are read right after it, before the next
         notebook is listed: people are waiting for those (their ids are added to `read`).
-        Returns the statuses found, and the notebooks listed so recently (or not listed for
-        want of budget) that their runs wait for the next listing instead of being read one
-        by one.
+        Returns the statuses found, the notebooks listed so recently (or not listed for want
+        of budget) that their runs wait for the next listing instead of being read one by
+        one, and whether the budget ran out.
         """
         by_notebook: dict[str, list[RunRecord]] = {}
         for run in due:
@@ -207,13 +219,9 @@ class Follower:
                 # No budget left to list: the rest waits for the next round, and the
                 # finished runs found so far are still read first. A notebook whose listing
                 # found no budget keeps its place at the head of the queue.
-                self._ran_out = True
                 waiting.update(n for n in order[position:] if len(by_notebook[n]) >= 2)
-                return found, waiting
-            self._listed_at.pop(notebook_id, None)
-            self._listed_at[notebook_id] = now
-            if len(self._listed_at) > MAX_NOTEBOOKS_REMEMBERED:
-                del self._listed_at[next(iter(self._listed_at))]  # listed longest ago
+                return found, waiting, True
+            remember(self._listed_at, notebook_id, now)
             for run in runs:
                 summary = found.get(run.run_id or "")
                 if summary is not None and is_terminal(summary.status):
@@ -222,10 +230,9 @@ class Follower:
                 self._poll_seen_finished(now, read)
             except BudgetExhausted:
                 # Those not read yet go first next round; the notebooks not listed wait.
-                self._ran_out = True
                 waiting.update(n for n in order[position + 1 :] if len(by_notebook[n]) >= 2)
-                return found, waiting
-        return found, waiting
+                return found, waiting, True
+        return found, waiting, False
 
     def _list_notebook(
         self, notebook_id: str, runs: list[RunRecord], found: dict[str, RunSummary]
